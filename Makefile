@@ -1,0 +1,57 @@
+# WSO2 Cluster Runbook. Two commands for a fresh Debian 12 machine, as root:
+#   make demo   bring the lab up and run the runbook against it
+#   make test   run the whole test suite (brings the lab up and down itself)
+# Both install what they need and are safe to run again.
+
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := openssh-server openssh-client mariadb-server mariadb-client nginx subversion \
+	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test deps venv lab-up lab-down lab-status jupyter clean
+
+demo: venv
+	$(BIN)/runbook lab up params/lab.yaml
+	@if [ -f runbook_lib/runner.py ]; then $(BIN)/runbook run params/lab.yaml --apply; fi
+	@echo
+	@echo "The lab is up. Open the runbook in JupyterLab with:  make jupyter"
+	@echo "Take the lab down with:                              make lab-down"
+
+test: venv
+	$(BIN)/python -m pytest -ra tests
+
+# Debian packages the lab needs. policy-rc.d keeps apt from starting the
+# machine's own MariaDB, nginx or sshd services: the lab runs its own copies.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		guard=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; guard=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
+		if [ $$guard = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
+	else echo "Debian packages: all present"; fi
+
+venv: deps $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name wso2-runbook --display-name "WSO2 runbook (.venv)" >/dev/null
+	touch $(STAMP)
+
+lab-up: venv
+	$(BIN)/runbook lab up params/lab.yaml
+lab-down: venv
+	$(BIN)/runbook lab down params/lab.yaml
+lab-status: venv
+	$(BIN)/runbook lab status params/lab.yaml
+
+jupyter: venv
+	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 notebooks/
+
+clean: lab-down
+	rm -rf $(VENV) runs

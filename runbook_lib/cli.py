@@ -1,0 +1,92 @@
+"""The `runbook` command: parse arguments, call the library, map errors to
+exit codes. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ParamsError, RunbookError
+
+DEFAULT_PARAMS = "params/lab.yaml"
+
+
+def _distributions(values: list[str]) -> dict[str, Path]:
+    out = {}
+    for v in values:
+        if "=" not in v:
+            raise ParamsError([f"--distribution {v!r}: expected NAME=DIR, e.g. ei-6.1.1=../shared/wso2-upstream/ei-6.1.1"])
+        name, d = v.split("=", 1)
+        out[name] = Path(d)
+    return out
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from . import lab
+    from .params import load_params
+    p = load_params(args.params)
+    if args.lab_cmd == "up":
+        lab.up(p, Path(args.params), _distributions(args.distribution))
+        print(lab.format_status(lab.status(p)))
+    elif args.lab_cmd == "down":
+        lab.down(p)
+    else:
+        st = lab.status(p)
+        print(json.dumps(st, indent=2) if args.json else lab.format_status(st))
+        return 0 if st["healthy"] else 3
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .params import validate_file
+    worst = 0
+    for f in args.params:
+        errors, warnings = validate_file(f)
+        for w in warnings:
+            print(f"warning: {w}")
+        for e in errors:
+            print(f"error: {e}", file=sys.stderr)
+        if errors:
+            worst = 2
+        else:
+            print(f"{f}: valid" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    return worst
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="runbook", description="WSO2 Cluster Runbook")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    lab = sub.add_parser("lab", help="the local multi-host lab")
+    labsub = lab.add_subparsers(dest="lab_cmd", required=True)
+    up = labsub.add_parser("up", help="build the lab from a params file (safe to repeat)")
+    up.add_argument("params", nargs="?", default=DEFAULT_PARAMS)
+    up.add_argument("--distribution", action="append", default=[], metavar="NAME=DIR",
+                    help="build product NAME (e.g. ei-6.1.1) from real distribution files in DIR")
+    down = labsub.add_parser("down", help="remove everything the lab made (safe to repeat)")
+    down.add_argument("params", nargs="?", default=DEFAULT_PARAMS)
+    st = labsub.add_parser("status", help="hosts, addresses, roles and service health")
+    st.add_argument("params", nargs="?", default=DEFAULT_PARAMS)
+    st.add_argument("--json", action="store_true")
+    lab.set_defaults(func=cmd_lab)
+    val = sub.add_parser("validate", help="check params files; report every problem")
+    val.add_argument("params", nargs="+")
+    val.set_defaults(func=cmd_validate)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ParamsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RunbookError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""What every configedit applier returns, plus small byte helpers they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runbook_lib.change import Change, unified_diff
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """New bytes, whether they differ, the real diff, and one note per edit.
+
+    ``diff`` is computed from the actual before/after bytes, never from a
+    re-serialisation, so what the operator reads is what gets written.
+    """
+
+    data: bytes
+    changed: bool
+    diff: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_change(self, target: str, commands: tuple[str, ...] = ()) -> Change:
+        """The Change record for this result (operations hand it to notebooks)."""
+        summary = "; ".join(self.notes) if self.notes else "nothing to do"
+        return Change(target, self.changed, summary, self.diff if self.changed else "", commands)
+
+
+def make_result(before: bytes, after: bytes, name: str, notes: list[str]) -> EditResult:
+    """Build an EditResult; ``changed`` is byte inequality, the only honest test."""
+    changed = before != after
+    return EditResult(after, changed, unified_diff(before, after, name) if changed else "", notes)
+
+
+def newline_of(data: bytes | str) -> str:
+    """The file's line ending: CRLF if any line uses it, else LF."""
+    crlf = b"\r\n" if isinstance(data, bytes) else "\r\n"
+    return "\r\n" if crlf in data else "\n"
+
+
+def line_no(data: bytes | str, offset: int) -> int:
+    """1-based line number of a byte/char offset (for notes and errors)."""
+    nl = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(nl, 0, offset) + 1
+
+
+def line_start(data: bytes | str, offset: int) -> int:
+    """Offset of the first character of the line holding ``offset``."""
+    nl = b"\n" if isinstance(data, bytes) else "\n"
+    return data.rfind(nl, 0, offset) + 1
+
+
+def line_end(data: bytes | str, offset: int) -> int:
+    """Offset of the line terminator (``\\r\\n`` or ``\\n``) after ``offset``, or len."""
+    nl = b"\n" if isinstance(data, bytes) else "\n"
+    end = data.find(nl, offset)
+    if end < 0:
+        return len(data)
+    cr = b"\r"[0] if isinstance(data, bytes) else "\r"
+    return end - 1 if end > 0 and data[end - 1] == cr else end
+
+
+def indent_before(data: bytes | str, offset: int) -> bytes | str | None:
+    """Whitespace from line start to ``offset``, or None if other text precedes it."""
+    head = data[line_start(data, offset):offset]
+    return head if head.strip() == head[:0] else None
+
+
+def whole_lines(data: bytes | str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole lines (with the newline) when it is alone on them."""
+    ls = line_start(data, start)
+    le = line_end(data, end)
+    empty = data[:0]
+    if data[ls:start].strip() == empty and data[end:le].strip() == empty:
+        nl = b"\n" if isinstance(data, bytes) else "\n"
+        stop = data.find(nl, end)
+        return ls, (len(data) if stop < 0 else stop + 1)
+    return start, end

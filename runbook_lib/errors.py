@@ -1,0 +1,77 @@
+"""One exception tree, so notebooks and the CLI can tell faults apart.
+
+Third-party errors (paramiko, pymysql, lxml) are wrapped at the boundary with
+``raise ... from e`` so the operator sees what the runbook was doing.
+"""
+
+from __future__ import annotations
+
+
+class RunbookError(Exception):
+    """Root of everything the runbook raises on purpose."""
+
+
+class ParamsError(RunbookError, ValueError):
+    """A params file is wrong. Holds every problem found, not just the first."""
+
+    def __init__(self, problems: list["Problem"] | list[str], path: str = "") -> None:
+        self.problems = list(problems)
+        self.path = path
+        lines = [str(p) for p in self.problems]
+        head = f"{path}: {len(lines)} problem(s)" if path else f"{len(lines)} problem(s)"
+        super().__init__(head + "\n" + "\n".join(f"  - {line}" for line in lines))
+
+
+class ConnectError(RunbookError):
+    """A host could not be reached or did not prove who it is."""
+
+    def __init__(self, host: str, message: str) -> None:
+        self.host = host
+        super().__init__(f"{host}: {message}")
+
+
+class HostKeyError(ConnectError):
+    """A host key is unknown or differs from known_hosts. Never auto-accepted."""
+
+
+class CommandError(RunbookError):
+    """A remote or local command exited non-zero."""
+
+    def __init__(self, command: str, rc: int, stderr: str = "", host: str = "") -> None:
+        self.command, self.rc, self.stderr, self.host = command, rc, stderr, host
+        where = f"{host}: " if host else ""
+        tail = stderr.strip().splitlines()[-3:] if stderr else []
+        super().__init__(f"{where}`{command}` exited {rc}" + ("".join(f"\n  {t}" for t in tail)))
+
+
+class SqlError(RunbookError):
+    """A SQL statement failed; carries the statement (never its parameters)."""
+
+    def __init__(self, message: str, statement: str = "") -> None:
+        self.statement = statement
+        super().__init__(message + (f"\n  in: {statement[:200]}" if statement else ""))
+
+
+class ConfigEditError(RunbookError):
+    """A configuration file could not be parsed or the edit did not apply."""
+
+
+class CheckFailed(RunbookError):
+    """Verification found the live state differs from what was intended."""
+
+
+class LabError(RunbookError):
+    """The local lab could not be brought up, inspected or torn down."""
+
+
+class Problem:
+    """One validation problem: the file, the field path and how to fix it."""
+
+    def __init__(self, file: str, field: str, message: str, fix: str, level: str = "error") -> None:
+        self.file, self.field, self.message, self.fix, self.level = file, field, message, fix, level
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}. Fix: {self.fix}"
+
+    def __repr__(self) -> str:
+        return f"Problem({self.level}: {self})"

@@ -1,0 +1,1 @@
+"""Facts: functions and resources that only read state."""

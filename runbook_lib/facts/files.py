@@ -1,0 +1,40 @@
+"""``host.file(path)``: a remote file as a read-only resource (testinfra style)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..host import Host
+
+
+@dataclass
+class RemoteFile:
+    host: "Host"
+    path: str
+    sudo: bool = False
+
+    @property
+    def content(self) -> bytes | None:
+        return self.host.read_file(self.path, sudo=self.sudo)
+
+    @property
+    def exists(self) -> bool:
+        return self.host.run("test -e %s", self.path, sudo=self.sudo).ok
+
+    @property
+    def sha256(self) -> str | None:
+        data = self.content
+        return hashlib.sha256(data).hexdigest() if data is not None else None
+
+    def stat(self) -> dict[str, str]:
+        """owner, group and octal mode, as `stat` reports them."""
+        res = self.host.check("stat -c '%%U %%G %%a' %s", self.path, sudo=self.sudo)
+        owner, group, mode = res.stdout.split()
+        return {"owner": owner, "group": group, "mode": mode}
+
+    def contains(self, text: str) -> bool:
+        data = self.content
+        return data is not None and text.encode() in data

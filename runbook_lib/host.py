@@ -1,0 +1,230 @@
+"""One SSH target, shaped like Fabric's Connection and testinfra's Host.
+
+Host keys are checked strictly against the params' known_hosts: an unknown or
+changed key is refused with the fingerprints in the message, never added.
+The connection opens on first use and is reused for the whole run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import shlex
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import paramiko
+
+from .errors import CommandError, ConnectError, HostKeyError
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return f"{key.get_name()} SHA256:{base64.b64encode(digest).decode().rstrip('=')}"
+
+
+def known_key_entry(known_hosts: str, address: str, port: int) -> paramiko.PKey | None:
+    keys = paramiko.HostKeys(known_hosts)
+    name = address if port == 22 else f"[{address}]:{port}"
+    entry = keys.lookup(name)
+    return next(iter(entry.values())) if entry else None
+
+
+class _Refuse(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known_hosts: str) -> None:
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key):  # noqa: ANN001 - paramiko's signature
+        raise HostKeyError(hostname, f"host key {fingerprint(key)} is not in {self.known_hosts}. "
+                           "Fix: verify the key out of band and add it to that known_hosts file")
+
+
+def run_id_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class Host:
+    """A lazily connected SSH host: run/check commands, read/write files."""
+
+    def __init__(self, name: str, address: str, user: str, *, port: int = 22, key_filename: str | None = None,
+                 known_hosts: str, sudo: bool = True, jump: "Host | None" = None,
+                 connect_timeout: float = 10, command_timeout: float = 120, run_id: str | None = None) -> None:
+        self.name, self.address, self.user, self.port = name, address, user, port
+        self.key_filename, self.known_hosts, self.can_sudo, self.jump = key_filename, known_hosts, sudo, jump
+        self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
+        self.run_id = run_id or run_id_now()
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._lock = threading.Lock()
+        self.backups: dict[str, str] = {}  # path -> backup path, taken in this run
+
+    def __repr__(self) -> str:
+        return f"Host({self.name} {self.user}@{self.address}:{self.port})"
+
+    # -- connection -------------------------------------------------------
+    @property
+    def client(self) -> paramiko.SSHClient:
+        with self._lock:
+            if self._client is None or not self._client.get_transport() or \
+                    not self._client.get_transport().is_active():
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> paramiko.SSHClient:
+        c = paramiko.SSHClient()
+        try:
+            c.load_host_keys(self.known_hosts)
+        except FileNotFoundError as e:
+            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing. "
+                               "Fix: set ssh.known_hosts in the params to an existing file") from e
+        c.set_missing_host_key_policy(_Refuse(self.known_hosts))
+        sock = None
+        if self.jump is not None:
+            try:
+                sock = self.jump.client.get_transport().open_channel(
+                    "direct-tcpip", (self.address, self.port), ("127.0.0.1", 0), timeout=self.connect_timeout)
+            except (paramiko.SSHException, OSError) as e:
+                raise ConnectError(self.name, f"jump host {self.jump.name} could not reach "
+                                   f"{self.address}:{self.port}: {e}") from e
+        try:
+            c.connect(self.address, port=self.port, username=self.user, key_filename=self.key_filename,
+                      timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                      auth_timeout=self.connect_timeout, sock=sock, allow_agent=True,
+                      look_for_keys=self.key_filename is None)
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as e:
+            raise HostKeyError(self.name, f"host key CHANGED: offered {fingerprint(e.key)}, known_hosts "
+                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused. Fix: if the "
+                               "change is expected (host rebuilt), replace its line in known_hosts") from e
+        except paramiko.AuthenticationException as e:
+            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e}). "
+                               f"Fix: put the public key of {self.key_filename} in ~{self.user}/.ssh/"
+                               "authorized_keys on that host") from e
+        except (socket.timeout, TimeoutError) as e:
+            raise ConnectError(self.name, f"no answer from {self.address}:{self.port} in "
+                               f"{self.connect_timeout:g}s. Fix: check the address and that sshd runs") from e
+        except (paramiko.SSHException, OSError) as e:
+            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}. "
+                               "Fix: check that sshd runs on the host and the address is right") from e
+        c.get_transport().set_keepalive(15)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sftp:
+                self._sftp.close()
+            if self._client:
+                self._client.close()
+            self._client = self._sftp = None
+
+    def __enter__(self) -> "Host":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands ---------------------------------------------------------
+    def run(self, command: str, *args: object, sudo: bool = False, timeout: float | None = None,
+            stdin: bytes | None = None) -> CommandResult:
+        """Run COMMAND with ARGS shell-quoted into its %s slots; never raises on rc."""
+        cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
+        full = f"sudo -n -- sh -c {shlex.quote(cmd)}" if sudo else cmd
+        try:
+            chan_in, out, err = self.client.exec_command(full, timeout=timeout or self.command_timeout)
+            if stdin is not None:
+                chan_in.write(stdin)
+                chan_in.channel.shutdown_write()
+            stdout = out.read().decode(errors="replace")
+            stderr = err.read().decode(errors="replace")
+            rc = out.channel.recv_exit_status()
+        except (socket.timeout, TimeoutError) as e:
+            raise CommandError(cmd, -1, f"timed out after {timeout or self.command_timeout:g}s", self.name) from e
+        except paramiko.SSHException as e:
+            raise ConnectError(self.name, f"SSH failed while running `{cmd}`: {e}") from e
+        return CommandResult(cmd, rc, stdout, stderr)
+
+    def check(self, command: str, *args: object, **kw) -> CommandResult:
+        res = self.run(command, *args, **kw)
+        if not res.ok:
+            raise CommandError(res.command, res.rc, res.stderr or res.stdout, self.name)
+        return res
+
+    # -- files ------------------------------------------------------------
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None or self._sftp.sock.closed:
+            self._sftp = self.client.open_sftp()
+        return self._sftp
+
+    def read_file(self, path: str, sudo: bool = False) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        if sudo:
+            res = self.run("test -e %s && base64 < %s || echo __ABSENT__", path, path, sudo=True)
+            if res.stdout.strip() == "__ABSENT__":
+                return None
+            if not res.ok:
+                raise CommandError(res.command, res.rc, res.stderr, self.name)
+            return base64.b64decode(res.stdout)
+        try:
+            with self.sftp.open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except PermissionError as e:
+            raise CommandError(f"read {path}", 13, f"permission denied ({e}); set sudo for this file",
+                               self.name) from e
+
+    def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None,
+                   backup: bool = True) -> str | None:
+        """Write atomically (temporary file in the same folder, then rename),
+        keeping owner and mode; back the old file up first, once per run.
+        Returns the backup's path when one was taken."""
+        d, base = posixpath.split(path)
+        staging = f"/tmp/.runbook-{self.run_id}-{base}" if sudo else posixpath.join(d, f".{base}.runbook-tmp")
+        with self.sftp.open(staging, "wb") as f:
+            f.write(data)
+        bak = f"{path}.bak.{self.run_id}"
+        take_backup = backup and path not in self.backups
+        script = WRITE_SCRIPT.format(
+            path=shlex.quote(path), staging=shlex.quote(staging), bak=shlex.quote(bak),
+            tmp=shlex.quote(posixpath.join(d, f".{base}.runbook-tmp")),
+            backup="1" if take_backup else "0", mode=f"{mode:o}" if mode is not None else "")
+        res = self.run(script, sudo=sudo)
+        if not res.ok:
+            raise CommandError(f"write {path}", res.rc, res.stderr, self.name)
+        if take_backup and "BACKUP" in res.stdout:
+            self.backups[path] = bak
+            return bak
+        return None
+
+    def file(self, path: str, sudo: bool = False) -> "RemoteFile":
+        from .facts.files import RemoteFile
+        return RemoteFile(self, path, sudo)
+
+
+# Runs on the host. The rename is atomic; /etc/hosts in containers and in the
+# lab is a bind mount that cannot be renamed over (EBUSY), so that one case
+# falls back to rewriting in place after the backup, and says so.
+WRITE_SCRIPT = """set -e
+if [ -e {path} ] && [ {backup} = 1 ]; then cp -p {path} {bak}; echo BACKUP; fi
+if [ {staging} != {tmp} ]; then cp {staging} {tmp}; rm -f {staging}; fi
+if [ -e {path} ]; then chown --reference={path} {tmp}; chmod --reference={path} {tmp}; fi
+if [ -n "{mode}" ]; then chmod {mode} {tmp}; fi
+if ! mv -f {tmp} {path} 2>/dev/null; then cat {tmp} > {path}; rm -f {tmp}; echo IN_PLACE; fi
+"""

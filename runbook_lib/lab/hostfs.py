@@ -1,0 +1,155 @@
+"""Each lab host's own files: /etc (hosts, passwd, group, shadow, sudoers via
+/etc/netns), /opt, /home, and /etc/nginx on the load balancer.
+
+A host's /opt and /home are directories under the lab root that the host's
+init binds over /opt and /home inside its own mount namespace, so the same
+product path holds different files on different hosts, as on real servers.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..errors import LabError
+from .paths import LabPaths
+
+SKELETONS = Path(__file__).resolve().parent / "skeletons"
+TRUSTSTORE_PASSWORD = "wso2carbon"  # as WSO2 ships it
+
+
+def free_uid(start: int = 2900) -> int:
+    """An id no account or group on the machine uses (the lab adds no account
+    to the machine; this id appears only in lab hosts' own passwd files)."""
+    used = {p.pw_uid for p in pwd.getpwall()}
+    import grp
+    used |= {g.gr_gid for g in grp.getgrall()}
+    uid = start
+    while uid in used:
+        uid += 1
+    return uid
+
+
+def write_etc(paths: LabPaths, host: str, address: str, users: list[str], uid: int) -> None:
+    """The host's own /etc/hosts, passwd, group, shadow and sudoers."""
+    etc = paths.netns_etc(host)
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "hosts").write_text(
+        f"127.0.0.1\tlocalhost\n{address}\t{host}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    passwd = Path("/etc/passwd").read_text()
+    group = Path("/etc/group").read_text()
+    shadow = Path("/etc/shadow").read_text() if Path("/etc/shadow").exists() else ""
+    sudoers = ("Defaults\tenv_reset\nDefaults\t!fqdn\n"
+               "Defaults\tsecure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+               "root\tALL=(ALL:ALL) ALL\n")
+    for i, user in enumerate(sorted(set(users))):
+        u = uid + i
+        passwd += f"{user}:x:{u}:{u}:WSO2 product owner:/home/{user}:/bin/bash\n"
+        group += f"{user}:x:{u}:\n"
+        shadow += f"{user}:*:19000:0:99999:7:::\n"
+        sudoers += f"{user}\tALL=(ALL) NOPASSWD: ALL\n"
+    for name, text, mode in (("passwd", passwd, 0o644), ("group", group, 0o644),
+                             ("shadow", shadow, 0o640), ("sudoers", sudoers, 0o440)):
+        (etc / name).write_text(text)
+        os.chmod(etc / name, mode)
+
+
+def make_dirs(paths: LabPaths, host: str, users: list[str], uid: int, nginx: bool, pubkey: str) -> None:
+    h = paths.host(host)
+    for sub in ("opt", "home", "log", "run"):
+        (h / sub).mkdir(parents=True, exist_ok=True)
+    for i, user in enumerate(sorted(set(users))):
+        home = h / "home" / user
+        (home / ".ssh").mkdir(parents=True, exist_ok=True)
+        (home / ".ssh" / "authorized_keys").write_text(pubkey)
+        subprocess.run(["chown", "-R", f"{uid + i}:{uid + i}", str(home)], check=True)
+    if nginx:
+        etc_nginx = h / "etc-nginx"
+        for sub in ("conf.d", "ssl"):
+            (etc_nginx / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copy("/etc/nginx/mime.types", etc_nginx / "mime.types")
+        var = h / "nginx"
+        for sub in ("tmp", "html"):
+            (var / sub).mkdir(parents=True, exist_ok=True)
+        (var / "html" / "index.html").write_text(f"lab load balancer {host}\n")
+        (etc_nginx / "nginx.conf").write_text(NGINX_CONF.format(var=var, log=h / "log", run=h / "run"))
+
+
+NGINX_CONF = """# The lab's nginx.conf for this host (the machine's /etc/nginx is never used).
+user www-data;
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {log}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {log}/nginx-access.log;
+    client_body_temp_path {var}/tmp/body;
+    proxy_temp_path {var}/tmp/proxy;
+    fastcgi_temp_path {var}/tmp/fastcgi;
+    uwsgi_temp_path {var}/tmp/uwsgi;
+    scgi_temp_path {var}/tmp/scgi;
+    server {{
+        listen 80 default_server;
+        location = /lab-health {{ return 200 "ok\\n"; }}
+        location / {{ root {var}/html; }}
+    }}
+    include /etc/nginx/conf.d/*.conf;
+}}
+"""
+
+
+def skeleton_dir(dist: str, distributions: dict[str, Path]) -> tuple[Path, Path | None]:
+    base = SKELETONS / dist
+    if not base.is_dir():
+        known = sorted(p.name for p in SKELETONS.iterdir() if p.is_dir()) if SKELETONS.is_dir() else []
+        raise LabError(f"no product skeleton `{dist}` (known: {known}). Fix: set the product version "
+                       "to one of them, or pass --distribution NAME=DIR")
+    return base, distributions.get(dist)
+
+
+def install_home(paths: LabPaths, host: str, home: str, dist: str, distributions: dict[str, Path],
+                 uid: int, truststore: Path, security_dirs: list[str]) -> list[str]:
+    """Unpack a product home at HOME on HOST: our skeleton, with the files of a
+    real distribution laid over it when one is given. Returns the files taken
+    from the distribution."""
+    base, real = skeleton_dir(dist, distributions)
+    dest = paths.host(host) / "opt" / home.removeprefix("/opt/")
+    if not home.startswith("/opt/"):
+        raise LabError(f"product home {home} must be under /opt in the lab (hosts have their own /opt)")
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(base, dest, symlinks=True, ignore=shutil.ignore_patterns(".keep"))
+    overlaid = []
+    if real is not None:
+        for src in sorted(real.rglob("*")):
+            if src.is_file():
+                rel = src.relative_to(real)
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest / rel)
+                overlaid.append(str(rel))
+    for rel in security_dirs:
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(truststore, dest / rel / "client-truststore.jks")
+    subprocess.run(["chown", "-R", f"{uid}:{uid}", str(paths.host(host) / "opt")], check=True)
+    return overlaid
+
+
+def make_truststore(paths: LabPaths) -> Path:
+    """One client-truststore.jks made with keytool (password wso2carbon, as
+    shipped), copied into every product home."""
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    store = paths.cache / "client-truststore.jks"
+    if store.exists():
+        return store
+    res = subprocess.run(
+        ["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
+         "-dname", "CN=localhost, O=WSO2 lab", "-validity", "3650", "-storetype", "JKS",
+         "-keystore", str(store), "-storepass", TRUSTSTORE_PASSWORD, "-keypass", TRUSTSTORE_PASSWORD],
+        capture_output=True, text=True)
+    if res.returncode != 0:
+        raise LabError(f"keytool failed: {res.stderr.strip()}")
+    return store

@@ -1,0 +1,184 @@
+"""Values computed from the params, in one place.
+
+Every notebook and the lab read effective ports, well-known members, JDBC URLs
+and /etc/hosts lines from here, so no cell re-derives them differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from posixpath import join
+
+from .model import Node, Params, Product
+
+# Default ports before the carbon.xml Offset is added.
+CARBON_PORTS = {"https": 9443, "http": 9763}
+PASSTHROUGH_PORTS = {"pt_http": 8280, "pt_https": 8243}
+BROKER_PORTS = {"thrift": 7611, "amqp": 5672, "mqtt": 1883}
+# The offset each profile ships with (E12: the EI broker profile ships Offset 3).
+DEFAULT_OFFSET = {"broker": 3}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a product keeps things, relative to the product home."""
+
+    carbon_home: str
+    conf: str
+    lib: str
+    dbscripts: str
+    security: str
+
+
+def layout(product: Product, role: str) -> Layout:
+    if product.name == "ei":
+        if role == "broker":
+            b = "wso2/broker"
+            return Layout(b, f"{b}/conf", "lib", f"{b}/dbscripts", f"{b}/repository/resources/security")
+        return Layout(".", "conf", "lib", "dbscripts", "repository/resources/security")
+    return Layout(".", "repository/conf", "repository/components/lib", "dbscripts",
+                  "repository/resources/security")
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A node with everything derived: what the notebooks actually use."""
+
+    name: str
+    node: Node
+    product: Product
+    host_name: str
+    address: str
+    offset: int
+    ports: dict[str, int]
+    sub_domain: str | None
+    local_member_host: str
+    layout: Layout
+
+    def path(self, rel: str) -> str:
+        """An absolute path inside this node's product home."""
+        return join(self.node.home, rel) if rel not in ("", ".") else self.node.home
+
+    def conf(self, rel: str) -> str:
+        return self.path(join(self.layout.conf, rel))
+
+
+def node_offset(node: Node) -> int:
+    if node.offset is not None:
+        return node.offset
+    return DEFAULT_OFFSET.get(node.role, 0)
+
+
+def effective_ports(product: Product, node: Node) -> dict[str, int]:
+    """Listening ports after the Offset; localMemberPort is NOT shifted (E10)."""
+    off = node_offset(node)
+    ports = {k: v + off for k, v in CARBON_PORTS.items()}
+    if node.role == "broker":
+        ports.update({k: v + off for k, v in BROKER_PORTS.items()})
+    elif product.name in ("ei", "esb", "elb"):
+        ports.update({k: v + off for k, v in PASSTHROUGH_PORTS.items()})
+    ports["local_member"] = node.local_member_port
+    return ports
+
+
+def sub_domain(node: Node) -> str | None:
+    """E9: a worker's subDomain is ``worker``, a manager's is ``mgt``."""
+    if node.sub_domain:
+        return node.sub_domain
+    return {"manager": "mgt", "worker": "worker"}.get(node.role)
+
+
+def node_views(p: Params) -> dict[str, NodeView]:
+    out = {}
+    for name, n in p.nodes.items():
+        host = p.hosts[n.host]
+        prod = p.node_product(n)
+        out[name] = NodeView(
+            name=name, node=n, product=prod, host_name=n.host, address=str(host.address),
+            offset=node_offset(n), ports=effective_ports(prod, n), sub_domain=sub_domain(n),
+            local_member_host=n.local_member_host or str(host.address),
+            layout=layout(prod, n.role),
+        )
+    return out
+
+
+def cluster_nodes(p: Params) -> list[str]:
+    """Nodes that join the product cluster (the ELB clusters with its own domain)."""
+    return [n for n, v in p.nodes.items() if v.role in ("manager", "worker", "member")]
+
+
+def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str, int]]:
+    """(IP, localMemberPort) of every well-known member, the node itself excluded."""
+    views = node_views(p)
+    group = [n for n in cluster_nodes(p)] if (for_node is None or p.nodes[for_node].role != "broker") \
+        else [n for n, v in p.nodes.items() if v.role == "broker"]
+    return [(views[n].local_member_host, views[n].node.local_member_port)
+            for n in group if p.nodes[n].well_known and n != for_node]
+
+
+def db_address(p: Params) -> str:
+    assert p.database is not None
+    return str(p.hosts[p.database.host].address)
+
+
+def jdbc_url(p: Params, database: str) -> str:
+    """E3: MySQL options, not H2's; the host is the alias when one is given."""
+    assert p.database is not None
+    host = p.cluster.hostnames.database or db_address(p)
+    opts = p.database.jdbc_options
+    return f"jdbc:mysql://{host}:{p.database.port}/{database}" + (f"?{opts}" if opts else "")
+
+
+def local_registry_db(p: Params, node: str) -> str | None:
+    if p.database is None:
+        return None
+    return p.database.names.local_registry.get(node)
+
+
+def all_databases(p: Params) -> list[str]:
+    """Every database the cluster needs, in a stable order."""
+    if p.database is None:
+        return []
+    names = p.database.names
+    dbs = [names.user_store, names.shared_registry]
+    dbs += [names.local_registry[n] for n in sorted(names.local_registry)]
+    if names.mb_store:
+        dbs.append(names.mb_store)
+    seen: list[str] = []
+    for d in dbs:
+        if d not in seen:
+            seen.append(d)
+    return seen
+
+
+def hosts_entries(p: Params, host_name: str | None = None) -> list[tuple[str, str]]:
+    """The (address, name) lines every node's /etc/hosts needs: the public
+    names point at the load balancer, the database alias at the database."""
+    entries: list[tuple[str, str]] = []
+    lb_addr = None
+    if p.load_balancer.kind == "nginx" and p.load_balancer.host:
+        lb_addr = str(p.hosts[p.load_balancer.host].address)
+    elif p.load_balancer.kind == "elb":
+        elb = [v for v in p.nodes.values() if v.role == "elb"]
+        if elb:
+            lb_addr = str(p.hosts[elb[0].host].address)
+    if lb_addr:
+        entries.append((lb_addr, p.cluster.hostnames.cluster))
+        entries.append((lb_addr, p.cluster.hostnames.management))
+    if p.database and p.cluster.hostnames.database:
+        entries.append((db_address(p), p.cluster.hostnames.database))
+    for extra in p.cluster.extra_hosts:
+        entries.append((str(extra.address), extra.name))
+    return entries
+
+
+def secret_names(p: Params) -> list[str]:
+    """Every secret the params refer to, for resolution and masking."""
+    refs = []
+    if p.database:
+        refs += [p.database.admin_password.secret, p.database.app_password.secret]
+    if p.deployment_sync.password:
+        refs.append(p.deployment_sync.password.secret)
+    if p.certificates:
+        refs.append(p.certificates.truststore_password.secret)
+    return sorted(set(refs))

@@ -1,0 +1,52 @@
+"""Secrets by name: looked up in the environment, then in the secrets file.
+
+Values never enter a notebook, a log or a run record: ``Masker`` replaces every
+resolved value with ``***`` in text that is about to be shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ParamsError, Problem
+
+
+def read_secrets_file(path: str | Path) -> dict[str, str]:
+    """NAME=value lines; '#' comments and blank lines ignored."""
+    out: dict[str, str] = {}
+    p = Path(path)
+    if not p.exists():
+        return out
+    for line in p.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+class Secrets:
+    """Resolves secret names; remembers values so output can be masked."""
+
+    def __init__(self, secrets_file: str | Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.file = os.environ.get("RUNBOOK_SECRETS_FILE") or secrets_file
+        self._env = dict(os.environ if env is None else env)
+        self._file_values = read_secrets_file(self.file) if self.file else {}
+        self._seen: set[str] = set()
+
+    def get(self, name: str) -> str:
+        value = self._env.get(name) or self._file_values.get(name)
+        if not value:
+            where = f"the secrets file {self.file}" if self.file else "a secrets file (secrets_file: in the params)"
+            raise ParamsError([Problem(str(self.file or "(environment)"), name, "secret not set",
+                                       f"export {name}=... or add `{name}=...` to {where}")])
+        self._seen.add(value)
+        return value
+
+    def mask(self, text: str) -> str:
+        for value in sorted(self._seen, key=len, reverse=True):
+            if len(value) >= 3:
+                text = text.replace(value, "***")
+        return text

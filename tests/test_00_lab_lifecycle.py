@@ -1,0 +1,119 @@
+"""Bring-up and tear-down of the lab leave the machine exactly as it was.
+
+Runs first (file name) and ends with the lab down, so the session fixture
+starts from nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_lib import lab as labmod
+from runbook_lib.errors import LabError
+from runbook_lib.params import load_params
+
+from .conftest import PARAMS_LAB, UPSTREAM
+
+pytestmark = pytest.mark.lab
+quiet = {"log": lambda *_: None}
+
+
+def snapshot() -> dict:
+    """What the lab may touch: namespaces, links, network namespaces in use
+    by processes, the lab's folders, /etc/netns, the machine's routes."""
+    netns_in_use = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                netns_in_use.add(os.readlink(f"/proc/{pid}/ns/net"))
+            except OSError:
+                pass
+    return {
+        "netns": subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
+        "links": sorted(line.split(":")[1].strip().split("@")[0] for line in
+                        subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()),
+        "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
+        "netns_in_use": netns_in_use,
+        "lab_dir": Path("/tmp/wso2-runbook-lab").exists(),
+        "etc_netns": sorted(os.listdir("/etc/netns")) if Path("/etc/netns").exists() else None,
+        "etc_hosts": Path("/etc/hosts").read_bytes(),
+    }
+
+
+@pytest.fixture(scope="module")
+def params():
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    p = load_params(PARAMS_LAB)
+    labmod.down(p, **quiet)
+    return p
+
+
+def test_overlapping_subnet_is_refused_before_anything_is_created(params, tmp_path):
+    raw = yaml.safe_load(PARAMS_LAB.read_text())
+    raw["lab"].update(subnet="192.0.2.0/25", gateway="192.0.2.100", dir=str(tmp_path / "lab"))
+    for i, h in enumerate(raw["hosts"].values()):
+        h["address"] = f"192.0.2.{10 + i}"
+    raw["deployment_sync"]["url"] = "svn://192.0.2.12/wso2"
+    raw["database"]["app_user_host"] = "192.0.2.%"
+    f = tmp_path / "overlap.yaml"
+    f.write_text(yaml.safe_dump(raw))
+    before = snapshot()
+    with pytest.raises(LabError, match=r"overlaps the machine's own networks .*192\.0\.2\.0/24.*Nothing was created"):
+        labmod.up(load_params(f), f, **quiet)
+    assert snapshot() == before
+    assert not (tmp_path / "lab").exists()
+
+
+def test_up_is_idempotent_recovers_from_a_crash_and_down_restores_everything(params):
+    before = snapshot()
+    labmod.up(params, PARAMS_LAB, **quiet)
+    st = labmod.status(params)
+    assert st["healthy"]
+    pids = {h: s["services"]["sshd"]["pid"] for h, s in st["hosts"].items()}
+
+    messages: list[str] = []
+    labmod.up(params, PARAMS_LAB, log=messages.append)
+    assert messages == [f"lab already up and healthy ({params.lab.dir}); nothing to do"]
+    assert {h: s["services"]["sshd"]["pid"] for h, s in labmod.status(params)["hosts"].items()} == pids
+
+    # A crash: the database host's processes die and the state file is lost.
+    for pid in subprocess.run(["ip", "netns", "pids", "rblab-db"], capture_output=True,
+                              text=True).stdout.split():
+        os.kill(int(pid), signal.SIGKILL)
+    Path(params.lab.dir, "state.json").unlink()
+    assert not labmod.status(params)["healthy"]
+    labmod.up(params, PARAMS_LAB, **quiet)
+    assert labmod.status(params)["healthy"]
+
+    labmod.down(params, **quiet)
+    assert labmod.down(params, **quiet) == []  # twice is safe and finds nothing
+    after = snapshot()
+    assert after["netns_in_use"] <= before["netns_in_use"]
+    assert {k: v for k, v in after.items() if k != "netns_in_use"} == \
+           {k: v for k, v in before.items() if k != "netns_in_use"}
+
+
+def test_distribution_builds_a_home_from_real_files(params):
+    dist = UPSTREAM / "ei-6.1.1"
+    labmod.up(params, PARAMS_LAB, {"ei-6.1.1": dist}, **quiet)
+    try:
+        from runbook_lib.inventory import hosts_from_params
+        hosts = hosts_from_params(params)
+        h = hosts["node132"]
+        for rel in ("conf/axis2/axis2.xml", "conf/carbon.xml", "wso2/broker/conf/broker.xml", "dbscripts/mysql.sql"):
+            assert h.read_file(f"/opt/wso2/worker2/wso2ei-6.1.1/{rel}") == (dist / rel).read_bytes(), rel
+        # files the distribution folder lacks still come from our skeleton
+        assert h.run("test -f /opt/wso2/worker2/wso2ei-6.1.1/bin/version.txt").ok
+        for host in hosts.values():
+            host.close()
+    finally:
+        labmod.down(params, **quiet)
+    with pytest.raises(LabError, match="not a directory"):
+        labmod.up(params, PARAMS_LAB, {"ei-6.1.1": Path("/nonexistent")}, **quiet)
