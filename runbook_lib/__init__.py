@@ -1,6 +1,11 @@
 """WSO2 Cluster Runbook: the library behind the notebooks.
 
 Facts read state, operations compute a Change and apply it only when asked.
+Notebooks use the names re-exported here.
 """
 
+from .context import Run, open_run
+from .step import Check, Checks, Operation, Plan, Report, show, verify
+
 __version__ = "0.1.0"
+__all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "verify"]

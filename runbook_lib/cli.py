@@ -55,6 +55,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .params import load_params
+    from .runner import run_sections
+    load_params(args.params)  # bad params stop here, before any notebook runs
+    only = [x for s in args.sections for x in s.split(",") if x] or None
+    summary = run_sections(args.params, apply=args.apply, only=only, out_dir=args.out, hosts=args.hosts)
+    print(summary.text())
+    print(f"executed notebooks and summary: {summary.out_dir}")
+    return 0 if summary.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="runbook", description="WSO2 Cluster Runbook")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -73,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check params files; report every problem")
     val.add_argument("params", nargs="+")
     val.set_defaults(func=cmd_validate)
+    run = sub.add_parser("run", help="run the section notebooks headless with papermill")
+    run.add_argument("params")
+    run.add_argument("--apply", action="store_true", help="make the changes (default: plan only)")
+    run.add_argument("--sections", nargs="*", default=[], help="e.g. preflight load_balancer (default: all)")
+    run.add_argument("--hosts", default="", help="only these hosts or nodes (comma-separated)")
+    run.add_argument("--out", default=None, help="run folder (default: runs/<UTC timestamp>/)")
+    run.set_defaults(func=cmd_run)
     return ap
 
 

@@ -84,7 +84,7 @@ def test_separators_continuations_and_crlf() -> None:
     edits = [SetProperty("a", "x"), SetProperty("b", "y"), SetProperty("c", "z"), SetProperty("d", "6"),
              SetProperty("e", "7"), SetProperty("f", " lead\\back")]
     r = apply_properties_edits(data, edits, "t")
-    assert r.data == (b"a = x\r\nb: y\r\n  c z\r\nd=6\r\ne=7\r\nf = \\ lead\\\\back\r\n")
+    assert r.data == (b"a = x\r\nb: y\r\n  c z\r\nd=6\r\ne=7\r\nf=\\ lead\\\\back\r\n")
     assert read_properties(r.data)["f"] == " lead\\back"
     assert not apply_properties_edits(r.data, edits, "t").changed
 
@@ -101,6 +101,6 @@ def test_duplicate_key_sets_the_effective_last_one() -> None:
 
 
 def test_non_ascii_values_are_unicode_escaped() -> None:
-    r = apply_properties_edits(b"", [SetProperty("name", "caf\u00e9 \u2603")], "t")
-    assert r.data == b"name=caf\\u00e9 \\u2603\n"
-    assert read_properties(r.data) == {"name": "caf\u00e9 \u2603"}
+    r = apply_properties_edits(b"", [SetProperty("name", "caf\u00e9 \u2603 \U0001f600")], "t")
+    assert r.data == b"name=caf\\u00e9 \\u2603 \\ud83d\\ude00\n"  # Java's UTF-16 escapes
+    assert read_properties(r.data) == {"name": "caf\u00e9 \u2603 \U0001f600"}

@@ -168,14 +168,16 @@ def test_axis2_clustering_reads_back_and_follows_e11(upstream: Path) -> None:
     assert get_values(data, "//transportReceiver/parameter[@name='WSDLEPRPrefix']") == [
         "http://esb.example.com", "https://esb.example.com"]
     # the commented-out port-mapping block and the worker example stay exactly as shipped
-    for comment in (b'<!--property name="port.mapping.8280" value="9764"/>', b'<property name="subDomain" value="mgt"/-->',
+    for comment in (b'<!--property name="port.mapping.8280" value="9764"/>',
+                    b'<property name="subDomain" value="mgt"/-->',
                     b'<!--property name="subDomain" value="worker"/-->'):
         assert comment in data
     assert data.count(b"\r") == before.count(b"\r")
 
 
 def test_single_change_touches_one_line(upstream: Path) -> None:
-    r = apply_xml_edits(read(upstream, "ei-6.1.1/conf/axis2/axis2.xml"), [SetAttr(C, "enable", "true")], "axis2.xml")
+    before = read(upstream, "ei-6.1.1/conf/axis2/axis2.xml")
+    r = apply_xml_edits(before, [SetAttr(C, "enable", "true")], "axis2.xml")
     assert lines_changed(r.diff) == (['                enable="false">'], ['                enable="true">'])
     assert r.notes == ["/axisconfig/clustering @enable: 'false' -> 'true' (line 493)"]
 
@@ -239,7 +241,8 @@ def test_carbon_changes_and_reads_back(upstream: Path) -> None:
 
 
 def test_catalina_proxyport_added_on_both_connectors(upstream: Path) -> None:
-    r = apply_xml_edits(read(upstream, "ei-6.1.1/conf/tomcat/catalina-server.xml"), CATALINA, "catalina-server.xml")
+    before = read(upstream, "ei-6.1.1/conf/tomcat/catalina-server.xml")
+    r = apply_xml_edits(before, CATALINA, "catalina-server.xml")
     removed, added = lines_changed(r.diff)
     assert removed == ['                URIEncoding="UTF-8"/>'] * 2
     assert added == ['                URIEncoding="UTF-8" proxyPort="80"/>',
@@ -265,7 +268,8 @@ def test_datasource_added_escaped_and_indented(upstream: Path) -> None:
     r = apply_xml_edits(read(upstream, "ei-6.1.1/conf/datasources/master-datasources.xml"), DATASOURCES, "m.xml")
     removed, added = lines_changed(r.diff)
     assert removed == [] and len(added) == 20
-    assert "                    <url>jdbc:mysql://10.0.0.5:3306/regdb?autoReconnect=true&amp;useSSL=false</url>" in added
+    url = "jdbc:mysql://10.0.0.5:3306/regdb?autoReconnect=true&amp;useSSL=false"  # & escaped (E3)
+    assert f"                    <url>{url}</url>" in added
     assert get_values(r.data, "//datasource[name='WSO2_SHARED_REG']//url") == [REG_URL]
 
 
@@ -295,7 +299,8 @@ def test_uncomment_multiline_comment_and_worker_property(upstream: Path) -> None
     r = apply_xml_edits(before, edits, "axis2.xml")
     assert get_values(r.data, C + "/parameter[@name='mcastBindAddress']") == ["10.0.0.11"]
     removed, added = lines_changed(r.diff)
-    assert removed == ["        <!--", '            <parameter name="mcastBindAddress">127.0.0.1</parameter>', "        -->"]
+    assert removed == ["        <!--", '            <parameter name="mcastBindAddress">127.0.0.1</parameter>',
+                       "        -->"]
     assert added == ['        <parameter name="mcastBindAddress">10.0.0.11</parameter>',
                      '            <property name="subDomain" value="worker"/>']
 
@@ -315,11 +320,13 @@ def test_text_is_written_in_the_declared_encoding(upstream: Path) -> None:
 
 def test_no_trailing_newline_and_crlf_small_files() -> None:
     lf = b'<?xml version="1.0"?>\n<a>\n  <b>1</b>\n  <c/>\n</a>'
-    r = apply_xml_edits(lf, [SetText("/a/b", "2"), SetText("/a/c", "x"), EnsureChild("/a", "d", text="4")], "t.xml")
+    edits = [SetText("/a/b", "2"), SetText("/a/c", "x"), EnsureChild("/a", "d", text="4")]
+    r = apply_xml_edits(lf, edits, "t.xml")
     assert r.data == b'<?xml version="1.0"?>\n<a>\n  <b>2</b>\n  <c>x</c>\n  <d>4</d>\n</a>'
     crlf = lf.replace(b"\n", b"\r\n")
     r = apply_xml_edits(crlf, [EnsureChild("/a", "d", text="4"), ReplaceChildren("/a/c", [("e", "5")])], "t.xml")
-    assert r.data == b'<?xml version="1.0"?>\r\n<a>\r\n  <b>1</b>\r\n  <c>\r\n    <e>5</e>\r\n  </c>\r\n  <d>4</d>\r\n</a>'
+    assert r.data == (b'<?xml version="1.0"?>\r\n<a>\r\n  <b>1</b>\r\n  <c>\r\n    <e>5</e>\r\n  </c>\r\n'
+                      b'  <d>4</d>\r\n</a>')
 
 
 @pytest.mark.parametrize("data,edits,expect", [
@@ -350,3 +357,26 @@ def test_get_values_reads_text_attributes_and_scalars(upstream: Path) -> None:
     assert get_values(data, S + "/c:Ports/c:Offset", NS) == ["0"]
     assert get_values(data, "count(//c:Offset)", NS) == ["1.0"]
     assert get_values(data, S + "/c:HostName", NS) == []  # commented out as shipped (E11)
+
+
+def test_ensure_child_adds_next_to_a_commented_example_and_namespaced_attr(upstream: Path) -> None:
+    """EnsureChild is the alternative to Uncomment: the shipped example stays as documentation."""
+    r = apply_xml_edits(read(upstream, "ei-6.1.1/conf/carbon.xml"),
+                        [EnsureChild(S, "MgtHostName", text="mgt.esb.example.com")], "carbon.xml", NS)
+    assert lines_changed(r.diff) == ([], ["    <MgtHostName>mgt.esb.example.com</MgtHostName>"])
+    assert r.data.index(b"<!--MgtHostName>") < r.data.index(b"<MgtHostName>mgt.esb")
+    assert get_values(r.data, S + "/c:MgtHostName", NS) == ["mgt.esb.example.com"]
+    data = read(upstream, "ei-6.1.1/conf/datasources/master-datasources.xml")
+    password = "//datasource[name='WSO2_CARBON_DB']//password"
+    edit = SetAttr(password, "svns:secretAlias", "WSO2.DB.Password")
+    r = apply_xml_edits(data, [edit], "master-datasources.xml")
+    assert lines_changed(r.diff)[1] == [
+        '                    <password svns:secretAlias="WSO2.DB.Password">wso2carbon</password>']
+    svns = {"svns": "http://org.wso2.securevault/configuration"}
+    assert get_values(r.data, password + "/@svns:secretAlias", svns) == ["WSO2.DB.Password"]
+    assert not apply_xml_edits(r.data, [edit], "master-datasources.xml").changed
+    # the broker's copy never declares xmlns:svns: the re-parse catches it, nothing half-written
+    broker = read(upstream, "ei-6.1.1/wso2/broker/conf/datasources/master-datasources.xml")
+    with pytest.raises(ConfigEditError, match="Namespace prefix svns"):
+        apply_xml_edits(broker, [SetAttr("//datasource[name='WSO2_MB_STORE_DB']//password", "svns:secretAlias",
+                                         "MB.DB.Password")], "master-datasources.xml")

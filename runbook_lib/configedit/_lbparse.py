@@ -103,7 +103,7 @@ def parse(text: str, name: str) -> LbBlock:
             stack[-1].items.append(LbEntry(key, text[vs:ve], words[0][0], vs, ve, e))
         else:  # "}"
             if words:
-                raise ConfigEditError(f"{name}: line {_line(text, s)}: missing ';' after "
+                raise ConfigEditError(f"{name}: line {_line(text, words[-1][1])}: missing ';' after "
                                       f"{text[words[0][0]:words[-1][1]]!r}")
             if len(stack) == 1:
                 raise ConfigEditError(f"{name}: line {_line(text, s)}: '}}' without a matching '{{'")

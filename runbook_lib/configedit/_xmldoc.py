@@ -8,6 +8,7 @@ edit, so spans are never stale and every intermediate state is well-formed.
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
 from typing import Mapping, Sequence, Union
 
 from lxml import etree
@@ -147,13 +148,21 @@ class Doc:
         ind = indent_before(self.data, self.span(el).start)
         return None if ind is None else self.dec(ind)
 
-    def child_indent(self, parent: etree._Element) -> str:
-        """Indentation of the last indented child element (else comment), else parent + unit."""
+    def child_indent(self, parent: etree._Element, at: int | None = None) -> str:
+        """Indentation for a new child: that of the nearest indented child element before
+        ``at`` (else the most common one), else of a comment, else parent + one unit."""
         sp = self.span(parent)
-        starts = [self.index.elements[i].start for i in reversed(sp.children)]
-        starts += [self.index.comments[i].start for i in sp.comments]
-        for start in starts:
-            ind = indent_before(self.data, start)
+        found = []
+        for i in sp.children:
+            ind = indent_before(self.data, self.index.elements[i].start)
+            if ind is not None:
+                found.append((self.index.elements[i].start, self.dec(ind)))
+        if found:
+            if at is not None and any(start < at for start, _ in found):
+                return [ind for start, ind in found if start < at][-1]
+            return Counter(ind for _, ind in found).most_common(1)[0][0]
+        for i in sp.comments:
+            ind = indent_before(self.data, self.index.comments[i].start)
             if ind is not None:
                 return self.dec(ind)
         return (self.indent_of(parent) or "") + self.unit(parent)
@@ -216,11 +225,11 @@ class Doc:
         node. The new lines get the siblings' indentation and the file's line ending.
         """
         sp, data, nl = self.span(parent), self.data, self.nl
-        block = nl.join(self.child_indent(parent) + ln for ln in lines)
         if after is None:
             ends = [self.index.elements[i].end for i in sp.children]
             ends += [self.index.comments[i].end for i in sp.comments]
             after = max(ends) if ends else None
+        block = nl.join(self.child_indent(parent, after) + ln for ln in lines)
         if after is not None:
             eol = line_end(data, after)
             rest = data[after:eol].strip()
@@ -260,17 +269,18 @@ def set_text(doc: Doc, el: etree._Element, value: str, label: str) -> tuple[byte
     return doc.patch(sp.stag_end, sp.etag_start, text), where
 
 
-def qname(doc: Doc, name: str) -> str:
-    """``prefix:name`` with a known prefix becomes Clark notation for lxml."""
+def qname(doc: Doc, el: etree._Element, name: str) -> str:
+    """``prefix:name`` becomes Clark notation for lxml (prefix from the edit's map, else the file's)."""
     prefix, _, rest = name.rpartition(":")
-    if prefix and prefix in doc.ns:
-        return f"{{{doc.ns[prefix]}}}{rest}"
+    scope = {**{p: u for p, u in el.nsmap.items() if p}, **doc.ns}
+    if prefix and prefix in scope:
+        return f"{{{scope[prefix]}}}{rest}"
     return name
 
 
 def set_attr(doc: Doc, el: etree._Element, name: str, value: str, label: str) -> tuple[bytes, str]:
     """Patch an attribute value in place, or add it after the last attribute."""
-    current = el.get(qname(doc, name))
+    current = el.get(qname(doc, el, name))
     if current == value:
         return doc.data, f"{label} @{name}: already {value!r}"
     sp = doc.span(el)

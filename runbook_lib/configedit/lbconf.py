@@ -99,9 +99,23 @@ def _entry_line(text: str, block: LbBlock, key: str, value: str) -> str:
     return f"{key} {value};"
 
 
-def _check_value(value: str, name: str, path: Sequence[str]) -> None:
+def _check(value: str, name: str, path: Sequence[str]) -> None:
+    """Refuse what the ELB's parser would cut short: ``; { } #`` or a newline in a value,
+    whitespace in a name."""
     if not value or any(c in value for c in ";{}#\r\n"):
-        raise ConfigEditError(f"{name}: {'/'.join(path)}: bad value {value!r} (empty, or holds ; {{ }} # or a newline)")
+        raise ConfigEditError(f"{name}: {'/'.join(path)}: bad value {value!r} "
+                              "(empty, or holds ; { } # or a newline)")
+    for part in path:
+        if not part or any(c.isspace() or c in ";{}#" for c in part):
+            raise ConfigEditError(f"{name}: {'/'.join(path)}: bad name {part!r}")
+
+
+def _check_tree(tree: dict, name: str, path: Sequence[str]) -> None:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            _check_tree(value, name, (*path, key))
+        else:
+            _check(value, name, (*path, key))
 
 
 @dataclass(frozen=True)
@@ -112,13 +126,14 @@ class SetLbValue:
     value: str
 
     def step(self, text: str, root: LbBlock, name: str) -> tuple[str, str]:
-        _check_value(self.value, name, self.path)
+        _check(self.value, name, self.path)
         *where, key = self.path
         label = "/".join(self.path)
         block, missing = _walk(root, where, name)
         if missing:
             lines = _nest(missing, [f"{key} {self.value};"], _unit(text, root))
-            return _insert(text, block, root, lines, False, name), f"{label}: added {self.value!r} (new block {'/'.join(missing)})"
+            note = f"{label}: added {self.value!r} (new block {'/'.join(missing)})"
+            return _insert(text, block, root, lines, False, name), note
         hits = block.entries(key)
         if len(hits) > 1:
             raise ConfigEditError(f"{name}: {label}: ambiguous, set {len(hits)} times")
@@ -148,7 +163,9 @@ class ReplaceLbBlock:
     def step(self, text: str, root: LbBlock, name: str) -> tuple[str, str]:
         label, unit = "/".join(self.path), _unit(text, root)
         if isinstance(self.body, dict):
-            want, lines = _strings(self.body), render(_strings(self.body), unit)
+            want = _strings(self.body)
+            _check_tree(want, name, self.path)
+            lines = render(want, unit)
         else:
             want = to_dict(parse(self.body, f"{name} ({label} body)"))
             lines = [ln.rstrip() for ln in textwrap.dedent(self.body).strip("\r\n").splitlines()]

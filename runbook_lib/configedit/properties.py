@@ -61,7 +61,8 @@ def _unescape(raw: str) -> str:
             continue
         out.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(c, c))
         i += 1
-    return "".join(out)
+    # \uD83D\uDE00 style surrogate pairs become one character, as in Java's String
+    return "".join(out).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _escape(text: str, key: bool = False) -> str:
@@ -74,7 +75,8 @@ def _escape(text: str, key: bool = False) -> str:
         elif (key and c in "=: #!") or (c == " " and n == 0):
             out.append("\\" + c)
         elif ord(c) > 0x7E:
-            out.append(f"\\u{ord(c):04x}")
+            units = c.encode("utf-16-be", "surrogatepass")
+            out.extend(f"\\u{int.from_bytes(units[k:k + 2], 'big'):04x}" for k in range(0, len(units), 2))
         else:
             out.append(c)
     return "".join(out)

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 from lxml import etree
 
 from runbook_lib.configedit._result import EditResult, make_result, whole_lines
-from runbook_lib.configedit._xmldoc import (Doc, Node, local, matches, norm, render_lines, set_attr,
+from runbook_lib.configedit._xmldoc import (Doc, Node, matches, norm, render_lines, set_attr,
                                             set_text)
 from runbook_lib.errors import ConfigEditError
 

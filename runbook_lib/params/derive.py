@@ -60,7 +60,7 @@ class NodeView:
         return join(self.node.home, rel) if rel not in ("", ".") else self.node.home
 
     def conf(self, rel: str) -> str:
-        return self.path(join(self.layout.conf, rel))
+        return self.path(join(self.layout.conf, rel) if rel else self.layout.conf)
 
 
 def node_offset(node: Node) -> int:

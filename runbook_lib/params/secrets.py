@@ -27,6 +27,18 @@ def read_secrets_file(path: str | Path) -> dict[str, str]:
     return out
 
 
+# Every secret value resolved in this process; all output passes mask_text().
+_RESOLVED: set[str] = set()
+
+
+def mask_text(text: str) -> str:
+    """Replace every secret value resolved so far with ***."""
+    for value in sorted(_RESOLVED, key=len, reverse=True):
+        if len(value) >= 3:
+            text = text.replace(value, "***")
+    return text
+
+
 class Secrets:
     """Resolves secret names; remembers values so output can be masked."""
 
@@ -34,7 +46,6 @@ class Secrets:
         self.file = os.environ.get("RUNBOOK_SECRETS_FILE") or secrets_file
         self._env = dict(os.environ if env is None else env)
         self._file_values = read_secrets_file(self.file) if self.file else {}
-        self._seen: set[str] = set()
 
     def get(self, name: str) -> str:
         value = self._env.get(name) or self._file_values.get(name)
@@ -42,11 +53,9 @@ class Secrets:
             where = f"the secrets file {self.file}" if self.file else "a secrets file (secrets_file: in the params)"
             raise ParamsError([Problem(str(self.file or "(environment)"), name, "secret not set",
                                        f"export {name}=... or add `{name}=...` to {where}")])
-        self._seen.add(value)
+        _RESOLVED.add(value)
         return value
 
-    def mask(self, text: str) -> str:
-        for value in sorted(self._seen, key=len, reverse=True):
-            if len(value) >= 3:
-                text = text.replace(value, "***")
-        return text
+    @staticmethod
+    def mask(text: str) -> str:
+        return mask_text(text)

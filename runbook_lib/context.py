@@ -1,0 +1,103 @@
+"""A run: validated params, secrets, and lazily connected hosts, shared by the
+cells of one notebook. ``open_run`` is the first call in every notebook."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ParamsError, Problem
+from .host import Host, run_id_now
+from .inventory import hosts_from_params
+from .params import NodeView, Params, Secrets, load_params, node_views
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_params_path(path: str | Path) -> Path:
+    """As given, else relative to the project root (a notebook's kernel runs
+    in notebooks/, papermill's in the directory it was started from)."""
+    p = Path(path)
+    if p.exists() or p.is_absolute():
+        return p
+    alt = ROOT / p
+    return alt if alt.exists() else p
+
+
+def _split(filter_: str | list[str] | None) -> list[str] | None:
+    if not filter_:
+        return None
+    if isinstance(filter_, str):
+        filter_ = [x.strip() for x in filter_.split(",")]
+    return [x for x in filter_ if x] or None
+
+
+@dataclass
+class Run:
+    params: Params
+    params_file: Path
+    apply: bool
+    only: list[str] | None
+    secrets: Secrets
+    warnings: list[Problem]
+    run_id: str
+    hosts: dict[str, Host] = field(default_factory=dict)
+
+    @property
+    def views(self) -> dict[str, NodeView]:
+        return node_views(self.params)
+
+    def selected_nodes(self, roles: tuple[str, ...] | None = None) -> list[NodeView]:
+        """Nodes in params order, filtered by role and by the host/node filter."""
+        out = []
+        for name, v in self.views.items():
+            if roles and v.node.role not in roles:
+                continue
+            if self.only and name not in self.only and v.host_name not in self.only:
+                continue
+            out.append(v)
+        return out
+
+    def selected_hosts(self) -> dict[str, Host]:
+        if not self.only:
+            return self.hosts
+        keep = set(self.only) | {v.host_name for v in self.selected_nodes()}
+        return {n: h for n, h in self.hosts.items() if n in keep}
+
+    def host(self, name: str) -> Host:
+        return self.hosts[name]
+
+    def secret(self, name: str) -> str:
+        return self.secrets.get(name)
+
+    def close(self) -> None:
+        for h in self.hosts.values():
+            h.close()
+
+    def summary(self) -> str:
+        p = self.params
+        lines = [f"params {self.params_file}: valid ({p.name}: {p.product.dist}, {len(p.hosts)} hosts, "
+                 f"{len(p.nodes)} nodes)", f"apply={self.apply}" + (f", only {self.only}" if self.only else "")]
+        lines += [f"warning: {w.field}: {w.message}. Fix: {w.fix}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def open_run(params_file: str | Path, apply: bool = False, hosts: str | list[str] | None = None,
+             run_id: str | None = None) -> Run:
+    """Validate the params (raising ParamsError with every problem) and set up hosts."""
+    path = resolve_params_path(params_file)
+    warnings: list[Problem] = []
+    p = load_params(path, warnings=warnings)
+    only = _split(hosts)
+    known = set(p.hosts) | set(p.nodes)
+    unknown = [x for x in only or [] if x not in known]
+    if unknown:
+        raise ParamsError([Problem("(notebook parameter)", "hosts", f"unknown host or node {unknown}",
+                                   f"use names from {sorted(known)}, comma-separated, or leave it empty")])
+    run_id = run_id or os.environ.get("RUNBOOK_RUN_ID") or run_id_now()
+    secrets = Secrets(p.secrets_file)
+    return Run(p, path, bool(apply), only, secrets, warnings, run_id, hosts_from_params(p, run_id))

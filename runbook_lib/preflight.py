@@ -1,0 +1,145 @@
+"""Preflight: before changing anything, prove every host is what the params
+say it is. Read-only; each failure comes with the fix in one sentence."""
+
+from __future__ import annotations
+
+import time
+
+from .configedit import get_values
+from .context import Run
+from .errors import RunbookError
+from .host import Host
+from .inventory import fan_out
+from .params.derive import db_address, hosts_entries, well_known_members
+from .step import Check, Checks
+
+CARBON_NS = {"c": "http://wso2.org/projects/carbon/carbon.xml"}
+PRODUCT_NAMES = {"ei": "Enterprise Integrator", "esb": "Enterprise Service Bus", "as": "Application Server",
+                 "elb": "Elastic Load Balancer"}
+MAX_SKEW_SECONDS = 2.0
+
+
+class Topology:
+    """The cluster as the params describe it, with derived values."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def text(self) -> str:
+        p = self.run.params
+        rows = [("NODE", "ROLE", "HOST", "ADDRESS", "PRODUCT", "OFFSET", "PORTS", "WKA")]
+        for v in self.run.views.values():
+            ports = " ".join(f"{k}={v.ports[k]}" for k in sorted(v.ports))
+            wka = " ".join(f"{a}:{port}" for a, port in well_known_members(p, v.name)) or "-"
+            rows.append((v.name, v.node.role + (f"/{v.sub_domain}" if v.sub_domain else ""), v.host_name,
+                         v.address, v.product.dist, str(v.offset), ports, wka))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = [f"cluster {p.cluster.domain}: {p.product.dist}, load balancer {p.load_balancer.kind}"]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.append("well-known members (IP:localMemberPort): "
+                     + ", ".join(f"{a}:{port}" for a, port in well_known_members(p)))
+        lines.append("/etc/hosts on every node: " + ", ".join(f"{n} -> {a}" for a, n in hosts_entries(p)))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
+        p.text(self.text())
+
+
+def topology(run: Run) -> Topology:
+    return Topology(run)
+
+
+def _host_checks(run: Run, h: Host) -> list[Check]:
+    p = run.params
+    out: list[Check] = []
+    spec = p.hosts[h.name]
+    try:
+        who = h.check("id -un").stdout.strip()
+        out.append(Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
+                         f"{who}@{h.address}", who == spec.ssh_user))
+    except RunbookError as e:
+        found, _, fix = str(e).partition(". Fix: ")
+        return [Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
+                      found.removeprefix(f"{h.name}: ")[:160], False,
+                      fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
+    if spec.sudo:
+        ok = h.run("sudo -n true").ok
+        out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,
+                         f"give {spec.ssh_user} passwordless sudo for root-only steps, or set sudo: false"))
+    skew = _clock_skew(h)
+    out.append(Check(h.name, "clock skew vs this machine", f"<= {MAX_SKEW_SECONDS:g}s", f"{skew:.2f}s",
+                     abs(skew) <= MAX_SKEW_SECONDS,
+                     "synchronise clocks (chrony or systemd-timesyncd; ERRATA E17)"))
+    nodes = [v for v in run.selected_nodes() if v.host_name == h.name]
+    if nodes:
+        java = h.run("java -version")
+        out.append(Check(h.name, "Java present", "java -version exits 0",
+                         (java.stderr.splitlines() or ["not found"])[0][:60] if java.ok else "not found",
+                         java.ok, "install a JDK supported by the product (e.g. OpenJDK 8/11/17) on the host"))
+        listening = _listening_ports(h)
+    for v in nodes:
+        out += _node_checks(run, h, v, listening)
+    if p.database and nodes:
+        addr, port = db_address(p), p.database.port
+        ok = h.run("timeout 3 bash -c %s", f"</dev/tcp/{addr}/{port}").ok
+        out.append(Check(h.name, "database server reachable", f"{addr}:{port} open",
+                         "open" if ok else "unreachable", ok,
+                         f"start MariaDB/MySQL on {p.database.host} listening on {addr}:{port} and open the firewall"))
+    return out
+
+
+def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # noqa: ANN001
+    out = []
+    home = v.node.home
+    present = h.run("test -d %s", v.conf("")).ok
+    out.append(Check(h.name, f"{v.name}: product home", f"{v.conf('')} exists", "exists" if present else "missing",
+                     present, f"unpack {v.product.dist} at {home} on {h.name}, or fix nodes.{v.name}.home"))
+    if not present:
+        return out
+    want = f"{PRODUCT_NAMES[v.product.name]} v{v.product.version}"
+    version_txt = (h.read_file(v.path("bin/version.txt")) or b"").decode(errors="replace").strip()
+    carbon = h.read_file(v.conf("carbon.xml"))
+    carbon_version = get_values(carbon, "/c:Server/c:Version", CARBON_NS)[0] if carbon else ""
+    found = version_txt or f"carbon.xml Version {carbon_version}"
+    ok = (want.lower() in version_txt.lower()) if version_txt else carbon_version == v.product.version
+    out.append(Check(h.name, f"{v.name}: expected product", want, found[:60], ok,
+                     f"this home holds another product or version: set nodes.{v.name}.product or fix the home"))
+    busy = sorted(port for port in v.ports.values() if port in listening)
+    out.append(Check(h.name, f"{v.name}: ports free", " ".join(str(x) for x in sorted(set(v.ports.values()))),
+                     "all free" if not busy else f"in use: {busy}", not busy,
+                     "stop what listens there, or give the node another offset / local_member_port"))
+    return out
+
+
+def _clock_skew(h: Host) -> float:
+    t0 = time.time()
+    remote = float(h.check("date +%s.%N").stdout.strip())
+    t1 = time.time()
+    return remote - (t0 + t1) / 2
+
+
+def _listening_ports(h: Host) -> set[int]:
+    res = h.run("ss -Htln")
+    ports = set()
+    for line in res.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and ":" in fields[3]:
+            try:
+                ports.add(int(fields[3].rsplit(":", 1)[1]))
+            except ValueError:
+                pass
+    return ports
+
+
+def host_checks(run: Run) -> Checks:
+    """Every selected host checked concurrently; one host's failure never
+    hides the others' results."""
+    outcomes = fan_out(run.selected_hosts(), lambda h: _host_checks(run, h))
+    checks: list[Check] = []
+    for name, o in outcomes.items():
+        checks += o.value if o.ok else [Check(name, "preflight", "completes", f"error: {o.error}", False,
+                                              "see the error; fix the host and run again")]
+    return Checks("preflight", checks)

@@ -1,0 +1,208 @@
+"""Plan, apply, verify: the shape of every mutating step.
+
+A ``Plan`` is a list of named operations, each a function ``dry_run -> Change``.
+``preview()`` runs them all with ``dry_run=True`` (the same code as a real
+run, minus the writes); ``apply()`` runs them for real. ``Checks`` are the
+verification: expected vs found on the live hosts; a failed check raises
+``CheckFailed`` after the table is shown, so papermill stops at that cell.
+
+Display objects carry both text/plain (stable, for nbval) and text/html
+(coloured, for JupyterLab); every string passes through the secret masker.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .change import Change
+from .errors import CheckFailed, RunbookError
+from .params.secrets import mask_text
+
+OpFn = Callable[[bool], Change]
+
+
+@dataclass(frozen=True)
+class Operation:
+    target: str
+    fn: OpFn
+
+    def run(self, dry_run: bool) -> Change:
+        try:
+            return self.fn(dry_run)
+        except RunbookError:
+            raise
+        except Exception as e:  # a fault in one operation names it
+            raise RunbookError(f"{self.target}: {type(e).__name__}: {e}") from e
+
+
+def _diff_html(diff: str) -> str:
+    rows = []
+    for line in diff.splitlines():
+        color = "#1a7f37" if line.startswith("+") and not line.startswith("+++") else \
+                "#cf222e" if line.startswith("-") and not line.startswith("---") else \
+                "#8250df" if line.startswith("@@") else "#57606a"
+        rows.append(f'<span style="color:{color}">{html.escape(line)}</span>')
+    return ('<pre style="font-size:12px;background:#f6f8fa;padding:6px;margin:2px 0 8px 0">'
+            + "\n".join(rows) + "</pre>")
+
+
+@dataclass
+class Report:
+    """The outcome of previewing or applying a plan: one Change per operation."""
+
+    title: str
+    applied: bool
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[Change]:
+        return [c for c in self.changes if c.changed]
+
+    def headline(self) -> str:
+        n = len(self.changed)
+        if n == 0:
+            return f"{self.title}: no changes - everything already as intended ({len(self.changes)} checked)"
+        verb = "changed" if self.applied else "would change (not applied: apply=False)"
+        return f"{self.title}: {n} of {len(self.changes)} {verb}"
+
+    def text(self) -> str:
+        out = [self.headline()]
+        for c in self.changes:
+            out.append(str(c))
+            for cmd in c.commands:
+                out.append(f"    $ {cmd}")
+            if c.diff:
+                out.append(c.diff.rstrip("\n"))
+        return mask_text("\n".join(out))
+
+    def _repr_html_(self) -> str:
+        parts = [f"<b>{html.escape(mask_text(self.headline()))}</b><ul>"]
+        for c in self.changes:
+            mark = "&#9998;" if c.changed else "&#10003;"
+            parts.append(f"<li>{mark} <code>{html.escape(mask_text(c.target))}</code>: "
+                         f"{html.escape(mask_text(c.summary))}")
+            if c.commands:
+                parts.append(_diff_html("\n".join(f"$ {mask_text(x)}" for x in c.commands)))
+            if c.diff:
+                parts.append(_diff_html(mask_text(c.diff)))
+            parts.append("</li>")
+        return "".join(parts) + "</ul>"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001 - IPython's signature
+        p.text(self.text())
+
+    def record(self) -> dict:
+        return {"type": "report", "title": self.title, "applied": self.applied,
+                "changed": len(self.changed), "total": len(self.changes),
+                "targets": [c.target for c in self.changed]}
+
+
+class Plan:
+    def __init__(self, title: str, operations: list[Operation]) -> None:
+        self.title = title
+        self.operations = operations
+
+    def preview(self) -> Report:
+        return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
+
+    def apply(self) -> Report:
+        return Report(self.title, True, [op.run(dry_run=False) for op in self.operations])
+
+    def run(self, apply: bool) -> Report:
+        """Apply when the notebook's ``apply`` parameter is true, else preview."""
+        return self.apply() if apply else self.preview()
+
+
+@dataclass(frozen=True)
+class Check:
+    host: str
+    what: str
+    expected: str
+    found: str
+    ok: bool
+    fix: str = ""
+
+
+class Checks:
+    """A verification table. ``require()`` raises when any check failed."""
+
+    def __init__(self, title: str, checks: list[Check]) -> None:
+        self.title, self.checks = title, checks
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def headline(self) -> str:
+        f = len(self.failed)
+        return f"{self.title}: {len(self.checks) - f} passed, {f} failed"
+
+    def text(self) -> str:
+        rows = [("", "HOST", "CHECK", "EXPECTED", "FOUND")]
+        rows += [("ok" if c.ok else "FAIL", c.host, c.what, c.expected, c.found) for c in self.checks]
+        widths = [min(60, max(len(r[i]) for r in rows)) for i in range(5)]
+        lines = [self.headline()]
+        lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+        lines += [f"FIX {c.host}: {c.fix}" for c in self.failed if c.fix]
+        return mask_text("\n".join(lines))
+
+    def _repr_html_(self) -> str:
+        e = lambda s: html.escape(mask_text(str(s)))  # noqa: E731
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("", "host", "check", "expected", "found", "fix"))
+        body = "".join(
+            f"<tr style='background:{'#dafbe1' if c.ok else '#ffebe9'}'><td>{'&#10003;' if c.ok else '&#10007;'}</td>"
+            f"<td>{e(c.host)}</td><td>{e(c.what)}</td><td><code>{e(c.expected)}</code></td>"
+            f"<td><code>{e(c.found)}</code></td><td>{'' if c.ok else e(c.fix)}</td></tr>"
+            for c in self.checks)
+        return f"<b>{e(self.headline())}</b><table class='runbook-checks'><tr>{head}</tr>{body}</table>"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
+        p.text(self.text())
+
+    def record(self) -> dict:
+        return {"type": "checks", "title": self.title, "passed": len(self.checks) - len(self.failed),
+                "failed": len(self.failed), "failures": [f"{c.host}: {c.what}" for c in self.failed]}
+
+    def require(self) -> "Checks":
+        if self.failed:
+            raise CheckFailed(mask_text(self.headline() + " (see the table above): "
+                                        + "; ".join(f"{c.host}: {c.what}" for c in self.failed)))
+        return self
+
+
+def _record(obj: object) -> None:
+    """Append what was shown to the run record (for the headless runner's summary)."""
+    path = os.environ.get("RUNBOOK_RECORD")
+    if path and hasattr(obj, "record"):
+        with open(path, "a") as f:
+            f.write(mask_text(json.dumps(obj.record(), sort_keys=True)) + "\n")
+
+
+def show(obj: object) -> None:
+    """Display in Jupyter (text and HTML), print elsewhere."""
+    _record(obj)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+        if get_ipython() is not None:
+            display(obj)
+            return
+    except ImportError:
+        pass
+    print(obj.text() if hasattr(obj, "text") else mask_text(str(obj)))
+
+
+def verify(checks: Checks) -> Checks:
+    """Show the table, then raise if anything failed (so papermill stops here)."""
+    show(checks)
+    return checks.require()
