@@ -5,7 +5,7 @@ Notebooks use the names re-exported here.
 """
 
 from .context import Run, open_run
-from .step import Check, Checks, Operation, Plan, Report, show, verify
+from .step import Check, Checks, Operation, Plan, Report, apply, show, verify
 
 __version__ = "0.1.0"
-__all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "verify"]
+__all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "verify", "apply"]

@@ -84,6 +84,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     record = out / "record.jsonl"
     os.environ["RUNBOOK_RECORD"] = str(record)
     os.environ["RUNBOOK_RUN_ID"] = stamp
+    os.environ["RUNBOOK_HEADLESS"] = "1"
     try:
         for i, name in enumerate(names, 1):
             progress(f"[{i}/{len(names)}] {name} ...")

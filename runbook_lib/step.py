@@ -120,6 +120,62 @@ class Plan:
         return self.apply() if apply else self.preview()
 
 
+def headless() -> bool:
+    """True under the runner, nbval and tests: never offer a button there."""
+    return os.environ.get("RUNBOOK_HEADLESS") == "1"
+
+
+def apply(plan: Plan, run) -> Report | None:  # noqa: ANN001 - a context.Run
+    """The apply cell: applies when ``run.apply`` is true and shows what
+    changed. Otherwise says so and, in JupyterLab only, offers an Apply
+    button for the plan just shown; nothing ever waits for a click."""
+    if run.apply:
+        report = plan.apply()
+        show(report)
+        return report
+    show(Skipped(plan.title))
+    if not headless():
+        _apply_button(plan)
+    return None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    title: str
+
+    def text(self) -> str:
+        return f"{self.title}: not applied (apply=False). Re-run with apply=True to make these changes."
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
+        p.text(self.text())
+
+
+def _apply_button(plan: Plan) -> None:
+    try:
+        import ipywidgets as w
+        from IPython.display import display
+    except ImportError:
+        return
+    button = w.Button(description="Apply", button_style="warning", icon="check",
+                      tooltip=f"apply: {plan.title}")
+    out = w.Output()
+
+    def on_click(_):  # noqa: ANN001
+        button.disabled = True
+        with out:
+            try:
+                show(plan.apply())
+            except Exception as e:  # shown in the output area, like a failed cell
+                print(f"apply failed: {type(e).__name__}: {mask_text(str(e))}")
+                button.disabled = False
+
+    button.on_click(on_click)
+    display(w.VBox([button, out]))
+
+
 @dataclass(frozen=True)
 class Check:
     host: str

@@ -59,6 +59,13 @@ def lab(lab_params):
     the end. Yields `runbook lab status --json` as a dict."""
     _need_root()
     from runbook_lib import lab as labmod
+    if os.environ.get("RUNBOOK_SHARED_LAB") == "1":
+        # Development: use the lab that is already up, and leave it up.
+        st = labmod.status(lab_params)
+        if not st["healthy"]:
+            pytest.fail("RUNBOOK_SHARED_LAB=1 but the lab is not healthy: run `.venv/bin/runbook lab up`")
+        yield st
+        return
     labmod.down(lab_params, log=lambda *_: None)
     labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)
     st = labmod.status(lab_params)

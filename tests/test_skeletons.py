@@ -629,6 +629,9 @@ def split_sql(sql: str) -> list[str]:
     return statements
 
 
+# Runs against RUNBOOK_TEST_MYSQL when set, else against the lab's MariaDB
+# (the lab_mysql fixture brings the lab up), hence the "lab" mark.
+@pytest.mark.lab
 @pytest.mark.parametrize("script,sql_mode", [
     ("ei-6.1.1/dbscripts/mysql.sql", ""),  # the kernel script needs non-strict mode
     ("ei-6.1.1/dbscripts/mysql5.7.sql", None),

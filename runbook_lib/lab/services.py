@@ -124,8 +124,8 @@ def start_nginx(paths: LabPaths, host: str, init_pid: int) -> int:
 
 
 def start_svnserve(paths: LabPaths, host: str, init_pid: int, address: str, user: str, password: str) -> int:
-    root = paths.host(host) / "svn"
-    root.mkdir(exist_ok=True)
+    root = paths.host(host) / "opt" / "svn"  # the host's own /opt/svn
+    root.mkdir(parents=True, exist_ok=True)
     conf = paths.host(host) / "svnserve.conf"
     passwd = paths.host(host) / "svn-passwd"
     passwd.write_text(f"[users]\n{user} = {password}\n")
@@ -134,7 +134,7 @@ def start_svnserve(paths: LabPaths, host: str, init_pid: int, address: str, user
     if not (root / "lab-check").exists():
         subprocess.run(["svnadmin", "create", str(root / "lab-check")], check=True)
     return _popen(in_host(init_pid, [
-        "svnserve", "-d", "--foreground", f"--listen-host={address}", "--listen-port=3690", "-r", str(root),
+        "svnserve", "-d", "--foreground", f"--listen-host={address}", "--listen-port=3690", "-r", "/opt/svn",
         f"--config-file={conf}", f"--pid-file={paths.pidfile(host, 'svnserve')}",
         f"--log-file={paths.log(host, 'svnserve')}"]), paths.log(host, "svnserve-stdout"))
 

@@ -1,10 +1,15 @@
 """The cluster parameters: one validated model that can express every layout
 in the source documents (see ../shared/seeds/INDEX.md).
 
-Field-level rules live here (types, ranges, unknown keys); rules that look at
-more than one field live in ``checks.py``; values computed from the model
-(effective ports, well-known members, JDBC URLs, /etc/hosts lines) live in
-``derive.py``, so they are computed once, in one place.
+Field-level rules live here (types, ranges, unknown keys, and rules about one
+node or one section, so that they are reported together with every other
+structural problem); rules that look at more than one section live in
+``checks.py``; values computed from the model (effective ports, well-known
+members, JDBC URLs, /etc/hosts lines) live in ``derive.py``, so they are
+computed once, in one place.
+
+A rule here that fails raises ``fail(message, fix)``: ``load.py`` turns it
+into a ``Problem`` naming the file, the field path, the message and the fix.
 """
 
 from __future__ import annotations
@@ -12,15 +17,78 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 NAME_RE = r"^[a-z][a-z0-9-]{0,14}$"
-SQL_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
+SQL_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+SQL_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+UNIX_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 HOSTNAME_RE = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+SECRET_NAME_RE = r"^[A-Z][A-Z0-9_]{1,63}$"
+VERSION_RE = r"^\d+\.\d+\.\d+$"
+DOMAIN_RE = r"^[A-Za-z0-9_.-]+$"
+TENANT_RANGE_RE = r"^(\*|\d+(-\d+)?(,\d+(-\d+)?)*)$"
+MYSQL_HOST_RE = re.compile(r"^[A-Za-z0-9.%_:-]{1,255}$")
+NODE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
+# What each pattern means, in words, for error messages (load.py).
+PATTERN_WORDS = {
+    NAME_RE: "a short lower-case name: a letter, then letters, digits or '-', at most 15 characters",
+    HOSTNAME_RE: "a DNS host name such as esb.wso2.com",
+    SECRET_NAME_RE: "an UPPER_CASE name of letters, digits and _ such as DB_APP_PASSWORD",
+    VERSION_RE: "a version such as 6.1.1",
+    DOMAIN_RE: "letters, digits, '.', '_' and '-' only, such as wso2.esb.domain",
+    TENANT_RANGE_RE: "`*` or tenant ids and ranges such as 1,3-5",
+}
+
+# The product lines the runbook supports (INDEX.md), by major version.
+SUPPORTED_LINES = {"ei": "6", "esb": "4", "as": "5", "elb": "2"}
+PRODUCT_WORDS = {"ei": "EI", "esb": "ESB", "as": "AS", "elb": "ELB"}
+
+
+def fail(message: str, fix: str) -> PydanticCustomError:
+    """A rule's failure, with its own message and fix (see load.py)."""
+    return PydanticCustomError("runbook", "{message}", {"message": message, "fix": fix})
+
+
+def _sql_ident(v: str) -> str:
+    if not SQL_IDENT_RE.match(v):
+        raise fail(f"{v!r} is not a safe SQL identifier",
+                   "use letters, digits and _ only, starting with a letter or _ (at most 64), e.g. WSO2_USER_DB")
+    return v
+
+
+def _sql_user(v: str) -> str:
+    if not SQL_USER_RE.match(v):
+        raise fail(f"{v!r} is not a safe SQL user name",
+                   "use letters, digits and _ only, starting with a letter or _ (at most 32), e.g. wso2carbon")
+    return v
+
+
+def _unix_user(v: str) -> str:
+    if not UNIX_USER_RE.match(v):
+        raise fail(f"{v!r} is not a safe Unix user name",
+                   "use lower-case letters, digits, _ and - only, starting with a letter or _, e.g. wso2")
+    return v
+
+
+def _abs_path(v: str) -> str:
+    if not v.startswith("/") or any(c.isspace() for c in v) or "/../" in f"{v}/" or (len(v) > 1 and v.endswith("/")):
+        raise fail(f"{v!r} is not a plain absolute path",
+                   "write an absolute path without spaces, `..` or a trailing /, e.g. /opt/wso2/manager/wso2ei-6.1.1")
+    return v
+
+
+SqlIdent = Annotated[str, AfterValidator(_sql_ident)]
+SqlUser = Annotated[str, AfterValidator(_sql_user)]
+UnixUser = Annotated[str, AfterValidator(_unix_user)]
+AbsPath = Annotated[str, AfterValidator(_abs_path)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 HostName = Annotated[str, Field(pattern=HOSTNAME_RE)]
+Name = Annotated[str, Field(pattern=NAME_RE)]
 
 
 class Strict(BaseModel):
@@ -33,12 +101,23 @@ class SecretRef(Strict):
     """A secret named, never written: resolved from the environment or the
     secrets file at run time (see secrets.py)."""
 
-    secret: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+    secret: Annotated[str, Field(pattern=SECRET_NAME_RE)]
 
 
 class Product(Strict):
     name: Literal["ei", "esb", "as", "elb"]
-    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+    version: Annotated[str, Field(pattern=VERSION_RE)]
+
+    @field_validator("version")
+    @classmethod
+    def _supported_line(cls, v: str, info: ValidationInfo) -> str:
+        name = info.data.get("name")
+        major = SUPPORTED_LINES.get(name or "")
+        if major and v.split(".")[0] != major:
+            lines = ", ".join(f"{PRODUCT_WORDS[k]} {m}.x" for k, m in SUPPORTED_LINES.items())
+            raise fail(f"{PRODUCT_WORDS[name]} {v} is not a supported version",
+                       f"use {PRODUCT_WORDS[name]} {major}.x (the runbook supports {lines})")
+        return v
 
     @property
     def dist(self) -> str:
@@ -48,8 +127,8 @@ class Product(Strict):
 
 class Host(Strict):
     address: ipaddress.IPv4Address
-    roles: list[Literal["node", "database", "load_balancer", "svn"]] = ["node"]
-    ssh_user: str = "wso2"
+    roles: Annotated[list[Literal["node", "database", "load_balancer", "svn"]], Field(min_length=1)] = ["node"]
+    ssh_user: UnixUser = "wso2"
     ssh_port: Port = 22
     sudo: bool = True
     jump: str | None = None  # another host's name, used as an SSH jump host
@@ -58,14 +137,61 @@ class Host(Strict):
 class Node(Strict):
     host: str
     role: Literal["manager", "worker", "member", "broker", "elb"]
-    home: Annotated[str, Field(pattern=r"^/[^\s]*$")]
+    home: AbsPath
     product: Product | None = None  # defaults to the cluster's product
     offset: Annotated[int, Field(ge=0, le=1000)] | None = None
     local_member_port: Port
     local_member_host: str | None = None  # defaults to the host's address (E10)
     well_known: bool = False
     sub_domain: Literal["mgt", "worker"] | None = None  # derived from role when absent
-    broker_node_id: str | None = None
+    broker_node_id: str | None = None  # broker.xml nodeID; absent = `default` (NODE:host:port)
+
+    @field_validator("local_member_host")
+    @classmethod
+    def _member_host_is_ip(cls, v: str | None) -> str | None:
+        """E10: an IP address the other members can reach."""
+        if v is None:
+            return v
+        try:
+            ip = ipaddress.IPv4Address(v)
+        except ValueError:
+            raise fail(f"{v!r} is not an IP address (ERRATA E10)",
+                       "use an IP address the other members can reach, or leave it out to use the host's address") \
+                from None
+        if ip.is_loopback or ip.is_unspecified:
+            raise fail(f"{v} cannot be reached by the other members (ERRATA E10)",
+                       "use the host's own IP address, or leave it out to use the host's address")
+        return v
+
+    @field_validator("sub_domain")
+    @classmethod
+    def _sub_domain_fits_role(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """E9: a worker's subDomain is `worker` (000 shows `mgt` by mistake)."""
+        role = info.data.get("role")
+        if v is None or role is None:
+            return v
+        if role == "worker" and v != "worker":
+            raise fail(f"a worker's subDomain must be `worker`, not `{v}` (ERRATA E9)",
+                       "set sub_domain: worker or leave it out")
+        if role == "manager" and v != "mgt":
+            raise fail(f"a manager's subDomain must be `mgt`, not `{v}`", "set sub_domain: mgt or leave it out")
+        if role not in ("worker", "manager"):
+            raise fail(f"only manager and worker nodes have a subDomain, not a `{role}` node",
+                       "remove sub_domain from this node")
+        return v
+
+    @field_validator("broker_node_id")
+    @classmethod
+    def _node_id(cls, v: str | None, info: ValidationInfo) -> str | None:
+        role = info.data.get("role")
+        if v is None:
+            return v
+        if role is not None and role != "broker":
+            raise fail(f"only broker nodes have a broker.xml nodeID, not a `{role}` node",
+                       "remove broker_node_id from this node")
+        if not NODE_ID_RE.match(v):
+            raise fail(f"{v!r} is not a usable nodeID", "use letters, digits, '.', '_', ':' and '-' only")
+        return v
 
 
 class HostNames(Strict):
@@ -80,7 +206,7 @@ class ExtraHost(Strict):
 
 
 class Cluster(Strict):
-    domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    domain: Annotated[str, Field(pattern=DOMAIN_RE)]
     hostnames: HostNames
     membership_scheme: Literal["wka"] = "wka"
     extra_hosts: list[ExtraHost] = []
@@ -92,39 +218,60 @@ class LoadBalancer(Strict):
     http_port: Port = 80
     https_port: Port = 443
     affinity: Literal["ip_hash", "sticky", "none"] = "ip_hash"
-    tenant_range: str = "*"
+    tenant_range: Annotated[str, Field(pattern=TENANT_RANGE_RE)] = "*"
     group_mgt_port: Port = 5000
-    conf_dir: str = "/etc/nginx/conf.d"
-    ssl_dir: str = "/etc/nginx/ssl"
+    conf_dir: AbsPath = "/etc/nginx/conf.d"
+    ssl_dir: AbsPath = "/etc/nginx/ssl"
 
 
 class Databases(Strict):
     """Database names by role (E2: one consistent set, from here)."""
 
-    user_store: str = "WSO2_USER_DB"
-    shared_registry: str = "REGISTRY_DB"
-    local_registry: dict[str, str] = {}  # node name -> database; empty = embedded H2
-    mb_store: str | None = None
+    user_store: SqlIdent = "WSO2_USER_DB"
+    shared_registry: SqlIdent = "REGISTRY_DB"
+    local_registry: dict[str, SqlIdent] = {}  # node name -> database; empty = embedded H2
+    mb_store: SqlIdent | None = None
 
 
 class Database(Strict):
     host: str
     port: Port = 3306
-    admin_user: str = "root"
+    admin_user: SqlUser = "root"
     admin_password: SecretRef
-    app_user: str = "wso2carbon"
+    app_user: SqlUser = "wso2carbon"
     app_password: SecretRef
     app_user_host: str = "%"
     charset: Literal["latin1", "utf8", "utf8mb4"] = "latin1"
     jdbc_options: str = "autoReconnect=true&useSSL=false"
-    driver_jar: str = "/usr/share/java/mariadb-java-client.jar"
+    driver_jar: AbsPath = "/usr/share/java/mariadb-java-client.jar"
     names: Databases = Databases()
 
-    @field_validator("admin_user", "app_user")
+    @field_validator("app_user_host")
     @classmethod
-    def _user_ident(cls, v: str) -> str:
-        if not SQL_IDENT_RE.match(v):
-            raise ValueError("not a safe SQL user name (letters, digits, _ and $; up to 64)")
+    def _mysql_host(cls, v: str) -> str:
+        if not MYSQL_HOST_RE.match(v):
+            raise fail(f"{v!r} is not a safe MySQL account host",
+                       "use a host name, an IP address or a pattern with % such as 198.51.100.%")
+        return v
+
+    @field_validator("jdbc_options")
+    @classmethod
+    def _mysql_options(cls, v: str) -> str:
+        """E3: MySQL URL options (`a=b&c=d`), not H2's `;`-separated ones."""
+        if not v:
+            return v
+        if v.startswith("?"):
+            raise fail("starts with `?`", "leave the `?` out: the runbook adds it, e.g. autoReconnect=true&useSSL=false")
+        if ";" in v or "DB_CLOSE" in v.upper() or "LOCK_TIMEOUT" in v.upper():
+            raise fail("H2 options in a MySQL URL (ERRATA E3)",
+                       "use MySQL options joined by &, e.g. autoReconnect=true&useSSL=false")
+        pairs = v.split("&")
+        if any(not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*=[^\s&=]*", pair) for pair in pairs):
+            raise fail(f"{v!r} is not of the form name=value&name=value",
+                       "write MySQL URL options as autoReconnect=true&useSSL=false")
+        if any(pair.split("=", 1)[0].lower() in ("password", "user") for pair in pairs):
+            raise fail("a user or password in the JDBC URL options",
+                       "remove it: the user is app_user and the password app_password: {secret: NAME}")
         return v
 
 
@@ -134,6 +281,20 @@ class DeploymentSync(Strict):
     url: str | None = None
     user: str | None = None
     password: SecretRef | None = None
+    repo_path: Annotated[str, Field(pattern=r"^/[^\s]*$")] | None = None  # on the SVN host, for svnadmin create
+
+    @field_validator("url")
+    @classmethod
+    def _svn_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("svn", "svn+ssh", "http", "https") or not parts.hostname or any(c.isspace() for c in v):
+            raise fail(f"{v!r} is not an SVN repository URL", "write svn://HOST/REPO or http(s)://HOST/svn/REPO")
+        if parts.password is not None:
+            raise fail("a password written in clear text in the URL",
+                       "remove it from the URL and write `password: {secret: NAME}` under deployment_sync")
+        return v
 
 
 class Certificates(Strict):
@@ -157,17 +318,20 @@ class LabSettings(Strict):
 
     subnet: ipaddress.IPv4Network
     gateway: ipaddress.IPv4Address
-    dir: str = "/tmp/wso2-runbook-lab"
+    dir: AbsPath = "/tmp/wso2-runbook-lab"
 
 
 class Params(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    """A WSO2 Carbon 4.x cluster: hosts, nodes, load balancer, database,
+    deployment synchronizer and certificates. Secrets are named, never written."""
+
+    name: Annotated[str, Field(pattern=DOMAIN_RE)]
     description: str = ""
     product: Product
     secrets_file: str | None = None
     ssh: Ssh
-    hosts: dict[Annotated[str, Field(pattern=NAME_RE)], Host]
-    nodes: dict[Annotated[str, Field(pattern=NAME_RE)], Node]
+    hosts: Annotated[dict[Name, Host], Field(min_length=1)]
+    nodes: Annotated[dict[Name, Node], Field(min_length=1)]
     cluster: Cluster
     load_balancer: LoadBalancer
     database: Database | None = None
