@@ -75,9 +75,18 @@ class Run:
         for h in self.hosts.values():
             h.close()
 
+    @property
+    def shown_path(self) -> str:
+        """The params path as shown: relative to the project when inside it,
+        so recorded outputs do not depend on where the clone lives."""
+        try:
+            return str(self.params_file.resolve().relative_to(ROOT))
+        except ValueError:
+            return str(self.params_file)
+
     def summary(self) -> str:
         p = self.params
-        lines = [f"params {self.params_file}: valid ({p.name}: {p.product.dist}, {len(p.hosts)} hosts, "
+        lines = [f"params {self.shown_path}: valid ({p.name}: {p.product.dist}, {len(p.hosts)} hosts, "
                  f"{len(p.nodes)} nodes)", f"apply={self.apply}" + (f", only {self.only}" if self.only else "")]
         lines += [f"warning: {w.field}: {w.message}. Fix: {w.fix}" for w in self.warnings]
         return "\n".join(lines)

@@ -25,7 +25,7 @@ class Topology:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def text(self) -> str:
+    def rows(self) -> list[tuple[str, ...]]:
         p = self.run.params
         rows = [("NODE", "ROLE", "HOST", "ADDRESS", "PRODUCT", "OFFSET", "PORTS", "WKA")]
         for v in self.run.views.values():
@@ -33,6 +33,20 @@ class Topology:
             wka = " ".join(f"{a}:{port}" for a, port in well_known_members(p, v.name)) or "-"
             rows.append((v.name, v.node.role + (f"/{v.sub_domain}" if v.sub_domain else ""), v.host_name,
                          v.address, v.product.dist, str(v.offset), ports, wka))
+        return rows
+
+    def _repr_html_(self) -> str:
+        import html
+        rows = self.rows()
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in rows[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+        extra = "<br>".join(html.escape(line) for line in self.text().splitlines()[-2:])
+        return (f"<b>{html.escape(self.text().splitlines()[0])}</b>"
+                f"<table class='runbook-topology'><tr>{head}</tr>{body}</table><p>{extra}</p>")
+
+    def text(self) -> str:
+        p = self.run.params
+        rows = self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [f"cluster {p.cluster.domain}: {p.product.dist}, load balancer {p.load_balancer.kind}"]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

@@ -71,6 +71,10 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                  out_dir: str | Path | None = None, hosts: str = "", progress=print) -> RunSummary:
     """Execute the notebooks in order; stop at the first failing section."""
     params_path = resolve_params_path(params_file).resolve()
+    try:  # relative to the project when inside it: recorded notebooks then replay from any clone
+        params_arg = str(params_path.relative_to(ROOT))
+    except ValueError:
+        params_arg = str(params_path)
     names = sections()
     if only:
         unknown = [s for s in only if not any(n == s or n.split("_", 1)[1] == s for n in names)]
@@ -80,7 +84,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out_dir) if out_dir else ROOT / "runs" / stamp
     out.mkdir(parents=True, exist_ok=True)
-    summary = RunSummary(str(out), str(params_path), apply)
+    summary = RunSummary(str(out), params_arg, apply)
     record = out / "record.jsonl"
     os.environ["RUNBOOK_RECORD"] = str(record)
     os.environ["RUNBOOK_RUN_ID"] = stamp
@@ -93,7 +97,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             result = SectionResult(name, True, 0.0, str(out / f"{name}.ipynb"))
             try:
                 pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), result.output, kernel_name=KERNEL,
-                                    parameters={"params_file": str(params_path), "apply": apply, "hosts": hosts},
+                                    parameters={"params_file": params_arg, "apply": apply, "hosts": hosts},
                                     cwd=str(ROOT), progress_bar=False, log_output=False)
             except pm.PapermillExecutionError as e:
                 result.ok = False

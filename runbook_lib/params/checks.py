@@ -33,7 +33,7 @@ def _resolve(base: Path, value: str) -> Path:
 
 
 def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
-    from .derive import effective_ports, layout, node_offset  # local import: derive imports model only
+    from .derive import layout, node_offset, node_ports  # local import: derive imports model only
 
     out: list[Problem] = []
 
@@ -126,10 +126,9 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
             owners.setdefault(p.load_balancer.https_port, (None, "nginx https"))
         for nname in names:
             n = p.nodes[nname]
-            ports = effective_ports(p.node_product(n), n)
-            if n.role == "elb":  # the ELB also listens on the LB ports and its group management port
-                ports = {**ports, "lb_http": p.load_balancer.http_port, "lb_https": p.load_balancer.https_port,
-                         "group_mgt": p.load_balancer.group_mgt_port}
+            ports = node_ports(p, n)
+            if n.role == "elb":  # the ELB also listens on its group management port
+                ports["group_mgt"] = p.load_balancer.group_mgt_port
             for label, port in ports.items():
                 if port not in owners:
                     owners[port] = (nname, label)
@@ -172,7 +171,7 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
     managers = [n for n, v in p.nodes.items() if v.role == "manager"]
     members = [n for n, v in p.nodes.items() if v.role == "member"]
     if workers and len(managers) != 1:
-        err("nodes", f"{len(managers)} manager nodes for {len(workers)} workers",
+        err("nodes", f"{len(managers)} manager nodes for {len(workers)} worker(s)",
             "a worker/manager cluster has exactly one node with role: manager")
     elif len(managers) > 1:
         err("nodes", f"{len(managers)} manager nodes", "a cluster has exactly one node with role: manager")

@@ -81,6 +81,18 @@ def effective_ports(product: Product, node: Node) -> dict[str, int]:
     return ports
 
 
+def node_ports(p: Params, node: Node) -> dict[str, int]:
+    """The ports a node listens on. The WSO2 ELB's PassThrough receivers are
+    the load balancer's public ports (000 moves them to 80/443; 001 keeps
+    8280/8243), shifted by its Offset like every axis2 transport port."""
+    ports = effective_ports(p.node_product(node), node)
+    if node.role == "elb":
+        off = node_offset(node)
+        ports["pt_http"] = p.load_balancer.http_port + off
+        ports["pt_https"] = p.load_balancer.https_port + off
+    return ports
+
+
 def sub_domain(node: Node) -> str | None:
     """E9: a worker's subDomain is ``worker``, a manager's is ``mgt``."""
     if node.sub_domain:
@@ -95,7 +107,7 @@ def node_views(p: Params) -> dict[str, NodeView]:
         prod = p.node_product(n)
         out[name] = NodeView(
             name=name, node=n, product=prod, host_name=n.host, address=str(host.address),
-            offset=node_offset(n), ports=effective_ports(prod, n), sub_domain=sub_domain(n),
+            offset=node_offset(n), ports=node_ports(p, n), sub_domain=sub_domain(n),
             local_member_host=n.local_member_host or str(host.address),
             layout=layout(prod, n.role),
         )
@@ -127,6 +139,13 @@ def jdbc_url(p: Params, database: str) -> str:
     host = p.cluster.hostnames.database or db_address(p)
     opts = p.database.jdbc_options
     return f"jdbc:mysql://{host}:{p.database.port}/{database}" + (f"?{opts}" if opts else "")
+
+
+def registry_cache_id(p: Params) -> str:
+    """E8: the registry cacheId is `<db user>@<jdbc url>` of the shared registry
+    database, exactly as in the datasource."""
+    assert p.database is not None
+    return f"{p.database.app_user}@{jdbc_url(p, p.database.names.shared_registry)}"
 
 
 def local_registry_db(p: Params, node: str) -> str | None:

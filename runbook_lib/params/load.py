@@ -1,50 +1,189 @@
 """Read a params file and turn every problem into one clear sentence each:
-the file, the field path, what is wrong and how to fix it."""
+the file, the field path, what is wrong and how to fix it.
+
+Every problem is reported at once. Structural problems (types, unknown keys,
+one-field rules) come from pydantic; to still run the cross-section rules of
+``checks.py`` when some exist, the loader *salvages* a copy of the data: it
+drops each bad value (so its default applies), replaces a bad secret with a
+placeholder reference, and drops a whole host, node or optional section only
+when a required field inside it is bad. Cross-section problems that could be
+artefacts of that salvage (they name something dropped) are left out, and so
+are warnings. Nothing is written anywhere.
+"""
 
 from __future__ import annotations
 
+import copy
+import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import ParamsError, Problem
 from .checks import cross_checks
-from .model import Params
+from .model import PATTERN_WORDS, Params
 
 SECRET_FIELDS = {"admin_password", "app_password", "password", "truststore_password"}
+PLACEHOLDER_SECRET = {"secret": "SALVAGED_PLACEHOLDER"}
+# Where a required field's problem can be contained by dropping the enclosing part.
+ENTRY_COLLECTIONS = {"hosts", "nodes"}
+OPTIONAL_SECTIONS = {"database", "certificates", "lab", "deployment_sync"}
+_GONE = object()
 
+
+# --- YAML -------------------------------------------------------------------
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that remembers duplicate keys (PyYAML keeps the last one silently)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode):
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = (key_node.tag, key_node.value)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            loader.duplicates.append((key_node.value, line, seen[key]))
+        else:
+            seen[key] = line
+    yield from loader.construct_yaml_map(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+def _read_yaml(path: Path, file: str) -> tuple[Any, list[Problem]]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ParamsError([Problem(file, "(file)", "no such file", "give the path of a params YAML file")], file)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ParamsError([Problem(file, "(file)", f"cannot be read ({e})", "give a readable UTF-8 YAML file")], file)
+    loader = _Loader(text)
+    try:
+        raw = loader.get_single_data()
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        what = getattr(e, "problem", None) or str(e)
+        context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and cmark is not None and (mark is None or cmark.line != mark.line):
+            what += f", {context} that starts at line {cmark.line + 1}"
+        raise ParamsError([Problem(file, where, f"not valid YAML ({what})",
+                                   "fix the YAML syntax at that line")], file) from None
+    finally:
+        loader.dispose()
+    dups = [Problem(file, f"line {line}", f"duplicate key `{key}` (first at line {first}; YAML would keep "
+                    "only the last one)", "remove one of them or merge them") for key, line, first in loader.duplicates]
+    return raw, dups
+
+
+# --- pydantic errors to problems --------------------------------------------
 
 def _field(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    parts = [str(part) for part in loc if part != "[key]"]
+    return ".".join(parts) or "(top level)"
 
 
-def _fix_for(err: dict[str, Any], model_fields: list[str] | None = None) -> tuple[str, str]:
-    """Map one pydantic error to (message, fix)."""
-    kind, loc, value = err["type"], err["loc"], err.get("input")
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated/Optional from a field type."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class that holds the field at LOC (for suggestions)."""
+    tp: Any = Params
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                return None
+            tp = tp.model_fields[part].annotation
+        elif typing.get_origin(tp) in (dict, list):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _is_secret_field(loc: tuple) -> bool:
+    return bool(loc) and (str(loc[-1]) in SECRET_FIELDS or (len(loc) > 1 and loc[-1] == "secret"
+                                                             and str(loc[-2]) in SECRET_FIELDS))
+
+
+def _fix_for(err: dict[str, Any]) -> tuple[str, str]:
+    """Map one pydantic error to (message, fix). Never echoes a secret's value."""
+    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
     last = str(loc[-1]) if loc else ""
-    if last in SECRET_FIELDS or (len(loc) > 1 and str(loc[-2]) in SECRET_FIELDS):
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
+    if kind == "runbook":
+        return err["ctx"]["message"], err["ctx"]["fix"]
+    if loc and str(loc[-1]) in SECRET_FIELDS and kind != "missing":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return ("a secret is written in clear text",
                     f"write `{last}: {{secret: NAME}}` and put NAME=value in the secrets file or the environment")
+        return ("expected a secret reference", f"write `{last}: {{secret: NAME}}`")
+    if _is_secret_field(loc) and kind == "string_pattern_mismatch":
+        return ("not a usable secret name (is it the secret itself?)",
+                "name the secret in UPPER_CASE letters, digits and _, e.g. {secret: DB_APP_PASSWORD}, "
+                "and put NAME=value in the secrets file")
     if kind == "extra_forbidden":
-        return (f"unknown key `{last}`", "remove it or correct its spelling (see params/params.schema.json)")
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(last, allowed, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        return (f"unknown key `{last}`",
+                f"{hint}remove it or correct its spelling; allowed here: {', '.join(allowed)}" if allowed
+                else "remove it or correct its spelling (see params/params.schema.json)")
     if kind == "missing":
         return (f"`{last}` is required", f"add `{last}:`")
     if kind == "literal_error":
         allowed = err.get("ctx", {}).get("expected", "")
         return (f"{value!r} is not allowed", f"use one of {allowed}")
     if kind == "string_pattern_mismatch":
-        return (f"{value!r} has the wrong form", f"match the pattern {err['ctx']['pattern']}")
-    if kind.startswith("int_") or kind in ("greater_than_equal", "less_than_equal", "greater_than"):
-        return (f"{value!r}: {err['msg'].lower()}", "write a whole number in the allowed range")
+        pattern = err["ctx"]["pattern"]
+        words = PATTERN_WORDS.get(pattern, f"the pattern {pattern}")
+        if loc and loc[-1] == "[key]":
+            return (f"`{value}` is not a valid name", f"use {words}")
+        return (f"{value!r} has the wrong form", f"write {words}")
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return (f"{value!r}: {err['msg'].lower()}", "write a number in the allowed range")
+    if kind.startswith("int_") or kind.startswith("float_"):
+        return (f"{value!r}: {err['msg'].lower()}", "write a number")
+    if kind == "bool_parsing" or kind == "bool_type":
+        return (f"{value!r} is not true or false", "write true or false")
+    if kind.startswith("ip_v4_network"):
+        return (f"{value!r} is not an IPv4 network", "write a network such as 198.51.100.0/24 (host bits zero)")
     if kind.startswith("ip_v4") or "ipv4" in kind:
         return (f"{value!r} is not an IPv4 address", "write a dotted IPv4 address such as 198.51.100.10")
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return (f"expected a mapping, got {type(value).__name__}", "write it as `key: value` lines")
     if kind == "list_type":
         return (f"expected a list, got {type(value).__name__}", "write it as a YAML list `[a, b]`")
+    if kind in ("too_short", "too_long"):
+        return (err["msg"].lower(), "add at least one entry" if kind == "too_short" else "remove some entries")
+    if kind in ("string_type",):
+        return (f"expected text, got {type(value).__name__}", "write it as a string (quote it if needed)")
     return (err["msg"], "correct the value")
 
 
@@ -52,8 +191,124 @@ def problems_from_validation(exc: ValidationError, file: str) -> list[Problem]:
     out = []
     for err in exc.errors():
         message, fix = _fix_for(err)
-        out.append(Problem(file, _field(err["loc"]), message, fix))
+        out.append(Problem(file, _field(tuple(err["loc"])), message, fix))
     return out
+
+
+# --- salvage: validate, drop what is bad, validate again ----------------------
+
+def _entry(loc: tuple) -> tuple | None:
+    """The droppable part that contains LOC, or None when nothing can be dropped."""
+    if len(loc) >= 2 and loc[0] in ENTRY_COLLECTIONS:
+        return loc[:2]
+    if len(loc) >= 3 and loc[:2] == ("cluster", "extra_hosts"):
+        return loc[:3]
+    if len(loc) >= 3 and loc[:2] == ("database", "names"):
+        return loc[:3]  # names have defaults
+    if loc and loc[0] in OPTIONAL_SECTIONS:
+        return loc[:1]
+    return None
+
+
+def _existing_prefix(data: Any, loc: tuple) -> tuple:
+    """The longest prefix of LOC that exists in DATA."""
+    cur, out = data, ()
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            cur = cur[part]
+        else:
+            break
+        out += (part,)
+    return out
+
+
+def _apply(data: Any, loc: tuple, value: Any) -> None:
+    cur = data
+    for part in loc[:-1]:
+        cur = cur[part]
+    cur[loc[-1]] = value
+
+
+def _compact(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _compact(v) for k, v in data.items() if v is not _GONE}
+    if isinstance(data, list):
+        return [_compact(v) for v in data if v is not _GONE]
+    return data
+
+
+def _validate(raw: dict, file: str) -> tuple[Params | None, list[Problem], set[str], bool]:
+    """(params or None, structural problems, dropped names, salvaged?)."""
+    work = copy.deepcopy(raw)
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    deleted: set[tuple] = set()
+    dropped: set[str] = set()
+    for _ in range(10):
+        try:
+            return Params.model_validate(work), problems, dropped, bool(problems)
+        except ValidationError as e:
+            errors = e.errors()
+        actions: list[tuple[tuple, Any]] = []
+        stuck = False
+        for err in errors:
+            loc = tuple(err["loc"])
+            caused_by_us = err["type"] == "missing" and loc in deleted
+            if not caused_by_us:
+                message, fix = _fix_for(err)
+                p = Problem(file, _field(loc), message, fix)
+                if (p.field, p.message) not in seen:
+                    seen.add((p.field, p.message))
+                    problems.append(p)
+            if loc and loc[-1] == "[key]":
+                target: tuple | None = _existing_prefix(work, loc[:-1])
+                target = target if len(target) == len(loc) - 1 else None
+            elif _is_secret_field(loc):  # a placeholder reference keeps the section checkable
+                secret_loc = loc if str(loc[-1]) in SECRET_FIELDS else loc[:-1]
+                actions.append((secret_loc, dict(PLACEHOLDER_SECRET)))
+                continue
+            elif err["type"] == "missing":
+                target = _entry(loc)
+            else:
+                target = _existing_prefix(work, loc) or None
+                if target is not None and len(target) < len(loc) and err["type"] != "extra_forbidden":
+                    target = _entry(loc)
+            if not target:
+                stuck = True
+                continue
+            actions.append((target, _GONE))
+            deleted.add(target)
+            dropped.add(_field(target))
+        if stuck or not actions:
+            return None, problems, dropped, True
+        for target, value in actions:
+            if _existing_prefix(work, target) == target:
+                _apply(work, target, value)
+        work = _compact(work)
+    return None, problems, dropped, True
+
+
+def _artefact(p: Problem, dropped: set[str]) -> bool:
+    """A cross-check problem that may only exist because the salvage dropped
+    something (a value, a host, a node or a section, given as field paths)."""
+    for d in dropped:
+        if p.field == d or p.field.startswith(d + "."):
+            return True
+        parts = d.split(".")
+        if len(parts) == 2 and parts[0] in ENTRY_COLLECTIONS:
+            if f"`{parts[1]}`" in p.message or f"`{parts[1]}`" in p.fix:
+                return True
+            if parts[0] == "nodes" and p.field in ("nodes", "load_balancer.kind", "database.names.mb_store",
+                                                   "deployment_sync.kind", "database"):
+                return True  # counts of nodes by role
+        if len(parts) == 3 and parts[0] in ENTRY_COLLECTIONS and p.field.endswith("." + parts[2]) \
+                and f"`{parts[1]}`" in p.message:
+            return True  # e.g. another node's "same offset as `x`" once x's bad offset fell back to its default
+        if d == "database" and p.field == "cluster.hostnames.database":
+            return True
+    return False
 
 
 def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> Params:
@@ -64,28 +319,23 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
     """
     path = Path(path)
     file = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ParamsError([Problem(file, "(file)", "no such file", "give the path of a params YAML file")], file)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise ParamsError([Problem(file, where, f"not valid YAML ({getattr(e, 'problem', e)})",
-                                   "fix the YAML syntax at that line")], file) from e
+    raw, problems = _read_yaml(path, file)
     if not isinstance(raw, dict):
-        raise ParamsError([Problem(file, "(top level)", "expected a mapping",
-                                   "start the file with `name:`, `product:`, `hosts:` ...")], file)
-    try:
-        params = Params.model_validate(raw)
-    except ValidationError as e:
-        raise ParamsError(problems_from_validation(e, file), file) from None
-    found = cross_checks(params, file, path.resolve().parent)
-    errors = [p for p in found if p.level == "error"]
-    if warnings is not None:
-        warnings.extend(p for p in found if p.level == "warning")
-    if errors:
-        raise ParamsError(errors, file)
+        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        raise ParamsError(problems + [Problem(file, "(top level)", f"expected a mapping, got {got}",
+                                              "start the file with `name:`, `product:`, `hosts:` ...")], file)
+    params, structural, dropped, salvaged = _validate(raw, file)
+    problems += structural
+    if params is not None:
+        found = cross_checks(params, file, path.resolve().parent)
+        if salvaged:
+            found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]
+        problems += [p for p in found if p.level == "error"]
+        if warnings is not None:
+            warnings.extend(p for p in found if p.level == "warning")
+    if problems:
+        raise ParamsError(problems, file)
+    assert params is not None
     return params
 
 

@@ -1,0 +1,101 @@
+"""JupyterLab in a real headless browser (Debian's chromium, driven by
+playwright): a section notebook's diff, check table and Apply button render
+and work. Keeps a screenshot in test-output/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.lab
+NOTEBOOK = "notebooks/05_manager.ipynb"
+SHOTS = ROOT / "test-output"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(lab, tmp_path):
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
+    token, port = secrets.token_hex(12), _free_port()
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_HEADLESS"}  # an operator's session
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_hosts, lab_params):
+    from playwright.sync_api import sync_playwright
+
+    from runbook_lib.params import node_views
+    base, token = jupyterlab
+    manager = node_views(lab_params)["manager"]
+    axis2 = manager.conf("axis2/axis2.xml")
+    before = lab_hosts[manager.host_name].read_file(axis2)
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+            page.click("text=Run", timeout=10_000)
+            page.click("text=Run All Cells", timeout=10_000)
+            # the plan: a coloured unified diff of the file it will change
+            added = page.locator("pre span[style*='#1a7f37']").first
+            added.wait_for(timeout=120_000)
+            assert added.inner_text().startswith("+")
+            # the verification table
+            page.wait_for_selector("table.runbook-checks", timeout=120_000)
+            # apply=False: nothing changed yet; the Apply button is offered
+            button = page.locator("button:has-text('Apply')").first
+            button.wait_for(timeout=60_000)
+            assert lab_hosts[manager.host_name].read_file(axis2) == before
+            page.screenshot(path=str(SHOTS / "jupyterlab-plan.png"), full_page=False)
+            button.scroll_into_view_if_needed()
+            button.click()
+            page.wait_for_selector("text=/\\d+ of \\d+ changed/", timeout=120_000)
+            page.screenshot(path=str(SHOTS / "jupyterlab-applied.png"), full_page=False)
+        finally:
+            page.screenshot(path=str(SHOTS / "jupyterlab-last.png"))
+            browser.close()
+    after = lab_hosts[manager.host_name].read_file(axis2)
+    assert after != before and b'enable="true"' in after
