@@ -11,14 +11,15 @@ DEB_PACKAGES := openssh-server openssh-client mariadb-server mariadb-client ngin
 	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test deps venv lab-up lab-down lab-status jupyter clean
+.PHONY: demo test deps venv lab-up lab-down lab-status jupyter record bench clean
 
 demo: venv
 	$(BIN)/runbook lab up params/lab.yaml
-	@if [ -f runbook_lib/runner.py ]; then $(BIN)/runbook run params/lab.yaml --apply; fi
+	$(BIN)/runbook run params/lab.yaml --apply
 	@echo
-	@echo "The lab is up. Open the runbook in JupyterLab with:  make jupyter"
-	@echo "Take the lab down with:                              make lab-down"
+	@echo "The lab is still up. Step through the same runbook in JupyterLab:  make jupyter"
+	@echo "(then open notebooks/00_preflight.ipynb; kernel 'WSO2 runbook (.venv)')"
+	@echo "Take the lab down with:                                          make lab-down"
 
 test: venv
 	$(BIN)/python -m pytest -ra tests
@@ -51,7 +52,19 @@ lab-status: venv
 	$(BIN)/runbook lab status params/lab.yaml
 
 jupyter: venv
-	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 notebooks/
+	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
+
+# Re-record the committed notebooks' outputs: a first apply on a fresh lab
+# (what `make test` replays with nbval).
+record: venv
+	$(BIN)/runbook lab down params/lab.yaml
+	$(BIN)/runbook lab up params/lab.yaml
+	rm -rf runs/record
+	$(BIN)/runbook run params/lab.yaml --apply --out runs/record
+	cp runs/record/[0-9][0-9]_*.ipynb notebooks/
+
+bench: venv
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean: lab-down
 	rm -rf $(VENV) runs

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..db import Db
+    from ..host import Host
 
 
 def databases(db: Db) -> set[str]:
@@ -148,3 +149,32 @@ def like_escape(name: str) -> str:
     """A database name as a literal grant pattern: '_' and '%' escaped, so a grant
     on it covers that database only (unescaped, '_' matches any character)."""
     return name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+
+
+def _opt_value(value: str) -> str:
+    """A value for a MySQL option file, double-quoted (keeps '#', spaces and quotes)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def client_query(host: "Host", address: str, port: int, user: str, password: str, sql: str,
+                 database: str | None = None) -> tuple[bool, str]:
+    """Run SQL with the ``mariadb`` (or ``mysql``) client ON ``host``, as user/password:
+    proof that the account works from that host's address, not only from ours.
+
+    The password travels in an option file read from stdin (``--defaults-extra-file=
+    /dev/stdin``), so it is never on a command line (ps) nor on disk.
+    Returns (ok, output): the rows tab-separated, or the client's first error line.
+    """
+    opts = f"[client]\nuser={_opt_value(user)}\npassword={_opt_value(password)}\n"
+    client = "$(command -v mariadb || command -v mysql)"
+    cmd = client + " --defaults-extra-file=/dev/stdin --protocol=TCP -h %s -P %s -N -B"
+    args: list[object] = [address, port]
+    if database:
+        cmd += " -D %s"
+        args.append(database)
+    res = host.run(cmd + " -e %s", *args, sql, stdin=opts.encode())
+    if res.ok:
+        return True, res.stdout.strip()
+    lines = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()]
+    error = next((ln for ln in lines if ln.startswith("ERROR")), lines[0] if lines else f"exit {res.rc}")
+    return False, error.replace(password, "***") if password else error
