@@ -22,7 +22,7 @@ demo: venv
 	@echo "Take the lab down with:                                          make lab-down"
 
 test: venv
-	$(BIN)/python -m pytest -ra tests
+	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra tests
 
 # Debian packages the lab needs. policy-rc.d keeps apt from starting the
 # machine's own MariaDB, nginx or sshd services: the lab runs its own copies.

@@ -42,6 +42,33 @@ def lab_mysql(request) -> dict:
 PARAMS_LAB = ROOT / "params" / "lab.yaml"
 
 
+_SHARED: bool | None = None
+
+
+def shared_lab() -> bool:
+    """Reuse a lab that is already up, and leave it up (development, several
+    engineers on one lab), unless RUNBOOK_FRESH_LAB=1 (`make test`, CI).
+    Tests that rebuild the lab skip themselves in shared mode."""
+    global _SHARED
+    if _SHARED is None:
+        if os.environ.get("RUNBOOK_FRESH_LAB") == "1":
+            _SHARED = False
+        elif os.environ.get("RUNBOOK_SHARED_LAB") == "1":
+            _SHARED = True
+        elif os.geteuid() != 0:
+            _SHARED = False
+        else:
+            from runbook_lib import lab as labmod
+            from runbook_lib.params import load_params
+            _SHARED = bool(labmod.status(load_params(PARAMS_LAB))["healthy"])
+    return _SHARED
+
+
+def skip_if_shared() -> None:
+    if shared_lab():
+        pytest.skip("rebuilds the lab: runs only on a lab of its own (RUNBOOK_FRESH_LAB=1, as `make test` sets)")
+
+
 def _need_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces)")
@@ -59,11 +86,11 @@ def lab(lab_params):
     the end. Yields `runbook lab status --json` as a dict."""
     _need_root()
     from runbook_lib import lab as labmod
-    if os.environ.get("RUNBOOK_SHARED_LAB") == "1":
+    if shared_lab():
         # Development: use the lab that is already up, and leave it up.
         st = labmod.status(lab_params)
         if not st["healthy"]:
-            pytest.fail("RUNBOOK_SHARED_LAB=1 but the lab is not healthy: run `.venv/bin/runbook lab up`")
+            pytest.fail("shared lab mode but the lab is not healthy: run `.venv/bin/runbook lab up`")
         yield st
         return
     labmod.down(lab_params, log=lambda *_: None)

@@ -18,7 +18,7 @@ from runbook_lib import lab as labmod
 from runbook_lib.errors import LabError
 from runbook_lib.params import load_params
 
-from .conftest import PARAMS_LAB, UPSTREAM
+from .conftest import PARAMS_LAB, UPSTREAM, skip_if_shared
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
@@ -50,6 +50,7 @@ def snapshot() -> dict:
 def params():
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
+    skip_if_shared()
     p = load_params(PARAMS_LAB)
     labmod.down(p, **quiet)
     return p

@@ -12,7 +12,7 @@ import pytest
 
 from runbook_lib import lab as labmod
 
-from .conftest import PARAMS_LAB, ROOT
+from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 
 pytestmark = pytest.mark.lab
 NB = ROOT / "notebooks" / "00_preflight.ipynb"
@@ -42,6 +42,7 @@ def test_preflight_passes_on_the_lab(lab, tmp_path):
 
 
 def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp_path):
+    skip_if_shared()
     sshd = lab["hosts"]["node132"]["services"]["sshd"]["pid"]
     os.kill(sshd, signal.SIGTERM)
     try:

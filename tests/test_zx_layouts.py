@@ -13,7 +13,7 @@ from runbook_lib import lab as labmod
 from runbook_lib.params import load_params
 from runbook_lib.runner import run_sections
 
-from .conftest import ROOT
+from .conftest import skip_if_shared, ROOT
 
 pytestmark = pytest.mark.lab
 EXAMPLES = sorted(p.name for p in (ROOT / "params").glob("*.yaml") if p.name != "lab.yaml")
@@ -26,8 +26,7 @@ def test_there_is_one_example_per_documented_layout():
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_layout_runs_end_to_end_on_its_own_lab(example, tmp_path):
-    if os.environ.get("RUNBOOK_SHARED_LAB") == "1":
-        pytest.skip("needs a lab of its own (unset RUNBOOK_SHARED_LAB)")
+    skip_if_shared()
     path = ROOT / "params" / example
     p = load_params(path)
     labmod.down(p, **quiet)

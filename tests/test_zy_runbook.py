@@ -19,7 +19,7 @@ from runbook_lib.inventory import fan_out, hosts_from_params
 from runbook_lib.params.secrets import read_secrets_file
 from runbook_lib.runner import run_sections, sections
 
-from .conftest import PARAMS_LAB, ROOT
+from .conftest import skip_if_shared, PARAMS_LAB, ROOT
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
@@ -28,8 +28,7 @@ SNAPSHOT = "sudo find /opt /etc/hosts /etc/nginx -type f -print0 2>/dev/null | s
 
 @pytest.fixture(scope="module")
 def fresh(lab_params):
-    if os.environ.get("RUNBOOK_SHARED_LAB") == "1":
-        pytest.skip("needs a lab of its own (unset RUNBOOK_SHARED_LAB)")
+    skip_if_shared()
     labmod.down(lab_params, **quiet)
     labmod.up(lab_params, PARAMS_LAB, **quiet)
     yield lab_params

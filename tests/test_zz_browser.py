@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import skip_if_shared, ROOT
 
 pytestmark = pytest.mark.lab
 NOTEBOOK = "notebooks/05_manager.ipynb"
@@ -28,7 +28,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def jupyterlab(lab, tmp_path):
+def jupyterlab(lab, lab_params, tmp_path):
+    skip_if_shared()
+    from runbook_lib import lab as labmod
+    labmod.down(lab_params, log=lambda *_: None)  # a fresh lab: the plan has changes to show
+    labmod.up(lab_params, ROOT / "params" / "lab.yaml", log=lambda *_: None)
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
     token, port = secrets.token_hex(12), _free_port()

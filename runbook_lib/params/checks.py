@@ -216,6 +216,11 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
     # --- database ----------------------------------------------------------
     if p.database:
         host_ref("database.host", p.database.host, "database")
+        tunnel = getattr(p.database, "tunnel_via", None)
+        host_ref("database.tunnel_via", tunnel)
+        if tunnel is not None and tunnel == p.database.host:
+            err("database.tunnel_via", f"`{tunnel}` is the database host itself",
+                "name another host to tunnel through, or remove tunnel_via")
         names = p.database.names
         shared = {names.user_store: "user_store", names.shared_registry: "shared_registry"}
         locals_seen: dict[str, str] = {}

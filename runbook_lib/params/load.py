@@ -272,8 +272,11 @@ def _validate(raw: dict, file: str) -> tuple[Params | None, list[Problem], set[s
             elif err["type"] == "missing":
                 target = _entry(loc)
             else:
-                target = _existing_prefix(work, loc) or None
-                if target is not None and len(target) < len(loc) and err["type"] != "extra_forbidden":
+                leaf = loc
+                while leaf and isinstance(leaf[-1], int):  # a bad list item: drop the whole list
+                    leaf = leaf[:-1]
+                target = _existing_prefix(work, leaf) or None
+                if target is not None and len(target) < len(leaf):
                     target = _entry(loc)
             if not target:
                 stuck = True
@@ -297,15 +300,14 @@ def _artefact(p: Problem, dropped: set[str]) -> bool:
         if p.field == d or p.field.startswith(d + "."):
             return True
         parts = d.split(".")
-        if len(parts) == 2 and parts[0] in ENTRY_COLLECTIONS:
-            if f"`{parts[1]}`" in p.message or f"`{parts[1]}`" in p.fix:
+        if len(parts) >= 2 and parts[0] in ENTRY_COLLECTIONS:
+            # A host or node dropped, or one of its values back at its default:
+            # anything said about it (e.g. "same offset as `x`") is suspect.
+            if f"`{parts[1]}`" in p.message or f"`{parts[1]}`" in p.fix or p.field.startswith(".".join(parts[:2]) + "."):
                 return True
-            if parts[0] == "nodes" and p.field in ("nodes", "load_balancer.kind", "database.names.mb_store",
-                                                   "deployment_sync.kind", "database"):
+            if len(parts) == 2 and parts[0] == "nodes" and p.field in (
+                    "nodes", "load_balancer.kind", "database.names.mb_store", "deployment_sync.kind", "database"):
                 return True  # counts of nodes by role
-        if len(parts) == 3 and parts[0] in ENTRY_COLLECTIONS and p.field.endswith("." + parts[2]) \
-                and f"`{parts[1]}`" in p.message:
-            return True  # e.g. another node's "same offset as `x`" once x's bad offset fell back to its default
         if d == "database" and p.field == "cluster.hostnames.database":
             return True
     return False

@@ -245,6 +245,7 @@ class Database(Strict):
     jdbc_options: str = "autoReconnect=true&useSSL=false"
     driver_jar: AbsPath = "/usr/share/java/mariadb-java-client.jar"
     names: Databases = Databases()
+    tunnel_via: str | None = None  # reach the database through an SSH tunnel via this host
 
     @field_validator("app_user_host")
     @classmethod

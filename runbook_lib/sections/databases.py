@@ -1,0 +1,297 @@
+"""03 databases: the cluster's MySQL/MariaDB databases, the application user, the
+product's SQL scripts and the JDBC driver on every node.
+
+Documents 000 (central database), 003 and 004 (WSO2_USER_DB, REGISTRY_DB,
+REGISTRY_LOCALn, the broker's MB store). Departures: CREATE USER then GRANT (E1),
+one set of names from the params (E2), mysql5.7.sql where the server needs it and
+each script sourced once (E4, E6), latin1 by default (E4, E5), the real lib path
+(E7). Grants name each database with '_' escaped, so `REGISTRY_DB`.* does not also
+cover REGISTRYxDB: the application user reaches the cluster's databases only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from dataclasses import dataclass, replace
+
+from ..change import Change
+from ..context import Run
+from ..db import Db
+from ..errors import RunbookError
+from ..facts.mysql import client_query, database_charset, databases, grant_objects, grants, like_escape, \
+    needs_57_script, tables
+from ..operations.mysql import ensure_database, ensure_grant, ensure_user, source_script_once
+from ..params import NodeView
+from ..params.derive import db_address
+from ..sqlsplit import create_table_names, split_sql
+from ..step import Check, Checks, Operation, Plan
+
+DB_ROLES = ("manager", "worker", "member", "broker")
+MB_SCRIPT = "wso2/broker/dbscripts/mb-store/mysql-mb.sql"  # EI: the broker profile's store
+
+
+@dataclass(frozen=True)
+class DbSpec:
+    """One database: its name, what it is for, which script fills it, and the node
+    whose product home ships that script (scripts live on the nodes, not here)."""
+
+    name: str
+    purpose: str
+    kind: str  # "kernel" (user store/registry tables) or "mb" (message-broker store)
+    source: NodeView
+
+
+@dataclass(frozen=True)
+class Script:
+    host: str
+    path: str
+    text: str
+    relax_zero_dates: bool  # mysql.sql on a strict server when no mysql5.7.sql ships (E4)
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.path}"
+
+    @property
+    def tables(self) -> list[str]:
+        return create_table_names(split_sql(self.text))
+
+
+def _db_nodes(run: Run) -> list[NodeView]:
+    return [v for v in run.views.values() if v.node.role in DB_ROLES]
+
+
+def database_specs(run: Run) -> list[DbSpec]:
+    """Every database of the cluster (derive.all_databases order); with a host
+    filter that leaves out the database host, only those the selected nodes use."""
+    p = run.params
+    nodes = _db_nodes(run)
+    if p.database is None or not nodes:
+        return []
+    names = p.database.names
+    first = next((v for v in nodes if v.node.role != "broker"), nodes[0])
+    specs = [DbSpec(names.user_store, "user store", "kernel", first),
+             DbSpec(names.shared_registry, "shared registry", "kernel", first)]
+    specs += [DbSpec(names.local_registry[n], f"local registry of {n}", "kernel", run.views.get(n, first))
+              for n in sorted(names.local_registry)]
+    if names.mb_store:
+        ei = [v for v in nodes if v.node.role == "broker"] + [v for v in nodes if v.product.name == "ei"]
+        if not ei:
+            raise RunbookError(f"database.names.mb_store {names.mb_store}: no EI node ships mysql-mb.sql. "
+                               "Fix: remove mb_store or add the broker nodes")
+        specs.append(DbSpec(names.mb_store, "message broker store", "mb", ei[0]))
+    unique = [s for i, s in enumerate(specs) if s.name not in {x.name for x in specs[:i]}]
+    if not run.only or p.database.host in run.only:
+        return unique
+    chosen = run.selected_nodes(DB_ROLES)
+    wanted = {names.user_store, names.shared_registry} if chosen else set()
+    wanted |= {names.local_registry[v.name] for v in chosen if v.name in names.local_registry}
+    if names.mb_store and any(v.node.role == "broker" for v in chosen):
+        wanted.add(names.mb_store)
+    return [s for s in unique if s.name in wanted]
+
+
+def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
+    """The script for SPEC as shipped on its node's host: mysql5.7.sql where the server
+    needs it (E4/E6), else mysql.sql; the broker profile ships only mysql.sql under
+    wso2/broker/dbscripts, so the EI home's dbscripts/ is tried too."""
+    v = spec.source
+    if spec.kind == "mb":
+        candidates = [(MB_SCRIPT, False)]
+    else:
+        dirs = list(dict.fromkeys([v.layout.dbscripts, "dbscripts"]))
+        strict = needs_57_script(server_version)
+        candidates = [(f"{d}/mysql5.7.sql", False) for d in dirs if strict]
+        candidates += [(f"{d}/mysql.sql", strict) for d in dirs]
+    h = run.host(v.host_name)
+    for rel, relax in candidates:
+        data = h.read_file(v.path(rel))
+        if data is not None:
+            return Script(v.host_name, v.path(rel), data.decode("utf-8", errors="replace"), relax)
+    tried = ", ".join(v.path(r) for r, _ in candidates)
+    raise RunbookError(f"{v.host_name}: no SQL script for {spec.name} ({tried}). Fix: check nodes.{v.name}.home "
+                       "and that the product is unpacked there")
+
+
+class _Admin:
+    """The admin connection (from this machine straight to the database host),
+    opened on first use and shared by a plan's operations; scripts cached."""
+
+    def __init__(self, run: Run) -> None:
+        self.run, self._db, self._scripts = run, None, {}
+
+    def __call__(self) -> Db:
+        if self._db is None:
+            d = self.run.params.database
+            self._db = Db.connect(db_address(self.run.params), d.port, d.admin_user,
+                                  self.run.secret(d.admin_password.secret))
+        return self._db
+
+    def script(self, spec: DbSpec) -> Script:
+        key = (spec.kind, spec.source.name)
+        if key not in self._scripts:
+            self._scripts[key] = read_script(self.run, spec, self().server_version())
+        return self._scripts[key]
+
+
+def _database_op(admin: _Admin, spec: DbSpec, charset: str) -> Operation:
+    def fn(dry: bool) -> Change:
+        change = ensure_database(admin(), spec.name, charset=charset, dry_run=dry)
+        return replace(change, target=f"database {spec.name} ({spec.purpose})")
+    return Operation(f"database {spec.name}", fn)
+
+
+def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
+    """Source once; the plan shows USE + SOURCE <file on the node> (with its sha256)
+    rather than the script's hundred statements."""
+    def fn(dry: bool) -> Change:
+        s = admin.script(spec)
+        change = source_script_once(admin(), spec.name, s.text, s.label, dry_run=dry,
+                                    relax_zero_dates=s.relax_zero_dates)
+        target = f"tables in {spec.name} from {posixpath.basename(s.path)}"
+        if not change.changed:
+            return Change(target, False, change.summary)
+        sha = hashlib.sha256(s.text.encode()).hexdigest()[:16]
+        mode = [c for c in change.commands[1:2] if c.startswith("SET SESSION sql_mode")]
+        commands = (change.commands[0], *mode, f"SOURCE {s.label}  -- sha256 {sha}...")
+        return Change(target, True, change.summary, commands=commands)
+    return Operation(f"script into {spec.name}", fn)
+
+
+def plan_databases(run: Run) -> Plan:
+    """Create each database (params charset) and source its script once."""
+    admin, ops = _Admin(run), []
+    for spec in database_specs(run):
+        ops += [_database_op(admin, spec, run.params.database.charset), _source_op(admin, spec)]
+    return Plan("03 databases and their tables", ops)
+
+
+def plan_app_user(run: Run) -> Plan:
+    """The application user (E1: CREATE USER, then GRANT) with ALL on each cluster
+    database, named literally ('_' escaped), and nothing else."""
+    d = run.params.database
+    if d is None:
+        return Plan("03 application user and grants", [])
+    admin, password = _Admin(run), run.secret(d.app_password.secret)
+    ops = [Operation(f"user {d.app_user}", lambda dry: ensure_user(admin(), d.app_user, d.app_user_host,
+                                                                    password, dry_run=dry))]
+    for spec in database_specs(run):
+        ops.append(Operation(f"grant on {spec.name}", lambda dry, n=spec.name: ensure_grant(
+            admin(), "ALL", n, d.app_user, d.app_user_host, dry_run=dry, literal=True)))
+    return Plan("03 application user and grants", ops)
+
+
+def _jar_targets(run: Run) -> list[tuple[str, str]]:
+    """(host, destination) per selected node, once per lib directory."""
+    jar = posixpath.basename(run.params.database.driver_jar)
+    out = [(v.host_name, v.path(posixpath.join(v.layout.lib, jar))) for v in run.selected_nodes(DB_ROLES)]
+    return list(dict.fromkeys(out))
+
+
+def _shas(run: Run, host: str, *paths: str) -> dict[str, str]:
+    res = run.host(host).run("sha256sum" + " %s" * len(paths) + " 2>/dev/null", *paths)
+    return {line.split(None, 1)[1].strip(): line.split()[0] for line in res.stdout.splitlines() if " " in line}
+
+
+def _jar_op(run: Run, host: str, dest: str) -> Operation:
+    src = run.params.database.driver_jar
+
+    def fn(dry: bool) -> Change:
+        h, target = run.host(host), f"{host}:{dest}"
+        shas = _shas(run, host, src, dest)
+        if src not in shas:
+            raise RunbookError(f"{host}: {src} is missing. Fix: install the JDBC driver there (Debian: apt-get "
+                               "install libmariadb-java) or set database.driver_jar")
+        if shas.get(dest) == shas[src]:
+            return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
+        if not h.run("test -d %s", posixpath.dirname(dest)).ok:
+            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist. Fix: check the node's home")
+        cmd = f"install -m 0644 {src} {dest}"
+        if not dry:
+            h.check("install -m 0644 %s %s", src, dest)
+        verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
+        return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
+    return Operation(f"{host}:{dest}", fn)
+
+
+def plan_driver(run: Run) -> Plan:
+    """The JDBC driver jar, copied on each node's host into the node's lib directory
+    (repository/components/lib, or lib/ for EI: E7), compared by sha256."""
+    if run.params.database is None:
+        return Plan("03 JDBC driver", [])
+    return Plan("03 JDBC driver", [_jar_op(run, h, dest) for h, dest in _jar_targets(run)])
+
+
+# ---------------------------------------------------------------- verification
+
+def verify_databases(run: Run) -> Checks:
+    """Each database exists with the intended charset and holds every table its script creates."""
+    d, checks = run.params.database, []
+    specs = database_specs(run)
+    if d is None or not specs:
+        return Checks("03 databases", [])
+    admin = _Admin(run)
+    db, where = admin(), d.host
+    present = databases(db)
+    for spec in specs:
+        cs = database_charset(db, spec.name) if spec.name in present else ""
+        checks.append(Check(where, f"{spec.name} ({spec.purpose}) charset", d.charset, cs or "(no database)",
+                            cs.lower() == d.charset, "run the databases step (apply=True); an existing database "
+                            "with another charset must be dropped and recreated while empty (E4/E5)"))
+        s = admin.script(spec)
+        want = s.tables
+        have = {t.upper() for t in tables(db, spec.name)} if spec.name in present else set()
+        missing = [t for t in want if t.upper() not in have]
+        found = f"{len(want) - len(missing)} of {len(want)}" + (f", missing {', '.join(missing[:3])}" if missing
+                                                                  else "")
+        checks.append(Check(where, f"{spec.name}: tables of {posixpath.basename(s.path)}", f"{len(want)} of "
+                            f"{len(want)}", found, not missing, "drop the database and apply again: the script "
+                            "is not re-runnable (E4)"))
+    return Checks("03 databases", checks)
+
+
+def _intended_grants(run: Run) -> dict[str, set[str]]:
+    return {"*.*": {"USAGE"}, **{f"{like_escape(s.name)}.*": {"ALL PRIVILEGES"} for s in database_specs(run)}}
+
+
+def verify_app_user(run: Run) -> Checks:
+    """Grants exactly as intended; the user logs in from each node's host, sees only
+    the cluster's databases and is refused on `mysql`."""
+    d = run.params.database
+    if d is None:
+        return Checks("03 application user", [])
+    acct = f"{d.app_user}@{d.app_user_host}"
+    have = grant_objects(grants(_Admin(run)(), d.app_user, d.app_user_host))
+    want = _intended_grants(run)
+    show = lambda g: "; ".join(f"{', '.join(sorted(p))} ON {o}" for o, p in sorted(g.items())) or "(no account)"  # noqa: E731
+    extra = sorted(o for o in have if o not in want)
+    fix = "apply the app-user step" + (f"; then REVOKE ALL PRIVILEGES ON {extra[0]} FROM the user" if extra else "")
+    checks = [Check(d.host, f"grants of {acct}", show(want), show(have), have == want, fix)]
+    password, names = run.secret(d.app_password.secret), sorted(s.name for s in database_specs(run))
+    for host in dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES)):
+        ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
+                               "SHOW DATABASES")
+        seen = sorted(x for x in out.split("\n") if x and x != "information_schema") if ok else []
+        checks.append(Check(host, f"{d.app_user} logs in, sees", ", ".join(names), ", ".join(seen) if ok else out,
+                            ok and seen == names, f"check {acct} covers this host's address and the grants"))
+        ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
+                               "SELECT 1", database="mysql")
+        refused = not ok and "1044" in out
+        checks.append(Check(host, f"{d.app_user} on database mysql", "refused (1044)",
+                            "refused (1044)" if refused else (out if not ok else "allowed"), refused,
+                            "revoke the extra grants: the application user must reach the cluster's databases only"))
+    return Checks("03 application user", checks)
+
+
+def verify_driver(run: Run) -> Checks:
+    """Each node's lib directory holds the same bytes as the driver jar on its host."""
+    if run.params.database is None:
+        return Checks("03 JDBC driver", [])
+    src, checks = run.params.database.driver_jar, []
+    for host, dest in _jar_targets(run):
+        shas = _shas(run, host, src, dest)
+        found = "missing" if dest not in shas else ("same sha256" if shas[dest] == shas.get(src) else "differs")
+        checks.append(Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
+                            "apply the JDBC driver step"))
+    return Checks("03 JDBC driver", checks)

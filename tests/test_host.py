@@ -1,0 +1,96 @@
+"""Host (SSH) behaviour against the lab: jump hosts, sudo, atomic writes that
+keep owner and mode, one backup per file per run, fan-out with failures,
+MySQL through an SSH tunnel."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+from runbook_lib.db import Db
+from runbook_lib.errors import CommandError, ConnectError
+from runbook_lib.host import Host
+from runbook_lib.inventory import fan_out
+from runbook_lib.tunnel import Tunnel
+
+pytestmark = pytest.mark.lab
+
+
+def _host(lab, name: str, **kw) -> Host:
+    h = lab["hosts"][name]
+    return Host(name, h["address"], h["ssh"]["user"], key_filename=h["ssh"]["key"],
+                known_hosts=h["ssh"]["known_hosts"], **kw)
+
+
+def test_jump_host(lab):
+    with _host(lab, "lb") as jump, _host(lab, "node206", jump=jump) as target:
+        assert target.check("hostname").stdout.strip() == "node206"
+        # the target saw the connection come from the jump host, not from this machine
+        assert target.check("echo $SSH_CLIENT").stdout.split()[0] == lab["hosts"]["lb"]["address"]
+
+
+def test_command_results_and_quoting(lab_hosts):
+    h = lab_hosts["node132"]
+    res = h.run("printf %s", "a b; echo injected")
+    assert res.ok and res.stdout == "a b; echo injected"
+    bad = h.run("ls %s", "/nonexistent dir")
+    assert bad.rc == 2 and "No such file" in bad.stderr
+    with pytest.raises(CommandError, match=r"node132: `ls '/nonexistent dir'` exited 2"):
+        h.check("ls %s", "/nonexistent dir")
+
+
+def test_atomic_write_keeps_owner_and_mode_and_backs_up_once_per_run(lab_hosts):
+    h = lab_hosts["node132"]
+    path = "/opt/wso2/worker2/wso2ei-6.1.1/conf/log4j.properties"
+    h.check("chmod 640 %s", path)
+    original = h.read_file(path)
+    try:
+        inode = h.check("stat -c %%i %s", path).stdout
+        bak1 = h.write_file(path, original + b"# one\n")
+        assert h.check("stat -c %%i %s", path).stdout != inode  # replaced by rename, not rewritten
+        bak2 = h.write_file(path, original + b"# two\n")
+        assert bak1 and bak1.endswith(f".bak.{h.run_id}") and bak2 is None
+        assert h.read_file(bak1) == original  # the backup is of the file before the run's first change
+        assert h.read_file(path) == original + b"# two\n"
+        assert h.file(path).stat() == {"owner": "wso2", "group": "wso2", "mode": "640"}
+        assert not h.run("ls -a %s | grep runbook-tmp", "/opt/wso2/worker2/wso2ei-6.1.1/conf").ok
+    finally:
+        h.write_file(path, original, backup=False)
+        h.check("rm -f %s.bak.*", path)
+        h.check("chmod 644 %s", path)
+
+
+def test_root_file_written_with_sudo_keeps_root_ownership(lab_hosts):
+    h = lab_hosts["lb"]
+    path = "/etc/nginx/conf.d/runbook-test.conf"
+    try:
+        h.write_file(path, b"# test\n", sudo=True, mode=0o644)
+        assert h.file(path, sudo=True).stat() == {"owner": "root", "group": "root", "mode": "644"}
+        assert h.read_file(path) == b"# test\n"
+    finally:
+        h.check("rm -f %s", path, sudo=True)
+
+
+def test_fan_out_reports_each_failure_and_keeps_other_results(lab, lab_hosts):
+    hosts = dict(lab_hosts)
+    hosts["ghost"] = Host("ghost", "198.51.100.250", "wso2", key_filename=lab["hosts"]["db"]["ssh"]["key"],
+                          known_hosts=lab["known_hosts"], connect_timeout=2)
+    results = fan_out(hosts, lambda h: h.check("hostname").stdout.strip())
+    assert not results["ghost"].ok and isinstance(results["ghost"].error, ConnectError)
+    assert "ghost" in str(results["ghost"])
+    assert {n: o.value for n, o in results.items() if n != "ghost"} == {n: n for n in lab_hosts}
+
+
+def test_mysql_through_an_ssh_tunnel(lab, lab_params, lab_secrets, lab_hosts):
+    db = lab_params.database
+    addr = lab["hosts"]["db"]["address"]
+    with Tunnel(lab_hosts["node206"], addr, db.port).check() as t:
+        conn = Db.connect(addr, db.port, db.admin_user, lab_secrets[db.admin_password.secret], tunnel=t)
+        with conn:
+            rows = conn.query("SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1), @@hostname")
+        assert rows[0][0] == db.admin_user
+    # the server saw the node's address, not this machine's
+    with pymysql.connect(host=addr, user=db.admin_user, password=lab_secrets[db.admin_password.secret]) as c:
+        assert c  # direct access still works too
+    with Tunnel(lab_hosts["node206"], addr, 3999) as t, pytest.raises(ConnectError, match="through this host"):
+        t.check()
