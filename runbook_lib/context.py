@@ -108,5 +108,6 @@ def open_run(params_file: str | Path, apply: bool = False, hosts: str | list[str
         raise ParamsError([Problem("(notebook parameter)", "hosts", f"unknown host or node {unknown}",
                                    f"use names from {sorted(known)}, comma-separated, or leave it empty")])
     run_id = run_id or os.environ.get("RUNBOOK_RUN_ID") or run_id_now()
-    secrets = Secrets(p.secrets_file)
+    secrets_file = p.secrets_file and (path.parent / p.secrets_file)  # relative to the params file
+    secrets = Secrets(secrets_file)
     return Run(p, path, bool(apply), only, secrets, warnings, run_id, hosts_from_params(p, run_id))

@@ -54,9 +54,9 @@ def _save(paths: LabPaths, state: dict) -> None:
     tmp.replace(paths.state)
 
 
-def ensure_secrets(p: Params, paths: LabPaths) -> Path:
+def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
     """Generate the lab's secrets once, into a 0600 file outside git."""
-    target = Path(p.secrets_file) if p.secrets_file else paths.secrets
+    target = (params_file.parent / p.secrets_file) if p.secrets_file else paths.secrets
     target.parent.mkdir(parents=True, exist_ok=True)
     values = read_secrets_file(target)
     wanted = {}
@@ -105,7 +105,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         NETNS_ETC.mkdir()
         (NETNS_ETC / NETNS_MARKER).write_text("made by `runbook lab up`; removed by `runbook lab down`\n")
     _save(paths, state)
-    secrets_path = ensure_secrets(p, paths)
+    secrets_path = ensure_secrets(p, paths, params_file)
     secret = read_secrets_file(secrets_path)
     state["secrets_file"] = str(secrets_path)
     paths.ssh.mkdir(mode=0o700, exist_ok=True)

@@ -58,12 +58,13 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
     if role in ("manager", "worker"):
         edits.append(EnsureProperty(PROPS, "subDomain", v.sub_domain or ""))
         wants.append(("subDomain (E9)", PROPS + "/property[@name='subDomain']/@value", [v.sub_domain or ""]))
-        if get_values(data, _param("clusteringPattern")):  # shipped by EI 6.x; absent from older files
-            edits.append(SetParameter(C, "clusteringPattern", "WorkerManager"))
-            wants.append(("clusteringPattern", _param("clusteringPattern"), ["WorkerManager"]))
     elif role == "member":  # 004: both nodes equal, no subDomain
         edits.append(Remove(PROPS + "/property[@name='subDomain']"))
         wants.append(("no subDomain (all nodes equal)", PROPS + "/property[@name='subDomain']/@value", []))
+    if role != "broker" and get_values(data, _param("clusteringPattern")):  # EI 6.x ships it; older files not
+        pattern = "nonWorkerManager" if role == "member" else "WorkerManager"
+        edits.append(SetParameter(C, "clusteringPattern", pattern))
+        wants.append(("clusteringPattern", _param("clusteringPattern"), [pattern]))
     edits.append(ReplaceChildren(C + "/members", [("member", [("hostName", h), ("port", str(port))])
                                                   for h, port in members]))
     wants += [("well-known member hosts", C + "/members/member/hostName", [h for h, _ in members]),
@@ -206,7 +207,20 @@ def _file_checks(run: Run, v: NodeView, kind: str) -> list[Check]:
 def verify_files(run: Run, roles: tuple[str, ...], kinds: tuple[str, ...] = ("axis2", "carbon", "catalina")) -> Checks:
     """Every value read back from the files on the hosts."""
     checks = [c for kind in kinds for v in _nodes(run, roles, kind) for c in _file_checks(run, v, kind)]
-    return Checks(f"configuration of the {'/'.join(roles)} nodes", checks)
+    files = ", ".join(FILES[k][0].split("/")[-1] for k in kinds)
+    return Checks(f"{files} on the {'/'.join(roles)} nodes", checks)
+
+
+def verify_axis2(run: Run, roles: tuple[str, ...]) -> Checks:
+    return verify_files(run, roles, ("axis2",))
+
+
+def verify_carbon(run: Run, roles: tuple[str, ...]) -> Checks:
+    return verify_files(run, roles, ("carbon",))
+
+
+def verify_catalina(run: Run, roles: tuple[str, ...]) -> Checks:
+    return verify_files(run, roles, ("catalina",))
 
 
 def verify_hosts(run: Run, roles: tuple[str, ...]) -> Checks:

@@ -251,6 +251,14 @@ def verify_databases(run: Run) -> Checks:
     return Checks("03 databases", checks)
 
 
+def _differences(want: dict[str, set[str]], have: dict[str, set[str]]) -> str:
+    """'as intended', or what is missing / extra (a privilege set per object)."""
+    missing = [k for k in sorted(want) if not want[k] <= have.get(k, set())]
+    extra = [k for k in sorted(have) if k not in want or have[k] - want[k]]
+    parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"extra {', '.join(extra)}"] if extra else [])
+    return "; ".join(parts) or "as intended"
+
+
 def _intended_grants(run: Run) -> dict[str, set[str]]:
     return {"*.*": {"USAGE"}, **{f"{like_escape(s.name)}.*": {"ALL PRIVILEGES"} for s in database_specs(run)}}
 
@@ -264,17 +272,19 @@ def verify_app_user(run: Run) -> Checks:
     acct = f"{d.app_user}@{d.app_user_host}"
     have = grant_objects(grants(_Admin(run)(), d.app_user, d.app_user_host))
     want = _intended_grants(run)
-    show = lambda g: "; ".join(f"{', '.join(sorted(p))} ON {o}" for o, p in sorted(g.items())) or "(no account)"  # noqa: E731
-    extra = sorted(o for o in have if o not in want)
-    fix = "apply the app-user step" + (f"; then REVOKE ALL PRIVILEGES ON {extra[0]} FROM the user" if extra else "")
-    checks = [Check(d.host, f"grants of {acct}", show(want), show(have), have == want, fix)]
+    n = len(want) - 1
+    checks = [Check(d.host, f"grants of {acct}", f"USAGE on *.*, ALL on the {n} cluster databases only",
+                    _differences(want, have) if have else "(no such account)", have == want,
+                    "apply the application-user step; REVOKE any grant listed as extra")]
     password, names = run.secret(d.app_password.secret), sorted(s.name for s in database_specs(run))
     for host in dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES)):
         ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
                                "SHOW DATABASES")
-        seen = sorted(x for x in out.split("\n") if x and x != "information_schema") if ok else []
-        checks.append(Check(host, f"{d.app_user} logs in, sees", ", ".join(names), ", ".join(seen) if ok else out,
-                            ok and seen == names, f"check {acct} covers this host's address and the grants"))
+        seen = {x for x in out.split("\n") if x and x != "information_schema"} if ok else set()
+        found = _differences({x: set() for x in names}, {x: set() for x in seen}) if ok else out
+        checks.append(Check(host, f"{d.app_user} logs in and sees", f"the {len(names)} cluster databases only",
+                            found, ok and seen == set(names), f"check that {acct} covers this host's address "
+                            "and that the grants are as intended"))
         ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
                                "SELECT 1", database="mysql")
         refused = not ok and "1044" in out

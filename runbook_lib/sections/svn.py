@@ -128,7 +128,7 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
             f"tar -czf {shlex.quote(backup)} -C {shlex.quote(d)} .",
             f"find {shlex.quote(d)} -mindepth 1 -delete")
     listing = "".join(f"-{e}\n" for e in entries)
-    diff = f"--- a/{d}\n+++ b/{d} (empty)\n@@ {len(entries)} entries removed @@\n{listing}"
+    diff = f"--- {d}\n+++ {d} (emptied)\n@@ {len(entries)} entries removed @@\n{listing}"
     what = f"{len(entries)} entries (backup first: {backup})"
     if dry_run:
         return Change(target, True, f"would empty: {what}", diff, cmds)
