@@ -198,7 +198,7 @@ def _file_checks(run: Run, v: NodeView, kind: str) -> list[Check]:
     out = []
     for what, xpath, expected in wanted(run, v, data)[1]:
         found = get_values(data, xpath, ns, name=path)
-        out.append(Check(v.host_name, f"{v.name}: {rel} {what}", " | ".join(expected) or "(none)",
+        out.append(Check(v.host_name, f"{v.name}: {rel.split('/')[-1]} {what}", " | ".join(expected) or "(none)",
                          " | ".join(found) or "(none)", found == expected,
                          f"set it in {path}: re-run this notebook with apply=True"))
     return out
