@@ -66,7 +66,7 @@ class Report:
         n = len(self.changed)
         if n == 0:
             return f"{self.title}: no changes - everything already as intended ({len(self.changes)} checked)"
-        verb = "changed" if self.applied else "would change (not applied: apply=False)"
+        verb = "changed" if self.applied else "would change"
         return f"{self.title}: {n} of {len(self.changes)} {verb}"
 
     def text(self) -> str:
@@ -125,18 +125,16 @@ def headless() -> bool:
     return os.environ.get("RUNBOOK_HEADLESS") == "1"
 
 
-def apply(plan: Plan, run) -> Report | None:  # noqa: ANN001 - a context.Run
+def apply(plan: Plan, run) -> None:  # noqa: ANN001 - a context.Run
     """The apply cell: applies when ``run.apply`` is true and shows what
     changed. Otherwise says so and, in JupyterLab only, offers an Apply
     button for the plan just shown; nothing ever waits for a click."""
     if run.apply:
-        report = plan.apply()
-        show(report)
-        return report
+        show(plan.apply())
+        return
     show(Skipped(plan.title))
     if not headless():
         _apply_button(plan)
-    return None
 
 
 @dataclass(frozen=True)
@@ -202,7 +200,8 @@ class Checks:
 
     def text(self) -> str:
         rows = [("", "HOST", "CHECK", "EXPECTED", "FOUND")]
-        rows += [("ok" if c.ok else "FAIL", c.host, c.what, c.expected, c.found) for c in self.checks]
+        rows += [("ok" if c.ok else "FAIL", c.host, c.what, mask_text(c.expected), mask_text(c.found))
+                 for c in self.checks]
         widths = [min(60, max(len(r[i]) for r in rows)) for i in range(5)]
         lines = [self.headline()]
         lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
@@ -258,7 +257,8 @@ def show(obj: object) -> None:
     print(obj.text() if hasattr(obj, "text") else mask_text(str(obj)))
 
 
-def verify(checks: Checks) -> Checks:
-    """Show the table, then raise if anything failed (so papermill stops here)."""
+def verify(checks: Checks) -> None:
+    """Show the table, then raise if anything failed (so papermill stops here).
+    Returns nothing, so a cell ending with it shows the table once."""
     show(checks)
-    return checks.require()
+    checks.require()

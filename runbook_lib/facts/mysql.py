@@ -178,3 +178,16 @@ def client_query(host: "Host", address: str, port: int, user: str, password: str
     lines = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()]
     error = next((ln for ln in lines if ln.startswith("ERROR")), lines[0] if lines else f"exit {res.rc}")
     return False, error.replace(password, "***") if password else error
+
+
+_JDBC_RE = re.compile(r"^jdbc:mysql://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?/(?P<db>[A-Za-z0-9_$]+)"
+                      r"(?:\?(?P<opts>[A-Za-z][\w.]*=[^&;\s=]*(?:&[A-Za-z][\w.]*=[^&;\s=]*)*))?$")
+
+
+def parse_jdbc_url(url: str) -> tuple[str, int, str] | None:
+    """(host, port, database) of a well-formed MySQL JDBC URL, else None: H2 options
+    such as ;DB_CLOSE_ON_EXIT=FALSE (E3), a missing database or stray spaces fail."""
+    m = _JDBC_RE.match(url)
+    if not m:
+        return None
+    return m.group("host"), int(m.group("port") or 3306), m.group("db")

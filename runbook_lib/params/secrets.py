@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from ..errors import ParamsError, Problem
 
@@ -35,7 +36,8 @@ def mask_text(text: str) -> str:
     """Replace every secret value resolved so far with ***."""
     for value in sorted(_RESOLVED, key=len, reverse=True):
         if len(value) >= 3:
-            text = text.replace(value, "***")
+            for form in {value, xml_escape(value), xml_escape(value, {'"': "&quot;"})}:
+                text = text.replace(form, "***")
     return text
 
 

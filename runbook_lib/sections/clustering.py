@@ -157,10 +157,15 @@ def _edit_op(run: Run, v: NodeView, kind: str) -> Operation:
     return Operation(f"{v.host_name}:{path}", fn)
 
 
+def _title(roles: tuple[str, ...], what: str, where: str = "on the", after: str = "") -> str:
+    section = {MANAGER: "05 ", WORKERS: "06 "}.get(roles, "")
+    return f"{section}{what} {where} {'/'.join(roles)} nodes{after}"
+
+
 def plan_file(run: Run, kind: str, roles: tuple[str, ...]) -> Plan:
     """One edit of FILE ('axis2', 'carbon', 'catalina') per selected node of ROLES."""
-    rel = FILES[kind][0]
-    return Plan(f"{rel} on {'/'.join(roles)} nodes", [_edit_op(run, v, kind) for v in _nodes(run, roles, kind)])
+    rel = FILES[kind][0].split("/")[-1]
+    return Plan(_title(roles, rel), [_edit_op(run, v, kind) for v in _nodes(run, roles, kind)])
 
 
 def plan_axis2(run: Run, roles: tuple[str, ...]) -> Plan:
@@ -183,7 +188,8 @@ def node_hosts(run: Run, roles: tuple[str, ...]) -> list[str]:
 def plan_hosts(run: Run, roles: tuple[str, ...]) -> Plan:
     """The same /etc/hosts lines on every node host, so 04, 05 and 06 converge."""
     entries = hosts_entries(run.params)
-    return Plan("/etc/hosts on the node hosts", [hosts_op(run, h, entries) for h in node_hosts(run, roles)])
+    ops = [hosts_op(run, h, entries) for h in node_hosts(run, roles)]
+    return Plan(_title(roles, "/etc/hosts", "on the hosts of the"), ops)
 
 
 # -- verification -----------------------------------------------------------
@@ -208,7 +214,7 @@ def verify_files(run: Run, roles: tuple[str, ...], kinds: tuple[str, ...] = ("ax
     """Every value read back from the files on the hosts."""
     checks = [c for kind in kinds for v in _nodes(run, roles, kind) for c in _file_checks(run, v, kind)]
     files = ", ".join(FILES[k][0].split("/")[-1] for k in kinds)
-    return Checks(f"{files} on the {'/'.join(roles)} nodes", checks)
+    return Checks(_title(roles, files), checks)
 
 
 def verify_axis2(run: Run, roles: tuple[str, ...]) -> Checks:
@@ -234,7 +240,7 @@ def verify_hosts(run: Run, roles: tuple[str, ...]) -> Checks:
             found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
             checks.append(Check(host, f"{name} resolves", addr, found, found == addr,
                                 f"map {name} to {addr} in /etc/hosts on {host} (re-run with apply=True)"))
-    return Checks("/etc/hosts on the node hosts", checks)
+    return Checks(_title(roles, "/etc/hosts", "on the hosts of the"), checks)
 
 
 def start_command(v: NodeView) -> str:
@@ -258,5 +264,5 @@ def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:
         checks.append(Check(v.host_name, f"{v.name}: start command", start_command(v),
                             "script present" if ok else "script missing", ok,
                             f"unpack the product into {v.node.home} (bin/ is missing its start script)"))
-    return Checks("start commands (to run by hand once every section is done)", checks)
+    return Checks(_title(roles, "start commands", "of the", " (recorded, not run)"), checks)
 

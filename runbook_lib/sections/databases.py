@@ -128,6 +128,11 @@ class _Admin:
                                   self.run.secret(d.admin_password.secret))
         return self._db
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def script(self, spec: DbSpec) -> Script:
         key = (spec.kind, spec.source.name)
         if key not in self._scripts:
@@ -155,7 +160,9 @@ def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
         sha = hashlib.sha256(s.text.encode()).hexdigest()[:16]
         mode = [c for c in change.commands[1:2] if c.startswith("SET SESSION sql_mode")]
         commands = (change.commands[0], *mode, f"SOURCE {s.label}  -- sha256 {sha}...")
-        return Change(target, True, change.summary, commands=commands)
+        note = " (no mysql5.7.sql shipped: mysql.sql, zero dates allowed for this session, E4)" \
+            if s.relax_zero_dates else ""
+        return Change(target, True, change.summary + note, commands=commands)
     return Operation(f"script into {spec.name}", fn)
 
 
@@ -248,6 +255,7 @@ def verify_databases(run: Run) -> Checks:
         checks.append(Check(where, f"{spec.name}: tables of {posixpath.basename(s.path)}", f"{len(want)} of "
                             f"{len(want)}", found, not missing, "drop the database and apply again: the script "
                             "is not re-runnable (E4)"))
+    admin.close()
     return Checks("03 databases", checks)
 
 
@@ -270,7 +278,9 @@ def verify_app_user(run: Run) -> Checks:
     if d is None:
         return Checks("03 application user", [])
     acct = f"{d.app_user}@{d.app_user_host}"
-    have = grant_objects(grants(_Admin(run)(), d.app_user, d.app_user_host))
+    admin = _Admin(run)
+    have = grant_objects(grants(admin(), d.app_user, d.app_user_host))
+    admin.close()
     want = _intended_grants(run)
     n = len(want) - 1
     checks = [Check(d.host, f"grants of {acct}", f"USAGE on *.*, ALL on the {n} cluster databases only",

@@ -20,12 +20,15 @@ import posixpath
 import zipfile
 from dataclasses import dataclass
 
-from ..configedit import EnsureChild, Remove, SetText
+from lxml import etree
+
+from ..configedit import EnsureChild, Remove, SetText, get_values
 from ..context import Run
+from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..params.secrets import _RESOLVED
-from ..step import Operation, Plan
+from ..step import Check, Checks, Operation, Plan
 from .common import edit_op, hosts_op
 
 DS_ROLES = ("manager", "worker", "member", "broker")
@@ -195,4 +198,140 @@ def plan_registry(run: Run) -> Plan:
     return Plan("04 registry mounts and user store", ops)
 
 
-from .registry_checks import verify_datasources, verify_registry  # noqa: E402,F401  (re-exported)
+# ---------------------------------------------------------------- verification
+
+@dataclass(frozen=True)
+class FoundDatasource:
+    """A datasource as written in a node's master-datasources.xml."""
+
+    name: str
+    jndi: str
+    url: str
+    user: str
+    password: str
+
+
+def read_datasources(data: bytes) -> list[FoundDatasource]:
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    out = []
+    for el in root.xpath(DS_PARENT + "/datasource"):
+        t = lambda rel: str(el.xpath(f"string({rel})")).strip()  # noqa: E731
+        cfg = "definition/configuration/"
+        out.append(FoundDatasource(t("name"), t("jndiConfig/name"), t(cfg + "url"), t(cfg + "username"),
+                                   t(cfg + "password")))
+    return out
+
+
+def _read(run: Run, v: NodeView, rel: str) -> bytes | None:
+    return run.host(v.host_name).read_file(v.conf(rel))
+
+
+def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
+    return [x.strip() for x in get_values(data, xpath, name=name)] if data else []
+
+
+def _alias_checks(run: Run) -> list[Check]:
+    """The alias in the URLs resolves, on each node host, to the database host."""
+    out = []
+    for addr, alias in alias_entries(run):
+        for host in dict.fromkeys(v.host_name for v in _nodes(run)):
+            res = run.host(host).run("getent hosts %s", alias)
+            found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
+            out.append(Check(host, f"{alias} resolves", addr, found, found == addr,
+                             "apply the /etc/hosts step of this notebook"))
+    return out
+
+
+def verify_hosts(run: Run) -> Checks:
+    """The database alias resolves to the database host on every node host."""
+    return Checks("04 database alias", _alias_checks(run))
+
+
+def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
+    """E3 form; then a login from the node's host with the datasource's own credentials."""
+    what = f"{v.name}: {ds.name} URL"
+    if ds.url.startswith("jdbc:h2:"):
+        allowed = ds.name == CARBON_DS and not local_registry_db(run.params, v.name)
+        return [Check(v.host_name, what, "MySQL, or H2 for a node without a local registry database",
+                      "embedded H2", allowed, "give the node a local registry in database.names.local_registry "
+                      "and apply, or remove this datasource (only the local registry may stay on H2)")]
+    parsed = parse_jdbc_url(ds.url)
+    checks = [Check(v.host_name, what, "jdbc:mysql://HOST:PORT/DB?a=b&c=d (E3)",
+                    "well-formed" if parsed else ds.url, parsed is not None,
+                    "write a MySQL URL: no H2 options such as ;DB_CLOSE_ON_EXIT (ERRATA E3); apply this notebook")]
+    if parsed:
+        host, port, db = parsed
+        ok, out = client_query(run.host(v.host_name), host, port, ds.user, ds.password, "SELECT DATABASE()", db)
+        checks.append(Check(v.host_name, f"{v.name}: {ds.name} connects as {ds.user}", db, out,
+                            ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts"))
+    return checks
+
+
+def verify_datasources(run: Run) -> Checks:
+    """Every dataSource named in registry.xml and user-mgt.xml exists in
+    master-datasources.xml; the runbook's datasources are as intended; every URL is a
+    well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
+    checks = _alias_checks(run)
+    for v in _nodes(run):
+        files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
+                                                     "user-mgt.xml")}
+        missing = [rel for rel, data in files.items() if data is None]
+        if missing:
+            checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,
+                                f"check nodes.{v.name}.home"))
+            continue
+        found = read_datasources(files["datasources/master-datasources.xml"])
+        by_jndi = {ds.jndi: ds for ds in found}
+        refs = [("registry.xml", x) for x in _values(files["registry.xml"], "/wso2registry/dbConfig/dataSource",
+                                                     "registry.xml")]
+        refs += [("user-mgt.xml", x) for x in _values(files["user-mgt.xml"], USER_MGT_DS, "user-mgt.xml")]
+        for rel, jndi in dict.fromkeys(refs):
+            ds = by_jndi.get(jndi)
+            checks.append(Check(v.host_name, f"{v.name}: {rel} dataSource {jndi}", "in master-datasources.xml",
+                                f"yes ({ds.name})" if ds else "not defined", ds is not None,
+                                "apply the datasources step, or fix the name in " + rel))
+        dup = sorted({ds.jndi for ds in found if [x.jndi for x in found].count(ds.jndi) > 1})
+        checks.append(Check(v.host_name, f"{v.name}: JNDI names unique", "no duplicates", ", ".join(dup) or
+                            "no duplicates", not dup, "remove the older datasource with that JNDI name"))
+        d, named = run.params.database, {ds.name: ds for ds in found}
+        for want in node_datasources(run, v):
+            ds, url = named.get(want.name), jdbc_url(run.params, want.database)
+            got = "(absent)" if ds is None else f"{ds.jndi}, {want.database if ds.url == url else ds.url}, {ds.user}"
+            checks.append(Check(v.host_name, f"{v.name}: datasource {want.name}",
+                                f"{want.jndi}, {want.database}, {d.app_user}", got,
+                                got == f"{want.jndi}, {want.database}, {d.app_user}", "apply the datasources step"))
+        for ds in found:
+            checks += _url_checks(run, v, ds)
+    return Checks("04 datasources", checks)
+
+
+def verify_registry(run: Run) -> Checks:
+    """registry.xml: sharedregistry on the shared datasource, the remote instance with
+    readOnly as intended and cacheId = user@url of that datasource (E8), both mounts;
+    user-mgt.xml on the shared user store."""
+    checks: list[Check] = []
+    for v in _nodes(run):
+        reg, um = _read(run, v, "registry.xml"), _read(run, v, "user-mgt.xml")
+        mds = _read(run, v, "datasources/master-datasources.xml")
+        shared = [ds for ds in (read_datasources(mds) if mds else []) if ds.jndi == SHARED_JNDI]
+        e8 = f"{shared[0].user}@{shared[0].url}" if shared else cache_id(run)
+        ri = f"/wso2registry/remoteInstance[id='{INSTANCE_ID}']"
+        rows = [
+            ("user-mgt.xml dataSource", _values(um, USER_MGT_DS, "user-mgt.xml"), USER_JNDI),
+            ("registry.xml sharedregistry dataSource", _values(
+                reg, f"/wso2registry/dbConfig[@name='{SHARED_DBCONFIG}']/dataSource", "registry.xml"), SHARED_JNDI),
+            ("remoteInstance dbConfig", _values(reg, f"{ri}/dbConfig", "registry.xml"), SHARED_DBCONFIG),
+            ("remoteInstance readOnly", _values(reg, f"{ri}/readOnly", "registry.xml"), read_only(v)),
+            ("remoteInstance cacheId (E8)", _values(reg, f"{ri}/cacheId", "registry.xml"), e8),
+        ]
+        for path, target in (("/_system/config", config_target(v)), ("/_system/governance", "/_system/governance")):
+            m = f"/wso2registry/mount[@path='{path}']"
+            got = [f"{a} -> {b}" for a, b in zip(_values(reg, f"{m}/instanceId", "registry.xml"),
+                                                 _values(reg, f"{m}/targetPath", "registry.xml"))]
+            rows.append((f"mount {path}", got, f"{INSTANCE_ID} -> {target}"))
+        for what, got, want in rows:
+            shown = " | ".join(got) if got else "(absent)"
+            ok = got == [want] and (what != "remoteInstance cacheId (E8)" or want == cache_id(run))
+            checks.append(Check(v.host_name, f"{v.name}: {what}", want, shown, ok,
+                                "apply the registry step of this notebook (and the datasources step first)"))
+    return Checks("04 registry and user store", checks)

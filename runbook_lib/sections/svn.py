@@ -63,7 +63,7 @@ def plan_repository(run: Run) -> Plan:
     if _svn_host_selected(run) and ds.repo_path:
         h = run.host(ds.host)
         ops.append(Operation(f"{ds.host}:{ds.repo_path}", lambda dry: _create_repository(h, ds.repo_path, dry)))
-    return Plan("SVN repository for the deployment synchronizer", ops)
+    return Plan("05 SVN repository for the deployment synchronizer", ops)
 
 
 def svn_info(run: Run, host: str) -> Check:
@@ -76,10 +76,12 @@ def svn_info(run: Run, host: str) -> Check:
     root = [ln.split(":", 1)[1].strip() for ln in res.stdout.splitlines() if ln.startswith("Repository Root:")]
     err = (res.stderr.strip().splitlines() or ["no answer"])[-1]
     found = f"Repository Root: {root[0]}" if res.ok and root else f"svn info failed: {err}"
+    fix = (f"check that svnserve on {ds.host} serves {ds.repo_path} as {ds.url} and that {ds.user}'s "
+           f"password there is the secret {ds.password.secret if ds.password else '(none)'}")
+    if res.rc == 127:  # the product's synchronizer embeds its own SVN client; only this check needs one
+        found, fix = "no svn client on the host", f"install the subversion package on {host} to run this check"
     return Check(host, f"svn info {ds.url} as {ds.user}", f"Repository Root: {ds.url}", found,
-                 found == f"Repository Root: {ds.url}",
-                 f"check that svnserve on {ds.host} serves {ds.repo_path} as {ds.url} and that {ds.user}'s "
-                 f"password there is the secret {ds.password.secret if ds.password else '(none)'}")
+                 found == f"Repository Root: {ds.url}", fix)
 
 
 def verify_repository(run: Run, roles: tuple[str, ...]) -> Checks:
@@ -89,14 +91,18 @@ def verify_repository(run: Run, roles: tuple[str, ...]) -> Checks:
         return Checks("SVN deployment synchronizer (not used: deployment_sync.kind is none)", [])
     ds = run.params.deployment_sync
     checks = []
-    if _svn_host_selected(run) and ds.repo_path:
+    if _svn_host_selected(run) and not ds.repo_path:
+        checks.append(Check(ds.host, "deployment_sync.repo_path", "the repository's path on the SVN host",
+                            "(not set)", False, "set deployment_sync.repo_path in the params (e.g. /opt/svn/NAME "
+                            "for svn://HOST/NAME when svnserve serves /opt/svn) so that 05 can create it"))
+    elif _svn_host_selected(run):
         ok = run.host(ds.host).run("svnlook youngest %s", ds.repo_path, sudo=True).ok
         checks.append(Check(ds.host, f"repository {ds.repo_path}", "a repository (svnlook answers)",
                             "a repository (svnlook answers)" if ok else "not a repository", ok,
                             "create it: run 05_manager with apply=True"))
     hosts = dict.fromkeys(v.host_name for v in run.selected_nodes(roles) if v.node.role in ("manager", "worker"))
     checks += [svn_info(run, h) for h in hosts]
-    return Checks("SVN repository", checks)
+    return Checks(f"{'05' if 'manager' in roles else '06'} SVN repository", checks)
 
 
 # -- workers: an empty deployment folder before the first checkout --------------
@@ -144,7 +150,7 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
 
 def plan_empty_deployment(run: Run) -> Plan:
     """One operation per selected worker (only with the SVN synchronizer)."""
-    return Plan("empty repository/deployment/server on the workers",
+    return Plan("06 empty repository/deployment/server on the workers",
                 [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry))
                  for v in _workers(run)])
 
@@ -162,4 +168,4 @@ def verify_empty_deployment(run: Run) -> Checks:
         checks.append(Check(v.host_name, f"{v.name}: {DEPLOYMENT}", "empty or an SVN working copy", found,
                             found in ("empty", "an SVN working copy"),
                             "re-run the emptying step with apply=True (it backs the folder up first)"))
-    return Checks("worker deployment folders before the first checkout", checks)
+    return Checks("06 worker deployment folders before the first checkout", checks)

@@ -1,0 +1,158 @@
+"""Section 01, the load balancer: nginx (documents 002 and 004) or the WSO2
+ELB (documents 000 and 001), whichever the params name.
+
+nginx: this section writes the HTTP vhost (80 -> the workers); the two HTTPS
+vhosts (443 -> the workers with affinity, the management name -> the manager)
+are written by 02_certificates right after it has made their certificates,
+because nginx refuses a vhost whose certificate file does not exist (the
+documents write the vhosts first and make the certificates afterwards, so
+their reload fails on a fresh host). Every write is followed by `nginx -t`;
+a failed test puts the previous files back before anything is reloaded.
+
+ELB: see elb.py (files only: the ELB cannot run in the lab).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+
+from ..context import Run
+from ..step import Check, Checks, Plan
+from . import elb
+from .nginx_conf import MARKER, Vhost, all_vhosts, config_files, http_vhost, tls_vhosts, upstream_servers
+from .nginx_site import TEST, Site, lb_host
+
+TIMEOUT = 5.0
+
+
+def _nginx_selected(run: Run) -> bool:
+    lb = run.params.load_balancer
+    return lb.kind == "nginx" and lb.host in run.selected_hosts()
+
+
+def plan_load_balancer(run: Run) -> Plan:
+    """nginx: the HTTP vhost, tested and reloaded. ELB: loadbalancer.conf,
+    axis2.xml and /etc/hosts of each ELB node. None: nothing to do."""
+    kind = run.params.load_balancer.kind
+    if kind == "elb":
+        return elb.plan_elb(run)
+    if kind == "nginx":
+        ops = Site(run, [http_vhost(run.params)]).operations() if _nginx_selected(run) else []
+        return Plan("01 nginx: HTTP vhost", ops)
+    return Plan("01 load balancer: none in these params", [])
+
+
+# -- verification -----------------------------------------------------------
+
+def lb_address(run: Run) -> str:
+    return str(run.params.hosts[run.params.load_balancer.host or ""].address)
+
+
+class _SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to an address, with SNI and name checks for another name (the vhost's)."""
+
+    def __init__(self, address: str, port: int, sni: str, **kw) -> None:  # noqa: ANN003
+        super().__init__(address, port, **kw)
+        self.sni = sni
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.sni)  # type: ignore[attr-defined]
+
+
+def ask(run: Run, v: Vhost, cadata: str | None = None, path: str = "/") -> tuple[int, dict[str, str], bytes]:
+    """GET PATH from V's name through the load balancer, from this machine
+    (the way a client comes in): (status, headers, body). TLS is verified
+    against the PEM certificates CADATA when given."""
+    addr = lb_address(run)
+    if v.tls:
+        ctx = ssl.create_default_context(cadata=cadata) if cadata else ssl._create_unverified_context()
+        conn: http.client.HTTPConnection = _SNIConnection(addr, v.port, v.server_name, timeout=TIMEOUT, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(addr, v.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", path, headers={"Host": v.server_name if v.port in (80, 443) else
+                                           f"{v.server_name}:{v.port}"})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): val for k, val in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def answer_check(run: Run, v: Vhost, cadata: str | None = None) -> Check:
+    """nginx answers for V's name through V itself (its marker header); a 502
+    is nginx routing with no backend up, which is reported, not failed."""
+    what = f"{'HTTPS' if v.tls else 'HTTP'} {v.server_name}:{v.port} answered by its vhost"
+    try:
+        status, headers, _ = ask(run, v, cadata)
+    except (OSError, http.client.HTTPException, ssl.SSLError) as e:
+        return Check(run.params.load_balancer.host or "", what, f"{MARKER}: {v.server_name}",
+                     f"no answer: {type(e).__name__}", False,
+                     "check that nginx runs on the LB host and the port is open, then re-run 01 with apply=True")
+    marker = headers.get(MARKER.lower())
+    note = {502: "no backend up", 504: "backend timed out"}.get(status, "backend answered")
+    found = f"{status} from vhost {marker} ({note})" if marker else f"{status} without {MARKER} (another server block)"
+    return Check(run.params.load_balancer.host or "", what, f"{MARKER}: {v.server_name}", found,
+                 marker == v.server_name,
+                 f"nginx has not loaded {v.path}: re-run this notebook with apply=True (it tests and reloads)")
+
+
+def config_checks(run: Run, vhosts: list[Vhost]) -> list[Check]:
+    """The files as rendered from the params, and what `nginx -T` (the parsed
+    configuration) says their upstreams are."""
+    h = lb_host(run)
+    test = h.run(TEST, sudo=True)
+    out = [Check(h.name, "nginx -t", "syntax ok", "syntax ok" if test.ok else
+                 (test.stderr.strip().splitlines() or ["failed"])[-1][:80], test.ok,
+                 "fix the file nginx names, or re-run with apply=True to rewrite the runbook's vhosts")]
+    files = config_files(h.run("nginx -T", sudo=True).stdout) if test.ok else {}
+    for v in vhosts:
+        data = h.read_file(v.path, sudo=True)
+        state = "as rendered" if data == v.content() else "(missing)" if data is None else "differs"
+        out.append(Check(h.name, f"{v.path.rsplit('/', 1)[-1]} content", "as rendered from the params", state,
+                         state == "as rendered", "re-run the notebook with apply=True to rewrite it"))
+        servers = upstream_servers(files.get(v.path, ""), v.upstream.name)
+        out.append(Check(h.name, f"upstream {v.upstream.name} (nginx -T)", " ".join(v.upstream.servers),
+                         "(not loaded by nginx -T)" if servers is None else " ".join(servers),
+                         servers == list(v.upstream.servers), "re-run the notebook with apply=True"))
+    return out
+
+
+def verify_load_balancer(run: Run) -> Checks:
+    """nginx: config and the HTTP vhost answering; ELB: its files."""
+    kind = run.params.load_balancer.kind
+    if kind == "elb":
+        return elb.verify_elb(run)
+    if kind != "nginx" or not _nginx_selected(run):
+        return Checks("01 load balancer: nothing to verify here", [])
+    v = http_vhost(run.params)
+    return Checks("01 nginx HTTP vhost", config_checks(run, [v]) + [answer_check(run, v)])
+
+
+def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Checks:
+    """Information, not a gate: whether each upstream server of the vhosts
+    KEYS ('http', 'https', 'mgt') accepts TCP connections from the LB host.
+    Fails until the WSO2 servers are started (not in this runbook's lab)."""
+    title = "backends behind nginx (information only: down until the WSO2 servers are started)"
+    if not _nginx_selected(run):
+        return Checks(title, [])
+    h = lb_host(run)
+    checks, seen = [], set()
+    for v in all_vhosts(run.params):
+        if v.key not in keys:
+            continue
+        for server in v.upstream.servers:
+            if (v.key, server) in seen:
+                continue
+            seen.add((v.key, server))
+            addr, port = server.rsplit(":", 1)
+            ok = h.run("timeout 3 bash -c %s", f"</dev/tcp/{addr}/{port}").ok
+            checks.append(Check(h.name, f"{v.upstream.name} -> {server}", "accepts connections",
+                                "accepts connections" if ok else "nothing listening", ok,
+                                f"start the WSO2 node listening on {server} (see 05/06)"))
+    return Checks(title, checks)
+
+
+__all__ = ["plan_load_balancer", "verify_load_balancer", "backend_reachability", "answer_check", "config_checks",
+           "tls_vhosts", "ask", "lb_address"]
