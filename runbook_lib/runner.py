@@ -52,14 +52,16 @@ class RunSummary:
         lines = [f"run {self.out_dir} ({'apply' if self.apply else 'plan only'}) with {self.params_file}"]
         for s in self.sections:
             mark = "ok  " if s.ok else "FAIL"
+            failed = "failed" if self.apply else "not yet as intended"
             lines.append(f"  {mark} {s.name:<20} changes {s.changed:<3} checks {s.passed} passed, "
-                         f"{s.failed} failed  ({s.seconds:.1f}s)")
+                         f"{s.failed} {failed}  ({s.seconds:.1f}s)")
             if s.error:
                 lines.append(f"       {s.error}")
         total_changes = sum(s.changed for s in self.sections)
         lines.append(f"{'OK' if self.ok else 'FAILED'}: {len(self.sections)} sections, {total_changes} changes, "
                      f"{sum(s.passed for s in self.sections)} checks passed, "
-                     f"{sum(s.failed for s in self.sections)} failed")
+                     f"{sum(s.failed for s in self.sections)} "
+                     + ("failed" if self.apply else "not yet as intended (plan only: nothing was changed)"))
         return mask_text("\n".join(lines))
 
     def to_json(self) -> dict:

@@ -62,9 +62,10 @@ def _db_nodes(run: Run) -> list[NodeView]:
     return [v for v in run.views.values() if v.node.role in DB_ROLES]
 
 
-def database_specs(run: Run) -> list[DbSpec]:
+def database_specs(run: Run, selected: bool = True) -> list[DbSpec]:
     """Every database of the cluster (derive.all_databases order); with a host
-    filter that leaves out the database host, only those the selected nodes use."""
+    filter that leaves out the database host, only those the selected nodes use
+    (unless ``selected`` is False: the account's grants are checked as a whole)."""
     p = run.params
     nodes = _db_nodes(run)
     if p.database is None or not nodes:
@@ -82,7 +83,7 @@ def database_specs(run: Run) -> list[DbSpec]:
                                "Fix: remove mb_store or add the broker nodes")
         specs.append(DbSpec(names.mb_store, "message broker store", "mb", ei[0]))
     unique = [s for i, s in enumerate(specs) if s.name not in {x.name for x in specs[:i]}]
-    if not run.only or p.database.host in run.only:
+    if not selected or not run.only or p.database.host in run.only:
         return unique
     chosen = run.selected_nodes(DB_ROLES)
     wanted = {names.user_store, names.shared_registry} if chosen else set()
@@ -268,7 +269,8 @@ def _differences(want: dict[str, set[str]], have: dict[str, set[str]]) -> str:
 
 
 def _intended_grants(run: Run) -> dict[str, set[str]]:
-    return {"*.*": {"USAGE"}, **{f"{like_escape(s.name)}.*": {"ALL PRIVILEGES"} for s in database_specs(run)}}
+    return {"*.*": {"USAGE"}, **{f"{like_escape(s.name)}.*": {"ALL PRIVILEGES"}
+                                 for s in database_specs(run, selected=False)}}
 
 
 def verify_app_user(run: Run) -> Checks:
@@ -286,7 +288,7 @@ def verify_app_user(run: Run) -> Checks:
     checks = [Check(d.host, f"grants of {acct}", f"USAGE on *.*, ALL on the {n} cluster databases only",
                     _differences(want, have) if have else "(no such account)", have == want,
                     "apply the application-user step; REVOKE any grant listed as extra")]
-    password, names = run.secret(d.app_password.secret), sorted(s.name for s in database_specs(run))
+    password, names = run.secret(d.app_password.secret), sorted(s.name for s in database_specs(run, False))
     for host in dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES)):
         ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
                                "SHOW DATABASES")

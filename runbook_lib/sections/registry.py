@@ -27,7 +27,6 @@ from ..context import Run
 from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
-from ..params.secrets import _RESOLVED
 from ..step import Check, Checks, Operation, Plan
 from .common import edit_op, hosts_op
 
@@ -166,24 +165,16 @@ def plan_hosts(run: Run) -> Plan:
     return Plan("04 database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
 
 
-def _app_password(run: Run) -> str:
-    """The application password, registered for masking as written and as XML text."""
-    pw = run.secret(run.params.database.app_password.secret)
-    escaped = pw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if escaped != pw:
-        _RESOLVED.add(escaped)
-    return pw
-
-
 def plan_datasources(run: Run) -> Plan:
     """Each node's master-datasources.xml (the driver class read from the jar on its host)."""
     if not _nodes(run):
         return Plan("04 datasources", [])
-    password, jar, drivers = _app_password(run), run.params.database.driver_jar, {}
+    d, drivers = run.params.database, {}
+    password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
     ops = []
     for v in _nodes(run):
         if v.host_name not in drivers:
-            drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(jar), jar)
+            drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
         ops.append(edit_op(run, v.host_name, v.conf("datasources/master-datasources.xml"), "xml",
                            datasource_edits(run, v, drivers[v.host_name], password)))
     return Plan("04 datasources", ops)
