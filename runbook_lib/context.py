@@ -89,6 +89,8 @@ class Run:
         lines = [f"params {self.shown_path}: valid ({p.name}: {p.product.dist}, {len(p.hosts)} hosts, "
                  f"{len(p.nodes)} nodes)", f"apply={self.apply}" + (f", only {self.only}" if self.only else "")]
         lines += [f"warning: {w.field}: {w.message}. Fix: {w.fix}" for w in self.warnings]
+        lines += [f"warning: secret {name} is WSO2's published default, so it is shown, not masked. "
+                  "Fix: change it in production" for name in sorted(self.secrets.published_defaults)]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -365,10 +365,48 @@ def test_notebook_headless(lab, tmp_path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert "01 nginx HTTP vhost: 4 passed, 0 failed" in text
     assert "502 from vhost esb.wso2.com (no backend up)" in text
-    assert "backends behind nginx (information only" in text
+    assert "backends behind nginx (information: down until the WSO2 servers are started): 0 up, 3 down" in text
     res, text = papermill("01_load_balancer.ipynb", tmp_path / "b.ipynb", "-p", "apply", "True")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "01 nginx: HTTP vhost: no changes - everything already as intended (2 checked)" in text
     res, text = papermill("01_load_balancer.ipynb", tmp_path / "c.ipynb")  # plan only
     assert res.returncode == 0 and "not applied (apply=False)" in text
     print(f"three notebook runs: {time.time() - t0:.1f}s")
+
+
+def test_elb_plan_on_a_real_host_with_a_scratch_copy(lab, lab_hosts, tmp_path) -> None:
+    """The ELB operations over SSH on a copy of the skeleton in /tmp of node206
+    (the lab runs the EI layout, so there is no ELB home; /etc/hosts is left
+    out: 000's database alias would clash with the lab's)."""
+    home = "/tmp/rbtest-elb/wso2elb-2.0.5"
+    raw = yaml.safe_load((PARAMS / "esb-elb-000.yaml").read_text())
+    raw.pop("lab")
+    raw["nodes"]["elb"]["home"] = home
+    f = tmp_path / "elb-scratch.yaml"
+    f.write_text(yaml.safe_dump(raw))
+    h = lab_hosts["node206"]
+    conf = f"{home}/repository/conf"
+    h.check("mkdir -p %s/axis2", conf)
+    for rel in ("loadbalancer.conf", "axis2/axis2.xml"):
+        h.write_file(f"{conf}/{rel}", (SKEL / rel).read_bytes(), backup=False)
+    r = rb.open_run(f, apply=True, hosts="elb")
+    try:
+        files_only = [op for op in elb.plan_elb(r).operations if not op.target.endswith("/etc/hosts")]
+        plan = rb.Plan("ELB files", files_only)
+        shas = {rel: sha(h, f"{conf}/{rel}") for rel in ("loadbalancer.conf", "axis2/axis2.xml")}
+        assert len(plan.preview().changed) == 2
+        assert {rel: sha(h, f"{conf}/{rel}") for rel in shas} == shas
+        applied = plan.apply()
+        assert len(applied.changed) == 2
+        data = h.read_file(f"{conf}/loadbalancer.conf")
+        assert read_lbconf(data)["services"]["esb"]["domains"]["wso2.esb.domain"]["group_mgt_port"] == "5000"
+        assert get_values(h.read_file(f"{conf}/axis2/axis2.xml"),
+                          "/axisconfig/transportReceiver[@name='https']/parameter[@name='port']") == ["443"]
+        after = {rel: sha(h, f"{conf}/{rel}") for rel in shas}
+        assert not plan.apply().changed
+        assert {rel: sha(h, f"{conf}/{rel}") for rel in shas} == after
+        file_checks = [c for c in elb.verify_elb(r).checks if " resolves" not in c.what]
+        assert len(file_checks) == 15 and all(c.ok for c in file_checks), [c for c in file_checks if not c.ok]
+    finally:
+        r.close()
+        h.run("rm -rf /tmp/rbtest-elb")

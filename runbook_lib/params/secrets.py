@@ -30,6 +30,10 @@ def read_secrets_file(path: str | Path) -> dict[str, str]:
 
 # Every secret value resolved in this process; all output passes mask_text().
 _RESOLVED: set[str] = set()
+# WSO2's published default passwords are not secret, and masking them would
+# also hide the many shipped names that equal them (keystore aliases, the
+# `wso2carbon` user). They are reported instead, so an operator changes them.
+PUBLISHED_DEFAULTS = {"wso2carbon", "admin"}
 
 
 def mask_text(text: str) -> str:
@@ -48,6 +52,7 @@ class Secrets:
         self.file = os.environ.get("RUNBOOK_SECRETS_FILE") or secrets_file
         self._env = dict(os.environ if env is None else env)
         self._file_values = read_secrets_file(self.file) if self.file else {}
+        self.published_defaults: set[str] = set()  # secret names whose value is a vendor default
 
     def get(self, name: str) -> str:
         value = self._env.get(name) or self._file_values.get(name)
@@ -55,7 +60,10 @@ class Secrets:
             where = f"the secrets file {self.file}" if self.file else "a secrets file (secrets_file: in the params)"
             raise ParamsError([Problem(str(self.file or "(environment)"), name, "secret not set",
                                        f"export {name}=... or add `{name}=...` to {where}")])
-        _RESOLVED.add(value)
+        if value in PUBLISHED_DEFAULTS:
+            self.published_defaults.add(name)
+        else:
+            _RESOLVED.add(value)
         return value
 
     @staticmethod

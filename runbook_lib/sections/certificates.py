@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..change import Change
@@ -26,7 +27,7 @@ from ..errors import ParamsError, Problem, RunbookError
 from ..host import Host
 from ..step import Check, Checks, Operation, Plan
 from . import truststore
-from .loadbalancer import answer_check, config_checks, lb_address
+from .loadbalancer import Backends, answer_check, backend_reachability, config_checks, lb_address
 from .nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
 from .nginx_site import Site, lb_host
 from .tls_facts import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
@@ -86,6 +87,11 @@ def _commands(run: Run, st: CertState) -> list[str]:
     assert c is not None
     csr = st.crt[:-4] + ".csr"
     cmds = [f"mkdir -p {run.params.load_balancer.ssl_dir}"]
+    bak = f".bak.{run.host(run.params.load_balancer.host or '').run_id}"
+    if st.new_key and st.key_present:
+        cmds.append(f"cp -p {st.key} {st.key}{bak}")
+    if st.new_cert and st.chain:
+        cmds.append(f"cp -p {st.crt} {st.crt}{bak}")
     if st.new_key:
         cmds.append(f"umask 077 && {_keygen(c.key_type)} -out {st.key}.new && mv -f {st.key}.new {st.key}")
     if st.new_key or st.fix_mode:
@@ -120,6 +126,10 @@ def _sign_with_ca(run: Run, csr_pem: bytes, name: str) -> bytes:
             .not_valid_after(now + timedelta(days=run.params.certificates.days))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                         key_encipherment=not isinstance(pub, ec.EllipticCurvePublicKey),
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
@@ -138,9 +148,10 @@ def _cert_op(run: Run, h: Host, name: str) -> Operation:
             return Change(target, False, f"valid: {st.describe(ca)}, key root 0600, not expiring within "
                                          f"{renew_within(c.days)} days")
         cmds = _commands(run, st)
-        made = "key, CSR and certificate" if st.new_key else "CSR and certificate" if st.new_cert else "key mode"
+        made = "key, CSR and certificate" if st.new_key else "CSR and certificate" if st.new_cert else ""
         signer = "signed by the params' CA" if ca is not None else "self-signed"
-        what = f"{made} for {name} ({key_words(c.key_type)}, SAN DNS:{name}, {signer}, {c.days} days)"
+        what = f"{made} for {name} ({key_words(c.key_type)}, SAN DNS:{name}, {signer}, {c.days} days)" if made \
+            else f"the key of {name} root-owned, mode 0600"
         why = "; ".join(st.problems)
         shown = tuple(cmds + (["sign the CSR on this machine with certificates.ca_key; write the certificate "
                                f"and the CA's to {st.crt}"] if ca is not None and st.new_cert else []))
@@ -247,6 +258,11 @@ def verify_tls(run: Run) -> Checks:
         checks.append(answer_check(run, v, cadata))
     checks += config_checks(run, tls_vhosts(run.params)) + _e14_e15_checks(run, tls_vhosts(run.params))
     return Checks("02 certificates and HTTPS vhosts", checks)
+
+
+def https_backends(run: Run) -> Backends:
+    """Information: the workers' HTTPS and the manager's console ports, seen from the LB host."""
+    return backend_reachability(run, ("https", "mgt"))
 
 
 def plan_truststores(run: Run) -> Plan:

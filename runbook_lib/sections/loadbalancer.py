@@ -130,13 +130,34 @@ def verify_load_balancer(run: Run) -> Checks:
     return Checks("01 nginx HTTP vhost", config_checks(run, [v]) + [answer_check(run, v)])
 
 
-def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Checks:
+class Backends(Checks):
+    """A table shown for information: rows say up/down, the run record counts
+    it as information (never as failed checks), and it never raises."""
+
+    def headline(self) -> str:
+        down = len(self.failed)
+        return f"{self.title}: {len(self.checks) - down} up, {down} down"
+
+    def text(self) -> str:
+        return "\n".join(ln.replace("FAIL  ", "down  ", 1) if ln.startswith("FAIL  ") else
+                         ln.replace("ok    ", "up    ", 1) if ln.startswith("ok    ") else ln
+                         for ln in super().text().splitlines())
+
+    def record(self) -> dict:
+        return {"type": "info", "title": self.title, "up": len(self.checks) - len(self.failed),
+                "down": len(self.failed)}
+
+    def require(self) -> "Backends":
+        return self
+
+
+def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Backends:
     """Information, not a gate: whether each upstream server of the vhosts
     KEYS ('http', 'https', 'mgt') accepts TCP connections from the LB host.
     Fails until the WSO2 servers are started (not in this runbook's lab)."""
-    title = "backends behind nginx (information only: down until the WSO2 servers are started)"
+    title = "backends behind nginx (information: down until the WSO2 servers are started)"
     if not _nginx_selected(run):
-        return Checks(title, [])
+        return Backends(title, [])
     h = lb_host(run)
     checks, seen = [], set()
     for v in all_vhosts(run.params):
@@ -151,7 +172,7 @@ def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Checks:
             checks.append(Check(h.name, f"{v.upstream.name} -> {server}", "accepts connections",
                                 "accepts connections" if ok else "nothing listening", ok,
                                 f"start the WSO2 node listening on {server} (see 05/06)"))
-    return Checks(title, checks)
+    return Backends(title, checks)
 
 
 __all__ = ["plan_load_balancer", "verify_load_balancer", "backend_reachability", "answer_check", "config_checks",

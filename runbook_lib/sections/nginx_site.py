@@ -27,11 +27,16 @@ def lb_host(run: Run) -> Host:
 def served_vhost(h: Host, v: Vhost) -> str | None:
     """Which vhost answers for V's name on the LB host itself (its marker
     header), or None when nothing answers: tells whether the running nginx
-    has loaded V, independently of the files on disk."""
-    scheme = "https" if v.tls else "http"
-    res = h.run("curl -sk -o /dev/null -D - --max-time 5 --resolve %s %s", f"{v.server_name}:{v.port}:127.0.0.1",
-                f"{scheme}://{v.server_name}:{v.port}/")
-    for line in res.stdout.splitlines():
+    has loaded V, independently of the files on disk. Uses only bash and
+    openssl, which the LB host has anyway."""
+    request = f"GET / HTTP/1.0\\r\\nHost: {v.server_name}\\r\\n\\r\\n"
+    if v.tls:
+        res = h.run("printf %s | timeout 5 openssl s_client -quiet -connect %s -servername %s 2>/dev/null",
+                    request, f"127.0.0.1:{v.port}", v.server_name)
+    else:
+        script = f"exec 3<>/dev/tcp/127.0.0.1/{v.port} && printf '{request}' >&3 && cat <&3"
+        res = h.run("timeout 5 bash -c %s", script)
+    for line in res.stdout.split("\r\n\r\n", 1)[0].splitlines():
         k, _, val = line.partition(":")
         if k.strip().lower() == MARKER.lower():
             return val.strip()
