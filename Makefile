@@ -54,14 +54,15 @@ lab-status: venv
 jupyter: venv
 	$(BIN)/jupyter lab --allow-root --no-browser --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
 
-# Re-record the committed notebooks' outputs: a first apply on a fresh lab
-# (what `make test` replays with nbval).
+# Re-record the committed notebooks' outputs: a plan-only run on a fresh lab
+# (what `make test` replays with nbval). Plan-only, so a committed notebook
+# opened and run by an operator shows the plan and changes nothing.
 record: venv
 	$(BIN)/runbook lab down params/lab.yaml
 	$(BIN)/runbook lab up params/lab.yaml
 	rm -rf runs/record
-	$(BIN)/runbook run params/lab.yaml --apply --out runs/record
-	cp runs/record/[0-9][0-9]_*.ipynb notebooks/
+	$(BIN)/runbook run params/lab.yaml --out runs/record
+	$(BIN)/runbook publish runs/record
 
 bench: venv
 	$(BIN)/python benchmarks/bench_lab.py

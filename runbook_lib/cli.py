@@ -66,6 +66,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .runner import publish
+    for path in publish(args.run_dir):
+        print(f"published {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="runbook", description="WSO2 Cluster Runbook")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -91,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hosts", default="", help="only these hosts or nodes (comma-separated)")
     run.add_argument("--out", default=None, help="run folder (default: runs/<UTC timestamp>/)")
     run.set_defaults(func=cmd_run)
+    pub = sub.add_parser("publish", help="make a run's executed notebooks the committed record (notebooks/)")
+    pub.add_argument("run_dir")
+    pub.set_defaults(func=cmd_publish)
     return ap
 
 

@@ -7,7 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .db import Db
 from .errors import ParamsError, Problem
+from .params.derive import db_address
+from .tunnel import Tunnel
 from .host import Host, run_id_now
 from .inventory import hosts_from_params
 from .params import NodeView, Params, Secrets, load_params, node_views
@@ -43,6 +46,7 @@ class Run:
     warnings: list[Problem]
     run_id: str
     hosts: dict[str, Host] = field(default_factory=dict)
+    tunnels: list[Tunnel] = field(default_factory=list)
 
     @property
     def views(self) -> dict[str, NodeView]:
@@ -71,7 +75,23 @@ class Run:
     def secret(self, name: str) -> str:
         return self.secrets.get(name)
 
+    def db_connect(self, user: str, password: str, database: str | None = None) -> Db:
+        """A connection to the cluster's database server: direct, or through an
+        SSH tunnel via ``database.tunnel_via`` when the server is reachable
+        only from inside the cluster's network."""
+        d = self.params.database
+        if d is None:
+            raise ParamsError([Problem(str(self.params_file), "database", "no database section",
+                                       "add database: to the params")])
+        address, tunnel = db_address(self.params), None
+        if d.tunnel_via:
+            tunnel = Tunnel(self.host(d.tunnel_via), address, d.port).check()
+            self.tunnels.append(tunnel)
+        return Db.connect(address, d.port, user, password, database=database, tunnel=tunnel)
+
     def close(self) -> None:
+        for t in self.tunnels:
+            t.close()
         for h in self.hosts.values():
             h.close()
 

@@ -123,3 +123,22 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     (out / "summary.txt").write_text(summary.text() + "\n")
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
+
+
+def publish(run_dir: str | Path, dest: str | Path = NOTEBOOKS) -> list[Path]:
+    """Copy a run's executed notebooks into DEST as the committed record,
+    without papermill's injected-parameters cell: the notebooks keep their
+    own defaults (apply = False), so opening one never changes anything."""
+    import nbformat
+    out = []
+    for src in sorted(Path(run_dir).glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        nb.metadata.pop("papermill", None)
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop("papermill", None)
+            cell.get("metadata", {}).pop("execution", None)
+        target = Path(dest) / src.name
+        nbformat.write(nb, target)
+        out.append(target)
+    return out

@@ -20,7 +20,7 @@ def upstream() -> Path:
     return UPSTREAM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_mysql(request) -> dict:
     """Admin connection settings for a real MariaDB: host, port, user, password.
 
@@ -101,8 +101,9 @@ def lab(lab_params):
     labmod.down(lab_params, log=lambda *_: None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_secrets(lab):
+    """Read afresh for each test module: a test that rebuilds the lab makes new secrets."""
     from runbook_lib.params.secrets import read_secrets_file
     return read_secrets_file(lab["secrets_file"])
 

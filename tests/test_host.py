@@ -94,3 +94,23 @@ def test_mysql_through_an_ssh_tunnel(lab, lab_params, lab_secrets, lab_hosts):
         assert c  # direct access still works too
     with Tunnel(lab_hosts["node206"], addr, 3999) as t, pytest.raises(ConnectError, match="through this host"):
         t.check()
+
+
+def test_run_reaches_the_database_through_tunnel_via(lab, lab_secrets, tmp_path):
+    import yaml
+
+    import runbook_lib as rb
+    from .conftest import PARAMS_LAB
+    raw = yaml.safe_load(PARAMS_LAB.read_text())
+    raw["database"]["tunnel_via"] = "node206"
+    f = tmp_path / "tunnel.yaml"
+    f.write_text(yaml.safe_dump(raw))
+    run = rb.open_run(f)
+    try:
+        d = run.params.database
+        with run.db_connect(d.admin_user, lab_secrets[d.admin_password.secret]) as conn:
+            rows = conn.query("SELECT host FROM information_schema.processlist WHERE id = CONNECTION_ID()")
+        assert rows[0][0].split(":")[0] == lab["hosts"]["node206"]["address"]  # seen coming from the tunnel host
+        assert len(run.tunnels) == 1 and run.tunnels[0].via.name == "node206"
+    finally:
+        run.close()

@@ -64,6 +64,7 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
     _edit(h, UM, [SetText(R.USER_MGT_DS, "jdbc/WSO2CarbonDB")])
     only = rb.open_run(PARAMS_LAB, apply=True, hosts="worker3")
     try:
+        R.plan_hosts(only).apply()  # the database alias line: this test is about the three files
         before = {p: _sha(h, p) for p in (MDS, REG, UM)}
         previews = [p.preview() for p in _plans(only)]
         assert {p: _sha(h, p) for p in (MDS, REG, UM)} == before

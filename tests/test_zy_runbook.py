@@ -94,9 +94,19 @@ def test_apply_configures_everything_then_a_second_apply_changes_nothing(fresh, 
             assert v in PUBLISHED_DEFAULTS or v not in raw, f"secret in {nb.name}"
 
 
+def test_committed_notebooks_never_apply_by_themselves():
+    for name in sections():
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        tags = [t for c in nb.cells for t in c.get("metadata", {}).get("tags", [])]
+        assert tags.count("parameters") == 1 and "injected-parameters" not in tags, name
+        params = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+        assert "apply = False" in params.source, name
+        assert nb.metadata["kernelspec"]["name"] == "wso2-runbook", name
+
+
 def test_committed_notebooks_replay_under_nbval(fresh):
     labmod.down(fresh, **quiet)
-    labmod.up(fresh, PARAMS_LAB, **quiet)  # the recorded outputs are of a first apply on a fresh lab
+    labmod.up(fresh, PARAMS_LAB, **quiet)  # the recorded outputs are of a plan-only run on a fresh lab
     env = dict(os.environ, RUNBOOK_HEADLESS="1")
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",

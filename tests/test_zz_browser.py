@@ -16,7 +16,8 @@ import pytest
 from .conftest import skip_if_shared, ROOT
 
 pytestmark = pytest.mark.lab
-NOTEBOOK = "notebooks/05_manager.ipynb"
+SOURCE = ROOT / "notebooks" / "05_manager.ipynb"
+NOTEBOOK = "test-output/05_manager-fresh.ipynb"  # the committed notebook, outputs cleared
 SHOTS = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -41,10 +42,12 @@ def jupyterlab(lab, lab_params, tmp_path):
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_HEADLESS"}  # an operator's session
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")  # no tabs restored from other sessions
     log = open(tmp_path / "jupyterlab.log", "w")
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}"],
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         for _ in range(300):
@@ -72,6 +75,12 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
     axis2 = manager.conf("axis2/axis2.xml")
     before = lab_hosts[manager.host_name].read_file(axis2)
     SHOTS.mkdir(exist_ok=True)
+    import nbformat
+    nb = nbformat.read(SOURCE, as_version=4)
+    for cell in nb.cells:  # recorded outputs would satisfy every wait below without running anything
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, ROOT / NOTEBOOK)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -85,18 +94,19 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
             page.click("text=Run All Cells", timeout=10_000)
             # the plan: a coloured unified diff of the file it will change
             added = page.locator("pre span[style*='#1a7f37']").first
-            added.wait_for(timeout=120_000)
-            assert added.inner_text().startswith("+")
+            added.wait_for(state="attached", timeout=120_000)
+            assert added.text_content().startswith("+")
             # the verification table
-            page.wait_for_selector("table.runbook-checks", timeout=120_000)
+            # (JupyterLab renders cells outside the viewport lazily: attached, not visible)
+            page.wait_for_selector("table.runbook-checks", state="attached", timeout=120_000)
             # apply=False: nothing changed yet; the Apply button is offered
             button = page.locator("button:has-text('Apply')").first
-            button.wait_for(timeout=60_000)
+            button.wait_for(state="attached", timeout=60_000)
             assert lab_hosts[manager.host_name].read_file(axis2) == before
             page.screenshot(path=str(SHOTS / "jupyterlab-plan.png"), full_page=False)
             button.scroll_into_view_if_needed()
             button.click()
-            page.wait_for_selector("text=/\\d+ of \\d+ changed/", timeout=120_000)
+            page.wait_for_selector("text=/\\d+ of \\d+ changed/", state="attached", timeout=120_000)
             page.screenshot(path=str(SHOTS / "jupyterlab-applied.png"), full_page=False)
         finally:
             page.screenshot(path=str(SHOTS / "jupyterlab-last.png"))

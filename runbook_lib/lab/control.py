@@ -87,9 +87,12 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     paths = lab_paths(p)
     digest = _hash(params_file, distributions)
     state = read_state(paths)
-    if state and state.get("params_hash") == digest and status(p)["healthy"]:
-        log(f"lab already up and healthy ({paths.root}); nothing to do")
-        return state
+    if state and state.get("params_hash") == digest:
+        if status(p)["healthy"]:
+            log(f"lab already up and healthy ({paths.root}); nothing to do")
+            return state
+        if repair(p, paths, state, log):
+            return state
     if state or net.lab_namespaces() or net.link_exists(net.BRIDGE):
         log("taking down an earlier or partial lab first")
         down(p, log=log)
@@ -152,31 +155,8 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
     _save(paths, state)
 
-    for name, h in sorted(p.hosts.items()):
-        hs = state["hosts"][name]
-        init = hs["init_pid"]
-        if "database" in h.roles:
-            port = p.database.port if p.database and p.database.host == name else 3306
-            hs["services"]["mariadb"] = services.start_mariadb(paths, name, init, str(h.address), port)
-            _save(paths, state)
-            if not services.wait_port(str(h.address), port, 60):
-                raise LabError(f"MariaDB on {name} did not start; see {paths.log(name, 'mariadb')}")
-            if p.database and p.database.host == name:
-                net_mask = f"{p.lab.subnet.network_address}/{p.lab.subnet.netmask}"
-                pw = secret[p.database.admin_password.secret].replace("'", "''")
-                user = p.database.admin_user
-                services.mariadb_sql(paths, name, init,
-                    f"CREATE USER IF NOT EXISTS '{user}'@'{net_mask}' IDENTIFIED BY '{pw}'; "
-                    f"ALTER USER '{user}'@'{net_mask}' IDENTIFIED BY '{pw}'; "
-                    f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'{net_mask}' WITH GRANT OPTION;")
-        if "load_balancer" in h.roles:
-            hs["services"]["nginx"] = services.start_nginx(paths, name, init)
-        if "svn" in h.roles:
-            ds = p.deployment_sync
-            user = ds.user or "wso2svn"
-            pw = secret.get(ds.password.secret) if ds.password else pysecrets.token_urlsafe(12)
-            hs["services"]["svnserve"] = services.start_svnserve(paths, name, init, str(h.address), user, pw)
-        _save(paths, state)
+    for name in sorted(p.hosts):
+        _start_services(p, paths, state, name, secret)
     for name, hs in state["hosts"].items():
         for svc in hs["services"]:
             if not services.wait_port(hs["address"], SERVICE_PORTS[svc], 30):
@@ -185,6 +165,77 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     _save(paths, state)
     log(f"lab up in {state['up_seconds']}s: {paths.root}")
     return state
+
+
+def _start_services(p: Params, paths: LabPaths, state: dict, name: str, secret: dict[str, str],
+                    only_dead: bool = False) -> None:
+    """Start the services HOST's roles need, inside its namespaces. With
+    ONLY_DEAD, restart just those whose process is gone (repair)."""
+    h, hs = p.hosts[name], state["hosts"][name]
+    init = hs["init_pid"]
+
+    def wanted(service: str) -> bool:
+        pid = hs["services"].get(service)
+        return not only_dead or pid is None or not services.alive(pid)
+
+    if "database" in h.roles and wanted("mariadb"):
+        port = p.database.port if p.database and p.database.host == name else 3306
+        hs["services"]["mariadb"] = services.start_mariadb(paths, name, init, str(h.address), port)
+        _save(paths, state)
+        if not services.wait_port(str(h.address), port, 60):
+            raise LabError(f"MariaDB on {name} did not start; see {paths.log(name, 'mariadb')}")
+        if p.database and p.database.host == name:
+            assert p.lab is not None
+            net_mask = f"{p.lab.subnet.network_address}/{p.lab.subnet.netmask}"
+            pw = secret[p.database.admin_password.secret].replace("'", "''")
+            user = p.database.admin_user
+            services.mariadb_sql(paths, name, init,
+                f"CREATE USER IF NOT EXISTS '{user}'@'{net_mask}' IDENTIFIED BY '{pw}'; "
+                f"ALTER USER '{user}'@'{net_mask}' IDENTIFIED BY '{pw}'; "
+                f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'{net_mask}' WITH GRANT OPTION;")
+    if "load_balancer" in h.roles and wanted("nginx"):
+        hs["services"]["nginx"] = services.start_nginx(paths, name, init)
+    if "svn" in h.roles and wanted("svnserve"):
+        ds = p.deployment_sync
+        user = ds.user or "wso2svn"
+        pw = secret.get(ds.password.secret) if ds.password else pysecrets.token_urlsafe(12)
+        hs["services"]["svnserve"] = services.start_svnserve(paths, name, init, str(h.address), user, pw)
+    _save(paths, state)
+
+
+def repair(p: Params, paths: LabPaths, state: dict, log=print) -> bool:
+    """Restart the hosts and services of a lab whose network and files are
+    intact but some processes died; their files, databases and secrets stay.
+    False when the lab is too broken for that (then ``up`` rebuilds it)."""
+    namespaces = set(net.lab_namespaces())
+    if not net.link_exists(net.BRIDGE) or any(hs["namespace"] not in namespaces for hs in state["hosts"].values()) \
+            or set(state["hosts"]) != set(p.hosts):
+        return False
+    secret = read_secrets_file(state["secrets_file"])
+    nginx_hosts = {h for h, spec in p.hosts.items() if "load_balancer" in spec.roles}
+    restarted = []
+    for name, hs in sorted(state["hosts"].items()):
+        if services.alive(hs["init_pid"]):
+            continue
+        for pid in net.namespace_pids(hs["namespace"]):  # what is left of the host's processes
+            services.stop_pids([pid])
+        h = p.hosts[name]
+        hs["init_pid"] = hs["services"]["sshd"] = services.start_host(paths, name, [h.ssh_user],
+                                                                       nginx=name in nginx_hosts)
+        hs["services"] = {"sshd": hs["init_pid"]}
+        _save(paths, state)
+        if not services.wait_port(str(h.address), 22):
+            return False
+        restarted.append(name)
+    for name in sorted(state["hosts"]):
+        before = dict(state["hosts"][name]["services"])
+        _start_services(p, paths, state, name, secret, only_dead=True)
+        restarted += [f"{name}/{svc}" for svc, pid in state["hosts"][name]["services"].items()
+                      if before.get(svc) != pid and name not in restarted]
+    healthy = status(p)["healthy"]
+    if healthy:
+        log(f"lab repaired: restarted {', '.join(restarted) or 'nothing'}")
+    return healthy
 
 
 def _health(service: str, address: str) -> bool:

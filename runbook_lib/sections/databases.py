@@ -116,8 +116,8 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
 
 
 class _Admin:
-    """The admin connection (from this machine straight to the database host),
-    opened on first use and shared by a plan's operations; scripts cached."""
+    """The admin connection (direct, or through database.tunnel_via), opened
+    on first use and shared by a plan's operations; scripts cached."""
 
     def __init__(self, run: Run) -> None:
         self.run, self._db, self._scripts = run, None, {}
@@ -125,8 +125,7 @@ class _Admin:
     def __call__(self) -> Db:
         if self._db is None:
             d = self.run.params.database
-            self._db = Db.connect(db_address(self.run.params), d.port, d.admin_user,
-                                  self.run.secret(d.admin_password.secret))
+            self._db = self.run.db_connect(d.admin_user, self.run.secret(d.admin_password.secret))
         return self._db
 
     def close(self) -> None:
