@@ -57,7 +57,15 @@ def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp
             assert re.search(rf"^ok\s+{host}\s+SSH with the known host key", text, re.M), host
         assert "preflight: 36 passed, 1 failed" in text  # 47 less node132's 11, which never ran
     finally:
-        labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)  # rebuilds the broken lab
+        secrets_before = open(lab["secrets_file"]).read()
+        pids_before = {h: v["services"] for h, v in labmod.status(lab_params)["hosts"].items()}
+        said: list[str] = []
+        labmod.up(lab_params, PARAMS_LAB, log=said.append)  # repairs: restarts only what died
+        st = labmod.status(lab_params)
+        assert st["healthy"] and said == ["lab repaired: restarted node132"]
+        assert open(lab["secrets_file"]).read() == secrets_before
+        assert {h: v["services"] for h, v in st["hosts"].items() if h != "node132"} == \
+               {h: v for h, v in pids_before.items() if h != "node132"}
 
 
 def test_preflight_host_filter(lab, tmp_path):
