@@ -14,10 +14,13 @@ import shlex
 import socket
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 import paramiko
 
+if TYPE_CHECKING:
+    from .facts.files import RemoteFile
 from .errors import CommandError, ConnectError, HostKeyError
 
 

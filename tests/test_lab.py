@@ -64,12 +64,15 @@ def test_etc_hosts_is_per_host(lab_hosts):
     machine_before = Path("/etc/hosts").read_bytes()
     a, b = lab_hosts["node206"], lab_hosts["node132"]
     other_before = b.read_file("/etc/hosts")
-    a.write_file("/etc/hosts", a.read_file("/etc/hosts") + b"198.51.100.11 esb.wso2.com\n", sudo=True)
-    assert b"esb.wso2.com" in a.read_file("/etc/hosts")
-    assert a.check("getent hosts esb.wso2.com").stdout.split()[0] == "198.51.100.11"
-    assert b.read_file("/etc/hosts") == other_before
-    assert not b.run("getent hosts esb.wso2.com").ok
-    assert Path("/etc/hosts").read_bytes() == machine_before
+    mine = a.read_file("/etc/hosts")
+    try:
+        a.write_file("/etc/hosts", mine + b"198.51.100.77 lab-test.example\n", sudo=True)
+        assert a.check("getent hosts lab-test.example").stdout.split()[0] == "198.51.100.77"
+        assert b.read_file("/etc/hosts") == other_before
+        assert not b.run("getent hosts lab-test.example").ok
+        assert Path("/etc/hosts").read_bytes() == machine_before
+    finally:
+        a.write_file("/etc/hosts", mine, sudo=True, backup=False)
 
 
 def test_product_owner_is_not_root_and_sudo_works(lab_hosts):

@@ -7,35 +7,25 @@ import re
 import signal
 import subprocess
 
-import nbformat
 import pytest
 
 from runbook_lib import lab as labmod
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+from .nbrun import outputs_text, papermill
 
 pytestmark = pytest.mark.lab
 NB = ROOT / "notebooks" / "00_preflight.ipynb"
 
 
 def _papermill(out, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / ".venv/bin/papermill"), str(NB), str(out), "-p", "params_file",
-                           "params/lab.yaml", *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
-
-
-def _outputs(path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    texts = []
-    for cell in nb.cells:
-        for o in cell.get("outputs", []):
-            texts.append(o.get("text") or o.get("data", {}).get("text/plain", "") or o.get("evalue", ""))
-    return "\n".join(texts)
+    return papermill("00_preflight.ipynb", out, *extra)[0]
 
 
 def test_preflight_passes_on_the_lab(lab, tmp_path):
     res = _papermill(tmp_path / "out.ipynb")
     assert res.returncode == 0, res.stderr[-2000:]
-    text = _outputs(tmp_path / "out.ipynb")
+    text = outputs_text(tmp_path / "out.ipynb")
     assert "preflight: 47 passed, 0 failed" in text
     assert "manager  manager/mgt    node206  198.51.100.206  ei-6.1.1  1" in text
     assert "thrift=7614" in text  # E12: the broker's Offset 3 shifts the thrift port
@@ -48,8 +38,8 @@ def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp
     try:
         res = _papermill(tmp_path / "out.ipynb")
         assert res.returncode != 0
-        assert "node132: SSH with the known host key" in res.stderr + _outputs(tmp_path / "out.ipynb")
-        text = _outputs(tmp_path / "out.ipynb")
+        assert "node132: SSH with the known host key" in res.stderr + outputs_text(tmp_path / "out.ipynb")
+        text = outputs_text(tmp_path / "out.ipynb")
         assert "FAIL  node132  SSH with the known host key" in text
         assert "Connection refused" in text or "cannot connect" in text
         # every other host's results are still there
@@ -71,7 +61,7 @@ def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp
 def test_preflight_host_filter(lab, tmp_path):
     res = _papermill(tmp_path / "out.ipynb", "-p", "hosts", "lb,worker2")
     assert res.returncode == 0, res.stderr[-2000:]
-    text = _outputs(tmp_path / "out.ipynb")
+    text = outputs_text(tmp_path / "out.ipynb")
     checks = text[text.index("preflight: "):]  # the topology above always lists every node
     assert "FAIL" not in checks
     hosts = {line.split()[1] for line in checks.splitlines()[2:] if line.startswith("ok ")}

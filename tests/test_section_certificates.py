@@ -19,7 +19,8 @@ from runbook_lib.sections.nginx_site import served_vhost
 from runbook_lib.sections.tls_facts import fingerprint, served_fingerprint, split_pem
 
 from .conftest import ROOT
-from .test_section_load_balancer import conf_d_state, echo_listeners, open_lab_run, papermill, sha
+from .nbrun import papermill
+from .test_section_load_balancer import conf_d_state, echo_listeners, open_lab_run, sha
 
 pytestmark = pytest.mark.lab
 SCRATCH = "/tmp/rbtest-ssl"  # on the LB host: certificates made here never touch nginx

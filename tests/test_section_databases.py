@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
 
-import nbformat
 import pytest
 import yaml
 
@@ -16,7 +13,8 @@ from runbook_lib.errors import RunbookError
 from runbook_lib.facts import mysql as F
 from runbook_lib.sections import databases as X
 
-from .conftest import PARAMS_LAB, ROOT
+from .nbrun import papermill
+from .conftest import PARAMS_LAB
 
 pytestmark = pytest.mark.lab
 JAR = "/usr/share/java/mariadb-java-client.jar"
@@ -208,13 +206,8 @@ def test_client_query_passes_awkward_passwords_safely(admin, lab_hosts):
 
 def test_notebook_runs_headless(lab, lab_secrets, tmp_path):
     out = tmp_path / "03.ipynb"
-    res = subprocess.run([str(ROOT / ".venv/bin/papermill"), str(ROOT / "notebooks/03_databases.ipynb"), str(out),
-                          "-p", "params_file", "params/lab.yaml", "-p", "apply", "True"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600, env={**os.environ, "RUNBOOK_HEADLESS": "1"})
+    res, text = papermill("03_databases.ipynb", out, "-p", "apply", "True")
     assert res.returncode == 0, res.stderr[-3000:]
-    nb = nbformat.read(out, as_version=4)
-    text = "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "")
-                     for c in nb.cells for o in c.get("outputs", []))
     for line in ("03 databases: 18 passed, 0 failed", "03 application user: 9 passed, 0 failed",
                  "03 JDBC driver: 6 passed, 0 failed",
                  "03 databases and their tables: no changes - everything already as intended (18 checked)"):

@@ -9,11 +9,9 @@ import contextlib
 import dataclasses
 import hashlib
 import http.client
-import subprocess
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 import yaml
 
@@ -25,6 +23,7 @@ from runbook_lib.sections import elb, loadbalancer, nginx_conf
 from runbook_lib.sections.nginx_site import Site, served_vhost
 
 from .conftest import ROOT
+from .nbrun import papermill
 
 pytestmark = pytest.mark.lab
 SKEL = ROOT / "runbook_lib/lab/skeletons/elb-2.0.5/repository/conf"
@@ -35,18 +34,6 @@ PARAMS = ROOT / "params"
 
 def open_lab_run(apply: bool = True) -> rb.Run:
     return rb.open_run(PARAMS / "lab.yaml", apply=apply)
-
-
-def papermill(nb: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
-    res = subprocess.run([str(ROOT / ".venv/bin/papermill"), str(ROOT / "notebooks" / nb), str(out),
-                          "-p", "params_file", "params/lab.yaml", *extra], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600, env={**__import__("os").environ, "RUNBOOK_HEADLESS": "1"})
-    texts = []
-    if out.exists():
-        for cell in nbformat.read(out, as_version=4).cells:
-            for o in cell.get("outputs", []):
-                texts.append(o.get("text") or o.get("data", {}).get("text/plain", "") or o.get("evalue", ""))
-    return res, "\n".join(texts)
 
 
 ECHO = r'''

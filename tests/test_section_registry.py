@@ -4,11 +4,8 @@ every product layout's shipped files (skeletons and the real upstream files)."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import runbook_lib as rb
@@ -17,6 +14,7 @@ from runbook_lib.params import jdbc_url
 from runbook_lib.sections import databases as D
 from runbook_lib.sections import registry as R
 
+from .nbrun import papermill
 from .conftest import PARAMS_LAB, ROOT, UPSTREAM
 
 pytestmark = pytest.mark.lab
@@ -194,13 +192,8 @@ def test_driver_class_comes_from_the_jar(lab_hosts):
 
 def test_notebook_runs_headless(run, lab_secrets, tmp_path):
     out = tmp_path / "04.ipynb"
-    res = subprocess.run([str(ROOT / ".venv/bin/papermill"), str(ROOT / "notebooks/04_registry_mount.ipynb"),
-                          str(out), "-p", "params_file", "params/lab.yaml", "-p", "apply", "True"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600, env={**os.environ, "RUNBOOK_HEADLESS": "1"})
+    res, text = papermill("04_registry_mount.ipynb", out, "-p", "apply", "True")
     assert res.returncode == 0, res.stderr[-3000:]
-    nb = nbformat.read(out, as_version=4)
-    text = "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "")
-                     for c in nb.cells for o in c.get("outputs", []))
     for line in ("04 database alias: 4 passed, 0 failed", "04 datasources: 88 passed, 0 failed",
                  "04 registry and user store: 42 passed, 0 failed",
                  "04 datasources: no changes - everything already as intended (6 checked)"):

@@ -4,8 +4,6 @@ through it headless with --apply, every check passing, then converges."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 

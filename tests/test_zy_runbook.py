@@ -19,7 +19,8 @@ from runbook_lib.inventory import fan_out, hosts_from_params
 from runbook_lib.params.secrets import PUBLISHED_DEFAULTS, read_secrets_file
 from runbook_lib.runner import run_sections, sections
 
-from .conftest import skip_if_shared, PARAMS_LAB, ROOT
+from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+from .nbrun import outputs_text
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
@@ -53,12 +54,6 @@ def snapshot(p) -> dict:
     return out
 
 
-def _text(path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    return "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "") or o.get("evalue", "")
-                     for c in nb.cells for o in c.get("outputs", []))
-
-
 def test_plan_only_run_changes_nothing_and_shows_every_diff(fresh, tmp_path):
     before = snapshot(fresh)
     summary = run_sections(PARAMS_LAB, apply=False, out_dir=tmp_path, progress=lambda *_: None)
@@ -66,7 +61,7 @@ def test_plan_only_run_changes_nothing_and_shows_every_diff(fresh, tmp_path):
     assert snapshot(fresh) == before
     assert [s.name for s in summary.sections] == sections()
     for s in summary.sections[1:]:
-        text = _text(s.output)
+        text = outputs_text(s.output)
         assert "would change" in text, f"{s.name} showed no planned change"
         assert "not applied (apply=False)" in text
         assert "\n+" in text and "\n-" in text or "CREATE" in text, s.name

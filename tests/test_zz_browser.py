@@ -20,6 +20,11 @@ SOURCE = ROOT / "notebooks" / "05_manager.ipynb"
 NOTEBOOK = "test-output/05_manager-fresh.ipynb"  # the committed notebook, outputs cleared
 SHOTS = ROOT / "test-output"
 CHROMIUM = "/usr/bin/chromium"
+KERNEL_READY = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
+}"""
 
 
 def _free_port() -> int:
@@ -47,7 +52,7 @@ def jupyterlab(lab, lab_params, tmp_path):
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"],
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.expose_app_in_browser=True"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         for _ in range(300):
@@ -89,9 +94,9 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
         try:
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.click("text=Run", timeout=10_000)
-            page.click("text=Run All Cells", timeout=10_000)
+            # the kernel connected and idle, then Run > Run All Cells (the command that menu item runs)
+            page.wait_for_function(KERNEL_READY, timeout=120_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             # the plan: a coloured unified diff of the file it will change
             added = page.locator("pre span[style*='#1a7f37']").first
             added.wait_for(state="attached", timeout=120_000)

@@ -301,7 +301,6 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> lis
     root = lab_dir or (lab_paths(p).root if p else None)
     removed: list[str] = []
     pids: list[int] = []
-    state = read_state(LabPaths(root)) if root else None
     for ns in net.lab_namespaces():
         pids += net.namespace_pids(ns)
     # Every process the lab starts lives in a lab namespace, so the namespaces'

@@ -1,0 +1,28 @@
+"""Running a section notebook headless, as the runner does, and reading what
+it showed. Shared by the notebook tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import nbformat
+
+from .conftest import ROOT
+
+
+def outputs_text(path: str | Path) -> str:
+    """Every output of an executed notebook as plain text, in cell order."""
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "") or o.get("evalue", "")
+                     for c in nb.cells for o in c.get("outputs", []))
+
+
+def papermill(notebook: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
+    """notebooks/NOTEBOOK with params_file=params/lab.yaml and EXTRA `-p name value` pairs,
+    through the papermill CLI. Returns the process and the outputs' text ('' if none)."""
+    res = subprocess.run([str(ROOT / ".venv/bin/papermill"), str(ROOT / "notebooks" / notebook), str(out),
+                          "-p", "params_file", "params/lab.yaml", *extra], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "RUNBOOK_HEADLESS": "1"})
+    return res, outputs_text(out) if Path(out).exists() else ""
