@@ -282,16 +282,3 @@ def test_ensure_user_with_ed25519_account(admin: D.Db, new_name: Callable[[], st
     plugin = admin.query("SELECT plugin FROM mysql.user WHERE User=%s AND Host=%s", (user, host))
     assert plugin == [("ed25519",)]  # kept: ALTER USER IDENTIFIED BY would make it native
     assert not D.ensure_user(admin, user, host, "Ed-pw2").changed
-
-
-def test_tunnel_hook_connects_to_local_port(lab_mysql: dict) -> None:
-    if lab_mysql["host"] not in ("127.0.0.1", "localhost"):
-        pytest.skip("needs a server on loopback to stand in for a tunnel end")
-
-    class Tunnel:  # what runbook_lib's SSH tunnel module provides: a local port
-        local_port = lab_mysql["port"]
-
-    args = dict(lab_mysql, host="db.example.invalid", port=3306)
-    with D.Db.connect(**args, tunnel=Tunnel()) as db:
-        assert db.query("SELECT 1") == [(1,)]
-        assert db.host == "db.example.invalid"

@@ -103,6 +103,7 @@ def start_mariadb(paths: LabPaths, host: str, init_pid: int, address: str, port:
         "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", "--user=mysql", f"--socket={sock}",
         f"--port={port}", f"--bind-address={address}", f"--pid-file={paths.pidfile(host, 'mariadb')}",
         f"--log-error={paths.log(host, 'mariadb')}", "--skip-name-resolve", "--character-set-server=latin1",
+        "--plugin-load-add=auth_ed25519",  # as many production servers have it
     ]), paths.log(host, "mariadb-stdout"))
 
 
