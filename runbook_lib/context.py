@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .db import Db
@@ -48,8 +49,9 @@ class Run:
     hosts: dict[str, Host] = field(default_factory=dict)
     tunnels: list[Tunnel] = field(default_factory=list)
 
-    @property
+    @cached_property
     def views(self) -> dict[str, NodeView]:
+        """Derived once per run: the params are frozen, and this is read in loops."""
         return node_views(self.params)
 
     def selected_nodes(self, roles: tuple[str, ...] | None = None) -> list[NodeView]:

@@ -11,15 +11,16 @@ from .errors import RunbookError
 from .host import Host
 from .inventory import fan_out
 from .params.derive import db_address, hosts_entries, well_known_members
+from .sections.common import CARBON_NS
 from .step import Check, Checks
+from .textview import TextShown, text_table
 
-CARBON_NS = {"c": "http://wso2.org/projects/carbon/carbon.xml"}
 PRODUCT_NAMES = {"ei": "Enterprise Integrator", "esb": "Enterprise Service Bus", "as": "Application Server",
                  "elb": "Elastic Load Balancer"}
 MAX_SKEW_SECONDS = 2.0
 
 
-class Topology:
+class Topology(TextShown):
     """The cluster as the params describe it, with derived values."""
 
     def __init__(self, run: Run) -> None:
@@ -47,19 +48,12 @@ class Topology:
     def text(self) -> str:
         p = self.run.params
         rows = self.rows()
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [f"cluster {p.cluster.domain}: {p.product.dist}, load balancer {p.load_balancer.kind}"]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines += text_table(rows)
         lines.append("well-known members (IP:localMemberPort): "
                      + ", ".join(f"{a}:{port}" for a, port in well_known_members(p)))
         lines.append("/etc/hosts on every node: " + ", ".join(f"{n} -> {a}" for a, n in hosts_entries(p)))
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
-        p.text(self.text())
 
 
 def topology(run: Run) -> Topology:

@@ -21,6 +21,7 @@ from typing import Callable
 from .change import Change
 from .errors import CheckFailed, RunbookError
 from .params.secrets import mask_text
+from .textview import TextShown, text_table
 
 OpFn = Callable[[bool], Change]
 
@@ -50,8 +51,8 @@ def _diff_html(diff: str) -> str:
             + "\n".join(rows) + "</pre>")
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)
+class Report(TextShown):
     """The outcome of previewing or applying a plan: one Change per operation."""
 
     title: str
@@ -92,12 +93,6 @@ class Report:
             parts.append("</li>")
         return "".join(parts) + "</ul>"
 
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001 - IPython's signature
-        p.text(self.text())
-
     def record(self) -> dict:
         return {"type": "report", "title": self.title, "applied": self.applied,
                 "changed": len(self.changed), "total": len(self.changes),
@@ -137,18 +132,12 @@ def apply(plan: Plan, run) -> None:  # noqa: ANN001 - a context.Run
         _apply_button(plan)
 
 
-@dataclass(frozen=True)
-class Skipped:
+@dataclass(frozen=True, repr=False)
+class Skipped(TextShown):
     title: str
 
     def text(self) -> str:
         return f"{self.title}: not applied (apply=False). Re-run with apply=True to make these changes."
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
-        p.text(self.text())
 
 
 def _apply_button(plan: Plan) -> None:
@@ -184,7 +173,7 @@ class Check:
     fix: str = ""
 
 
-class Checks:
+class Checks(TextShown):
     """A verification table. ``require()`` raises when any check failed."""
 
     def __init__(self, title: str, checks: list[Check]) -> None:
@@ -202,9 +191,7 @@ class Checks:
         rows = [("", "HOST", "CHECK", "EXPECTED", "FOUND")]
         rows += [("ok" if c.ok else "FAIL", c.host, c.what, mask_text(c.expected), mask_text(c.found))
                  for c in self.checks]
-        widths = [min(60, max(len(r[i]) for r in rows)) for i in range(5)]
-        lines = [self.headline()]
-        lines += ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+        lines = [self.headline(), *text_table(rows, max_width=60)]
         lines += [f"FIX {c.host}: {c.fix}" for c in self.failed if c.fix]
         return mask_text("\n".join(lines))
 
@@ -217,12 +204,6 @@ class Checks:
             f"<td><code>{e(c.found)}</code></td><td>{'' if c.ok else e(c.fix)}</td></tr>"
             for c in self.checks)
         return f"<b>{e(self.headline())}</b><table class='runbook-checks'><tr>{head}</tr>{body}</table>"
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, p, cycle) -> None:  # noqa: ANN001
-        p.text(self.text())
 
     def record(self) -> dict:
         return {"type": "checks", "title": self.title, "passed": len(self.checks) - len(self.failed),

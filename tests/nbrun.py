@@ -26,3 +26,16 @@ def papermill(notebook: str, out: Path, *extra: str) -> tuple[subprocess.Complet
                           "-p", "params_file", "params/lab.yaml", *extra], cwd=ROOT, capture_output=True,
                          text=True, timeout=600, env={**os.environ, "RUNBOOK_HEADLESS": "1"})
     return res, outputs_text(out) if Path(out).exists() else ""
+
+
+def applies_and_converges(notebook: str, tmp_path: Path, secret: str) -> str:
+    """Run NOTEBOOK with apply=True twice; both runs succeed, the second
+    changes nothing, and SECRET appears in neither. Returns the second run's text."""
+    texts = []
+    for n in (1, 2):
+        res, text = papermill(notebook, tmp_path / f"{n}.ipynb", "-p", "apply", "True")
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert secret not in (tmp_path / f"{n}.ipynb").read_text()  # masked everywhere
+        texts.append(text)
+    assert "changed" not in texts[1].replace("no changes", "")
+    return texts[1]

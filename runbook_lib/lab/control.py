@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..params import Params, layout
 from ..params.secrets import read_secrets_file
+from ..textview import text_table
 from . import hostfs, net, services
 from .paths import NETNS_ETC, LabPaths
 
@@ -290,8 +291,7 @@ def format_status(st: dict) -> str:
                                         " (" + " ".join(x["node"] for x in h["products"]) + ")")
         svcs = " ".join(f"{s}:{'up' if v['healthy'] else 'DOWN'}" for s, v in h["services"].items()) or "-"
         rows.append((name, h["address"], roles, svcs))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = text_table(rows)
     lines.append(f"lab {'healthy' if st['healthy'] else 'NOT healthy' if st['up'] else 'down'}: {st['lab_dir']}")
     return "\n".join(lines)
 
