@@ -149,18 +149,37 @@ class Host:
         cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
         full = f"sudo -n -- sh -c {shlex.quote(cmd)}" if sudo else cmd
         try:
-            chan_in, out, err = self.client.exec_command(full, timeout=timeout or self.command_timeout)
+            chan = self._open_session()
+            chan.settimeout(timeout or self.command_timeout)
+            chan.exec_command(full)
             if stdin is not None:
-                chan_in.write(stdin)
-                chan_in.channel.shutdown_write()
+                chan.sendall(stdin)
+                chan.shutdown_write()
+            out, err = chan.makefile("rb"), chan.makefile_stderr("rb")
             stdout = out.read().decode(errors="replace")
             stderr = err.read().decode(errors="replace")
-            rc = out.channel.recv_exit_status()
+            rc = chan.recv_exit_status()
         except (socket.timeout, TimeoutError) as e:
             raise CommandError(cmd, -1, f"timed out after {timeout or self.command_timeout:g}s", self.name) from e
         except paramiko.SSHException as e:
             raise ConnectError(self.name, f"SSH failed while running `{cmd}`: {e}") from e
         return CommandResult(cmd, rc, stdout, stderr)
+
+    def _open_session(self) -> paramiko.Channel:
+        """A new session channel, within the connect timeout. If the server
+        does not answer on a reused connection, reconnect once and retry:
+        nothing has run yet, so the retry is safe."""
+        for attempt in (1, 2):
+            try:
+                return self.client.get_transport().open_session(timeout=self.connect_timeout)
+            except paramiko.SSHException:
+                if attempt == 2:
+                    raise
+                with self._lock:
+                    if self._client is not None:
+                        self._client.close()
+                    self._client = self._sftp = None
+        raise AssertionError("unreachable")
 
     def check(self, command: str, *args: object, **kw) -> CommandResult:
         res = self.run(command, *args, **kw)
