@@ -8,7 +8,17 @@ from __future__ import annotations
 
 
 class RunbookError(Exception):
-    """Root of everything the runbook raises on purpose."""
+    """Root of everything the runbook raises on purpose. ``fix`` says, in one
+    sentence, what the operator should do; tables and the CLI show it as is
+    (never parsed back out of the message). ``str()`` shows both."""
+
+    def __init__(self, message: str = "", *args: object, fix: str = "") -> None:
+        self.message, self.fix = message, fix
+        super().__init__(message, *args)
+
+    def __str__(self) -> str:
+        base = super().__str__() if len(self.args) != 1 else str(self.args[0])
+        return f"{base}. Fix: {self.fix}" if self.fix else base
 
 
 class ParamsError(RunbookError, ValueError):
@@ -25,9 +35,9 @@ class ParamsError(RunbookError, ValueError):
 class ConnectError(RunbookError):
     """A host could not be reached or did not prove who it is."""
 
-    def __init__(self, host: str, message: str) -> None:
+    def __init__(self, host: str, message: str, fix: str = "") -> None:
         self.host = host
-        super().__init__(f"{host}: {message}")
+        super().__init__(f"{host}: {message}", fix=fix)
 
 
 class HostKeyError(ConnectError):
