@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 
 from ..errors import LabError
-from ..params import Params, layout
+from ..params import Params
+from ..products import spec_for
 from ..params.secrets import read_secrets_file
 from ..textview import text_table
 from . import hostfs, net, services
+from .homes import nearest_skeleton
 from .paths import NETNS_ETC, LabPaths
 
 MARKER = ".wso2-runbook-lab"
@@ -143,15 +145,18 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     truststore = hostfs.make_truststore(paths)
     homes: dict[tuple[str, str], str] = {}
     for node_name, n in sorted(p.nodes.items()):
-        dist = p.node_product(n).dist
+        prod = p.node_product(n)
         if (n.host, n.home) in homes:
             continue
-        homes[(n.host, n.home)] = dist
-        prod = p.node_product(n)
-        roles = ["manager", "broker"] if prod.name == "ei" else [n.role]  # EI homes hold both profiles
-        security = sorted({layout(prod, r).security for r in roles})
-        taken = hostfs.install_home(paths, n.host, n.home, dist, distributions, uid, truststore, security)
-        src = f"skeleton {dist}" + (f" + {len(taken)} files from {distributions[dist]}" if taken else "")
+        homes[(n.host, n.home)] = prod.dist
+        spec = spec_for(prod.name, prod.version)
+        # One unpacked home holds every profile of its product (EI: integrator and broker).
+        security = sorted({spec_for(prod.name, prod.version, prof).security_dir for prof in spec.home_profiles})
+        source = nearest_skeleton(prod.name, prod.version)
+        real = distributions.get(prod.dist)
+        taken = hostfs.install_home(paths, n.host, n.home, source, real, uid, truststore, security,
+                                    spec.version_line(prod.version))
+        src = source.describe() + (f" + {len(taken)} files from {real}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
     _save(paths, state)

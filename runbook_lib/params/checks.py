@@ -13,10 +13,9 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import Problem
+from ..errors import Problem, RunbookError
+from ..products import SPECS, line_spec, role_allowed, specs_for_role
 from .model import Params
-
-SKELETONS = Path(__file__).resolve().parent.parent / "lab" / "skeletons"
 SVN_PORT = 3690
 
 
@@ -32,7 +31,25 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
+def _role_problem(field: str, product: str, role: str) -> tuple[str, str, str]:
+    """A node whose product line has no profile for its role: either the role
+    belongs to another line (a broker needs EI), or the product is one
+    dedicated to other roles (the ELB product only takes `elb`)."""
+    line, serving = line_spec(product), specs_for_role(role)
+    if len({s.product for s in serving}) == 1:
+        other = serving[0]
+        fix = f"set product: {{name: {other.product}, version: {other.major}.x.y}} for this node"
+        dedicated = all(set(s.roles) == {role} for s in SPECS if s.product == other.product)
+        if dedicated:  # the node is meant to be that product
+            return f"{field}.product", f"an {role} node must run the {other.short} product, not `{product}`", fix
+        return f"{field}.role", f"the {role} role needs the {other.short} product, not `{product}`", fix
+    roles = sorted({r for s in SPECS if s.product == product for r in s.roles})
+    return (f"{field}.role", f"the {line.short} product can only take the role "
+            + " or ".join(f"`{r}`" for r in roles) + f", not `{role}`", f"set role: {roles[0]}")
+
+
 def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
+    from ..lab.homes import nearest_skeleton  # local import: the lab package imports params
     from .derive import layout, node_offset, node_ports  # local import: derive imports model only
 
     out: list[Problem] = []
@@ -81,18 +98,13 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
         if n.host in p.hosts:
             per_host[n.host].append(nname)
         prod = p.node_product(n)
-        if n.role == "broker" and prod.name != "ei":
-            err(f"{field}.role", f"the broker role needs the EI product, not `{prod.name}`",
-                "set product: {name: ei, version: 6.1.1} for this node")
-        if n.role == "elb" and prod.name != "elb":
-            err(f"{field}.product", f"an elb node must run the ELB product, not `{prod.name}`",
-                "set product: {name: elb, version: 2.0.5} for this node")
-        if n.role != "elb" and prod.name == "elb":
-            err(f"{field}.role", f"the ELB product can only take the role `elb`, not `{n.role}`", "set role: elb")
-        if p.lab and not (SKELETONS / prod.dist).is_dir():
-            known = sorted(d.name for d in SKELETONS.iterdir() if d.is_dir()) if SKELETONS.is_dir() else []
-            err(f"{field}.product" if n.product else "product", f"the lab has no product skeleton `{prod.dist}`",
-                f"use a version the lab can build: {known}")
+        if role_allowed(prod.name, n.role) is None:  # which lines serve which roles: products.py
+            err(*_role_problem(field, prod.name, n.role))
+        if p.lab:  # any version of a line the lab has a skeleton of (the nearest one is used)
+            try:
+                nearest_skeleton(prod.name, prod.version)
+            except RunbookError as e:
+                err(f"{field}.product" if n.product else "product", e.message, e.fix)
         if p.lab and not n.home.startswith("/opt/"):
             err(f"{field}.home", f"{n.home} is not under /opt, where the lab installs product homes",
                 "put the product home under /opt/, e.g. /opt/wso2/manager/wso2ei-6.1.1")

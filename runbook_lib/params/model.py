@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..products import PRODUCTS, UnsupportedProduct, line_spec, spec_for
+
 NAME_RE = r"^[a-z][a-z0-9-]{0,14}$"
 SQL_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 SQL_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
@@ -44,9 +46,9 @@ PATTERN_WORDS = {
     TENANT_RANGE_RE: "`*` or tenant ids and ranges such as 1,3-5",
 }
 
-# The product lines the runbook supports (INDEX.md), by major version.
-SUPPORTED_LINES = {"ei": "6", "esb": "4", "as": "5", "elb": "2"}
-PRODUCT_WORDS = {"ei": "EI", "esb": "ESB", "as": "AS", "elb": "ELB"}
+# The product lines the runbook supports (INDEX.md), by major version: from products.py.
+SUPPORTED_LINES = {name: line_spec(name).major for name in PRODUCTS}
+PRODUCT_WORDS = {name: line_spec(name).short for name in PRODUCTS}
 
 
 def fail(message: str, fix: str) -> PydanticCustomError:
@@ -105,18 +107,19 @@ class SecretRef(Strict):
 
 
 class Product(Strict):
-    name: Literal["ei", "esb", "as", "elb"]
+    name: Literal[PRODUCTS]  # type: ignore[valid-type] - the lines of products.py: ei, esb, as, elb
     version: Annotated[str, Field(pattern=VERSION_RE)]
 
     @field_validator("version")
     @classmethod
     def _supported_line(cls, v: str, info: ValidationInfo) -> str:
+        """Every version of a supported line (products.spec_for decides)."""
         name = info.data.get("name")
-        major = SUPPORTED_LINES.get(name or "")
-        if major and v.split(".")[0] != major:
-            lines = ", ".join(f"{PRODUCT_WORDS[k]} {m}.x" for k, m in SUPPORTED_LINES.items())
-            raise fail(f"{PRODUCT_WORDS[name]} {v} is not a supported version",
-                       f"use {PRODUCT_WORDS[name]} {major}.x (the runbook supports {lines})")
+        if name in PRODUCTS:
+            try:
+                spec_for(name, v)
+            except UnsupportedProduct as e:
+                raise fail(e.message, e.fix) from None
         return v
 
     @property

@@ -9,7 +9,6 @@ so what is verified is exactly what was written.
 
 from __future__ import annotations
 
-import posixpath
 from typing import Callable
 
 from ..change import Change
@@ -244,15 +243,10 @@ def verify_hosts(run: Run, roles: tuple[str, ...]) -> Checks:
 
 
 def start_command(v: NodeView) -> str:
-    """How the documents start the node: integrator.sh/broker.sh on EI 6.x (004),
-    wso2server.sh on Carbon 4.x (000/001); -DworkerNode=true on workers only.
-    No -Dsetup on the manager: the database scripts are run explicitly (E6)."""
-    if v.product.name == "ei":
-        script = "broker.sh" if v.node.role == "broker" else "integrator.sh"
-    else:
-        script = "wso2server.sh"
-    flags = " -DworkerNode=true" if v.node.role == "worker" else ""
-    return f"sh {posixpath.join(v.node.home, 'bin', script)}{flags}"
+    """How the documents start the node (the spec's script: integrator.sh/broker.sh
+    on EI 6.x (004), wso2server.sh on Carbon 4.x (000/001)); the worker flag on
+    workers only. No -Dsetup on the manager: the database scripts are run explicitly (E6)."""
+    return v.spec.start_command(v.node.home, worker=v.node.role == "worker")
 
 
 def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:

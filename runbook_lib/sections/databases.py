@@ -24,11 +24,11 @@ from ..facts.mysql import client_query, database_charset, databases, grant_objec
 from ..operations.mysql import ensure_database, ensure_grant, ensure_user, source_script_once
 from ..params import NodeView
 from ..params.derive import db_address
+from ..products import spec_for
 from ..sqlsplit import create_table_names, split_sql
 from ..step import Check, Checks, Operation, Plan
 
 DB_ROLES = ("manager", "worker", "member", "broker")
-MB_SCRIPT = "wso2/broker/dbscripts/mb-store/mysql-mb.sql"  # EI: the broker profile's store
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,15 @@ def _db_nodes(run: Run) -> list[NodeView]:
     return [v for v in run.views.values() if v.node.role in DB_ROLES]
 
 
+def _mb_script(v: NodeView) -> str | None:
+    """The MB store script a node's home ships: its own profile's, or (an EI
+    integrator home also holds the broker profile) its home's broker profile's."""
+    if v.spec.mb_store_script:
+        return v.spec.mb_store_script
+    homes = [spec_for(v.product.name, v.product.version, prof) for prof in v.spec.home_profiles]
+    return next((s.mb_store_script for s in homes if s.mb_store_script), None)
+
+
 def database_specs(run: Run, selected: bool = True) -> list[DbSpec]:
     """Every database of the cluster (derive.all_databases order); with a host
     filter that leaves out the database host, only those the selected nodes use
@@ -77,11 +86,11 @@ def database_specs(run: Run, selected: bool = True) -> list[DbSpec]:
     specs += [DbSpec(names.local_registry[n], f"local registry of {n}", "kernel", run.views.get(n, first))
               for n in sorted(names.local_registry)]
     if names.mb_store:
-        ei = [v for v in nodes if v.node.role == "broker"] + [v for v in nodes if v.product.name == "ei"]
-        if not ei:
-            raise RunbookError(f"database.names.mb_store {names.mb_store}: no EI node ships mysql-mb.sql. "
-                               "Fix: remove mb_store or add the broker nodes")
-        specs.append(DbSpec(names.mb_store, "message broker store", "mb", ei[0]))
+        shipping = [v for v in nodes if v.spec.mb_store_script] + [v for v in nodes if _mb_script(v)]
+        if not shipping:
+            raise RunbookError(f"database.names.mb_store {names.mb_store}: no node's product ships mysql-mb.sql",
+                               fix="remove mb_store or add the broker nodes")
+        specs.append(DbSpec(names.mb_store, "message broker store", "mb", shipping[0]))
     unique = [s for i, s in enumerate(specs) if s.name not in {x.name for x in specs[:i]}]
     if not selected or not run.only or p.database.host in run.only:
         return unique
@@ -99,7 +108,7 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
     wso2/broker/dbscripts, so the EI home's dbscripts/ is tried too."""
     v = spec.source
     if spec.kind == "mb":
-        candidates = [(MB_SCRIPT, False)]
+        candidates = [(_mb_script(v) or "", False)]
     else:
         dirs = list(dict.fromkeys([v.layout.dbscripts, "dbscripts"]))
         strict = needs_57_script(server_version)

@@ -15,12 +15,11 @@ from ..context import Run
 from ..errors import ConfigEditError
 from ..operations.files import edit_file
 from ..params import NodeView, Params, hosts_entries, node_views
+from ..products import spec_for
 from ..step import Check, Checks, Operation, Plan
 from .common import hosts_op
 
 LBCONF, AXIS2 = "loadbalancer.conf", "axis2/axis2.xml"
-# loadbalancer.conf names a cluster by the service it provides.
-SERVICE = {"esb": "esb", "ei": "esb", "as": "appserver"}
 # 000: the ELBs' own cluster, not the domain of the cluster they front.
 LB_DOMAIN = "wso2.carbon.lb.domain"
 C = "/axisconfig/clustering"
@@ -46,7 +45,9 @@ def lbconf_wanted(p: Params, v: NodeView, data: bytes) -> tuple[list, list[LbWan
     other domains are removed: the shipped samples (AS: wso2.as1..3.domain)
     would claim the same host names for their tenants."""
     lb, names = p.load_balancer, p.cluster.hostnames
-    svc = ("services", SERVICE.get(p.product.name, p.product.name))
+    # loadbalancer.conf names a cluster by the service it provides (the product spec's elb_service).
+    front = spec_for(p.product.name, p.product.version)
+    svc = ("services", front.elb_service or front.product)
     dom = svc + ("domains", p.cluster.domain)
     current = read_lbconf(data)
     for key in svc:

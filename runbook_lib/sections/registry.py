@@ -37,10 +37,6 @@ CARBON_DS, LOCAL_JNDI = "WSO2_CARBON_DB", "jdbc/WSO2CarbonDB"
 MB_DS, MB_JNDI = "WSO2_MB_STORE_DB", "WSO2MBStoreDB"
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"
 REMOTE_URL = "https://localhost:9443/registry"  # as in the documents; unused with a dbConfig
-# Where each kind of node mounts /_system/config in the shared registry (000: esbnodes,
-# 003: mbconfig, 004: eiconfig): brokers and integrators share REGISTRY_DB, not their config.
-CONFIG_TARGET = {"broker": "/_system/mbconfig", "ei": "/_system/eiconfig", "esb": "/_system/esbnodes",
-                 "as": "/_system/asnodes"}
 DS_PARENT = "/datasources-configuration/datasources"
 USER_MGT_DS = "/UserManager/Realm/Configuration/Property[@name='dataSource']"
 
@@ -124,7 +120,10 @@ def read_only(v: NodeView) -> str:
 
 
 def config_target(v: NodeView) -> str:
-    return CONFIG_TARGET["broker" if v.node.role == "broker" else v.product.name]
+    """Where the node mounts /_system/config in the shared registry (000: esbnodes,
+    003: mbconfig, 004: eiconfig): brokers and integrators share REGISTRY_DB, not
+    their config. From the node's product spec."""
+    return v.spec.registry_config_target
 
 
 def registry_edits(run: Run, v: NodeView) -> list:
