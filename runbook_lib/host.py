@@ -14,14 +14,12 @@ import shlex
 import socket
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 import paramiko
 
-if TYPE_CHECKING:
-    from .facts.files import RemoteFile
 from .errors import CommandError, ConnectError, HostKeyError
+from .facts.files import RemoteFile
 
 
 @dataclass(frozen=True)
@@ -235,8 +233,7 @@ class Host:
             return bak
         return None
 
-    def file(self, path: str, sudo: bool = False) -> "RemoteFile":
-        from .facts.files import RemoteFile
+    def file(self, path: str, sudo: bool = False) -> RemoteFile:
         return RemoteFile(self, path, sudo)
 
 

@@ -23,14 +23,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..change import Change
 from ..context import Run
-from ..errors import ParamsError, Problem, RunbookError
+from ..errors import RunbookError
 from ..host import Host
 from ..step import Check, Checks, Operation, Plan
 from . import truststore
 from .loadbalancer import Backends, answer_check, backend_reachability, config_checks, lb_address
 from .nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
 from .nginx_site import Site, lb_host
-from .tls_facts import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
+from ..facts import tls
+from ..facts.tls import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
                         split_pem)
 
 EXT = "wso2_server"
@@ -43,28 +44,15 @@ def _active(run: Run) -> bool:
 
 
 def host_names(run: Run) -> list[str]:
-    n = run.params.cluster.hostnames
-    return [n.cluster, n.management]
+    return tls.host_names(run.params)
 
 
 def ca_files(run: Run) -> tuple[Path, Path] | None:
-    """The CA certificate and key on THIS machine (relative to the params file)."""
-    c = run.params.certificates
-    if c is None or not c.ca_cert or not c.ca_key:
-        return None
-    base = run.params_file.resolve().parent
-    return tuple(Path(x).expanduser() if Path(x).expanduser().is_absolute() else base / x  # type: ignore[return-value]
-                 for x in (c.ca_cert, c.ca_key))
+    return tls.ca_files(run.params, run.params_file)
 
 
 def ca_cert(run: Run) -> x509.Certificate | None:
-    files = ca_files(run)
-    if files is None:
-        return None
-    if not files[0].exists():
-        raise ParamsError([Problem(str(run.params_file), "certificates.ca_cert", f"{files[0]} does not exist",
-                                   "give the path of the CA certificate (PEM) on this machine")])
-    return split_pem(files[0].read_bytes())[0]
+    return tls.ca_cert(run.params, run.params_file)
 
 
 # -- keys and certificates on the LB host -----------------------------------

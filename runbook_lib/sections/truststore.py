@@ -20,8 +20,7 @@ from ..errors import RunbookError
 from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
-from .nginx_conf import cert_paths
-from .tls_facts import fingerprint, pem, split_pem
+from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 
 STORE = "client-truststore.jks"
 NODE_ROLES = ("manager", "worker", "member")  # the nodes behind the load balancer
@@ -40,17 +39,15 @@ def anchors(run: Run) -> list[Anchor]:
     """What the nodes must trust: the CA when the params give one, else each
     self-signed certificate (the cluster name under the params' alias, the
     management name under ALIAS-mgt)."""
-    from .certificates import ca_cert, host_names  # certificates imports this module
-
     c = run.params.certificates
     if c is None or run.params.load_balancer.kind != "nginx":
         return []
-    ca = ca_cert(run)
+    ca = ca_cert(run.params, run.params_file)
     if ca is not None:
         return [Anchor(c.truststore_alias, f"the CA {ca.subject.rfc4514_string()}", pem(ca))]
     lb = run.host(run.params.load_balancer.host or "")
     out = []
-    for name, alias in zip(host_names(run), (c.truststore_alias, f"{c.truststore_alias}-mgt")):
+    for name, alias in zip(host_names(run.params), (c.truststore_alias, f"{c.truststore_alias}-mgt")):
         data = lb.read_file(cert_paths(run.params, name)[0], sudo=True)
         chain = split_pem(data) if data else []
         out.append(Anchor(alias, f"the certificate of {name}", pem(chain[0]) if chain else None))
