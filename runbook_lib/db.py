@@ -38,9 +38,9 @@ _IDENT_RE = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 class DbError(SqlError):
     """A server or driver error; ``code`` is the MySQL error number (None if unknown)."""
 
-    def __init__(self, message: str, statement: str = "", code: int | None = None) -> None:
+    def __init__(self, message: str, statement: str = "", code: int | None = None, fix: str = "") -> None:
         self.code = code
-        super().__init__(message, statement)
+        super().__init__(message, statement, fix)
 
 
 class IdentifierError(SqlError, ValueError):
@@ -56,7 +56,7 @@ def _wrap(e: Exception, statement: str = "", secrets: Iterable[str] = ()) -> DbE
             msg = msg.replace(s, "***")
     hint = _HINTS.get(code or 0)
     text = f"MySQL error {code}: {msg}" if code else f"MySQL error: {msg}"
-    return DbError(text + (f". Fix: {hint}" if hint else ""), statement, code)
+    return DbError(text, statement, code, fix=hint or "")
 
 
 def check_identifier(name: str, what: str = "identifier") -> str:

@@ -57,9 +57,13 @@ class CommandError(RunbookError):
 class SqlError(RunbookError):
     """A SQL statement failed; carries the statement (never its parameters)."""
 
-    def __init__(self, message: str, statement: str = "") -> None:
+    def __init__(self, message: str, statement: str = "", fix: str = "") -> None:
         self.statement = statement
-        super().__init__(message + (f"\n  in: {statement[:200]}" if statement else ""))
+        super().__init__(message, fix=fix)
+        self._text = message + (f". Fix: {fix}" if fix else "") + (f"\n  in: {statement[:200]}" if statement else "")
+
+    def __str__(self) -> str:
+        return self._text
 
 
 class ConfigEditError(RunbookError):

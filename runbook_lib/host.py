@@ -51,8 +51,8 @@ class _Refuse(paramiko.MissingHostKeyPolicy):
         self.known_hosts = known_hosts
 
     def missing_host_key(self, client, hostname, key):  # noqa: ANN001 - paramiko's signature
-        raise HostKeyError(hostname, f"host key {fingerprint(key)} is not in {self.known_hosts}. "
-                           "Fix: verify the key out of band and add it to that known_hosts file")
+        raise HostKeyError(hostname, f"host key {fingerprint(key)} is not in {self.known_hosts}",
+                           fix="verify the key out of band and add it to that known_hosts file")
 
 
 def run_id_now() -> str:
@@ -91,8 +91,8 @@ class Host:
         try:
             c.load_host_keys(self.known_hosts)
         except FileNotFoundError as e:
-            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing. "
-                               "Fix: set ssh.known_hosts in the params to an existing file") from e
+            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing",
+                               fix="set ssh.known_hosts in the params to an existing file") from e
         c.set_missing_host_key_policy(_Refuse(self.known_hosts))
         sock = None
         if self.jump is not None:
@@ -111,18 +111,18 @@ class Host:
             raise
         except paramiko.BadHostKeyException as e:
             raise HostKeyError(self.name, f"host key CHANGED: offered {fingerprint(e.key)}, known_hosts "
-                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused. Fix: if the "
-                               "change is expected (host rebuilt), replace its line in known_hosts") from e
+                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused",
+                               fix="if the change is expected (host rebuilt), replace its line in known_hosts") from e
         except paramiko.AuthenticationException as e:
-            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e}). "
-                               f"Fix: put the public key of {self.key_filename} in ~{self.user}/.ssh/"
+            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e})",
+                               fix=f"put the public key of {self.key_filename} in ~{self.user}/.ssh/"
                                "authorized_keys on that host") from e
         except (socket.timeout, TimeoutError) as e:
             raise ConnectError(self.name, f"no answer from {self.address}:{self.port} in "
-                               f"{self.connect_timeout:g}s. Fix: check the address and that sshd runs") from e
+                               f"{self.connect_timeout:g}s", fix="check the address and that sshd runs") from e
         except (paramiko.SSHException, OSError) as e:
-            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}. "
-                               "Fix: check that sshd runs on the host and the address is right") from e
+            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}",
+                               fix="check that sshd runs on the host and the address is right") from e
         c.get_transport().set_keepalive(15)
         return c
 

@@ -67,10 +67,9 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
         out.append(Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
                          f"{who}@{h.address}", who == spec.ssh_user))
     except RunbookError as e:
-        found, _, fix = str(e).partition(". Fix: ")
         return [Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
-                      found.removeprefix(f"{h.name}: ")[:160], False,
-                      fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
+                      e.message.removeprefix(f"{h.name}: ")[:160], False,
+                      e.fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
     if spec.sudo:
         ok = h.run("sudo -n true").ok
         out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,

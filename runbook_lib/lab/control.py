@@ -32,7 +32,7 @@ ROLE_SERVICES = {"database": "mariadb", "load_balancer": "nginx", "svn": "svnser
 
 def lab_paths(p: Params) -> LabPaths:
     if p.lab is None:
-        raise LabError("the params file has no `lab:` section. Fix: add lab: {subnet, gateway, dir} "
+        raise LabError("the params file has no `lab:` section", fix="add lab: {subnet, gateway, dir} "
                        "(see params/lab.yaml)")
     return LabPaths(Path(p.lab.dir))
 
@@ -84,7 +84,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     distributions = distributions or {}
     for name, d in distributions.items():
         if not d.is_dir():
-            raise LabError(f"--distribution {name}={d}: not a directory. Fix: give the folder that holds "
+            raise LabError(f"--distribution {name}={d}: not a directory", fix="give the folder that holds "
                            "the product's files (e.g. ../shared/wso2-upstream/ei-6.1.1)")
     services.require_tools()
     paths = lab_paths(p)
@@ -322,8 +322,8 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> lis
         removed.append(str(NETNS_ETC))
     if root and root.exists():
         if not (root / MARKER).exists():
-            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it. "
-                           "Fix: choose another lab.dir or remove it yourself")
+            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it",
+                           fix="choose another lab.dir or remove it yourself")
         shutil.rmtree(root)
         removed.append(str(root))
     log("lab down: " + (", ".join(removed) if removed else "nothing to remove"))

@@ -35,7 +35,7 @@ def edit_file(host: Host, path: str, kind: Kind, edits: Sequence[object], *, sud
     """Apply declarative edits (runbook_lib.configedit) to a remote file."""
     before = host.read_file(path, sudo=sudo)
     if before is None:
-        raise ConfigEditError(f"{host.name}:{path} does not exist. Fix: check the node's product home "
+        raise ConfigEditError(f"{host.name}:{path} does not exist", fix="check the node's product home "
                               "in the params (nodes.<name>.home) and that the product is unpacked there")
     if kind == "xml":
         result = apply_xml_edits(before, list(edits), path, namespaces=namespaces)

@@ -103,7 +103,7 @@ def _sign_with_ca(run: Run, csr_pem: bytes, name: str) -> bytes:
     try:
         ca_key = serialization.load_pem_private_key(files[1].read_bytes(), password=None)
     except (ValueError, TypeError) as e:
-        raise RunbookError(f"cannot use the CA key {files[1]}: {e}. Fix: give an unencrypted PEM key") from e
+        raise RunbookError(f"cannot use the CA key {files[1]}: {e}", fix="give an unencrypted PEM key") from e
     csr = x509.load_pem_x509_csr(csr_pem)
     if not csr.is_signature_valid:
         raise RunbookError(f"the CSR for {name} has a bad signature")
@@ -178,7 +178,7 @@ def _affinity_op(run: Run, h: Host) -> Operation:
         label = ("NGINX Plus " if plus else "nginx ") + ".".join(map(str, version))
         if lb.affinity == "sticky" and not sticky_supported(text):
             raise RunbookError(f"{h.name}: affinity `sticky` needs NGINX Plus or nginx 1.29.6+, this is {label} "
-                               "(ERRATA E15). Fix: set load_balancer.affinity: ip_hash in the params")
+                               "(ERRATA E15)", fix="set load_balancer.affinity: ip_hash in the params")
         return Change(f"{h.name}:nginx -v", False, f"{label}: affinity {lb.affinity} is supported")
     return Operation(f"{h.name}:nginx -v", fn)
 

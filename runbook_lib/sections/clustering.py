@@ -148,7 +148,7 @@ def _edit_op(run: Run, v: NodeView, kind: str) -> Operation:
     def fn(dry_run: bool) -> Change:
         data = h.read_file(path)
         if data is None:
-            raise ConfigEditError(f"{h.name}:{path} does not exist. Fix: check nodes.{v.name}.home in the params "
+            raise ConfigEditError(f"{h.name}:{path} does not exist", fix=f"check nodes.{v.name}.home in the params "
                                   "and that the product is unpacked there")
         edits, _ = wanted(run, v, data)
         return edit_file(h, path, "xml", edits, namespaces=ns, dry_run=dry_run)

@@ -120,7 +120,7 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
         if data is not None:
             return Script(v.host_name, v.path(rel), data.decode("utf-8", errors="replace"), relax)
     tried = ", ".join(v.path(r) for r, _ in candidates)
-    raise RunbookError(f"{v.host_name}: no SQL script for {spec.name} ({tried}). Fix: check nodes.{v.name}.home "
+    raise RunbookError(f"{v.host_name}: no SQL script for {spec.name} ({tried})", fix=f"check nodes.{v.name}.home "
                        "and that the product is unpacked there")
 
 
@@ -217,12 +217,12 @@ def _jar_op(run: Run, host: str, dest: str) -> Operation:
         h, target = run.host(host), f"{host}:{dest}"
         shas = _shas(run, host, src, dest)
         if src not in shas:
-            raise RunbookError(f"{host}: {src} is missing. Fix: install the JDBC driver there (Debian: apt-get "
+            raise RunbookError(f"{host}: {src} is missing", fix="install the JDBC driver there (Debian: apt-get "
                                "install libmariadb-java) or set database.driver_jar")
         if shas.get(dest) == shas[src]:
             return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
         if not h.run("test -d %s", posixpath.dirname(dest)).ok:
-            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist. Fix: check the node's home")
+            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist", fix="check the node's home")
         cmd = f"install -m 0644 {src} {dest}"
         if not dry:
             h.check("install -m 0644 %s %s", src, dest)

@@ -98,7 +98,7 @@ def _lbconf_op(run: Run, v: NodeView) -> Operation:
     def fn(dry_run: bool):  # noqa: ANN202 - returns a Change
         data = h.read_file(path)
         if data is None:
-            raise ConfigEditError(f"{h.name}:{path} does not exist. Fix: check nodes.{v.name}.home in the params "
+            raise ConfigEditError(f"{h.name}:{path} does not exist", fix=f"check nodes.{v.name}.home in the params "
                                   "and that the ELB is unpacked there")
         return edit_file(h, path, "lbconf", lbconf_wanted(run.params, v, data)[0], dry_run=dry_run)
     return Operation(f"{v.host_name}:{path}", fn)

@@ -69,10 +69,10 @@ def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | 
     if "does not exist" in text:
         return None
     if "password was incorrect" in text:
-        raise RunbookError(f"{h.name}: {store}: the store password is wrong. Fix: set the secret named in "
+        raise RunbookError(f"{h.name}: {store}: the store password is wrong", fix="set the secret named in "
                            "certificates.truststore_password to the store's password (WSO2 ships wso2carbon)")
     if "not found" in text.lower() and "keytool" in text:
-        raise RunbookError(f"{h.name}: keytool not found. Fix: install a JDK on {h.name} or put keytool on PATH")
+        raise RunbookError(f"{h.name}: keytool not found", fix=f"install a JDK on {h.name} or put keytool on PATH")
     raise RunbookError(f"{h.name}: keytool -list {store} failed: {text.strip()[-200:]}")
 
 
@@ -89,7 +89,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
     def fn(dry_run: bool) -> Change:
         target = f"{h.name}:{store}"
         if not h.run("test -f %s", store).ok:
-            raise RunbookError(f"{target} does not exist. Fix: check nodes.{v.name}.home in the params and that "
+            raise RunbookError(f"{target} does not exist", fix=f"check nodes.{v.name}.home in the params and that "
                                "the product is unpacked there")
         password = run.secret(c.truststore_password.secret)
         todo: list[tuple[Anchor, str | None]] = []
@@ -109,7 +109,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
             note = " (once the certificates step has made them)" if pending else ""
             return Change(target, True, f"would import {words}{note}", commands=flat)
         if any(a.pem is None for a, _ in todo):
-            raise RunbookError(f"{target}: a certificate is missing on the load balancer. Fix: run the "
+            raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
         backup = f"{store}.bak.{h.run_id}"
         if store not in h.backups:
@@ -150,7 +150,7 @@ def verify_truststores(run: Run) -> Checks:
                 found = "(alias absent)" if have is None else "the same certificate" if have == want else \
                     "another certificate"
             except RunbookError as e:
-                have, found = "", str(e).split(". Fix:")[0][:80]
+                have, found = "", e.message[:80]
             checks.append(Check(h.name, f"{v.name}: {a.alias} in {STORE}", f"{a.label}", found,
                                 want is not None and have == want,
                                 "re-run 02 with apply=True (it imports the certificate with keytool)"))
