@@ -219,7 +219,7 @@ class Host:
         staging = f"/tmp/.runbook-{self.run_id}-{base}" if sudo else posixpath.join(d, f".{base}.runbook-tmp")
         with self.sftp.open(staging, "wb") as f:
             f.write(data)
-        bak = f"{path}.bak.{self.run_id}"
+        bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(
             path=shlex.quote(path), staging=shlex.quote(staging), bak=shlex.quote(bak),
@@ -232,6 +232,33 @@ class Host:
             self.backups[path] = bak
             return bak
         return None
+
+    # -- backups: one naming and one record for every writer ------------------
+
+    def backup_path(self, path: str) -> str:
+        """Where PATH is backed up in this run: ``<path>.bak.<run id>``, next to it."""
+        return f"{path}.bak.{self.run_id}"
+
+    def backup_command(self, path: str) -> str:
+        """The shell command that backs PATH up (for writers that show their commands)."""
+        return f"cp -p {shlex.quote(path)} {shlex.quote(self.backup_path(path))}"
+
+    def backup(self, path: str, *, sudo: bool = False) -> str | None:
+        """Back PATH up once per run (write_file does it by itself); the backup's
+        path, or None when PATH does not exist."""
+        if path in self.backups:
+            return self.backups[path]
+        if not self.run("test -e %s", path, sudo=sudo).ok:
+            return None
+        self.check("cp -p %s %s", path, self.backup_path(path), sudo=sudo)
+        self.backups[path] = self.backup_path(path)
+        return self.backups[path]
+
+    def archive_path(self, label: str) -> str:
+        """Where a folder is archived before the runbook empties it:
+        ~/runbook-backups/<label>.<run id>.tar.gz (a folder has no place beside it)."""
+        home = self.check('printf %s "$HOME"').stdout
+        return f"{home}/runbook-backups/{label}.{self.run_id}.tar.gz"
 
     def file(self, path: str, sudo: bool = False) -> RemoteFile:
         return RemoteFile(self, path, sudo)

@@ -67,6 +67,10 @@ _CARBON_FILES = dict(
 )
 
 
+# The files every Carbon 4.x profile has, by key (a spec's ``files`` holds these and its own).
+CARBON_FILES: Mapping[str, ConfigFile] = _files(**_CARBON_FILES)
+
+
 @dataclass(frozen=True)
 class ProductSpec:
     """One product line and profile. Paths are relative to the product home

@@ -75,11 +75,11 @@ def _commands(run: Run, st: CertState) -> list[str]:
     assert c is not None
     csr = st.crt[:-4] + ".csr"
     cmds = [f"mkdir -p {run.params.load_balancer.ssl_dir}"]
-    bak = f".bak.{run.host(run.params.load_balancer.host or '').run_id}"
+    lb = run.host(run.params.load_balancer.host or "")
     if st.new_key and st.key_present:
-        cmds.append(f"cp -p {st.key} {st.key}{bak}")
+        cmds.append(lb.backup_command(st.key))
     if st.new_cert and st.chain:
-        cmds.append(f"cp -p {st.crt} {st.crt}{bak}")
+        cmds.append(lb.backup_command(st.crt))
     if st.new_key:
         cmds.append(f"umask 077 && {_keygen(c.key_type)} -out {st.key}.new && mv -f {st.key}.new {st.key}")
     if st.new_key or st.fix_mode:

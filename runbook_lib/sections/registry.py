@@ -27,8 +27,9 @@ from ..context import Run
 from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
-from ..step import Check, Checks, Operation, Plan
-from .common import edit_op, hosts_op
+from ..step import Check, Checks, Plan
+from .common import hosts_op
+from .filestep import FileStep, hosts_checks
 
 DS_ROLES = ("manager", "worker", "member", "broker")
 USER_DS, USER_JNDI = "WSO2_USER_DB", "jdbc/WSO2UMDB"
@@ -164,27 +165,33 @@ def plan_hosts(run: Run) -> Plan:
     return Plan("04 database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
 
 
+def _datasources_step(run: Run) -> FileStep:
+    """master-datasources.xml: the driver class read once per host from the jar there."""
+    d, drivers = run.params.database, {}
+    password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
+
+    def wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list]:
+        if v.host_name not in drivers:
+            drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
+        return datasource_edits(run, v, drivers[v.host_name], password), []
+    return FileStep("datasources", "xml", wanted, DS_ROLES)
+
+
+REGISTRY_STEP = FileStep("registry", "xml", lambda run, v, data: (registry_edits(run, v), []), DS_ROLES)
+USER_MGT_STEP = FileStep("user_mgt", "xml", lambda run, v, data: (usermgt_edits(), []), DS_ROLES)
+
+
 def plan_datasources(run: Run) -> Plan:
     """Each node's master-datasources.xml (the driver class read from the jar on its host)."""
     if not _nodes(run):
         return Plan("04 datasources", [])
-    d, drivers = run.params.database, {}
-    password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
-    ops = []
-    for v in _nodes(run):
-        if v.host_name not in drivers:
-            drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
-        ops.append(edit_op(run, v.host_name, v.conf("datasources/master-datasources.xml"), "xml",
-                           datasource_edits(run, v, drivers[v.host_name], password)))
-    return Plan("04 datasources", ops)
+    step = _datasources_step(run)
+    return Plan("04 datasources", [step.operation(run, v) for v in _nodes(run)])
 
 
 def plan_registry(run: Run) -> Plan:
     """Each node's registry.xml (mounts) and user-mgt.xml (user store datasource)."""
-    ops: list[Operation] = []
-    for v in _nodes(run):
-        ops.append(edit_op(run, v.host_name, v.conf("registry.xml"), "xml", registry_edits(run, v)))
-        ops.append(edit_op(run, v.host_name, v.conf("user-mgt.xml"), "xml", usermgt_edits()))
+    ops = [step.operation(run, v) for v in _nodes(run) for step in (REGISTRY_STEP, USER_MGT_STEP)]
     return Plan("04 registry mounts and user store", ops)
 
 
@@ -213,7 +220,7 @@ def read_datasources(data: bytes) -> list[FoundDatasource]:
 
 
 def _read(run: Run, v: NodeView, rel: str) -> bytes | None:
-    return run.host(v.host_name).read_file(v.conf(rel))
+    return run.host(v.host_name).read_file(v.conf(rel))  # rel: the spec's files[...].rel
 
 
 def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
@@ -222,14 +229,9 @@ def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
 
 def _alias_checks(run: Run) -> list[Check]:
     """The alias in the URLs resolves, on each node host, to the database host."""
-    out = []
-    for addr, alias in alias_entries(run):
-        for host in dict.fromkeys(v.host_name for v in _nodes(run)):
-            res = run.host(host).run("getent hosts %s", alias)
-            found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
-            out.append(Check(host, f"{alias} resolves", addr, found, found == addr,
-                             "apply the /etc/hosts step of this notebook"))
-    return out
+    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run)))
+    return [c for entry in alias_entries(run)
+            for c in hosts_checks(run, hosts, [entry], "apply the /etc/hosts step of this notebook")]
 
 
 def verify_hosts(run: Run) -> Checks:

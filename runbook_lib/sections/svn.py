@@ -128,8 +128,7 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
     entries = [e for e in entries if e]
     if not entries:
         return Change(target, False, "already empty")
-    home = h.check('printf %s "$HOME"').stdout
-    backup = f"{home}/runbook-backups/{v.name}-deployment-server.{run.run_id}.tar.gz"
+    backup = h.archive_path(f"{v.name}-deployment-server")
     cmds = (f"mkdir -p {shlex.quote(posixpath.dirname(backup))}",
             f"tar -czf {shlex.quote(backup)} -C {shlex.quote(d)} .",
             f"find {shlex.quote(d)} -mindepth 1 -delete")

@@ -111,10 +111,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
         if any(a.pem is None for a, _ in todo):
             raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
-        backup = f"{store}.bak.{h.run_id}"
-        if store not in h.backups:
-            h.check("cp -p %s %s", store, backup)
-            h.backups[store] = backup
+        h.backup(store)
         for a, have in todo:
             if have is not None:
                 h.check(READ_PASS + "keytool -delete -alias %s -keystore %s -storepass:env TSP", a.alias, store,
