@@ -81,11 +81,30 @@ class LabError(RunbookError):
 class Problem:
     """One validation problem: the file, the field path and how to fix it."""
 
-    def __init__(self, file: str, field: str, message: str, fix: str, level: str = "error") -> None:
+    def __init__(self, file: str, field: str, message: str, fix: str, level: str = "error",
+                 also: list[str] | None = None) -> None:
         self.file, self.field, self.message, self.fix, self.level = file, field, message, fix, level
+        self.also = list(also or [])  # further fields with the very same problem (merged, see merged())
+
+    @property
+    def fields(self) -> list[str]:
+        return [self.field, *self.also]
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}. Fix: {self.fix}"
+        return f"{self.file}: {', '.join(self.fields)}: {self.message}. Fix: {self.fix}"
 
     def __repr__(self) -> str:
         return f"Problem({self.level}: {self})"
+
+
+def merged(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: the same message and fix at several fields (a product
+    problem on every node that inherits it) becomes one problem naming them all."""
+    out: dict[tuple[str, str, str, str], Problem] = {}
+    for p in problems:
+        key = (p.file, p.level, p.message, p.fix)
+        if key not in out:
+            out[key] = Problem(p.file, p.field, p.message, p.fix, p.level, p.also)
+        elif p.field not in out[key].fields:
+            out[key].also.append(p.field)
+    return list(out.values())

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ParamsError, Problem
+from ..errors import ParamsError, Problem, merged
 from .checks import cross_checks
 from .model import PATTERN_WORDS, Params
 
@@ -334,9 +334,9 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
             found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]
         problems += [p for p in found if p.level == "error"]
         if warnings is not None:
-            warnings.extend(p for p in found if p.level == "warning")
+            warnings.extend(merged([p for p in found if p.level == "warning"]))
     if problems:
-        raise ParamsError(problems, file)
+        raise ParamsError(merged(problems), file)
     assert params is not None
     return params
 
