@@ -5,7 +5,7 @@ Documents 000 (central database), 003 and 004 (WSO2_USER_DB, REGISTRY_DB,
 REGISTRY_LOCALn, the broker's MB store). Departures: CREATE USER then GRANT (E1),
 one set of names from the params (E2), mysql5.7.sql where the server needs it and
 each script sourced once (E4, E6), latin1 by default (E4, E5), the real lib path
-(E7). Grants name each database with '_' escaped, so `REGISTRY_DB`.* does not also
+(E7; the driver jar: jdbc_driver.py). Grants name each database with '_' escaped, so `REGISTRY_DB`.* does not also
 cover REGISTRYxDB: the application user reaches the cluster's databases only.
 """
 
@@ -27,8 +27,10 @@ from ..params.derive import db_address
 from ..products import spec_for
 from ..sqlsplit import create_table_names, split_sql
 from ..step import Check, Checks, Operation, Plan
+from .datasources import DS_ROLES
+from .jdbc_driver import _jar_targets, plan_driver, verify_driver  # noqa: F401 - 03's third step, re-exported
 
-DB_ROLES = ("manager", "worker", "member", "broker")
+DB_ROLES = DS_ROLES  # the nodes that use the cluster's databases
 
 
 @dataclass(frozen=True)
@@ -198,47 +200,6 @@ def plan_app_user(run: Run) -> Plan:
     return Plan("03 application user and grants", ops)
 
 
-def _jar_targets(run: Run) -> list[tuple[str, str]]:
-    """(host, destination) per selected node, once per lib directory."""
-    jar = posixpath.basename(run.params.database.driver_jar)
-    out = [(v.host_name, v.path(posixpath.join(v.layout.lib, jar))) for v in run.selected_nodes(DB_ROLES)]
-    return list(dict.fromkeys(out))
-
-
-def _shas(run: Run, host: str, *paths: str) -> dict[str, str]:
-    res = run.host(host).run("sha256sum" + " %s" * len(paths) + " 2>/dev/null", *paths)
-    return {line.split(None, 1)[1].strip(): line.split()[0] for line in res.stdout.splitlines() if " " in line}
-
-
-def _jar_op(run: Run, host: str, dest: str) -> Operation:
-    src = run.params.database.driver_jar
-
-    def fn(dry: bool) -> Change:
-        h, target = run.host(host), f"{host}:{dest}"
-        shas = _shas(run, host, src, dest)
-        if src not in shas:
-            raise RunbookError(f"{host}: {src} is missing", fix="install the JDBC driver there (Debian: apt-get "
-                               "install libmariadb-java) or set database.driver_jar")
-        if shas.get(dest) == shas[src]:
-            return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
-        if not h.run("test -d %s", posixpath.dirname(dest)).ok:
-            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist", fix="check the node's home")
-        cmd = f"install -m 0644 {src} {dest}"
-        if not dry:
-            h.check("install -m 0644 %s %s", src, dest)
-        verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
-        return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
-    return Operation(f"{host}:{dest}", fn)
-
-
-def plan_driver(run: Run) -> Plan:
-    """The JDBC driver jar, copied on each node's host into the node's lib directory
-    (repository/components/lib, or lib/ for EI: E7), compared by sha256."""
-    if run.params.database is None:
-        return Plan("03 JDBC driver", [])
-    return Plan("03 JDBC driver", [_jar_op(run, h, dest) for h, dest in _jar_targets(run)])
-
-
 # ---------------------------------------------------------------- verification
 
 def verify_databases(run: Run) -> Checks:
@@ -314,14 +275,3 @@ def verify_app_user(run: Run) -> Checks:
     return Checks("03 application user", checks)
 
 
-def verify_driver(run: Run) -> Checks:
-    """Each node's lib directory holds the same bytes as the driver jar on its host."""
-    if run.params.database is None:
-        return Checks("03 JDBC driver", [])
-    src, checks = run.params.database.driver_jar, []
-    for host, dest in _jar_targets(run):
-        shas = _shas(run, host, src, dest)
-        found = "missing" if dest not in shas else ("same sha256" if shas[dest] == shas.get(src) else "differs")
-        checks.append(Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
-                            "apply the JDBC driver step"))
-    return Checks("03 JDBC driver", checks)
