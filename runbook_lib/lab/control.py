@@ -136,6 +136,9 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
                                     spec.version_line(prod.version))
         src = source.describe() + (f" + {len(taken)} files from {real}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
+    for name in sorted(set(distributions) - set(homes.values())):
+        log(f"  warning: --distribution {name} names no node's product (they are: "
+            f"{sorted(set(homes.values()))}); not used")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
     _save(paths, state)
 
