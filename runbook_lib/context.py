@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from . import fanout
 from .db import Db
 from .errors import ParamsError, Problem
 from .params.derive import db_address
@@ -134,4 +135,5 @@ def open_run(params_file: str | Path, apply: bool = False, hosts: str | list[str
     run_id = run_id or os.environ.get("RUNBOOK_RUN_ID") or run_id_now()
     secrets_file = p.secrets_file and (path.parent / p.secrets_file)  # relative to the params file
     secrets = Secrets(secrets_file)
+    fanout.configure(p.ssh.parallel)
     return Run(p, path, bool(apply), only, secrets, warnings, run_id, hosts_from_params(p, run_id))

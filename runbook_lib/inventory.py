@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import fanout
 from .host import Host, run_id_now
 from .params import Params
 
@@ -47,7 +48,7 @@ class Outcome:
         return f"{self.host}: {'ok' if self.ok else f'FAILED: {self.error}'}"
 
 
-def fan_out(hosts: dict[str, Host], fn: Callable[[Host], Any], max_workers: int = 8) -> dict[str, Outcome]:
+def fan_out(hosts: dict[str, Host], fn: Callable[[Host], Any], max_workers: int | None = None) -> dict[str, Outcome]:
     """Run FN on every host concurrently (bounded); results in host order."""
     def one(h: Host) -> Outcome:
         try:
@@ -55,6 +56,7 @@ def fan_out(hosts: dict[str, Host], fn: Callable[[Host], Any], max_workers: int 
         except Exception as e:  # each host's own error, reported, never raised past the others
             return Outcome(h.name, False, error=e)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(hosts) or 1))) as pool:
+    bound = max_workers or fanout.bound()  # ssh.parallel from the params
+    with ThreadPoolExecutor(max_workers=max(1, min(bound, len(hosts) or 1))) as pool:
         results = list(pool.map(one, hosts.values()))
     return {o.host: o for o in results}

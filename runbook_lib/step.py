@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import fanout
 from .change import Change
 from .errors import CheckFailed, RunbookError
 from .params.secrets import mask_text
@@ -30,6 +31,7 @@ OpFn = Callable[[bool], Change]
 class Operation:
     target: str
     fn: OpFn
+    host: str | None = None  # the host it works on: operations of different hosts run concurrently
 
     def run(self, dry_run: bool) -> Change:
         try:
@@ -99,16 +101,39 @@ class Report(TextShown):
                 "targets": [c.target for c in self.changed]}
 
 
+def _error_text(op: Operation, e: BaseException) -> str:
+    text = str(e)
+    return text if text.startswith(op.host or op.target) else f"{op.target}: {text}"
+
+
 class Plan:
-    def __init__(self, title: str, operations: list[Operation]) -> None:
+    def __init__(self, title: str, operations: list[Operation], before: Callable[[], None] | None = None) -> None:
         self.title = title
         self.operations = operations
+        self.before = before  # runs once before each preview/apply (e.g. read what every host's op needs)
+
+    def _run(self, dry_run: bool) -> list[Change]:
+        """Each host's operations in order, hosts concurrently (fanout.by_host);
+        changes in the plan's order. Every host finishes before a failure is
+        raised, and the error names every host that failed."""
+        if self.before is not None:
+            self.before()
+        results = fanout.by_host(self.operations, lambda op: op.host, lambda op: op.run(dry_run),
+                                 label=self.title)
+        errors = [(op, r.error) for op, r in zip(self.operations, results) if r.error is not None]
+        if len(errors) == 1:
+            raise errors[0][1]  # type: ignore[misc]
+        if errors:
+            done = sum(1 for r in results if r.ok)
+            raise RunbookError(f"{self.title}: {len(errors)} operations failed ({done} others completed): "
+                               + "; ".join(_error_text(op, e) for op, e in errors))
+        return [r.value for r in results]  # type: ignore[misc]
 
     def preview(self) -> Report:
-        return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
+        return Report(self.title, False, self._run(dry_run=True))
 
     def apply(self) -> Report:
-        return Report(self.title, True, [op.run(dry_run=False) for op in self.operations])
+        return Report(self.title, True, self._run(dry_run=False))
 
     def run(self, apply: bool) -> Report:
         """Apply when the notebook's ``apply`` parameter is true, else preview."""

@@ -236,6 +236,7 @@ class Ssh(Strict):
     known_hosts: str
     connect_timeout: Annotated[float, Field(gt=0, le=300)] = 10
     command_timeout: Annotated[float, Field(gt=0, le=3600)] = 120
+    parallel: Annotated[int, Field(ge=1, le=256)] = 16  # hosts worked on at once (fanout.py)
 
 
 class LabSettings(Strict):

@@ -217,12 +217,12 @@ def start_command(v: NodeView) -> str:
 
 def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:
     """Recorded, not run (the lab has no WSO2 server): the command, and that its script exists."""
-    checks = []
-    for v in run.selected_nodes(roles):
+    def one(v: NodeView) -> list[Check]:
         script = start_command(v).split()[1]
         ok = run.host(v.host_name).run("test -f %s", script).ok
-        checks.append(Check(v.host_name, f"{v.name}: start command", start_command(v),
-                            "script present" if ok else "script missing", ok,
-                            f"unpack the product into {v.node.home} (bin/ is missing its start script)"))
+        return [Check(v.host_name, f"{v.name}: start command", start_command(v),
+                      "script present" if ok else "script missing", ok,
+                      f"unpack the product into {v.node.home} (bin/ is missing its start script)")]
+    checks = per_node(run.selected_nodes(roles), one)
     return Checks(_title(roles, "start commands", "of the", " (recorded, not run)"), checks)
 

@@ -18,19 +18,19 @@ def edit_op(run: Run, host: str, path: str, kind: Kind, edits: Sequence[object],
             namespaces: dict[str, str] | None = None) -> Operation:
     h = run.host(host)
     return Operation(f"{host}:{path}", lambda dry: edit_file(h, path, kind, edits, sudo=sudo,
-                                                               namespaces=namespaces, dry_run=dry))
+                                                               namespaces=namespaces, dry_run=dry), host)
 
 
 def content_op(run: Run, host: str, path: str, content: bytes, *, sudo: bool = False, mode: int | None = None,
                what: str = "content") -> Operation:
     h = run.host(host)
     return Operation(f"{host}:{path}", lambda dry: ensure_content(h, path, content, sudo=sudo, mode=mode,
-                                                                   dry_run=dry, what=what))
+                                                                   dry_run=dry, what=what), host)
 
 
 def hosts_op(run: Run, host: str, entries: Sequence[tuple[str, str]]) -> Operation:
     h = run.host(host)
-    return Operation(f"{host}:/etc/hosts", lambda dry: ensure_hosts_entries(h, entries, dry_run=dry))
+    return Operation(f"{host}:/etc/hosts", lambda dry: ensure_hosts_entries(h, entries, dry_run=dry), host)
 
 
 def xml_check(run: Run, v: NodeView, rel: str, xpath: str, expected: str, what: str, fix: str,

@@ -15,6 +15,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass, replace
 
+from .. import fanout
 from ..change import Change
 from ..context import Run
 from ..db import Db
@@ -258,7 +259,9 @@ def verify_app_user(run: Run) -> Checks:
                     _differences(want, have) if have else "(no such account)", have == want,
                     "apply the application-user step; REVOKE any grant listed as extra")]
     password, names = run.secret(d.app_password.secret), sorted(s.name for s in database_specs(run, False))
-    for host in dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES)):
+
+    def one(host: str) -> list[Check]:
+        checks: list[Check] = []
         ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
                                "SHOW DATABASES")
         seen = {x for x in out.split("\n") if x and x != "information_schema"} if ok else set()
@@ -272,6 +275,9 @@ def verify_app_user(run: Run) -> Checks:
         checks.append(Check(host, f"{d.app_user} on database mysql", "refused (1044)",
                             "refused (1044)" if refused else (out if not ok else "allowed"), refused,
                             "revoke the extra grants: the application user must reach the cluster's databases only"))
+        return checks
+    checks += fanout.map_hosts(list(dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES))),
+                               lambda h: h, one)
     return Checks("03 application user", checks)
 
 

@@ -24,7 +24,7 @@ from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..step import Check, Checks, Plan
-from .filestep import FileStep, hosts_checks
+from .filestep import FileStep, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member", "broker")
 USER_DS, USER_JNDI = "WSO2_USER_DB", "jdbc/WSO2UMDB"
@@ -165,8 +165,10 @@ def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
 def _alias_checks(run: Run) -> list[Check]:
     """The alias in the URLs resolves, on each node host, to the database host."""
     hosts = list(dict.fromkeys(v.host_name for v in _nodes(run)))
-    return [c for entry in alias_entries(run)
-            for c in hosts_checks(run, hosts, [entry], "apply the /etc/hosts step of this notebook")]
+    entries = alias_entries(run)
+    by_host = hosts_checks(run, hosts, entries, "apply the /etc/hosts step of this notebook")
+    k = len(entries)  # one command per host; shown entry by entry, each on every host
+    return [by_host[h * k + e] for e in range(k) for h in range(len(hosts))]
 
 
 def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
@@ -194,14 +196,16 @@ def verify_datasources(run: Run) -> Checks:
     master-datasources.xml; the runbook's datasources are as intended; every URL is a
     well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
     checks = _alias_checks(run)
-    for v in _nodes(run):
+
+    def one(v: NodeView) -> list[Check]:
+        checks: list[Check] = []
         files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
                                                      "user-mgt.xml")}
         missing = [rel for rel, data in files.items() if data is None]
         if missing:
             checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,
                                 f"check nodes.{v.name}.home"))
-            continue
+            return checks
         found = read_datasources(files["datasources/master-datasources.xml"])
         by_jndi = {ds.jndi: ds for ds in found}
         refs = [("registry.xml", x) for x in _values(files["registry.xml"], "/wso2registry/dbConfig/dataSource",
@@ -224,4 +228,6 @@ def verify_datasources(run: Run) -> Checks:
                                 got == f"{want.jndi}, {want.database}, {d.app_user}", "apply the datasources step"))
         for ds in found:
             checks += _url_checks(run, v, ds)
+        return checks
+    checks += per_node(_nodes(run), one)
     return Checks("04 datasources", checks)

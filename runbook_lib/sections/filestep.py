@@ -16,9 +16,11 @@ bounded fan-out can replace it later without touching the steps.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence, TypeVar
 
+from .. import fanout
 from ..change import Change
 from ..configedit import get_values, read_lbconf
 from ..context import Run
@@ -94,7 +96,7 @@ class FileStep:
             return edit_data(h, path, self.kind, data, edits, sudo=self.sudo, namespaces=self.namespaces,
                              dry_run=dry_run)
 
-        return Operation(f"{v.host_name}:{path}", fn)
+        return Operation(f"{v.host_name}:{path}", fn, v.host_name)
 
     def checks_for(self, v: NodeView, run: Run, data: bytes | None, host: str | None = None) -> list[Check]:
         """The checks of one node's file from its bytes (None: the file is missing)."""
@@ -117,22 +119,25 @@ class FileStep:
         return self.checks_for(v, run, data)
 
 
-def per_node(nodes: Sequence[NodeView], fn: Callable[[NodeView], list[T]]) -> list[T]:
+def per_node(nodes: Sequence[NodeView], fn: Callable[[NodeView], list[T]], label: str = "") -> list[T]:
     """FN for each node, results in node order. The one place steps walk their
-    nodes: a bounded per-host fan-out belongs here."""
-    return [x for v in nodes for x in fn(v)]
+    nodes: hosts concurrently, a host's nodes one after another (fanout.by_host)."""
+    return fanout.map_hosts(nodes, lambda v: v.host_name, fn, label)
 
 
 def hosts_checks(run: Run, hosts: Sequence[str], entries: Sequence[tuple[str, str]], fix: str) -> list[Check]:
     """Each (address, name) resolves as intended on each host: `getent hosts`,
     so nsswitch is honoured, not just the file's text. FIX may use {name},
     {addr} and {host}."""
-    out = []
-    for host in hosts:
-        h = run.host(host)
-        for addr, name in entries:
-            res = h.run("getent hosts %s", name)
-            found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
+    def one(host: str) -> list[Check]:
+        # one command per host: each name's first address on a line of its own (empty: no answer)
+        script = "; ".join(f"echo $(getent hosts {shlex.quote(name)} | head -n1 | cut -d' ' -f1)"
+                           for _, name in entries)
+        lines = run.host(host).run(script).stdout.splitlines() if entries else []
+        out = []
+        for i, (addr, name) in enumerate(entries):
+            found = (lines[i].strip() if i < len(lines) else "") or "(does not resolve)"
             out.append(Check(host, f"{name} resolves", addr, found, found == addr,
                              fix.format(name=name, addr=addr, host=host)))
-    return out
+        return out
+    return fanout.map_hosts(list(hosts), lambda h: h, one)

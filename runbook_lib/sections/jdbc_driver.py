@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 
+from .. import fanout
 from ..change import Change
 from ..context import Run
 from ..errors import RunbookError
@@ -48,7 +49,7 @@ def _jar_op(run: Run, host: str, dest: str) -> Operation:
             h.check("install -m 0644 %s %s", src, dest)
         verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
         return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
-    return Operation(f"{host}:{dest}", fn)
+    return Operation(f"{host}:{dest}", fn, host)
 
 
 def plan_driver(run: Run) -> Plan:
@@ -63,10 +64,13 @@ def verify_driver(run: Run) -> Checks:
     """Each node's lib directory holds the same bytes as the driver jar on its host."""
     if run.params.database is None:
         return Checks("03 JDBC driver", [])
-    src, checks = run.params.database.driver_jar, []
-    for host, dest in _jar_targets(run):
+    src = run.params.database.driver_jar
+
+    def one(target: tuple[str, str]) -> list[Check]:
+        host, dest = target
         shas = _shas(run, host, src, dest)
         found = "missing" if dest not in shas else ("same sha256" if shas[dest] == shas.get(src) else "differs")
-        checks.append(Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
-                            "apply the JDBC driver step"))
+        return [Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
+                      "apply the JDBC driver step")]
+    checks = fanout.map_hosts(_jar_targets(run), lambda t: t[0], one)
     return Checks("03 JDBC driver", checks)

@@ -20,7 +20,7 @@ from .datasources import (CARBON_DS, DS_PARENT, DS_ROLES, LOCAL_JNDI, MB_DS, MB_
                           SHARED_JNDI, USER_DS, USER_JNDI, USER_MGT_DS, Datasource, FoundDatasource, _alias_checks,
                           _nodes, _read, _values, alias_entries, datasource_edits, datasource_node, driver_class,
                           node_datasources, plan_datasources, read_datasources, verify_datasources)
-from .filestep import FileStep
+from .filestep import FileStep, per_node
 
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"
 REMOTE_URL = "https://localhost:9443/registry"  # as in the documents; unused with a dbConfig
@@ -97,7 +97,9 @@ def verify_registry(run: Run) -> Checks:
     readOnly as intended and cacheId = user@url of that datasource (E8), both mounts;
     user-mgt.xml on the shared user store."""
     checks: list[Check] = []
-    for v in _nodes(run):
+
+    def one(v: NodeView) -> list[Check]:
+        checks: list[Check] = []
         reg, um = _read(run, v, "registry.xml"), _read(run, v, "user-mgt.xml")
         mds = _read(run, v, "datasources/master-datasources.xml")
         shared = [ds for ds in (read_datasources(mds) if mds else []) if ds.jndi == SHARED_JNDI]
@@ -121,4 +123,6 @@ def verify_registry(run: Run) -> Checks:
             ok = got == [want] and (what != "remoteInstance cacheId (E8)" or want == cache_id(run))
             checks.append(Check(v.host_name, f"{v.name}: {what}", want, shown, ok,
                                 "apply the registry step of this notebook (and the datasources step first)"))
+        return checks
+    checks += per_node(_nodes(run), one)
     return Checks("04 registry and user store", checks)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import posixpath
 import shlex
 
+from .. import fanout
 from ..change import Change
 from ..context import Run
 from ..errors import CommandError, RunbookError
 from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
+from .filestep import per_node
 
 DEPLOYMENT = "repository/deployment/server"
 
@@ -62,7 +64,7 @@ def plan_repository(run: Run) -> Plan:
     ops = []
     if _svn_host_selected(run) and ds.repo_path:
         h = run.host(ds.host)
-        ops.append(Operation(f"{ds.host}:{ds.repo_path}", lambda dry: _create_repository(h, ds.repo_path, dry)))
+        ops.append(Operation(f"{ds.host}:{ds.repo_path}", lambda dry: _create_repository(h, ds.repo_path, dry), ds.host))
     return Plan("05 SVN repository for the deployment synchronizer", ops)
 
 
@@ -101,7 +103,7 @@ def verify_repository(run: Run, roles: tuple[str, ...]) -> Checks:
                             "a repository (svnlook answers)" if ok else "not a repository", ok,
                             "create it: run 05_manager with apply=True"))
     hosts = dict.fromkeys(v.host_name for v in run.selected_nodes(roles) if v.node.role in ("manager", "worker"))
-    checks += [svn_info(run, h) for h in hosts]
+    checks += fanout.map_hosts(list(hosts), lambda h: h, lambda h: [svn_info(run, h)])
     return Checks(f"{'05' if 'manager' in roles else '06'} SVN repository", checks)
 
 
@@ -150,13 +152,12 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
 def plan_empty_deployment(run: Run) -> Plan:
     """One operation per selected worker (only with the SVN synchronizer)."""
     return Plan("06 empty repository/deployment/server on the workers",
-                [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry))
+                [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry), v.host_name)
                  for v in _workers(run)])
 
 
 def verify_empty_deployment(run: Run) -> Checks:
-    checks = []
-    for v in _workers(run):
+    def one(v: NodeView) -> list[Check]:
         h, d = run.host(v.host_name), deployment_dir(v)
         if h.run("test -e %s/.svn", d).ok:
             found = "an SVN working copy"
@@ -164,7 +165,8 @@ def verify_empty_deployment(run: Run) -> Checks:
             res = h.run("find %s -mindepth 1 | wc -l", d)
             n = res.stdout.strip() if res.ok else "?"
             found = "empty" if n == "0" else f"{n} entries"
-        checks.append(Check(v.host_name, f"{v.name}: {DEPLOYMENT}", "empty or an SVN working copy", found,
-                            found in ("empty", "an SVN working copy"),
-                            "re-run the emptying step with apply=True (it backs the folder up first)"))
+        return [Check(v.host_name, f"{v.name}: {DEPLOYMENT}", "empty or an SVN working copy", found,
+                      found in ("empty", "an SVN working copy"),
+                      "re-run the emptying step with apply=True (it backs the folder up first)")]
+    checks = per_node(_workers(run), one)
     return Checks("06 worker deployment folders before the first checkout", checks)

@@ -20,6 +20,8 @@ from ..errors import RunbookError
 from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
+from .filestep import per_node
+from ..facts.jks import WrongPassword, read_jks
 from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 
 STORE = "client-truststore.jks"
@@ -58,22 +60,58 @@ def store_path(v: NodeView) -> str:
     return v.path(f"{v.layout.security}/{STORE}")
 
 
-def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | None:
-    """SHA-256 of ALIAS in STORE (keytool -list), None when the alias is absent."""
-    res = h.run(READ_PASS + "keytool -list -alias %s -keystore %s -storepass:env TSP", alias, store,
-                stdin=f"{password}\n".encode())
+def _password_error(h: Host, store: str) -> RunbookError:
+    return RunbookError(f"{h.name}: {store}: the store password is wrong", fix="set the secret named in "
+                        "certificates.truststore_password to the store's password (WSO2 ships wso2carbon)")
+
+
+def parse_listing(text: str) -> dict[str, str]:
+    """alias -> SHA-256 from `keytool -list` (no -v): "alias, date, type," then the fingerprint line."""
+    out, alias = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^(\S[^,]*), .*, \w+Entry,\s*$", line)
+        if m:
+            alias = m.group(1)
+            continue
+        m = re.search(r"\(SHA-256\):\s*([0-9A-F:]+)", line)
+        if m and alias is not None:
+            out[alias.lower()], alias = m.group(1), None
+    return out
+
+
+def _keytool_list(h: Host, store: str, password: str) -> dict[str, str]:
+    """One `keytool -list` of the whole store (stores in a format other than JKS)."""
+    res = h.run(READ_PASS + "keytool -list -keystore %s -storepass:env TSP", store, stdin=f"{password}\n".encode())
     text = res.stdout + res.stderr
     if res.ok:
-        m = re.search(r"\(SHA-256\):\s*([0-9A-F:]+)", text)
-        return m.group(1) if m else ""
-    if "does not exist" in text:
-        return None
+        return parse_listing(res.stdout)
     if "password was incorrect" in text:
-        raise RunbookError(f"{h.name}: {store}: the store password is wrong", fix="set the secret named in "
-                           "certificates.truststore_password to the store's password (WSO2 ships wso2carbon)")
+        raise _password_error(h, store)
     if "not found" in text.lower() and "keytool" in text:
         raise RunbookError(f"{h.name}: keytool not found", fix=f"install a JDK on {h.name} or put keytool on PATH")
     raise RunbookError(f"{h.name}: keytool -list {store} failed: {text.strip()[-200:]}")
+
+
+def store_entries(h: Host, store: str, password: str) -> dict[str, str] | None:
+    """Every alias of STORE and its certificate's SHA-256, read once: the
+    file's bytes parsed here (JKS, no JVM; integrity checked with the
+    password), else one `keytool -list`. None when the store does not exist."""
+    data = h.read_file(store)
+    if data is None:
+        return None
+    try:
+        entries = read_jks(data, password)
+    except WrongPassword:
+        raise _password_error(h, store) from None
+    return entries if entries is not None else _keytool_list(h, store, password)
+
+
+def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | None:
+    """SHA-256 of ALIAS in STORE, None when the alias is absent."""
+    entries = store_entries(h, store, password)
+    if entries is None:
+        raise RunbookError(f"{h.name}:{store} does not exist")
+    return entries.get(alias.lower())
 
 
 def _import_cmd(alias: str, store: str, label: str, secret: str) -> str:
@@ -81,24 +119,41 @@ def _import_cmd(alias: str, store: str, label: str, secret: str) -> str:
             f"  # stdin: the password (secret {secret}), then {label}")
 
 
-def _store_op(run: Run, v: NodeView) -> Operation:
+class _Anchors:
+    """The anchors, read once per preview/apply (Plan.before) for every node's operation."""
+
+    def __init__(self, run: Run) -> None:
+        self.run, self.value = run, None  # type: list[Anchor] | None
+
+    def refresh(self) -> None:
+        self.value = anchors(self.run)
+
+    def get(self) -> list[Anchor]:
+        if self.value is None:
+            self.refresh()
+        return self.value  # type: ignore[return-value]
+
+
+def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
     h, store = run.host(v.host_name), store_path(v)
     c = run.params.certificates
     assert c is not None
 
     def fn(dry_run: bool) -> Change:
         target = f"{h.name}:{store}"
-        if not h.run("test -f %s", store).ok:
+        password = run.secret(c.truststore_password.secret)
+        entries = store_entries(h, store, password)
+        if entries is None:
             raise RunbookError(f"{target} does not exist", fix=f"check nodes.{v.name}.home in the params and that "
                                "the product is unpacked there")
-        password = run.secret(c.truststore_password.secret)
+        wanted = found.get()
         todo: list[tuple[Anchor, str | None]] = []
-        for a in anchors(run):
-            have = listed_fingerprint(h, store, a.alias, password)
+        for a in wanted:
+            have = entries.get(a.alias.lower())
             if a.pem is None or have != fingerprint(split_pem(a.pem)[0]):
                 todo.append((a, have))
         if not todo:
-            return Change(target, False, "already trusts " + ", ".join(f"{a.alias} ({a.label})" for a in anchors(run)))
+            return Change(target, False, "already trusts " + ", ".join(f"{a.alias} ({a.label})" for a in wanted))
         cmds = tuple(([f"keytool -delete -alias {a.alias} -keystore {store} -storepass:env TSP"] if have else [])
                      + [_import_cmd(a.alias, store, a.label, c.truststore_password.secret)] for a, have in todo)
         flat = tuple(x for group in cmds for x in group)
@@ -118,17 +173,21 @@ def _store_op(run: Run, v: NodeView) -> Operation:
                         stdin=f"{password}\n".encode())
             h.check(READ_PASS + "keytool -importcert -noprompt -trustcacerts -alias %s -keystore %s "
                     "-storepass:env TSP", a.alias, store, stdin=f"{password}\n".encode() + (a.pem or b""))
-            if listed_fingerprint(h, store, a.alias, password) != fingerprint(split_pem(a.pem or b"")[0]):
+        after = store_entries(h, store, password) or {}
+        for a, _ in todo:
+            if after.get(a.alias.lower()) != fingerprint(split_pem(a.pem or b"")[0]):
                 raise RunbookError(f"{target}: {a.alias} does not hold the certificate after the import")
         return Change(target, True, f"imported {words} (backup {h.backups[store]})", commands=flat)
-    return Operation(f"{v.host_name}:{store}", fn)
+    return Operation(f"{v.host_name}:{store}", fn, v.host_name)
 
 
 def plan_truststores(run: Run) -> Plan:
     """Each selected node's client-truststore.jks trusts the load balancer."""
     if run.params.certificates is None or run.params.load_balancer.kind != "nginx":
         return Plan("02 truststores: nothing to import (no nginx certificates in these params)", [])
-    return Plan("02 client-truststore.jks on the nodes", [_store_op(run, v) for v in run.selected_nodes(NODE_ROLES)])
+    found = _Anchors(run)  # the LB's certificates, read once per preview/apply for all the nodes
+    return Plan("02 client-truststore.jks on the nodes",
+                [_store_op(run, v, found) for v in run.selected_nodes(NODE_ROLES)], before=found.refresh)
 
 
 def verify_truststores(run: Run) -> Checks:
@@ -137,18 +196,22 @@ def verify_truststores(run: Run) -> Checks:
     c = run.params.certificates
     if c is None or run.params.load_balancer.kind != "nginx":
         return Checks(title + ": nothing to verify", [])
-    password, found_anchors, checks = run.secret(c.truststore_password.secret), anchors(run), []
-    for v in run.selected_nodes(NODE_ROLES):
+    password, found_anchors = run.secret(c.truststore_password.secret), anchors(run)
+
+    def one(v: NodeView) -> list[Check]:  # the store read once per node, every alias checked from it
         h, store = run.host(v.host_name), store_path(v)
+        try:
+            entries, error = store_entries(h, store, password), ""
+        except RunbookError as e:
+            entries, error = {}, e.message[:80]
+        out = []
         for a in found_anchors:
             want = fingerprint(split_pem(a.pem)[0]) if a.pem else None
-            try:
-                have = listed_fingerprint(h, store, a.alias, password)
-                found = "(alias absent)" if have is None else "the same certificate" if have == want else \
-                    "another certificate"
-            except RunbookError as e:
-                have, found = "", e.message[:80]
-            checks.append(Check(h.name, f"{v.name}: {a.alias} in {STORE}", f"{a.label}", found,
-                                want is not None and have == want,
-                                "re-run 02 with apply=True (it imports the certificate with keytool)"))
-    return Checks(title, checks)
+            have = (entries or {}).get(a.alias.lower())
+            found = error or ("(store missing)" if entries is None else "(alias absent)" if have is None else
+                              "the same certificate" if have == want else "another certificate")
+            out.append(Check(h.name, f"{v.name}: {a.alias} in {STORE}", f"{a.label}", found,
+                             not error and want is not None and have == want,
+                             "re-run 02 with apply=True (it imports the certificate with keytool)"))
+        return out
+    return Checks(title, per_node(run.selected_nodes(NODE_ROLES), one, title))
