@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +19,78 @@ from .params.secrets import mask_text
 
 NOTEBOOKS = ROOT / "notebooks"
 KERNEL = "wso2-runbook"
+# Imported in a kernel while it waits for its notebook (silently: no execution
+# count, no output), so a section's first cell does not pay for them.
+WARM_UP = "import runbook_lib, runbook_lib.sections, paramiko, lxml.etree, cryptography.x509, pymysql"
+
+
+class _Kernel:
+    """A kernel started ahead of its notebook: the next section's kernel starts
+    and imports the library while the current section runs. Papermill gets it
+    through `km`; everything the notebook does still runs in its own cells."""
+
+    def __init__(self) -> None:
+        from jupyter_client.manager import KernelManager
+        self.km = KernelManager(kernel_name=KERNEL)
+        self.thread = threading.Thread(target=self._start, daemon=True)
+        self.error: BaseException | None = None
+        self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.km.start_kernel(cwd=str(ROOT))
+            kc = self.km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=60)
+                kc.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=60)
+            finally:
+                kc.stop_channels()
+        except BaseException as e:  # the section then starts a kernel of its own
+            self.error = e
+
+    def ready(self):  # noqa: ANN201 - a KernelManager, or None to let papermill start one
+        self.thread.join()
+        return self.km if self.error is None and self.km.is_alive() else None
+
+    def stop(self) -> None:
+        self.thread.join()
+        try:
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+
+
+class _ProgressTail:
+    """Prints the lines a section's steps append to RUNBOOK_PROGRESS (which
+    hosts are done) while the section runs; they never enter the notebook."""
+
+    def __init__(self, path: Path, progress) -> None:  # noqa: ANN001
+        self.path, self.progress, self.pos = path, progress, 0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop_event.wait(0.5):
+            self._drain()
+
+    def _drain(self) -> None:
+        try:
+            with open(self.path) as f:
+                f.seek(self.pos)
+                text = f.read()
+                self.pos = f.tell()
+        except OSError:
+            return
+        for line in text.splitlines():
+            self.progress(f"      {line}")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join()
+        self._drain()
 
 
 def sections() -> list[str]:
@@ -91,19 +164,29 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     os.environ["RUNBOOK_RECORD"] = str(record)
     os.environ["RUNBOOK_RUN_ID"] = stamp
     os.environ["RUNBOOK_HEADLESS"] = "1"
+    os.environ["RUNBOOK_PROGRESS"] = str(out / "progress.log")
+    kernel: _Kernel | None = _Kernel()  # the first section's kernel; each section starts the next one's
+    stoppers: list[threading.Thread] = []
     try:
         for i, name in enumerate(names, 1):
             progress(f"[{i}/{len(names)}] {name} ...")
+            current, kernel = kernel, (_Kernel() if i < len(names) else None)
+            tail = _ProgressTail(out / "progress.log", progress)
             start_line = sum(1 for _ in open(record)) if record.exists() else 0
             t0 = time.monotonic()
             result = SectionResult(name, True, 0.0, str(out / f"{name}.ipynb"))
             try:
                 pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), result.output, kernel_name=KERNEL,
                                     parameters={"params_file": params_arg, "apply": apply, "hosts": hosts},
-                                    cwd=str(ROOT), progress_bar=False, log_output=False)
+                                    cwd=str(ROOT), progress_bar=False, log_output=False, km=current.ready())
             except pm.PapermillExecutionError as e:
                 result.ok = False
                 result.error = mask_text(f"cell {e.exec_count}: {e.ename}: {e.evalue}".splitlines()[0][:300])
+            finally:
+                tail.stop()
+                stopper = threading.Thread(target=current.stop)  # shut down off the critical path
+                stopper.start()
+                stoppers.append(stopper)
             result.seconds = time.monotonic() - t0
             lines = record.read_text().splitlines()[start_line:] if record.exists() else []
             for line in lines:
@@ -120,6 +203,11 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                 break
     finally:
         os.environ.pop("RUNBOOK_RECORD", None)
+        os.environ.pop("RUNBOOK_PROGRESS", None)
+        if kernel is not None:
+            kernel.stop()
+        for t in stoppers:
+            t.join()
     (out / "summary.txt").write_text(summary.text() + "\n")
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
