@@ -64,8 +64,12 @@ record: venv
 	$(BIN)/runbook run params/lab.yaml --out runs/record
 	$(BIN)/runbook publish runs/record
 
+# Speed (issue 10): the lab's own figures, then 1 manager + 4 and 32 workers
+# (plan only, first and second apply per section) beside the SSH floor.
+# Brings labs up and down itself: hold the lab lock when the lab is shared.
 bench: venv
 	$(BIN)/python benchmarks/bench_lab.py
+	$(BIN)/python benchmarks/bench_scale.py --workers 4 32
 
 clean: lab-down
 	rm -rf $(VENV) runs
