@@ -15,6 +15,7 @@ ELB: see elb.py (files only: the ELB cannot run in the lab).
 from __future__ import annotations
 
 import http.client
+import shlex
 import ssl
 
 from ..context import Run
@@ -159,19 +160,18 @@ def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Backend
     if not _nginx_selected(run):
         return Backends(title, [])
     h = lb_host(run)
-    checks, seen = [], set()
-    for v in all_vhosts(run.params):
-        if v.key not in keys:
-            continue
-        for server in v.upstream.servers:
-            if (v.key, server) in seen:
-                continue
-            seen.add((v.key, server))
-            addr, port = server.rsplit(":", 1)
-            ok = h.run("timeout 3 bash -c %s", f"</dev/tcp/{addr}/{port}").ok
-            checks.append(Check(h.name, f"{v.upstream.name} -> {server}", "accepts connections",
-                                "accepts connections" if ok else "nothing listening", ok,
-                                f"start the WSO2 node listening on {server} (see 05/06)"))
+    seen = {(v.key, server): v.upstream.name for v in all_vhosts(run.params) if v.key in keys
+            for server in v.upstream.servers}  # each (vhost, server) once, in the vhosts' order
+    rows = [(name, server) for (_, server), name in seen.items()]
+    servers = list(dict.fromkeys(server for _, server in rows))
+    # one command for every backend, probed at once (each within 3 s): "ADDR:PORT ok" per open port
+    probes = " ".join(f"(timeout 3 bash -c {shlex.quote(f'</dev/tcp/{a}/{p}')} 2>/dev/null && echo {a}:{p} ok) &"
+                      for a, p in (x.rsplit(":", 1) for x in servers))
+    res = h.run(f"{probes} wait") if servers else None
+    open_ = {line.split()[0] for line in res.stdout.splitlines() if line.endswith(" ok")} if res else set()
+    checks = [Check(h.name, f"{name} -> {server}", "accepts connections",
+                    "accepts connections" if server in open_ else "nothing listening", server in open_,
+                    f"start the WSO2 node listening on {server} (see 05/06)") for name, server in rows]
     return Backends(title, checks)
 
 
