@@ -31,7 +31,9 @@ OpFn = Callable[[bool], Change]
 class Operation:
     target: str
     fn: OpFn
-    host: str | None = None  # the host it works on: operations of different hosts run concurrently
+    # the host it works on (or another key, e.g. a database): operations of different
+    # keys run concurrently, those of one key in order; None: in order with the other Nones
+    host: str | None = None
 
     def run(self, dry_run: bool) -> Change:
         try:
@@ -107,10 +109,12 @@ def _error_text(op: Operation, e: BaseException) -> str:
 
 
 class Plan:
-    def __init__(self, title: str, operations: list[Operation], before: Callable[[], None] | None = None) -> None:
+    def __init__(self, title: str, operations: list[Operation], before: Callable[[], None] | None = None,
+                 after: Callable[[], None] | None = None) -> None:
         self.title = title
         self.operations = operations
         self.before = before  # runs once before each preview/apply (e.g. read what every host's op needs)
+        self.after = after  # and once after (e.g. close the connections the operations opened)
 
     def _run(self, dry_run: bool) -> list[Change]:
         """Each host's operations in order, hosts concurrently (fanout.by_host);
@@ -118,8 +122,12 @@ class Plan:
         raised, and the error names every host that failed."""
         if self.before is not None:
             self.before()
-        results = fanout.by_host(self.operations, lambda op: op.host, lambda op: op.run(dry_run),
-                                 label=self.title)
+        try:
+            results = fanout.by_host(self.operations, lambda op: op.host, lambda op: op.run(dry_run),
+                                     label=self.title)
+        finally:
+            if self.after is not None:
+                self.after()
         errors = [(op, r.error) for op, r in zip(self.operations, results) if r.error is not None]
         if len(errors) == 1:
             raise errors[0][1]  # type: ignore[misc]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import threading
 from dataclasses import dataclass, replace
 
 from .. import fanout
@@ -129,34 +130,47 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
 
 class _Admin:
     """The admin connection (direct, or through database.tunnel_via), opened
-    on first use and shared by a plan's operations; scripts cached."""
+    on first use; one per thread, so databases can be made concurrently
+    (a connection is never shared between threads). Scripts cached."""
 
     def __init__(self, run: Run) -> None:
-        self.run, self._db, self._scripts = run, None, {}
+        self.run, self._local, self._scripts = run, threading.local(), {}
+        self._lock, self._all = threading.Lock(), []  # type: threading.Lock, list[Db]
 
     def __call__(self) -> Db:
-        if self._db is None:
+        db = getattr(self._local, "db", None)
+        if db is None:
             d = self.run.params.database
-            self._db = self.run.db_connect(d.admin_user, self.run.secret(d.admin_password.secret))
-        return self._db
+            db = self._local.db = self.run.db_connect(d.admin_user, self.run.secret(d.admin_password.secret))
+            with self._lock:
+                self._all.append(db)
+        return db
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all = []
+        self._local = threading.local()
 
     def script(self, spec: DbSpec) -> Script:
         key = (spec.kind, spec.source.name)
-        if key not in self._scripts:
-            self._scripts[key] = read_script(self.run, spec, self().server_version())
-        return self._scripts[key]
+        with self._lock:  # read once, from one thread: a node host's connection is not shared
+            if key not in self._scripts:
+                self._scripts[key] = read_script(self.run, spec, self().server_version())
+            return self._scripts[key]
+
+    def group(self, spec: DbSpec) -> str | None:
+        """Each database's operations form a group of their own, run concurrently
+        with the other databases' (fanout); through an SSH tunnel, one at a time."""
+        return None if self.run.params.database.tunnel_via else f"database {spec.name}"
 
 
 def _database_op(admin: _Admin, spec: DbSpec, charset: str) -> Operation:
     def fn(dry: bool) -> Change:
         change = ensure_database(admin(), spec.name, charset=charset, dry_run=dry)
         return replace(change, target=f"database {spec.name} ({spec.purpose})")
-    return Operation(f"database {spec.name}", fn)
+    return Operation(f"database {spec.name}", fn, admin.group(spec))
 
 
 def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
@@ -175,7 +189,7 @@ def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
         note = " (no mysql5.7.sql shipped: mysql.sql, zero dates allowed for this session, E4)" \
             if s.relax_zero_dates else ""
         return Change(target, True, change.summary + note, commands=commands)
-    return Operation(f"script into {spec.name}", fn)
+    return Operation(f"script into {spec.name}", fn, admin.group(spec))
 
 
 def plan_databases(run: Run) -> Plan:
@@ -183,7 +197,7 @@ def plan_databases(run: Run) -> Plan:
     admin, ops = _Admin(run), []
     for spec in database_specs(run):
         ops += [_database_op(admin, spec, run.params.database.charset), _source_op(admin, spec)]
-    return Plan("03 databases and their tables", ops)
+    return Plan("03 databases and their tables", ops, after=admin.close)
 
 
 def plan_app_user(run: Run) -> Plan:
