@@ -100,10 +100,17 @@ def report(results: list[dict]) -> None:
               f"runbook 04-06 first apply {r04_06:.1f}s = {r04_06 / r['floor']:.1f}x the floor")
     if len(results) > 1:
         lo, hi = results[0], results[-1]
-        print(f"\ngrowth from {lo['workers']} to {hi['workers']} workers (first apply, per section):")
-        for s in sections:
-            a, b = lo["apply1"].get(s, 0), hi["apply1"].get(s, 0)
-            print(f"  {s:<20} {a:6.1f}s -> {b:6.1f}s  x{(b / a if a else 0):.2f}")
+        print(f"\ngrowth from {lo['workers']} to {hi['workers']} workers, per section (target <= 1.5x):")
+        print(f"  {'section':<20} {'plan only':>10} {'1st apply':>10} {'2nd apply':>10}")
+        for s in sections + ["total"]:
+            cells = []
+            for mode in ("plan", "apply1", "apply2"):
+                a, b = lo[mode].get(s, 0), hi[mode].get(s, 0)
+                cells.append(f"x{b / a:.2f}" if a else "-")
+            print(f"  {s:<20} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}")
+    big = results[-1]
+    print(f"\ntargets at {big['workers']} workers: first apply {big['apply1']['total']:.1f}s (<= 30), "
+          f"second apply {big['apply2']['total']:.1f}s (<= 15), plan only {big['plan']['total']:.1f}s (<= 15)")
 
 
 def main() -> None:
