@@ -45,3 +45,20 @@ def test_jks_entries_match_keytool_list(tmp_path):
 def test_other_formats_are_left_to_keytool(tmp_path):
     assert read_jks(_store(tmp_path, "PKCS12").read_bytes(), PW) is None
     assert read_jks(b"\xfe\xed\xfe\xed" + b"\x00" * 10, PW) is None  # truncated
+
+
+def test_trusted_store_merges_with_one_keytool_call(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from runbook_lib.facts.jks import trusted_store
+    store = _store(tmp_path, "JKS")
+    der = x509.load_pem_x509_certificate((tmp_path / "c.pem").read_bytes()).public_bytes(serialization.Encoding.DER)
+    src = tmp_path / "src.jks"
+    src.write_bytes(trusted_store([("wso2-lb-mgt", der)], PW))
+    assert read_jks(src.read_bytes(), PW) == parse_listing(_keytool("-list", "-keystore", str(src), "-storepass", PW))
+    _keytool("-importkeystore", "-noprompt", "-srckeystore", str(src), "-srcstoretype", "JKS", "-srcstorepass", PW,
+             "-destkeystore", str(store), "-deststorepass", PW)
+    entries = read_jks(store.read_bytes(), PW)  # still JKS, integrity intact, the shipped entry kept
+    assert entries is not None and set(entries) == {"wso2carbon", "wso2-lb", "wso2-lb-mgt"}
+    assert entries["wso2-lb-mgt"] == entries["wso2-lb"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import time
 
 MAGIC = 0xFEEDFEED
 PRIVATE_KEY, TRUSTED_CERT = 1, 2
@@ -75,7 +76,20 @@ def read_jks(data: bytes, password: str) -> dict[str, str] | None:
     except (ValueError, struct.error):
         return None
     body, digest = data[:pos], data[pos:pos + 20]
-    key = "".join(password).encode("utf-16-be") + b"Mighty Aphrodite"
+    key = password.encode("utf-16-be") + b"Mighty Aphrodite"
     if hashlib.sha1(key + body).digest() != digest:
         raise WrongPassword()
     return out
+
+
+def trusted_store(entries: list[tuple[str, bytes]], password: str) -> bytes:
+    """A JKS store holding only ENTRIES (alias, DER certificate) as trusted
+    certificates: the source `keytool -importkeystore` merges into a node's
+    store in one call (one JVM per node, however many certificates)."""
+    body = struct.pack(">III", MAGIC, 2, len(entries))
+    now = int(time.time() * 1000)
+    for alias, der in entries:
+        name = alias.encode("utf-8")
+        body += struct.pack(">IH", TRUSTED_CERT, len(name)) + name + struct.pack(">QH", now, 5) + b"X.509"
+        body += struct.pack(">I", len(der)) + der
+    return body + hashlib.sha1(password.encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()

@@ -3,16 +3,22 @@ client-truststore.jks (document 004's `keytool -import`), so the nodes trust
 the names they reach through nginx.
 
 Only public certificates travel: read from the LB host (or, with a CA in the
-params, the CA certificate from this machine) and fed to keytool on the node
-host on stdin. The store password comes from the secret the params name and
-reaches keytool through its environment (`-storepass:env`), never a command
-line. An alias is imported only when absent or holding another certificate.
+params, the CA certificate from this machine), put in a small JKS store of
+their own next to the node's store and merged into it with one `keytool
+-importkeystore` per node (one JVM, however many certificates; the same
+entries `keytool -importcert` makes). The store password comes from the
+secret the params name and reaches keytool through its environment
+(`-storepass:env`), never a command line. An alias is imported only when
+absent or holding another certificate. Reading a store needs no JVM: its
+bytes are parsed here (facts/jks.py), once per node per step.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
 
 from ..change import Change
 from ..context import Run
@@ -21,7 +27,7 @@ from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
 from .filestep import per_node
-from ..facts.jks import WrongPassword, read_jks
+from ..facts.jks import WrongPassword, read_jks, trusted_store
 from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 
 STORE = "client-truststore.jks"
@@ -114,9 +120,16 @@ def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | 
     return entries.get(alias.lower())
 
 
-def _import_cmd(alias: str, store: str, label: str, secret: str) -> str:
-    return (f"keytool -importcert -noprompt -trustcacerts -alias {alias} -keystore {store} -storepass:env TSP"
-            f"  # stdin: the password (secret {secret}), then {label}")
+def import_path(store: str) -> str:
+    """The temporary store the certificates travel in: next to the node's store
+    (same owner and folder), removed by the import command itself."""
+    return f"{store}.runbook-import"
+
+
+def _import_cmd(store: str, words: str, secret: str) -> str:
+    return (f"keytool -importkeystore -noprompt -srckeystore {import_path(store)} -srcstoretype JKS "
+            f"-srcstorepass:env TSP -destkeystore {store} -deststorepass:env TSP; rm -f {import_path(store)}"
+            f"  # stdin: the password (secret {secret}); {import_path(store)} holds only {words}")
 
 
 class _Anchors:
@@ -154,11 +167,10 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
                 todo.append((a, have))
         if not todo:
             return Change(target, False, "already trusts " + ", ".join(f"{a.alias} ({a.label})" for a in wanted))
-        cmds = tuple(([f"keytool -delete -alias {a.alias} -keystore {store} -storepass:env TSP"] if have else [])
-                     + [_import_cmd(a.alias, store, a.label, c.truststore_password.secret)] for a, have in todo)
-        flat = tuple(x for group in cmds for x in group)
         words = ", ".join(f"{a.alias} ({a.label}{', replacing another certificate' if have else ''})"
                           for a, have in todo)
+        flat = (_import_cmd(store, ", ".join(f"{a.alias} ({a.label})" for a, _ in todo),
+                            c.truststore_password.secret),)
         if dry_run:
             pending = any(a.pem is None for a, _ in todo)
             note = " (once the certificates step has made them)" if pending else ""
@@ -167,12 +179,15 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
             raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
         h.backup(store)
-        for a, have in todo:
-            if have is not None:
-                h.check(READ_PASS + "keytool -delete -alias %s -keystore %s -storepass:env TSP", a.alias, store,
-                        stdin=f"{password}\n".encode())
-            h.check(READ_PASS + "keytool -importcert -noprompt -trustcacerts -alias %s -keystore %s "
-                    "-storepass:env TSP", a.alias, store, stdin=f"{password}\n".encode() + (a.pem or b""))
+        # one JVM per node: the certificates in a small JKS store of their own, merged with -importkeystore
+        # (an alias already there is overwritten, so no -delete first)
+        ders = [(a.alias, split_pem(a.pem or b"")[0].public_bytes(serialization.Encoding.DER)) for a, _ in todo]
+        with h.sftp.open(import_path(store), "wb") as f:
+            f.chmod(0o600)
+            f.write(trusted_store(ders, password))
+        h.check(READ_PASS + "keytool -importkeystore -noprompt -srckeystore %s -srcstoretype JKS -srcstorepass:env TSP "
+                "-destkeystore %s -deststorepass:env TSP; rc=$?; rm -f %s; exit $rc", import_path(store), store,
+                import_path(store), stdin=f"{password}\n".encode())
         after = store_entries(h, store, password) or {}
         for a, _ in todo:
             if after.get(a.alias.lower()) != fingerprint(split_pem(a.pem or b"")[0]):
