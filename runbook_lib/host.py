@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
+import secrets
 import shlex
 import socket
 import threading
@@ -216,14 +217,18 @@ class Host:
         keeping owner and mode; back the old file up first, once per run.
         Returns the backup's path when one was taken."""
         d, base = posixpath.split(path)
-        staging = f"/tmp/.runbook-{self.run_id}-{base}" if sudo else posixpath.join(d, f".{base}.runbook-tmp")
+        # Names unique to this write: hosts are written concurrently, and in the lab they share /tmp and,
+        # for /etc/hosts (a per-namespace bind mount), the folder /etc as well.
+        token = secrets.token_hex(4)
+        tmp = posixpath.join(d, f".{base}.runbook-tmp-{token}")
+        staging = f"/tmp/.runbook-{self.run_id}-{self.name}-{token}-{base}" if sudo else tmp
         with self.sftp.open(staging, "wb") as f:
             f.write(data)
         bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(
             path=shlex.quote(path), staging=shlex.quote(staging), bak=shlex.quote(bak),
-            tmp=shlex.quote(posixpath.join(d, f".{base}.runbook-tmp")),
+            tmp=shlex.quote(tmp),
             backup="1" if take_backup else "0", mode=f"{mode:o}" if mode is not None else "")
         res = self.run(script, sudo=sudo)
         if not res.ok:
