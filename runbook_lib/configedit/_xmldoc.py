@@ -8,7 +8,8 @@ edit, so spans are never stale and every intermediate state is well-formed.
 from __future__ import annotations
 
 import textwrap
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from typing import Mapping, Sequence, Union
 
 from lxml import etree
@@ -294,3 +295,27 @@ def set_attr(doc: Doc, el: etree._Element, name: str, value: str, label: str) ->
     at = spans[-1][2] + 1 if spans else sp.start + 1 + len(doc.raw_name(el))
     new = b" " + raw + b'="' + doc.enc(escape_attr(value)) + b'"'
     return doc.patch(at, at, new), f"{label} @{name}: added {value!r} (line {doc.line(at)})"
+
+
+_docs = threading.local()
+_DOCS_KEPT = 8  # a step works on one file (and its edited versions) at a time per thread
+
+
+def cached_doc(data: bytes, name: str, namespaces: Mapping[str, str] | None = None) -> Doc:
+    """The Doc of DATA, parsed once: a step reads a file's values, edits and
+    re-checks the same bytes many times (about 30 parses per node and step
+    without this, the CPU cost of sections 04-06 at scale). A Doc is an
+    immutable view, so sharing it is safe; the cache is per thread, so no
+    lxml tree is ever read by two threads at once."""
+    key = (data, name, tuple(sorted((namespaces or {}).items())))
+    cache = getattr(_docs, "cache", None)
+    if cache is None:
+        cache = _docs.cache = OrderedDict()
+    doc = cache.get(key)
+    if doc is None:
+        doc = cache[key] = Doc(data, name, namespaces)
+        if len(cache) > _DOCS_KEPT:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return doc

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 from lxml import etree
 
 from runbook_lib.configedit._result import EditResult, make_result, whole_lines
-from runbook_lib.configedit._xmldoc import (Doc, Node, matches, norm, render_lines, set_attr,
+from runbook_lib.configedit._xmldoc import (Doc, cached_doc, Node, matches, norm, render_lines, set_attr,
                                             set_text)
 from runbook_lib.errors import ConfigEditError
 
@@ -119,7 +119,7 @@ class EnsureChild(Edit):
         for sub in subs:
             data, note = sub.step(cur)
             notes.append(note.replace(path, label))
-            cur = Doc(data, doc.name, doc.ns) if data != cur.data else cur
+            cur = cached_doc(data, doc.name, doc.ns) if data != cur.data else cur
         return cur.data, "; ".join(notes) if notes else f"{label}: already present"
 
 
@@ -253,13 +253,13 @@ class Remove(Edit):
 def apply_xml_edits(data: bytes, edits: Sequence[Edit], name: str,
                     namespaces: Mapping[str, str] | None = None) -> EditResult:
     """Apply ``edits`` in order to ``data``; re-parse after each and prove each converged."""
-    doc = Doc(data, name, namespaces)
+    doc = cached_doc(data, name, namespaces)
     notes = []
     for edit in edits:
         new, note = edit.step(doc)
         if new != doc.data:
             try:
-                after = Doc(new, name, namespaces)
+                after = cached_doc(new, name, namespaces)
             except ConfigEditError as e:
                 raise ConfigEditError(f"{name}: {edit!r} produced broken XML: {e}") from e
             if edit.step(after)[0] != new:
@@ -272,7 +272,7 @@ def apply_xml_edits(data: bytes, edits: Sequence[Edit], name: str,
 def get_values(data: bytes, xpath: str, namespaces: Mapping[str, str] | None = None,
                name: str = "<xml>") -> list[str]:
     """Facts: string value of each matched element, or the matched attribute/text values."""
-    found = Doc(data, name, namespaces).find(xpath)
+    found = cached_doc(data, name, namespaces).find(xpath)
     out = []
     for item in found:
         if isinstance(item, etree._Element):
