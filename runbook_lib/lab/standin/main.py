@@ -114,7 +114,7 @@ def http_ports(node: Node) -> None:
         httpd.serve(node.bind(servlet_http, what=f"connector [Connector[HTTP/1.1-{servlet_http}]]"), route, "http")
         httpd.serve(node.bind(servlet_https, what=f"connector [Connector[HTTP/1.1-{servlet_https}]]"), route,
                     "https", tls)
-    if (node.carbon_home / deployment.PROXY_DIR).parent.is_dir():
+    if passthru:  # Synapse runs where the PassThrough transport is (ESB, EI integrator)
         node.deployer = deployment.Deployer(node)
     for scheme, logger in (("http", PT), ("https", PTS)):
         port = passthru.get(scheme)
