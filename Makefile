@@ -17,6 +17,8 @@ demo: venv
 	$(BIN)/runbook lab up params/lab.yaml
 	$(BIN)/runbook run params/lab.yaml --apply
 	@echo
+	@$(BIN)/python -c 'from runbook_lib.sections.cluster_traffic import spread_report; print(spread_report("params/lab.yaml"))'
+	@echo
 	@echo "The lab is still up. Step through the same runbook in JupyterLab:  make jupyter"
 	@echo "(then open notebooks/00_preflight.ipynb; kernel 'WSO2 runbook (.venv)')"
 	@echo "Take the lab down with:                                          make lab-down"

@@ -220,6 +220,10 @@ class LoadBalancer(Strict):
     affinity: Literal["ip_hash", "sticky", "none"] = "ip_hash"
     tenant_range: Annotated[str, Field(pattern=TENANT_RANGE_RE)] = "*"
     group_mgt_port: Port = 5000
+    # WSO2 ELB: where the manager and workers list an ELB node marked
+    # `well_known: true` as a well-known member, which is how the ELB learns
+    # them. None: its group_mgt_port (000); 001 lists its localMemberPort 4000.
+    registration_port: Port | None = None
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
 

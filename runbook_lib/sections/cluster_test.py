@@ -34,11 +34,11 @@ TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_clus
 
 # -- where things are on a node ------------------------------------------
 def log_path(v: NodeView) -> str:
-    return v.path(posixpath.join(v.layout.carbon_home, "repository/logs/wso2carbon.log"))
+    return posixpath.normpath(v.path(posixpath.join(v.layout.carbon_home, "repository/logs/wso2carbon.log")))
 
 
 def pid_path(v: NodeView) -> str:
-    return v.path(posixpath.join(v.layout.carbon_home, "wso2carbon.pid"))
+    return posixpath.normpath(v.path(posixpath.join(v.layout.carbon_home, "wso2carbon.pid")))
 
 
 def proxy_path(v: NodeView) -> str:
@@ -51,7 +51,9 @@ def read_log(run: Run, v: NodeView) -> str:
 
 
 def running(run: Run, v: NodeView) -> bool:
-    return run.host(v.host_name).run("kill -0 $(cat %s 2>/dev/null) 2>/dev/null", pid_path(v)).ok
+    """The pid in the node's pid file is a live process (an exited one not yet reaped does not count)."""
+    return run.host(v.host_name).run("ps -o stat= -p \"$(cat %s 2>/dev/null)\" 2>/dev/null | grep -qv '^Z'",
+                                     pid_path(v)).ok
 
 
 def cluster_nodes(run: Run) -> list[NodeView]:

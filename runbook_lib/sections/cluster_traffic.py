@@ -246,4 +246,39 @@ def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
     traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
     verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]))
     verify(wait_joined(run, timeout))
+    verify(wait_takes_traffic(run, victim, marker, timeout))
     traffic(run, n, marker, label=f" after {victim.name} rejoined")
+
+
+def wait_takes_traffic(run: Run, v: NodeView, marker: str, timeout: float = 90) -> Checks:
+    """A load balancer keeps a failed member out for a while (nginx: fail_timeout,
+    10 s by default; the ELB: its suspension): send a few requests every two
+    seconds until V serves one."""
+    addr, http_port, _ = lb_endpoint(run)
+    needle = f"runbook = {marker}"
+    before = L.count(read_log(run, v), needle)
+    t0, deadline = time.monotonic(), time.monotonic() + timeout
+    while True:
+        for _ in range(len(serving(run))):
+            _request(addr, http_port, run.params.cluster.hostnames.cluster, f"/services/{PROXY}", False, b"<probe/>")
+        got = L.count(read_log(run, v), needle) > before
+        if got or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    TIMINGS["rejoined_to_traffic"] = round(time.monotonic() - t0, 2)
+    return Checks(f"{v.name} takes traffic again", [Check(
+        v.host_name, f"{v.name} serves a request through the load balancer", "within "
+        f"{timeout:.0f}s", f"after {TIMINGS['rejoined_to_traffic']}s" if got else "never", got,
+        "the load balancer never sent it traffic again: see its log")])
+
+
+def spread_report(params_file: str, marker: str = "runbook-08") -> str:
+    """For `make demo`: each worker's log-mediator lines of 08's proxy since its latest start."""
+    from ..context import open_run
+    run = open_run(params_file)
+    try:
+        counts = {v.name: L.count(L.latest_run(read_log(run, v)), f"runbook = {marker}") for v in serving(run)}
+        return Spread("08 · requests per worker through the load balancer (since each worker's latest start)",
+                      counts).text()
+    finally:
+        run.close()
