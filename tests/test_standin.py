@@ -187,25 +187,29 @@ def test_elb_routes_to_members_that_list_it(homes):
     elb.edit("loadbalancer.conf", r"wso2\.esb\.domain \{\s*tenant_range\s*\*;",
              f"wso2.esb.domain {{ tenant_range *; group_mgt_port {gm}; worker {{ hosts esb.lab.test; }}")
     elb.edit("axis2/axis2.xml", r'(<parameter name="localMemberPort">)\d+', rf"\g<1>{free_port(ADDR)}")
-    workers = []
-    for name in ("w1", "w2"):
+    workers, others = [], []
+    # w1, w2: workers listing the ELB; mgt: lists it with subDomain mgt; silent: does not list it.
+    for name, sub, wka in (("w1", "worker", True), ("w2", "worker", True), ("mgt", "mgt", True),
+                           ("silent", "worker", False)):
         w = homes(name, "esb-4.8.1")
-        w.cluster("wso2.esb.domain", free_port(ADDR), [(ADDR, gm)], sub_domain="worker", agent=TRIBES)
+        w.cluster("wso2.esb.domain", free_port(ADDR), [(ADDR, gm)] if wka else [], sub_domain=sub, agent=TRIBES)
         w.edit("carbon.xml", r"<DeploymentUpdateInterval>\d+", "<DeploymentUpdateInterval>1")
         (w.path / "repository/deployment/server/synapse-configs/default/proxy-services/P.xml").write_text(
             '<proxy xmlns="http://ws.apache.org/ns/synapse" name="P"><target><inSequence>'
             f'<log level="custom"><property name="node" value="{name}"/></log><respond/></inSequence></target></proxy>')
-        workers.append(w)
+        (workers if name in ("w1", "w2") else others).append(w)
     elb.start()
     elb.wait_log("WSO2 Carbon started")
-    for w in workers:
+    for w in workers + others:
         w.start()
-    elb.wait_log("joined application cluster", count=2)
+    elb.wait_log("joined application cluster", count=3)
     port = 8280 + elb.offset
     for _ in range(4):
         status, body, _ = get(f"http://{ADDR}:{port}/services/P", host="esb.lab.test", data=b"<x/>")
         assert status == 200, body
     assert all(w.text().count("node = ") == 2 for w in workers)
+    assert all(o.text().count("node = ") == 0 for o in others)  # subDomain mgt, or not listing the ELB
+    assert "Sub-domain:mgt, Active:true joined application cluster" in elb.text()
     status, body, _ = get(f"http://{ADDR}:{port}/services/P", host="nope.lab.test", data=b"<x/>")
     assert status != 200 and "Invalid host name : nope.lab.test" in elb.text()
     workers[0].stop()

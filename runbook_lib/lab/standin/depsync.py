@@ -53,6 +53,9 @@ class SvnSynchronizer:
                     log.error(SVN, f"Error while attempting to create the directory: {self.url} "
                                    f"({res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'svn failed'})")
                     return
+            elif self.auto_checkout:
+                log.info(SVN, "Checking out artifacts...")
+                self.svn("update", "--force", "--accept", "theirs-full", str(self.repo))
             if self.auto_commit:
                 self._commit()
         log.info(DS, "Completed initial artifact synchronization for tenant: -1234")
