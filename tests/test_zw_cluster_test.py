@@ -124,3 +124,20 @@ def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
         restore(run, v, "carbon.xml", old)
         assert ct.start_node(run, v, 60).ok
         tr.deploy_proxy(run, "runbook-08", timeout=60).require()
+
+
+def test_a_node_advertising_loopback_is_never_joined(run):
+    v = node(run, "worker3")
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "axis2/axis2.xml", r'(<parameter name="localMemberHost">)[^<]*', r"\g<1>127.0.0.1")
+    try:
+        assert ct.start_node(run, v, 60).ok
+        log = ct.read_log(run, v)
+        assert "localMemberHost is configured to use the loopback address" in ct.L.latest_run(log)
+        checks = ct.wait_joined(run, 8)
+        assert {c.what.split()[0] for c in checks.failed} >= {"manager", "worker1", "worker2"}
+    finally:
+        tr.stop_node(run, v)
+        restore(run, v, "axis2/axis2.xml", old)
+        assert ct.start_node(run, v, 60).ok
+        assert ct.wait_joined(run, 30).failed == []
