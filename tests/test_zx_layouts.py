@@ -9,13 +9,17 @@ import pytest
 
 from runbook_lib import lab as labmod
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections
+from runbook_lib.runner import run_sections, sections
 
 from .conftest import skip_if_shared, ROOT
 
 pytestmark = pytest.mark.lab
 EXAMPLES = sorted(p.name for p in (ROOT / "params").glob("*.yaml") if p.name != "lab.yaml")
 quiet = {"log": lambda *_: None}
+# 08 (starting the cluster) runs on params/lab.yaml (tests/test_zw_cluster_test.py, test_zy_runbook.py).
+# Not yet on these layouts: 000 pairs ELB 2.0.5 (Tribes only) with ESB 4.8.1 (Hazelcast), which never
+# see each other (CARBON-RUNTIME.md), and 001's AS has no proxy services to test with.
+SECTIONS = [s for s in sections() if s != "08_test_cluster"]
 
 
 def test_there_is_one_example_per_documented_layout():
@@ -30,10 +34,10 @@ def test_example_layout_runs_end_to_end_on_its_own_lab(example, tmp_path):
     labmod.down(p, **quiet)
     labmod.up(p, path, **quiet)
     try:
-        first = run_sections(path, apply=True, out_dir=tmp_path / "1", progress=lambda *_: None)
+        first = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "1", progress=lambda *_: None)
         assert first.ok, first.text()
         assert sum(s.changed for s in first.sections) > 0
-        second = run_sections(path, apply=True, out_dir=tmp_path / "2", progress=lambda *_: None)
+        second = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "2", progress=lambda *_: None)
         assert second.ok, second.text()
         assert sum(s.changed for s in second.sections) == 0, second.text()
     finally:

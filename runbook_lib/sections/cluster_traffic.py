@@ -49,7 +49,18 @@ def _request(addr: str, port: int, host: str, path: str, tls: bool, body: bytes 
         conn.close()
 
 
+def not_applicable(run: Run) -> str:
+    """Why this layout has no traffic to test ("" when it has)."""
+    if run.params.load_balancer.kind == "none":
+        return "this layout has no load balancer"
+    if not serving(run):
+        return "this layout has no worker or member nodes"
+    return ""
+
+
 def console_checks(run: Run) -> Checks:
+    if not_applicable(run):
+        return Checks(f"the management console: not tested ({not_applicable(run)})", [])
     addr, _, https = lb_endpoint(run)
     names = run.params.cluster.hostnames
     checks = []
@@ -91,6 +102,8 @@ def _deployed(seg: str) -> int:
 
 
 def deploy_proxy(run: Run, marker: str, timeout: float = 90) -> Checks:
+    if not_applicable(run):
+        return Checks(f"proxy {PROXY}: not deployed ({not_applicable(run)})", [])
     before = {v.name: _deployed(L.latest_run(read_log(run, v))) for v in cluster_nodes(run)}
     wanted = {v.name: v for v in deploy_targets(run) + serving(run)}
     same = all(run.host(v.host_name).read_file(proxy_path(v)) == proxy_xml(marker) for v in deploy_targets(run))
@@ -227,6 +240,9 @@ def restart(run: Run, v: NodeView, timeout: float = 90) -> Check:
 def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: str = "") -> None:
     """Send the requests, show the spread (table and chart), then require it."""
     from ..step import show, verify
+    if not_applicable(run):
+        show(Checks(f"requests: not sent ({not_applicable(run)})", []))
+        return
     checks, spread = send_requests(run, n, marker, label)
     show(spread)
     verify(checks)
@@ -236,8 +252,11 @@ def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: st
 def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
     """Stop the last worker: the others log it as left and the load balancer
     routes around it; start it again: it rejoins and takes traffic."""
-    from ..step import verify
+    from ..step import show, verify
     from .cluster_test import wait_joined
+    if not_applicable(run):
+        show(Checks(f"stopping a worker: not tested ({not_applicable(run)})", []))
+        return
     victim = serving(run)[-1]
     verify(Checks(f"stop {victim.name}", [stop_node(run, victim)]))
     t0 = time.monotonic()
