@@ -16,7 +16,9 @@ from ..params import NodeView
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
-from .cluster_test import PROXY, TIMINGS, cluster_nodes, member_id, proxy_path, read_log, start_node
+from .cluster_test import (PROXY, TIMINGS, cluster_nodes, member_id, proxy_path, read_log, running, start_node,
+                           views_now)
+from .clustering import start_command
 from .common import CARBON_NS
 
 SYNAPSE = "http://ws.apache.org/ns/synapse"
@@ -203,22 +205,20 @@ def spread_checks(run: Run, spread: Spread, stopped: str | None = None) -> Check
 
 
 def stop_node(run: Run, v: NodeView) -> Check:
+    """`<script> stop`: the real script sends TERM to the pid in wso2carbon.pid."""
     cmd = start_command_stop(v)
     run.host(v.host_name).run(cmd)
-    from .cluster_test import running
     gone = not running(run, v)
     return Check(v.host_name, f"`{cmd}`", "stopped", "stopped" if gone else "still running", gone,
                  "the stop command did not end the process: see its log")
 
 
 def start_command_stop(v: NodeView) -> str:
-    from .clustering import start_command
     parts = start_command(v).split()
     return f"{parts[0]} {parts[1]} stop"
 
 
 def wait_left(run: Run, gone: NodeView, timeout: float = 30) -> Checks:
-    from .cluster_test import views_now
     deadline = time.monotonic() + timeout
     others = [v for v in cluster_nodes(run) if v.name != gone.name]
     while True:

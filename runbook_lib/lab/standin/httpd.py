@@ -76,7 +76,7 @@ def serve(sock: socket.socket, route: Route, scheme: str, tls: ssl.SSLContext | 
     """Serve ROUTE on an already bound and listening socket, in a thread."""
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "WSO2-PassThrough-HTTP" if False else "WSO2 Carbon Server"
+        server_version = "WSO2 Carbon Server"
         protocol_version = "HTTP/1.1"
 
         def _handle(self):
