@@ -49,7 +49,9 @@ class Home:
         shutil.copytree(SKELETONS / dist, self.path, ignore=shutil.ignore_patterns(".keep"))
         launcher.install(self.path)
         self.addr = addr
-        self.prof = product.profile_for(self.path, script or product.scripts_for(product.family_of(self.path))[0])
+        _, specs = launcher.specs_of(self.path)
+        self.prof = product.Profile(**{**next(d for d in specs if d["script"] == (script or specs[0]["script"])),
+                                       "agents": ()})
         self.conf = self.path / self.prof.conf
         self.log = self.prof.log_file(self.path)
 
@@ -81,7 +83,7 @@ class Home:
         self.member_port = port
 
     def env(self) -> dict:
-        return {**os.environ, "STANDIN_BIND_ADDRESS": self.addr}
+        return {**os.environ, "STANDIN_BIND_ADDRESS": self.addr}  # STANDIN_SPEC comes from the bin script
 
     def script(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["sh", str(self.path / "bin" / self.prof.script), *args], env=self.env(),

@@ -10,7 +10,7 @@ import time
 
 from .errors import StartupError
 from .membership import Member, Membership, new_uuid
-from .product import AGENTS_BY_KERNEL, HAZELCAST, HAZELCAST_LOADING_LINE, TRIBES
+from .product import HAZELCAST, HAZELCAST_LOADING_LINE_PRODUCTS, TRIBES
 
 HZ = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
 HZ_WKA = "org.wso2.carbon.core.clustering.hazelcast.wka.WKABasedMembershipScheme"
@@ -39,7 +39,7 @@ def local_member(node) -> Member:
 
 def agent_proto(node) -> str:
     cl = node.axis2.clustering
-    if cl.agent not in (HAZELCAST, TRIBES) or cl.agent not in AGENTS_BY_KERNEL[node.profile.kernel]:
+    if cl.agent not in (HAZELCAST, TRIBES) or cl.agent not in node.profile.agents:
         raise StartupError(f"Cannot initialize cluster: java.lang.ClassNotFoundException: {cl.agent}",
                            "org.wso2.carbon.core.internal.CarbonCoreServiceComponent")
     return "hazelcast" if cl.agent == HAZELCAST else "tribes"
@@ -55,7 +55,7 @@ def start(node, accept=None) -> Membership | None:
     wka = [(_resolve(h), p) for h, p in cl.members]
     if proto == "hazelcast":
         log.info(HZ, f"Cluster domain: {cl.domain}")
-        if node.profile.kernel in HAZELCAST_LOADING_LINE:
+        if node.profile.product in HAZELCAST_LOADING_LINE_PRODUCTS:
             log.info(HZ, "Loading hazelcast configuration from axis2 clustering configuration")
     else:
         log.info(TR, "Initializing cluster...")

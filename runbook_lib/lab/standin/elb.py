@@ -152,11 +152,3 @@ class LoadBalancer:
                                                                       "connection")}
         conn.close()
         return resp.status, out, body
-
-
-def require_agent(node, agent: str) -> None:
-    from .product import AGENTS_BY_KERNEL
-    if agent not in AGENTS_BY_KERNEL[node.profile.kernel]:
-        raise StartupError(f"Cannot initialize cluster: java.lang.ClassNotFoundException: {agent} "
-                           f"(not in Carbon {node.profile.kernel}, which {node.server_name} is built on)",
-                           "org.wso2.carbon.core.internal.CarbonCoreServiceComponent")

@@ -4,6 +4,7 @@ machine's filesystem except their own /opt and /home)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ SCRIPT = """#!/bin/sh
 # Carbon node ({package}) with the same arguments the real script takes:
 #   sh bin/{script} [start|stop|restart|--start|--stop] [-DworkerNode=true] [-Dsetup]
 PRG_DIR=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH={pythonpath} exec {python} -m standin "$PRG_DIR/.." {script} "$@"
+STANDIN_SPEC='{spec}' PYTHONPATH={pythonpath} exec {python} -m standin "$PRG_DIR/.." {script} "$@"
 """
 
 
@@ -41,17 +42,28 @@ def interpreter() -> tuple[str, str]:
     return "/usr/bin/python3", site
 
 
+def specs_of(home: Path) -> tuple[str, list[dict]]:
+    """The product specs (runbook_lib/products.py) of the home, from its bin/version.txt."""
+    from ...products import SPECS
+    line = (home / "bin" / "version.txt").read_text().strip()
+    for spec in SPECS:
+        prefix = spec.version_line("")
+        if line.startswith(prefix):
+            version = line[len(prefix):].strip()
+            return line, [product.from_spec(s, version) for s in SPECS if s.product == spec.product]
+    raise ValueError(f"{home}: bin/version.txt says {line!r}, which no product spec matches")
+
+
 def install(home: Path, python: str | None = None) -> list[Path]:
     """Replace HOME's start scripts with stand-in launchers; returns them."""
-    fam = product.family_of(home)
+    version, specs = specs_of(home)
     py, site = interpreter()
-    python = python or py
+    spec_json = json.dumps(specs, separators=(",", ":"))
     written = []
-    version = (home / "bin" / "version.txt").read_text().strip()
-    for script in product.scripts_for(fam):
-        path = home / "bin" / script
-        path.write_text(SCRIPT.format(product=version, script=script, package=PACKAGE_PARENT / "standin",
-                                      pythonpath=f"{PACKAGE_PARENT}:{site}", python=python))
+    for d in specs:
+        path = home / "bin" / d["script"]
+        path.write_text(SCRIPT.format(product=version, script=d["script"], package=PACKAGE_PARENT / "standin",
+                                      spec=spec_json, pythonpath=f"{PACKAGE_PARENT}:{site}", python=python or py))
         os.chmod(path, 0o755)
         written.append(path)
     return written

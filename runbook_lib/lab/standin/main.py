@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     cmds = [a for a in rest if not a.startswith("-D")]
     cmd = cmds[0].lstrip("-") if cmds else ""
     sysargs = [a for a in rest if a.startswith("-D")]
-    prof = product.profile_for(home, script)
+    prof = product.current(script)
     pid_file = prof.pid_file(home)
     if cmd in ("stop", "restart"):
         stop_running(pid_file)

@@ -44,7 +44,7 @@ class Node:
         self.home = home.resolve()
         self.script = script
         self.args = args
-        self.profile = product.profile_for(self.home, script)
+        self.profile = product.current(script)
         self.carbon_home = self.profile.carbon_dir(self.home)
         self.conf = self.home / self.profile.conf
         self.lib = self.home / self.profile.lib
