@@ -3,7 +3,6 @@ say it is. Read-only; each failure comes with the fix in one sentence."""
 
 from __future__ import annotations
 
-import posixpath
 import time
 
 from .configedit import get_values
@@ -127,7 +126,7 @@ def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # n
 
 def _own_ports(h: Host, v) -> set[int]:  # noqa: ANN001
     """Ports held by the node's own running server (the pid in its wso2carbon.pid)."""
-    pid_file = posixpath.normpath(v.path(posixpath.join(v.layout.carbon_home, "wso2carbon.pid")))
+    pid_file = v.path(v.spec.pid_file)
     pid = h.run("cat %s", pid_file).stdout.strip()
     if not pid.isdigit():
         return set()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import http.client
-import posixpath
 import re
 import ssl
 import time
@@ -34,11 +33,11 @@ TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_clus
 
 # -- where things are on a node ------------------------------------------
 def log_path(v: NodeView) -> str:
-    return posixpath.normpath(v.path(posixpath.join(v.layout.carbon_home, "repository/logs/wso2carbon.log")))
+    return v.path(v.spec.log_file)
 
 
 def pid_path(v: NodeView) -> str:
-    return posixpath.normpath(v.path(posixpath.join(v.layout.carbon_home, "wso2carbon.pid")))
+    return v.path(v.spec.pid_file)
 
 
 def proxy_path(v: NodeView) -> str:
