@@ -95,8 +95,15 @@ def start(node, accept=None) -> Membership | None:
     if proto == "hazelcast":
         log.info(HZ, f"Hazelcast initialized in {int((time.monotonic() - t0) * 1000)}ms")
         log.info(HZ, f"Local member: [{local.uuid}] - {local.hz()}")
-        if ms.is_oldest():
+        node.coordinator = ms.is_oldest()
+        if node.coordinator:
             log.info(HZ, f"Elected this member [{local.uuid}] as the Coordinator node")
+
+        def take_over(event: str, m) -> None:  # the oldest member left: the next oldest coordinates
+            if event == "left" and not node.coordinator and ms.is_oldest():
+                node.coordinator = True
+                log.info(HZ, f"Elected this member [{local.uuid}] as the Coordinator node")
+        ms.add_listener(take_over)
         log.info(HZ, "Cluster initialization completed")
     else:
         log.info(TR, "Cluster initialization completed.")
