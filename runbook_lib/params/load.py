@@ -26,6 +26,8 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ParamsError, Problem
 from .checks import cross_checks
 from .model import PATTERN_WORDS, Params
+from .sanity import sanity_checks
+from .yamlstrict import read_strict
 
 SECRET_FIELDS = {"admin_password", "app_password", "password", "truststore_password"}
 PLACEHOLDER_SECRET = {"secret": "SALVAGED_PLACEHOLDER"}
@@ -64,7 +66,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def _read_yaml(path: Path, file: str) -> tuple[Any, list[Problem]]:
     try:
-        text = path.read_text()
+        text = read_strict(path, file)  # bounded, no YAML 1.1 surprises (yamlstrict.py)
     except FileNotFoundError:
         raise ParamsError([Problem(file, "(file)", "no such file", "give the path of a params YAML file")], file)
     except (OSError, UnicodeDecodeError) as e:
@@ -330,6 +332,7 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
     problems += structural
     if params is not None:
         found = cross_checks(params, file, path.resolve().parent)
+        found += sanity_checks(params, file, path.resolve().parent)  # sanity.py
         if salvaged:
             found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]
         problems += [p for p in found if p.level == "error"]
