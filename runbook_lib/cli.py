@@ -73,6 +73,59 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_hosts(params_file: str):
+    from .context import resolve_params_path
+    from .inventory import hosts_from_params
+    from .params import load_params
+    p = load_params(resolve_params_path(params_file))
+    return p, hosts_from_params(p)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Restore the files a run changed from its backups (rollback.py)."""
+    from .rollback import rollback
+    run_dir = Path(args.run_dir)
+    summary = run_dir / "summary.json"
+    params_file = args.params or (json.loads(summary.read_text())["params_file"] if summary.exists() else None)
+    if not params_file:
+        raise ParamsError([f"{run_dir}: no summary.json to say which params the run used. Fix: add --params FILE"])
+    p, hosts = _run_hosts(params_file)
+    only = [x for x in args.hosts.split(",") if x] or None
+    try:
+        report = rollback(run_dir, hosts, only=only, dry_run=args.dry_run, force=args.force)
+    finally:
+        for h in hosts.values():
+            h.close()
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    """List backups older than the params' retention; delete them only with --prune."""
+    from .backups import backups_report
+    p, hosts = _run_hosts(args.params)
+    try:
+        print(backups_report(p, hosts, prune=args.prune))
+    finally:
+        for h in hosts.values():
+            h.close()
+    return 0
+
+
+def _add_fault_commands(sub) -> None:  # noqa: ANN001 - argparse's private subparsers type
+    rb = sub.add_parser("rollback", help="restore the files a run changed from the backups it made")
+    rb.add_argument("run_dir")
+    rb.add_argument("--hosts", default="", help="only these hosts (comma-separated)")
+    rb.add_argument("--dry-run", action="store_true", help="show what would be restored; change nothing")
+    rb.add_argument("--force", action="store_true", help="also restore files changed since that run")
+    rb.add_argument("--params", default=None, help="the params file (default: the one the run used)")
+    rb.set_defaults(func=cmd_rollback)
+    bk = sub.add_parser("backups", help="list backups older than the params' retention; --prune deletes them")
+    bk.add_argument("params")
+    bk.add_argument("--prune", action="store_true")
+    bk.set_defaults(func=cmd_backups)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="runbook", description="WSO2 Cluster Runbook")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -101,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish", help="make a run's executed notebooks the committed record (notebooks/)")
     pub.add_argument("run_dir")
     pub.set_defaults(func=cmd_publish)
+    _add_fault_commands(sub)
     return ap
 
 

@@ -85,6 +85,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
         names = [n for n in names if n in only or n.split("_", 1)[1] in only]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out_dir) if out_dir else ROOT / "runs" / stamp
+    lock = _apply_lock(params_path, out) if apply else None  # refuses a second --apply (runlock.py)
     out.mkdir(parents=True, exist_ok=True)
     summary = RunSummary(str(out), params_arg, apply)
     record = out / "record.jsonl"
@@ -120,9 +121,17 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                 break
     finally:
         os.environ.pop("RUNBOOK_RECORD", None)
+        if lock is not None:
+            lock.release()
     (out / "summary.txt").write_text(summary.text() + "\n")
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary
+
+
+def _apply_lock(params_path: Path, out: Path):
+    from .params import load_params
+    from .runlock import acquire
+    return acquire(load_params(params_path), str(params_path), str(out))
 
 
 def publish(run_dir: str | Path, dest: str | Path = NOTEBOOKS) -> list[Path]:
