@@ -222,16 +222,19 @@ class Host:
         try:
             with self.sftp.open(staging, "wb") as f:
                 f.write(data)
-        except (OSError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
+        except (OSError, EOFError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
             try:
                 self.run("rm -f %s", staging)  # the partial staging file
+                avail = self.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
             except RunbookError:
-                raise ConnectError(self.name, f"the connection broke while writing {path} ({e}). The original "
-                                   f"file is untouched; a partial temporary copy may remain as {staging} and is "
-                                   "replaced by the next run. Fix: check the host and its sshd, then run again") \
-                    from e
+                raise ConnectError(self.name, f"the connection broke while writing {path} ({e or type(e).__name__})."
+                                   f" The original file is untouched; a partial temporary copy may remain as "
+                                   f"{staging} and is replaced by the next run. Fix: check the host and its sshd, "
+                                   "then run again") from e
+            why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
+                else f"{e}"
             raise CommandError(f"write {path}", getattr(e, "errno", None) or 1,
-                               f"{e}; the original file is untouched and no partial file was left. "
+                               f"{why}; the original file is untouched and no partial file was left. "
                                "Fix: free space on the host (df -h) and run again", self.name) from e
         bak = f"{path}.bak.{self.run_id}"
         take_backup = backup and path not in self.backups

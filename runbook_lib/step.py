@@ -99,6 +99,17 @@ class Report(TextShown):
                 "targets": [c.target for c in self.changed]}
 
 
+def _stopped(title: str, failed: "Operation", done: list[Change], rest: list["Operation"]) -> str:
+    changed = [c.target for c in done if c.changed]
+    same = [c.target for c in done if not c.changed]
+    return (f"`{title}` stopped at {failed.target} (files are written atomically: a file there keeps its previous "
+            "content). "
+            f"Already applied in this step: {', '.join(changed) or 'nothing'}"
+            + (f"; already as intended: {', '.join(same)}" if same else "")
+            + f". Not attempted: {', '.join(o.target for o in rest) or 'nothing'}. "
+            "Fix the error above, then run again: what was applied reports no change.")
+
+
 class Plan:
     def __init__(self, title: str, operations: list[Operation]) -> None:
         self.title = title
@@ -108,7 +119,16 @@ class Plan:
         return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
 
     def apply(self) -> Report:
-        return Report(self.title, True, [op.run(dry_run=False) for op in self.operations])
+        done: list[Change] = []
+        for i, op in enumerate(self.operations):
+            try:
+                done.append(op.run(dry_run=False))
+            except RunbookError as e:
+                # Say what happened to every other target, and show the changes already made.
+                show(Report(f"{self.title} (stopped by the error below)", True, done))
+                e.args = (f"{e}\n{_stopped(self.title, op, done, self.operations[i + 1:])}", *e.args[1:])
+                raise
+        return Report(self.title, True, done)
 
     def run(self, apply: bool) -> Report:
         """Apply when the notebook's ``apply`` parameter is true, else preview."""
