@@ -144,7 +144,9 @@ def _walk(node: yaml.Node, path: str, file: str, out: list[Problem], seen: set[i
             where = f"{path}.{name}" if path else name
             if key.style is None and key.tag != STR_TAG:
                 meaning = _meaning(key)
-                read = meaning[0] if meaning else f"YAML reads the key `{name}` as a {key.tag.rsplit(':', 1)[-1]}"
+                kind = {"int": "a number", "float": "a number", "bool": "a boolean", "null": "null"}.get(
+                    key.tag.rsplit(":", 1)[-1], key.tag.rsplit(":", 1)[-1])
+                read = meaning[0] if meaning else f"YAML reads the key `{name}` as {kind}"
                 out.append(Problem(file, where, f"{read}, not as the name `{name}` (line {key.start_mark.line + 1})",
                                    f'quote the key: "{name}":'))
             _walk(value, where, file, out, seen)
