@@ -223,16 +223,20 @@ class Host:
             with self.sftp.open(staging, "wb") as f:
                 f.write(data)
         except (OSError, EOFError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
+            dropped = not isinstance(e, OSError) or "closed" in str(e).lower()
+            avail = ""
             try:
-                self.run("rm -f %s", staging)  # the partial staging file
+                self.run("rm -f %s", staging)  # the partial staging file (reconnects if the connection dropped)
                 avail = self.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
             except RunbookError:
+                dropped = True
+            if dropped:
                 raise ConnectError(self.name, f"the connection broke while writing {path} ({e or type(e).__name__})."
-                                   f" The original file is untouched; a partial temporary copy may remain as "
-                                   f"{staging} and is replaced by the next run. Fix: check the host and its sshd, "
-                                   "then run again") from e
+                                   " The original file is untouched (the new content goes to a temporary file "
+                                   "renamed only when complete). Fix: check the host and its sshd, then run "
+                                   "again") from e
             why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
-                else f"{e}"
+                else f"{e} ({avail} KiB free there)"
             raise CommandError(f"write {path}", getattr(e, "errno", None) or 1,
                                f"{why}; the original file is untouched and no partial file was left. "
                                "Fix: free space on the host (df -h) and run again", self.name) from e

@@ -34,7 +34,9 @@ class Operation:
     def run(self, dry_run: bool) -> Change:
         try:
             return self.fn(dry_run)
-        except RunbookError:
+        except RunbookError as e:
+            if self.target not in str(e):  # name the host and file, e.g. for a parse error deep inside
+                e.args = (f"{self.target}: {e}", *e.args[1:])
             raise
         except Exception as e:  # a fault in one operation names it
             raise RunbookError(f"{self.target}: {type(e).__name__}: {e}") from e
@@ -116,7 +118,12 @@ class Plan:
         self.operations = operations
 
     def preview(self) -> Report:
-        return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
+        try:
+            return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
+        except RunbookError as e:
+            e.args = (f"{e}\nNothing was written by `{self.title}` on any host: the plan is made before "
+                      "anything is applied.", *e.args[1:])
+            raise
 
     def apply(self) -> Report:
         done: list[Change] = []
