@@ -33,6 +33,7 @@ from runbook_lib.inventory import hosts_from_params
 from runbook_lib.params.secrets import PUBLISHED_DEFAULTS, read_secrets_file
 from runbook_lib.runlock import lock_dir
 from runbook_lib.runner import run_sections
+from runbook_lib.sections.nginx_conf import tls_vhosts
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 from .nbrun import outputs_text
@@ -100,6 +101,7 @@ def fresh(lab_params, tmp_path_factory):
     STATE["params"] = lab_params
     STATE["runs"] = tmp_path_factory.mktemp("fault-runs")
     STATE["before"] = snapshot(lab_params)
+    STATE["machine_etc"] = sorted(os.listdir("/etc"))
     yield lab_params
 
 
@@ -143,12 +145,12 @@ def test_rollback_restores_every_file_the_run_changed(fresh, hosts):
                  for host in before if isinstance(before[host], str) and after[host] != before[host]}
     STATE["rollback_leftovers"] = leftovers
     print("rollback leftovers (made by commands, not file writes):", json.dumps(leftovers, indent=1))
-    unexplained = {h: [x for x in lines if not re.search(r"/etc/nginx/ssl/|/opt/svn/|\.jar$", x)]
+    unexplained = {h: [x for x in lines if not re.search(r"/etc/nginx/ssl/|/opt/svn/|\.jar$|/deployment/server/", x)]
                    for h, lines in leftovers.items()}
     assert not any(unexplained.values()), unexplained
     assert after["mysql.tables"] == STATE["clean"]["mysql.tables"]  # listed, not dropped
     _record("rollback (with one drifted file)", True, True, True,
-            f"{sum(len(v) for v in leftovers.values()) // 2} command-made files left (certificates, SVN repo, driver)")
+            f"{sum(len(v) for v in leftovers.values())} command-made files kept (certs, SVN, driver)")
 
 
 # --- faults ---------------------------------------------------------------------
@@ -159,12 +161,8 @@ def test_nginx_t_failing_restores_the_previous_configuration(fresh, hosts):
     lb, runs = hosts["lb"], STATE["runs"]
     up = _run(runs / "nginx-base", "load_balancer")
     assert up.ok, up.text()
-    clean_conf = STATE["clean"]["lb"]  # type: ignore[index]
-    tls_files = [line.split()[-1] for line in clean_conf.splitlines() if line.endswith(".https.conf")]
-    assert tls_files, clean_conf
-    text = b"".join(lb.read_file(f, sudo=True) or b"" for f in tls_files).decode()
-    names = re.findall(r"upstream\s+(\S+)\s*\{", text)
-    assert names, text
+    vhosts = tls_vhosts(fresh)
+    tls_files, names = [v.path for v in vhosts], [v.upstream.name for v in vhosts]
     assert all(lb.read_file(f, sudo=True) is None for f in tls_files)  # rolled back: 02 has them to write
     foreign = "/etc/nginx/conf.d/zz-other-team.conf"
     lb.write_file(foreign, f"upstream {names[0]} {{ server 127.0.0.1:1; }}\n".encode(), sudo=True, backup=False)
@@ -396,6 +394,7 @@ def test_converges_to_the_clean_end_state_and_prints_the_matrix(fresh):
     out.mkdir(exist_ok=True)
     (out / "fault-matrix.txt").write_text(table + "\n")
     assert not differ, differ
+    assert sorted(os.listdir("/etc")) == STATE["machine_etc"], "the lab wrote into the machine's /etc"
     assert len(MATRIX) >= 7 and all(m["detected"] == m["nothing lost"] == "yes" for m in MATRIX.values()), table
 
 
