@@ -54,8 +54,18 @@ def _files_only(snap: dict) -> dict:
     out = {}
     for k, v in snap.items():
         if isinstance(v, str):
-            v = "\n".join(line for line in v.splitlines() if ".bak." not in line and not line.endswith(".jks"))
+            v = "\n".join(line for line in v.splitlines() if ".bak." not in line and not line.endswith(".jks")
+                          and not line.endswith("  /etc/hosts"))
         out[k] = v
+    return out
+
+
+def _hosts_lines(p) -> dict[str, list[str]]:
+    hs = hosts_from_params(p)
+    out = {name: sorted(line.strip() for line in (h.read_file("/etc/hosts") or b"").decode().splitlines() if line.strip())
+           for name, h in hs.items()}
+    for h in hs.values():
+        h.close()
     return out
 
 
@@ -120,6 +130,7 @@ def test_rollback_restores_every_file_the_run_changed(fresh, hosts):
     first = _run(runs / "clean")
     assert first.ok, first.text()
     STATE["clean"] = snapshot(fresh)
+    STATE["clean_hosts"] = _hosts_lines(fresh)
     changes = [json.loads(x) for x in (runs / "clean" / "changes.jsonl").read_text().splitlines()]
     assert len({(c["host"], c["path"]) for c in changes}) >= 20
     # Drift: one file changed by hand after the run is refused without --force.
@@ -320,28 +331,45 @@ def test_database_server_stopped_during_03(fresh, hosts):
 
 
 def test_sshd_stopped_in_the_middle_of_an_apply(fresh, hosts):
-    """node132's sshd stops after node206's nodes were written in 06."""
+    """node132's sshd stops once 05 has written the manager on node206, before 06 reaches node132."""
     runs = STATE["runs"]
-    w1 = f"{W1_CONF}/carbon.xml"
-    for node, h in (("worker1", hosts["node206"]), ("worker2", hosts["node132"])):  # give 06 work on both hosts
-        path = f"/opt/wso2/{node}/wso2ei-6.1.1/conf/carbon.xml"
-        h.check("sed -i 's#<HostName>[^<]*</HostName>#<HostName>stale.example</HostName>#' %s", path)
-    before_132 = hosts["node132"].read_file("/opt/wso2/worker2/wso2ei-6.1.1/conf/carbon.xml")
-    os.kill(_pid("sshd", "node132"), signal.SIGTERM)
+    mgr = "/opt/wso2/manager/wso2ei-6.1.1/conf/carbon.xml"
+    w2 = "/opt/wso2/worker2/wso2ei-6.1.1/conf/carbon.xml"
+    stale = "sed -i 's#<HostName>[^<]*</HostName>#<HostName>stale.example</HostName>#' %s"
+    hosts["node206"].check(stale, mgr)  # work for 05 on node206 and for 06 on node132
+    hosts["node132"].check(stale, w2)
+    before_132 = hosts["node132"].read_file(w2)
+    record = runs / "sshd-fault" / "record.jsonl"
+    killed: list[str] = []
+
+    def kill_after_05() -> None:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            if record.exists() and '"title": "05' in record.read_text() and '"type": "checks"' in record.read_text():
+                os.kill(_pid("sshd", "node132"), signal.SIGTERM)
+                killed.append("after 05")
+                return
+            time.sleep(0.05)
+    watcher = threading.Thread(target=kill_after_05)
+    watcher.start()
     try:
-        res = _run(runs / "sshd-fault", "workers")
+        res = _run(runs / "sshd-fault", "manager", "workers")
+        watcher.join(130)
         err = _error_text(res)
         detected = not res.ok and "node132" in err and "sshd" in err
-        written_206 = b"stale.example" not in (hosts["node206"].read_file(w1) or b"")
+        written_206 = b"stale.example" not in (hosts["node206"].read_file(mgr) or b"")
     finally:
         labmod.up(fresh, PARAMS_LAB, **quiet)  # clear the fault
     h132 = hosts_from_params(fresh)["node132"]
-    lost = h132.read_file("/opt/wso2/worker2/wso2ei-6.1.1/conf/carbon.xml") == before_132
-    again = _run(runs / "sshd-cleared", "workers")
+    lost = h132.read_file(w2) == before_132
     h132.close()
+    again = _run(runs / "sshd-cleared", "manager", "workers")
+    ok_05 = [s.ok for s in res.sections[:1]] == [True]
     _record("sshd stopped mid --apply", detected, lost, again.ok,
-            "node206 written first" if written_206 else "stopped before node206's writes")
+            "05 wrote node206, then 06 stopped at node132" if written_206 and ok_05 else "stopped before any write")
+    assert killed, "the run ended before 05 finished"
     assert detected, err[-3000:]
+    assert written_206 and ok_05, res.text()
     assert lost
     assert again.ok, again.text()
 
@@ -382,6 +410,8 @@ def test_converges_to_the_clean_end_state_and_prints_the_matrix(fresh):
     now, clean = _files_only(snapshot(fresh)), _files_only(STATE["clean"])  # type: ignore[arg-type]
     differ = {k: sorted(set(now[k].splitlines()) ^ set(clean[k].splitlines())) if isinstance(now[k], str) else k
               for k in clean if now[k] != clean[k]}
+    hosts_now = _hosts_lines(fresh)
+    differ.update({f"{k}:/etc/hosts": v for k, v in hosts_now.items() if v != STATE["clean_hosts"][k]})
     for fault in MATRIX:
         if MATRIX[fault]["converged"] == "yes" and differ:
             MATRIX[fault]["converged"] = "NO (end state differs)"
