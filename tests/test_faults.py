@@ -343,8 +343,8 @@ def test_sshd_stopped_in_the_middle_of_an_apply(fresh, hosts):
     killed: list[str] = []
 
     def checks_05(path: Path) -> int:
-        entries = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-        return sum(e["type"] == "checks" and e["title"].startswith("05") for e in entries)
+        lines = path.read_text().splitlines() if path.exists() else []
+        return sum('"type": "checks"' in x and '"title": "05' in x for x in lines)
     n05 = checks_05(runs / "clean" / "record.jsonl")  # 05's last verification ends the section
 
     def kill_after_05() -> None:
