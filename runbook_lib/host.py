@@ -237,9 +237,8 @@ class Host:
                                    "again") from e
             why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
                 else f"{e} ({avail} KiB free there)"
-            raise CommandError(f"write {path}", getattr(e, "errno", None) or 1,
-                               f"{why}; the original file is untouched and no partial file was left. "
-                               "Fix: free space on the host (df -h) and run again", self.name) from e
+            raise RunbookError(f"{self.name}: cannot write {path}: {why}; the original file is untouched and no "
+                               "partial file was left. Fix: free space on the host (df -h), then run again") from e
         bak = f"{path}.bak.{self.run_id}"
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(

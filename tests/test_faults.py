@@ -217,7 +217,7 @@ def test_malformed_xml_on_one_node(fresh, hosts):
     others = "Nothing was written by" in err or ("Already applied in this step:" in err and "Not attempted:" in err)
     again = _run(runs / "xml-cleared", "workers")
     _record("malformed XML on one node", not res.ok and names and others, untouched, again.ok,
-            "names file and line; reports applied / not attempted")
+            "names host, file, line; the plan stops before any node is written")
     assert not res.ok and names, err[-3000:]
     assert others, err[-3000:]
     assert untouched
@@ -245,7 +245,7 @@ def test_full_disk_on_one_host(fresh, hosts):
     finally:
         _in_host("node206", f"rm -f {W1_CONF}/.rbfault-fill")  # clear the fault (the small tmpfs stays)
     again = _run(runs / "disk-cleared", "workers")
-    _record("full disk on one host", detected, intact, again.ok, "original intact, no partial file")
+    _record("full disk on one host", detected, intact, again.ok, "names host, file, `is full`; original intact, no partial file")
     assert detected, err[-3000:]
     assert intact, leftovers
     assert again.ok, again.text()
