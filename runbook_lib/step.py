@@ -36,7 +36,7 @@ class Operation:
             return self.fn(dry_run)
         except RunbookError as e:
             if self.target not in str(e):  # name the host and file, e.g. for a parse error deep inside
-                e.args = (f"{self.target}: {e}", *e.args[1:])
+                _amend(e, prefix=f"{self.target}: ")
             raise
         except Exception as e:  # a fault in one operation names it
             raise RunbookError(f"{self.target}: {type(e).__name__}: {e}") from e
@@ -101,6 +101,15 @@ class Report(TextShown):
                 "targets": [c.target for c in self.changed]}
 
 
+def _amend(e: RunbookError, prefix: str = "", suffix: str = "") -> None:
+    """Add context to an error's message in place (same type, same fix), so
+    callers that catch a specific error still do."""
+    first = str(e.args[0]) if e.args else ""
+    e.args = (prefix + first + suffix, *e.args[1:])
+    if hasattr(e, "message"):
+        e.message = prefix + str(e.message) + suffix
+
+
 def _stopped(title: str, failed: "Operation", done: list[Change], rest: list["Operation"]) -> str:
     changed = [c.target for c in done if c.changed]
     same = [c.target for c in done if not c.changed]
@@ -121,8 +130,8 @@ class Plan:
         try:
             return Report(self.title, False, [op.run(dry_run=True) for op in self.operations])
         except RunbookError as e:
-            e.args = (f"{e}\nNothing was written by `{self.title}` on any host: the plan is made before "
-                      "anything is applied.", *e.args[1:])
+            _amend(e, suffix=f"\nNothing was written by `{self.title}` on any host: the plan is made before "
+                   "anything is applied")
             raise
 
     def apply(self) -> Report:
@@ -133,7 +142,7 @@ class Plan:
             except RunbookError as e:
                 # Say what happened to every other target, and show the changes already made.
                 show(Report(f"{self.title} (stopped by the error below)", True, done))
-                e.args = (f"{e}\n{_stopped(self.title, op, done, self.operations[i + 1:])}", *e.args[1:])
+                _amend(e, suffix="\n" + _stopped(self.title, op, done, self.operations[i + 1:]))
                 raise
         return Report(self.title, True, done)
 
