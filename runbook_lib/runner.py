@@ -110,6 +110,7 @@ class RunSummary:
 
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+MAX_PARTS = 3  # changes named per file in the summary; the report and notebooks have them all
 
 
 def difference(change: dict, params: Params | None = None) -> str:
@@ -119,7 +120,8 @@ def difference(change: dict, params: Params | None = None) -> str:
     host = change_host(params, target) if params else target.partition(":")[0]
     what = target.removeprefix(host + ":")
     parts = [x for x in change["summary"].removeprefix("would change: ").split("; ") if ": already " not in x]
-    return f"{host}  {what}: {'; '.join(parts) or change['summary']}"
+    more = f"; and {len(parts) - MAX_PARTS} more (see the report)" if len(parts) > MAX_PARTS else ""
+    return f"{host}  {what}: {'; '.join(parts[:MAX_PARTS]) or change['summary']}{more}"
 
 
 def kernel_config(socket_dir: str) -> Config:
