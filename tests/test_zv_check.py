@@ -22,7 +22,7 @@ HAND_VALUE = "hand.edited.domain"
 
 
 @pytest.fixture(scope="module")
-def converged(lab_params, tmp_path_factory):
+def converged(lab, lab_params, tmp_path_factory):
     """A fresh lab with the whole runbook applied."""
     skip_if_shared()
     labmod.down(lab_params, **quiet)
