@@ -31,7 +31,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     p = load_params(args.params)
     if args.lab_cmd == "up":
         lab.up(p, Path(args.params), _distributions(args.distribution))
-        print(lab.format_status(lab.status(p)))
+        print(lab.format_status(lab.status(p, Path(args.params)), args.params))
     elif args.lab_cmd == "down":
         lab.down(p)
     return 0

@@ -163,9 +163,11 @@ def render_index(run_dir: Path, summary: dict, record: dict[str, list[dict]], li
             f"(exit code {code})</p>",
             _summary_table(summary, links)]
     if differs:
-        body.append("<h2>What would change</h2><table><tr><th>section</th><th>host, file or object: what"
-                    "</th></tr>" + "".join(f"<tr><td>{_e(n)}</td><td><code>{_e(d)}</code></td></tr>"
-                                            for n, d in differs) + "</table>")
+        rows = [(n, *d.split("  ", 1)) for n, d in differs]  # "host  file: what"
+        body.append("<h2>What would change</h2><table id='differs'><tr><th>section</th><th>host</th>"
+                    "<th>file or object: what</th></tr>" + "".join(
+                        f"<tr><td>{_e(n)}</td><td>{_e(h)}</td><td><code>{_e(w)}</code></td></tr>"
+                        for n, h, w in rows) + "</table>")
     body += [_section(s, record.get(s["name"], []), apply) for s in summary["sections"]]
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Runbook run {_e(run_dir.name)}"
             f"</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

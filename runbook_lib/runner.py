@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ class RunSummary:
             lines.append(f"{verdict}: {len(self.sections)} sections, {total} changes, {checks}")
         else:
             verdict = {EXIT_OK: "AS INTENDED", EXIT_CHANGES: "WOULD CHANGE", EXIT_ERROR: "FAILED"}[self.exit_code]
-            lines.append(f"{verdict}: {len(self.sections)} sections, {total} changes to make, {checks} "
+            lines.append(f"{verdict}: {len(self.sections)} sections, {total} change{'s' * (total != 1)} to make, {checks} "
                          f"(plan only: nothing was changed; exit {self.exit_code})")
         return mask_text("\n".join(lines))
 
@@ -110,6 +111,7 @@ class RunSummary:
 
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+ALREADY = re.compile(r":\s+(\w+\s+)?already\b")  # "x: already 'wka'", "members: children already as wanted"
 MAX_PARTS = 3  # changes named per file in the summary; the report and notebooks have them all
 
 
@@ -119,7 +121,7 @@ def difference(change: dict, params: Params | None = None) -> str:
     target = change["target"]
     host = change_host(params, target) if params else target.partition(":")[0]
     what = target.removeprefix(host + ":")
-    parts = [x for x in change["summary"].removeprefix("would change: ").split("; ") if ": already " not in x]
+    parts = [x for x in change["summary"].removeprefix("would change: ").split("; ") if not ALREADY.search(x)]
     more = f"; and {len(parts) - MAX_PARTS} more (see the report)" if len(parts) > MAX_PARTS else ""
     return f"{host}  {what}: {'; '.join(parts[:MAX_PARTS]) or change['summary']}{more}"
 

@@ -85,7 +85,8 @@ def test_exit_codes_and_drift_lines():
     assert ok.exit_code == 0 and "AS INTENDED" in ok.text() and "exit 0" in ok.text()
     change = {"target": "node132:/opt/wso2/worker2/conf/axis2/axis2.xml",
               "summary": "would change: /axisconfig/clustering @enable: already 'true'; "
-                         "/axisconfig/clustering/parameter[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196)"}
+                         "/axisconfig/clustering/parameter[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196); "
+                         "/axisconfig/clustering/members: children already as wanted"}
     line = difference(change)
     assert line == ("node132  /opt/wso2/worker2/conf/axis2/axis2.xml: /axisconfig/clustering/parameter"
                     "[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196)")
@@ -149,7 +150,7 @@ def test_report_is_self_contained_masked_and_links_the_notebooks(tmp_path):
         _RESOLVED.discard(secret)
     page = index.read_text()
     assert "<table id=\"summary\">" in page and "WOULD CHANGE: drift found" in page
-    assert "node206  /opt/x/axis2.xml: &#x27;a&#x27; -&gt; &#x27;b&#x27;" in page
+    assert "<td>node206</td><td><code>/opt/x/axis2.xml: &#x27;a&#x27; -&gt; &#x27;b&#x27;</code>" in page
     assert "(plan, not applied): 5 passed, 1 to change, 0 failed" in page
     assert '<a href="05_manager.html">05_manager.html</a>' in page
     notebook = (tmp_path / "05_manager.html").read_text()
