@@ -8,28 +8,25 @@ file the lab made, and is safe to run twice.
 
 from __future__ import annotations
 
-import json
 import secrets as pysecrets
 import shutil
 import time
 from pathlib import Path
 
 from ..errors import LabError
-from ..params import Params, layout
+from ..params import Params
+from ..products import spec_for
 from ..params.secrets import read_secrets_file
 from . import hostfs, net, services
-from .paths import NETNS_ETC, LabPaths
-from .status import SERVICE_PORTS, lab_paths, params_hash, read_state, status
+from .homes import nearest_skeleton
+from .health import SERVICE_PORTS, params_hash, status
+from .paths import NETNS_ETC, LabPaths, lab_paths, read_state, save_state as _save
 
 MARKER = ".wso2-runbook-lab"
 NETNS_MARKER = ".made-by-wso2-runbook-lab"
 ROLE_SERVICES = {"database": "mariadb", "load_balancer": "nginx", "svn": "svnserve"}
 
 
-def _save(paths: LabPaths, state: dict) -> None:
-    tmp = paths.state.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    tmp.replace(paths.state)
 
 
 def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
@@ -59,7 +56,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     distributions = distributions or {}
     for name, d in distributions.items():
         if not d.is_dir():
-            raise LabError(f"--distribution {name}={d}: not a directory. Fix: give the folder that holds "
+            raise LabError(f"--distribution {name}={d}: not a directory", fix="give the folder that holds "
                            "the product's files (e.g. ../shared/wso2-upstream/ei-6.1.1)")
     services.require_tools()
     paths = lab_paths(p)
@@ -120,16 +117,22 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     truststore = hostfs.make_truststore(paths)
     homes: dict[tuple[str, str], str] = {}
     for node_name, n in sorted(p.nodes.items()):
-        dist = p.node_product(n).dist
+        prod = p.node_product(n)
         if (n.host, n.home) in homes:
             continue
-        homes[(n.host, n.home)] = dist
-        prod = p.node_product(n)
-        roles = ["manager", "broker"] if prod.name == "ei" else [n.role]  # EI homes hold both profiles
-        security = sorted({layout(prod, r).security for r in roles})
-        taken = hostfs.install_home(paths, n.host, n.home, dist, distributions, uid, truststore, security)
-        src = f"skeleton {dist}" + (f" + {len(taken)} files from {distributions[dist]}" if taken else "")
+        homes[(n.host, n.home)] = prod.dist
+        spec = spec_for(prod.name, prod.version)
+        # One unpacked home holds every profile of its product (EI: integrator and broker).
+        security = sorted({spec_for(prod.name, prod.version, prof).security_dir for prof in spec.home_profiles})
+        source = nearest_skeleton(prod.name, prod.version)
+        real = distributions.get(prod.dist)
+        taken = hostfs.install_home(paths, n.host, n.home, source, real, uid, truststore, security,
+                                    spec.version_line(prod.version))
+        src = source.describe() + (f" + {len(taken)} files from {real}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
+    for name in sorted(set(distributions) - set(homes.values())):
+        log(f"  warning: --distribution {name} names no node's product (they are: "
+            f"{sorted(set(homes.values()))}); not used")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
     state["nodes"] = {name: {"host": n.host, "home": n.home, "dist": p.node_product(n).dist}
                       for name, n in sorted(p.nodes.items())}
@@ -239,8 +242,8 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> lis
         removed.append(str(NETNS_ETC))
     if root and root.exists():
         if not (root / MARKER).exists():
-            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it. "
-                           "Fix: choose another lab.dir or remove it yourself")
+            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it",
+                           fix="choose another lab.dir or remove it yourself")
         shutil.rmtree(root)
         removed.append(str(root))
     log("lab down: " + (", ".join(removed) if removed else "nothing to remove"))

@@ -1,42 +1,18 @@
-"""The lab as its own state file records it: where it lives, which params
-file built it, its hosts and the health of their services. ``runbook lab
-status`` reads this, never the params alone, so it describes the lab that is
-actually up."""
+"""Is the lab up, what built it, and is every service of it healthy?
+(`runbook lab status`). Read from the lab's own state file, never from the
+params alone, so it describes the lab that is actually up."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
-from ..errors import LabError
 from ..params import Params
 from ..textview import text_table
 from . import net, services
-from .paths import LabPaths
+from .paths import lab_paths, read_state
 
 SERVICE_PORTS = {"sshd": 22, "mariadb": 3306, "nginx": 80, "svnserve": 3690}
-
-
-def lab_paths(p: Params) -> LabPaths:
-    if p.lab is None:
-        raise LabError("the params file has no `lab:` section. Fix: add lab: {subnet, gateway, dir} "
-                       "(see params/lab.yaml)")
-    return LabPaths(Path(p.lab.dir))
-
-
-def params_hash(path: Path, distributions: dict[str, Path]) -> str:
-    h = hashlib.sha256(path.read_bytes())
-    for name in sorted(distributions):
-        h.update(f"{name}={distributions[name].resolve()}".encode())
-    return h.hexdigest()[:16]
-
-
-def read_state(paths: LabPaths) -> dict | None:
-    try:
-        return json.loads(paths.state.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 def _health(service: str, address: str) -> bool:
@@ -52,6 +28,13 @@ def _health(service: str, address: str) -> bool:
         except OSError:
             return False
     return services.port_open(address, port)
+
+
+def params_hash(path: Path, distributions: dict[str, Path]) -> str:
+    h = hashlib.sha256(path.read_bytes())
+    for name in sorted(distributions):
+        h.update(f"{name}={distributions[name].resolve()}".encode())
+    return h.hexdigest()[:16]
 
 
 def _shown(path: str) -> str:
