@@ -63,7 +63,7 @@ record: venv
 	$(BIN)/runbook lab down params/lab.yaml
 	$(BIN)/runbook lab up params/lab.yaml
 	rm -rf runs/record
-	$(BIN)/runbook run params/lab.yaml --out runs/record
+	$(BIN)/runbook run params/lab.yaml --out runs/record || [ $$? -eq 2 ]  # 2: plan only, changes to make (a fresh lab)
 	$(BIN)/runbook publish runs/record
 
 bench: venv

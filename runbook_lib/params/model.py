@@ -267,6 +267,8 @@ class Params(Strict):
     deployment_sync: DeploymentSync = DeploymentSync()
     certificates: Certificates | None = None
     lab: LabSettings | None = None
+    # How long `runbook backups` keeps the runs' <file>.bak.<run id> copies before offering to prune them.
+    backup_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
     def node_product(self, node: Node) -> Product:
         return node.product or self.product

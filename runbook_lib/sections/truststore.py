@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..change import Change
 from ..context import Run
+from ..changelog import record_remote
 from ..errors import RunbookError
 from ..host import Host
 from ..params import NodeView
@@ -111,7 +112,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
         if any(a.pem is None for a, _ in todo):
             raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
-        h.backup(store)
+        h.backup(store)  # the store before this run's first change (kept across notebooks)
         for a, have in todo:
             if have is not None:
                 h.check(READ_PASS + "keytool -delete -alias %s -keystore %s -storepass:env TSP", a.alias, store,
@@ -120,6 +121,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
                     "-storepass:env TSP", a.alias, store, stdin=f"{password}\n".encode() + (a.pem or b""))
             if listed_fingerprint(h, store, a.alias, password) != fingerprint(split_pem(a.pem or b"")[0]):
                 raise RunbookError(f"{target}: {a.alias} does not hold the certificate after the import")
+        record_remote(h, store, existed=True, backup=h.backups[store])  # for `runbook rollback`
         return Change(target, True, f"imported {words} (backup {h.backups[store]})", commands=flat)
     return Operation(f"{v.host_name}:{store}", fn)
 
