@@ -8,7 +8,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := openssh-server openssh-client mariadb-server mariadb-client nginx subversion \
-	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium
+	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium python3 openssl
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test deps venv lab-up lab-down lab-status jupyter record bench clean
