@@ -8,7 +8,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := openssh-server openssh-client mariadb-server mariadb-client nginx subversion \
-	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium
+	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium python3 openssl
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test deps venv lab-up lab-down lab-status jupyter record bench clean
@@ -16,6 +16,8 @@ STAMP := $(VENV)/.installed
 demo: venv
 	$(BIN)/runbook lab up params/lab.yaml
 	$(BIN)/runbook run params/lab.yaml --apply
+	@echo
+	@$(BIN)/python -c 'from runbook_lib.sections.cluster_traffic import spread_report; print(spread_report("params/lab.yaml"))'
 	@echo
 	@echo "The lab is still up. Step through the same runbook in JupyterLab:  make jupyter"
 	@echo "(then open notebooks/00_preflight.ipynb; kernel 'WSO2 runbook (.venv)')"
@@ -61,7 +63,7 @@ record: venv
 	$(BIN)/runbook lab down params/lab.yaml
 	$(BIN)/runbook lab up params/lab.yaml
 	rm -rf runs/record
-	$(BIN)/runbook run params/lab.yaml --out runs/record
+	$(BIN)/runbook run params/lab.yaml --out runs/record || [ $$? -eq 2 ]  # 2: plan only, changes to make (a fresh lab)
 	$(BIN)/runbook publish runs/record
 
 # Speed (issue 10): the lab's own figures, then 1 manager + 4 and 32 workers

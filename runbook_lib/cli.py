@@ -26,17 +26,32 @@ def _distributions(values: list[str]) -> dict[str, Path]:
 def cmd_lab(args: argparse.Namespace) -> int:
     from . import lab
     from .params import load_params
+    if args.lab_cmd == "status":
+        return cmd_lab_status(args)
     p = load_params(args.params)
     if args.lab_cmd == "up":
         lab.up(p, Path(args.params), _distributions(args.distribution))
-        print(lab.format_status(lab.status(p)))
+        print(lab.format_status(lab.status(p, Path(args.params)), args.params))
     elif args.lab_cmd == "down":
         lab.down(p)
-    else:
-        st = lab.status(p)
-        print(json.dumps(st, indent=2) if args.json else lab.format_status(st))
-        return 0 if st["healthy"] else 3
     return 0
+
+
+def cmd_lab_status(args: argparse.Namespace) -> int:
+    """The lab that is up, read from its own state file. Without PARAMS it is
+    described with the params file that built it; with PARAMS, also whether
+    it was built from them. Exit 0 healthy (and built from PARAMS), else 3."""
+    from . import lab
+    from .params import load_params
+    p = load_params(args.params or DEFAULT_PARAMS)  # where the lab lives (lab.dir)
+    params_file = Path(args.params) if args.params else None
+    state = lab.read_state(lab.lab_paths(p)) or {}
+    built = Path(state.get("params_file") or "")
+    if params_file is None and built.is_file():
+        p, params_file = load_params(built), built
+    st = lab.status(p, params_file)
+    print(json.dumps(st, indent=2) if args.json else lab.format_status(st, args.params))
+    return 0 if st["healthy"] else 3
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -55,15 +70,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return worst
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+RUN_CODES = """exit codes:
+  0  as intended: nothing would change (with --apply: applied and verified)
+  1  an error: bad params, a host unreachable, a section stopped, or a check
+     that applying will not satisfy
+  2  plan only: applying would change something (drift, or not yet applied)"""
+
+
+def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
     from .params import load_params
     from .runner import run_sections
-    load_params(args.params)  # bad params stop here, before any notebook runs
+    try:
+        load_params(args.params)  # bad params stop here, before any notebook runs
+    except ParamsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     only = [x for s in args.sections for x in s.split(",") if x] or None
-    summary = run_sections(args.params, apply=args.apply, only=only, out_dir=args.out, hosts=args.hosts)
+    summary = run_sections(args.params, apply=getattr(args, "apply", False), only=only, out_dir=args.out,
+                           hosts=args.hosts, progress=(lambda _: None) if quiet else print)
     print(summary.text())
-    print(f"executed notebooks and summary: {summary.out_dir}")
-    return 0 if summary.ok else 1
+    print(f"executed notebooks, summary and report: {summary.out_dir}/index.html")
+    return summary.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """A plan-only run for drift detection: the summary only, no progress lines."""
+    return cmd_run(args, quiet=not args.verbose)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    print(f"report: {write_report(args.run_dir)}")
+    return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -71,6 +109,66 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for path in publish(args.run_dir):
         print(f"published {path}")
     return 0
+
+
+def _run_hosts(params_file: str):
+    from .context import resolve_params_path
+    from .inventory import hosts_from_params
+    from .params import load_params
+    p = load_params(resolve_params_path(params_file))
+    return p, hosts_from_params(p)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Restore the files a run changed from its backups (rollback.py)."""
+    from .rollback import rollback
+    run_dir = Path(args.run_dir)
+    summary = run_dir / "summary.json"
+    params_file = args.params or (json.loads(summary.read_text())["params_file"] if summary.exists() else None)
+    if not params_file:
+        raise ParamsError([f"{run_dir}: no summary.json to say which params the run used. Fix: add --params FILE"])
+    p, hosts = _run_hosts(params_file)
+    only = [x for x in args.hosts.split(",") if x] or None
+    try:
+        report = rollback(run_dir, hosts, only=only, dry_run=args.dry_run, force=args.force)
+    finally:
+        for h in hosts.values():
+            h.close()
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    """List backups older than the params' retention; delete them only with --prune."""
+    from .backups import backups_report
+    p, hosts = _run_hosts(args.params)
+    try:
+        print(backups_report(p, hosts, prune=args.prune))
+    finally:
+        for h in hosts.values():
+            h.close()
+    return 0
+
+
+def _add_fault_commands(sub) -> None:  # noqa: ANN001 - argparse's private subparsers type
+    rb = sub.add_parser("rollback", help="restore the files a run changed from the backups it made")
+    rb.add_argument("run_dir")
+    rb.add_argument("--hosts", default="", help="only these hosts (comma-separated)")
+    rb.add_argument("--dry-run", action="store_true", help="show what would be restored; change nothing")
+    rb.add_argument("--force", action="store_true", help="also restore files changed since that run")
+    rb.add_argument("--params", default=None, help="the params file (default: the one the run used)")
+    rb.set_defaults(func=cmd_rollback)
+    bk = sub.add_parser("backups", help="list backups older than the params' retention; --prune deletes them")
+    bk.add_argument("params")
+    bk.add_argument("--prune", action="store_true")
+    bk.set_defaults(func=cmd_backups)
+
+
+def _run_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("params")
+    ap.add_argument("--sections", nargs="*", default=[], help="e.g. preflight load_balancer (default: all)")
+    ap.add_argument("--hosts", default="", help="only these hosts or nodes (comma-separated)")
+    ap.add_argument("--out", default=None, help="run folder (default: runs/<UTC timestamp>/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,23 +182,34 @@ def build_parser() -> argparse.ArgumentParser:
                     help="build product NAME (e.g. ei-6.1.1) from real distribution files in DIR")
     down = labsub.add_parser("down", help="remove everything the lab made (safe to repeat)")
     down.add_argument("params", nargs="?", default=DEFAULT_PARAMS)
-    st = labsub.add_parser("status", help="hosts, addresses, roles and service health")
-    st.add_argument("params", nargs="?", default=DEFAULT_PARAMS)
+    st = labsub.add_parser("status", help="the lab that is up: the params file that built it, its hosts, "
+                           "addresses, roles and service health (exit 0 healthy, 3 otherwise)")
+    st.add_argument("params", nargs="?", default=None,
+                    help="optional: also say whether the lab up was built from this params file")
     st.add_argument("--json", action="store_true")
     lab.set_defaults(func=cmd_lab)
     val = sub.add_parser("validate", help="check params files; report every problem")
     val.add_argument("params", nargs="+")
     val.set_defaults(func=cmd_validate)
-    run = sub.add_parser("run", help="run the section notebooks headless with papermill")
-    run.add_argument("params")
+    run = sub.add_parser("run", help="run the section notebooks headless with papermill",
+                         epilog=RUN_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--apply", action="store_true", help="make the changes (default: plan only)")
-    run.add_argument("--sections", nargs="*", default=[], help="e.g. preflight load_balancer (default: all)")
-    run.add_argument("--hosts", default="", help="only these hosts or nodes (comma-separated)")
-    run.add_argument("--out", default=None, help="run folder (default: runs/<UTC timestamp>/)")
+    _run_arguments(run)
     run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check", help="day two: is the cluster still as the params say? (plan only, "
+                           "changes nothing)", epilog=RUN_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description="A plan-only run of the sections for drift detection: nothing is "
+                           "changed; prints what differs per section, host and file, and exits 0, 1 or 2.")
+    _run_arguments(check)
+    check.add_argument("-v", "--verbose", action="store_true", help="print progress per section")
+    check.set_defaults(func=cmd_check)
+    rep = sub.add_parser("report", help="(re)write a run folder's index.html and notebook HTML pages")
+    rep.add_argument("run_dir")
+    rep.set_defaults(func=cmd_report)
     pub = sub.add_parser("publish", help="make a run's executed notebooks the committed record (notebooks/)")
     pub.add_argument("run_dir")
     pub.set_defaults(func=cmd_publish)
+    _add_fault_commands(sub)
     return ap
 
 

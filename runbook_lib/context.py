@@ -3,6 +3,7 @@ cells of one notebook. ``open_run`` is the first call in every notebook."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +39,15 @@ def _split(filter_: str | list[str] | None) -> list[str] | None:
     return [x for x in filter_ if x] or None
 
 
+def change_host(params: Params, target: str) -> str:
+    """The host a change target is on: ``host:path``, else (a database, a
+    grant, a script) the database host."""
+    name = target.split(":", 1)[0]
+    if name in params.hosts:
+        return name
+    return params.database.host if params.database else name
+
+
 @dataclass
 class Run:
     params: Params
@@ -49,6 +59,7 @@ class Run:
     run_id: str
     hosts: dict[str, Host] = field(default_factory=dict)
     tunnels: list[Tunnel] = field(default_factory=list)
+    pending: set[str] = field(default_factory=set)  # hosts with changes shown but not applied
 
     @cached_property
     def views(self) -> dict[str, NodeView]:
@@ -71,6 +82,26 @@ class Run:
             return self.hosts
         keep = set(self.only) | {v.host_name for v in self.selected_nodes()}
         return {n: h for n, h in self.hosts.items() if n in keep}
+
+    def change_host(self, target: str) -> str:
+        return change_host(self.params, target)
+
+    def note_pending(self, changes: list) -> None:  # list[Change]
+        """A plan-only run left these changes unapplied (see step.verify)."""
+        self.pending.update(self.change_host(c.target) for c in changes)
+
+    def pending_hosts(self) -> set[str]:
+        """Hosts with changes not applied in this run: this notebook's plans,
+        and, in a headless run, those of the sections before it."""
+        out = set(self.pending)
+        record = os.environ.get("RUNBOOK_RECORD")
+        if record and os.path.exists(record):
+            with open(record) as f:
+                for line in f:
+                    entry = json.loads(line)
+                    if entry.get("type") == "report" and not entry.get("applied"):
+                        out.update(self.change_host(t) for t in entry.get("targets", []))
+        return out
 
     def host(self, name: str) -> Host:
         return self.hosts[name]

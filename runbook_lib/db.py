@@ -30,7 +30,8 @@ _HINTS = {
     1410: "MySQL 8 no longer creates users in GRANT: CREATE USER first, then GRANT (ERRATA E1)",
     2003: "no server listening there: check the server runs, bind-address, port, "
     "firewall, or the SSH tunnel",
-    2013: "the connection dropped: check the server log and network",
+    2013: "the connection dropped: check that the database server is still running (its log) and the network, "
+    "then run again (every step is idempotent)",
 }
 _IDENT_RE = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 
@@ -47,7 +48,7 @@ class IdentifierError(SqlError, ValueError):
     """A database or user name that is not safe to write into SQL text."""
 
 
-def _wrap(e: Exception, statement: str = "", secrets: Iterable[str] = ()) -> DbError:
+def _wrap(e: Exception, statement: str = "", secrets: Iterable[str] = (), where: str = "") -> DbError:
     """A DbError with the error code and a one-line fix; secrets masked in the text."""
     code = e.args[0] if e.args and isinstance(e.args[0], int) else None
     msg = str(e.args[1]) if code is not None and len(e.args) > 1 else str(e)
@@ -56,6 +57,7 @@ def _wrap(e: Exception, statement: str = "", secrets: Iterable[str] = ()) -> DbE
             msg = msg.replace(s, "***")
     hint = _HINTS.get(code or 0)
     text = f"MySQL error {code}: {msg}" if code else f"MySQL error: {msg}"
+    text += f" (database server {where})" if where else ""
     return DbError(text, statement, code, fix=hint or "")
 
 
@@ -112,7 +114,7 @@ class Db:
                 cur.execute(sql, tuple(params) if params else None)
                 return list(cur.fetchall())
         except pymysql.MySQLError as e:
-            raise _wrap(e, sql, secrets) from e
+            raise _wrap(e, sql, secrets, f"{self.host}:{self.port}") from e
 
     def execute(self, sql: str, params: tuple | list = (), secrets: Iterable[str] = ()) -> int:
         """Run one statement; returns the affected row count."""
@@ -120,7 +122,7 @@ class Db:
             with self.conn.cursor() as cur:
                 return int(cur.execute(sql, tuple(params) if params else None))
         except pymysql.MySQLError as e:
-            raise _wrap(e, sql, secrets) from e
+            raise _wrap(e, sql, secrets, f"{self.host}:{self.port}") from e
 
     def close(self) -> None:
         self.conn.close()

@@ -41,6 +41,10 @@ def bound() -> int:
     return _parallel
 
 
+class NotAttempted(Exception):
+    """An item skipped because an earlier item of its host failed (stop_on_error)."""
+
+
 @dataclass(frozen=True)
 class Result(Generic[R]):
     """One item's outcome: its value, or the exception it raised."""
@@ -59,10 +63,12 @@ class Result(Generic[R]):
 
 
 def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable[[T], R],
-            label: str = "") -> list[Result[R]]:
+            label: str = "", stop_on_error: bool = False) -> list[Result[R]]:
     """FN for each item, concurrently across hosts, serially within a host.
     Items whose host is None run together in one group (work that is not a
-    host's, e.g. SQL on one database connection). Results in item order."""
+    host's, e.g. SQL on one database connection). Results in item order.
+    STOP_ON_ERROR: after a host's item fails, its later items are not run
+    (their result is NotAttempted); the other hosts carry on."""
     groups: dict[str | None, list[int]] = {}
     for i, item in enumerate(items):
         groups.setdefault(host_of(item), []).append(i)
@@ -70,11 +76,16 @@ def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable
     tracker = Progress(label, [g for g in groups if g is not None]) if label and len(groups) > 1 else None
 
     def run_group(host: str | None, idx: list[int]) -> None:
+        failed = False
         for i in idx:
+            if failed:
+                results[i] = Result(error=NotAttempted())
+                continue
             try:
                 results[i] = Result(fn(items[i]))
             except BaseException as e:  # kept with the item, raised by the caller in order
                 results[i] = Result(error=e)
+                failed = stop_on_error
         if tracker and host is not None:
             tracker.done(host)
 

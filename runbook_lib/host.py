@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import paramiko
 
-from .errors import CommandError, ConnectError, HostKeyError
+from .errors import CommandError, ConnectError, HostKeyError, RunbookError
 from .facts.files import RemoteFile
 
 
@@ -222,8 +222,26 @@ class Host:
         token = secrets.token_hex(4)
         tmp = posixpath.join(d, f".{base}.runbook-tmp-{token}")
         staging = f"/tmp/.runbook-{self.run_id}-{self.name}-{token}-{base}" if sudo else tmp
-        with self.sftp.open(staging, "wb") as f:
-            f.write(data)
+        try:
+            with self.sftp.open(staging, "wb") as f:
+                f.write(data)
+        except (OSError, EOFError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
+            dropped = not isinstance(e, OSError) or "closed" in str(e).lower()
+            avail = ""
+            try:
+                self.run("rm -f %s", staging)  # the partial staging file (reconnects if the connection dropped)
+                avail = self.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
+            except RunbookError:
+                dropped = True
+            if dropped:
+                raise ConnectError(self.name, f"the connection broke while writing {path} ({e or type(e).__name__})."
+                                   " The original file is untouched (the new content goes to a temporary file "
+                                   "renamed only when complete)", fix="check the host and its sshd, then run again") \
+                    from e
+            why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
+                else f"{e} ({avail} KiB free there)"
+            raise RunbookError(f"{self.name}: cannot write {path}: {why}; the original file is untouched and no "
+                               "partial file was left", fix="free space on the host (df -h), then run again") from e
         bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(
@@ -232,11 +250,15 @@ class Host:
             backup="1" if take_backup else "0", mode=f"{mode:o}" if mode is not None else "")
         res = self.run(script, sudo=sudo)
         if not res.ok:
-            raise CommandError(f"write {path}", res.rc, res.stderr, self.name)
-        if take_backup and "BACKUP" in res.stdout:
+            raise CommandError(f"write {path}", res.rc, res.stderr + "\nThe original file is untouched (the new "
+                               "content goes to a temporary file renamed only when complete). Fix: the error above "
+                               "(e.g. free space with df -h), then run again", self.name)
+        if take_backup and "BACKUP" in res.stdout:  # BACKUP or BACKUP_KEPT (an earlier notebook of this run)
             self.backups[path] = bak
-            return bak
-        return None
+        from .changelog import record_file, sha256
+        record_file(self.name, path, existed="EXISTED" in res.stdout, backup=self.backups.get(path) if backup else None,
+                    sha256_after=sha256(data), sudo=sudo, run_id=self.run_id)
+        return bak if take_backup and "BACKUP" in res.stdout else None
 
     # -- backups: one naming and one record for every writer ------------------
 
@@ -255,8 +277,9 @@ class Host:
             return self.backups[path]
         if not self.run("test -e %s", path, sudo=sudo).ok:
             return None
-        self.check("cp -p %s %s", path, self.backup_path(path), sudo=sudo)
-        self.backups[path] = self.backup_path(path)
+        bak = self.backup_path(path)  # kept when an earlier notebook of this run made it: the pre-run state
+        self.check("test -e %s || cp -p %s %s", bak, path, bak, sudo=sudo)
+        self.backups[path] = bak
         return self.backups[path]
 
     def archive_path(self, label: str) -> str:
@@ -271,9 +294,16 @@ class Host:
 
 # Runs on the host. The rename is atomic; /etc/hosts in containers and in the
 # lab is a bind mount that cannot be renamed over (EBUSY), so that one case
-# falls back to rewriting in place after the backup, and says so.
+# falls back to rewriting in place after the backup, and says so. The backup
+# is the file before this run's FIRST write (kept when a later notebook of the
+# same run writes it again); a failure part-way (a full disk) leaves no
+# temporary or partial backup file behind.
 WRITE_SCRIPT = """set -e
-if [ -e {path} ] && [ {backup} = 1 ]; then cp -p {path} {bak}; echo BACKUP; fi
+trap "rm -f {tmp} {staging} {bak}.part" EXIT
+if [ -e {path} ]; then echo EXISTED; fi
+if [ -e {path} ] && [ {backup} = 1 ]; then
+  if [ -e {bak} ]; then echo BACKUP_KEPT; else cp -p {path} {bak}.part; mv {bak}.part {bak}; echo BACKUP; fi
+fi
 if [ {staging} != {tmp} ]; then cp {staging} {tmp}; rm -f {staging}; fi
 if [ -e {path} ]; then chown --reference={path} {tmp}; chmod --reference={path} {tmp}; fi
 if [ -n "{mode}" ]; then chmod {mode} {tmp}; fi

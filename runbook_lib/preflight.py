@@ -113,10 +113,29 @@ def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # n
     out.append(Check(h.name, f"{v.name}: expected product", want, found[:60], ok,
                      f"this home holds another product or version: set nodes.{v.name}.product or fix the home"))
     busy = sorted(port for port in v.ports.values() if port in listening)
+    own = _own_ports(h, v) if busy else set()
+    if busy and set(busy) <= own:  # the node itself is running (08 leaves the cluster up)
+        out.append(Check(h.name, f"{v.name}: ports free", " ".join(str(x) for x in sorted(set(v.ports.values()))),
+                         f"in use by this node itself (running): {busy}", True))
+        return out
     out.append(Check(h.name, f"{v.name}: ports free", " ".join(str(x) for x in sorted(set(v.ports.values()))),
                      "all free" if not busy else f"in use: {busy}", not busy,
                      "stop what listens there, or give the node another offset / local_member_port"))
     return out
+
+
+def _own_ports(h: Host, v) -> set[int]:  # noqa: ANN001
+    """Ports held by the node's own running server (the pid in its wso2carbon.pid)."""
+    pid_file = v.path(v.spec.pid_file)
+    pid = h.run("cat %s", pid_file).stdout.strip()
+    if not pid.isdigit():
+        return set()
+    ports = set()
+    for line in h.run("ss -Htlnp").stdout.splitlines():
+        fields = line.split()
+        if f"pid={pid}," in line and len(fields) >= 4 and fields[3].rsplit(":", 1)[-1].isdigit():
+            ports.add(int(fields[3].rsplit(":", 1)[1]))
+    return ports
 
 
 def _clock_skew(h: Host) -> float:

@@ -115,3 +115,14 @@ def lab_hosts(lab, lab_params):
     yield hosts
     for h in hosts.values():
         h.close()
+
+
+LAB_FIXTURES = {"lab", "lab_mysql", "lab_hosts", "lab_secrets"}
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """A test that uses a lab fixture is a lab test, marked or not, so that
+    `-m "not lab"` never brings a lab up (or reuses someone else's)."""
+    for item in items:
+        if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.lab)

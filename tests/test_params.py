@@ -266,8 +266,10 @@ def test_derived_values_esb_elb_000():
     assert v["worker3"].ports["pt_http"] == 8281 and v["worker3"].ports["local_member"] == 4001
     assert v["worker2"].sub_domain == "worker" and v["elb"].sub_domain is None
     assert v["manager"].path("repository/conf/carbon.xml") == "/opt/wso2/manager/wso2esb-4.8.1/repository/conf/carbon.xml"
-    assert well_known_members(p, "worker3") == [("198.51.100.206", 4001), ("198.51.100.132", 4000)]
-    assert well_known_members(p, "manager") == [("198.51.100.132", 4000)]
+    # The ELB is a well-known member at its group_mgt_port: that is how it learns the members (000).
+    assert well_known_members(p, "worker3") == [("198.51.100.206", 4001), ("198.51.100.132", 4000),
+                                                ("198.51.100.206", 5000)]
+    assert well_known_members(p, "manager") == [("198.51.100.132", 4000), ("198.51.100.206", 5000)]
     assert jdbc_url(p, "wso2conum_db") == \
         "jdbc:mysql://carbondb.mysql-wso2.com:3306/wso2conum_db?autoReconnect=true&useSSL=false"
     assert all_databases(p) == ["wso2conum_db", "wso2conreg_db"]  # E2: one set of names

@@ -118,3 +118,44 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
             browser.close()
     after = lab_hosts[manager.host_name].read_file(axis2)
     assert after != before and b'enable="true"' in after
+
+
+def test_run_report_opens_from_disk_and_shows_the_summary(lab, tmp_path):
+    """A plan-only run's index.html, opened as a file in chromium with the
+    network cut off: the summary table shows, and the notebook link opens."""
+    from playwright.sync_api import sync_playwright
+    out = tmp_path / "run"
+    res = subprocess.run([str(ROOT / ".venv/bin/runbook"), "run", "params/lab.yaml", "--sections", "preflight",
+                          "load_balancer", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode in (0, 2), res.stdout + res.stderr  # plan only: 2 when the lab is not yet configured
+    assert "Kernel is running over TCP" not in res.stdout + res.stderr
+    SHOTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                    "--disable-background-networking", "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        def only_files(route):  # noqa: ANN001 - playwright's Route
+            if route.request.url.startswith("file://"):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_files)
+        try:
+            page.goto((out / "index.html").as_uri())
+            table = page.locator("table#summary")
+            table.wait_for(state="visible", timeout=30_000)
+            rows = table.locator("tr")
+            assert rows.count() == 3  # the header and two sections
+            assert "00_preflight" in rows.nth(1).inner_text() and "01_load_balancer" in rows.nth(2).inner_text()
+            verdict = page.locator(".verdict").inner_text()
+            assert verdict in ("AS INTENDED: nothing would change", "WOULD CHANGE: drift found"), verdict
+            page.screenshot(path=str(SHOTS / "run-report.png"), full_page=False)
+            page.click("text=00_preflight.html")
+            page.wait_for_selector("text=preflight: 47 passed, 0 failed", timeout=30_000)
+        finally:
+            browser.close()
+    assert outside == [], f"the report loaded from the network: {outside}"

@@ -89,7 +89,8 @@ class Doc:
         try:
             self.root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTS))
         except etree.XMLSyntaxError as e:
-            raise ConfigEditError(f"{name}: not well-formed XML at line {e.lineno}: {e.msg}") from e
+            raise ConfigEditError(f"{name}: not well-formed XML at line {e.lineno}: {e.msg}. Nothing was written to it. "
+                                  "Fix: correct the file by hand (or restore it from a .bak.<run id> copy), then run again") from e
         try:
             self.index = build_index(data)
         except SpanError as e:

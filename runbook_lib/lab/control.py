@@ -8,7 +8,6 @@ file the lab made, and is safe to run twice.
 
 from __future__ import annotations
 
-import hashlib
 import secrets as pysecrets
 import shutil
 import time
@@ -20,7 +19,7 @@ from ..products import spec_for
 from ..params.secrets import read_secrets_file
 from . import hostfs, net, services
 from .homes import nearest_skeleton
-from .health import SERVICE_PORTS, status
+from .health import SERVICE_PORTS, params_hash, status
 from .paths import NETNS_ETC, LabPaths, lab_paths, read_state, save_state as _save
 
 MARKER = ".wso2-runbook-lab"
@@ -28,11 +27,6 @@ NETNS_MARKER = ".made-by-wso2-runbook-lab"
 ROLE_SERVICES = {"database": "mariadb", "load_balancer": "nginx", "svn": "svnserve"}
 
 
-def _hash(path: Path, distributions: dict[str, Path]) -> str:
-    h = hashlib.sha256(path.read_bytes())
-    for name in sorted(distributions):
-        h.update(f"{name}={distributions[name].resolve()}".encode())
-    return h.hexdigest()[:16]
 
 
 def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
@@ -66,7 +60,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
                            "the product's files (e.g. ../shared/wso2-upstream/ei-6.1.1)")
     services.require_tools()
     paths = lab_paths(p)
-    digest = _hash(params_file, distributions)
+    digest = params_hash(params_file, distributions)
     state = read_state(paths)
     if state and state.get("params_hash") == digest:
         if status(p)["healthy"]:
@@ -83,7 +77,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.root.chmod(0o755)
     (paths.root / MARKER).write_text("made by `runbook lab up`; `runbook lab down` removes this folder\n")
-    state = {"params_file": str(params_file), "params_hash": digest, "lab_dir": str(paths.root),
+    state = {"params_file": str(params_file.resolve()), "params_hash": digest, "lab_dir": str(paths.root),
              "hosts": {}, "distributions": {k: str(v) for k, v in distributions.items()}}
     if not NETNS_ETC.exists():  # remembered there, not in the state file, to survive a crash
         NETNS_ETC.mkdir()
@@ -108,7 +102,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         hostfs.make_dirs(paths, name, [h.ssh_user], uid, nginx=name in nginx_hosts, pubkey=pubkey)
         pid = services.start_host(paths, name, [h.ssh_user], nginx=name in nginx_hosts)
         state["hosts"][name] = {"namespace": net.ns_name(name), "address": str(h.address),
-                                "roles": list(h.roles), "ssh_user": h.ssh_user, "uid": uid,
+                                "roles": list(h.roles), "ssh_user": h.ssh_user, "ssh_port": h.ssh_port, "uid": uid,
                                 "init_pid": pid, "services": {"sshd": pid}}
         _save(paths, state)
     known = []
@@ -140,6 +134,11 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         log(f"  warning: --distribution {name} names no node's product (they are: "
             f"{sorted(set(homes.values()))}); not used")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
+    for host in sorted({n.host for n in p.nodes.values() if p.node_product(n).name == "elb"}):
+        # The ELB's owner may bind 80/443 there, as a real install grants it (authbind, setcap).
+        net.allow_low_ports(host, 80)
+    state["nodes"] = {name: {"host": n.host, "home": n.home, "dist": p.node_product(n).dist}
+                      for name, n in sorted(p.nodes.items())}
     _save(paths, state)
 
     for name in sorted(p.hosts):

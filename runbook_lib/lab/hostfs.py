@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import LabError
 from .homes import SKELETONS, HomeSource, skeleton_dir  # noqa: F401 - SKELETONS kept for callers
 from .paths import LabPaths
+from .standin import launcher
 TRUSTSTORE_PASSWORD = "wso2carbon"  # as WSO2 ships it
 
 
@@ -125,6 +126,7 @@ def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest / rel)
                 overlaid.append(str(rel))
+    launcher.install(dest)  # bin/ start scripts run the lab's stand-in of a Carbon node
     for rel in security_dirs:
         (dest / rel).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(truststore, dest / rel / "client-truststore.jks")

@@ -25,6 +25,13 @@ INIT = """#!/bin/sh
 set -e
 mount -t tmpfs -o mode=755 lab-run /run
 mkdir -p /run/sshd /run/mysqld
+# /etc is the machine's: a private writable layer over it keeps what is written
+# there (the runbook's /etc/hosts.bak.* backups) inside this host; then this
+# host's own files from /etc/netns/{ns}/ go back on top of it.
+mkdir -p {h}/etc-upper {h}/etc-work /run/etc-upper /run/etc-work
+mount -t overlay rblab-etc -o lowerdir=/etc,upperdir={h}/etc-upper,workdir={h}/etc-work /etc 2>/dev/null || \
+  mount -t overlay rblab-etc -o lowerdir=/etc,upperdir=/run/etc-upper,workdir=/run/etc-work /etc
+for f in /etc/netns/{ns}/*; do mount --bind "$f" "/etc/${{f##*/}}"; done
 mount --bind {h}/opt /opt
 mount --bind {h}/home /home
 {nginx}
@@ -68,7 +75,7 @@ def start_host(paths: LabPaths, host: str, users: list[str], nginx: bool) -> int
         host=host, h=h, run=h / "run", users=" ".join(sorted(set(users)))))
     bind_nginx = f"mount --bind {h}/etc-nginx /etc/nginx" if nginx else ""
     init = h / "init.sh"
-    init.write_text(INIT.format(host=host, h=h, nginx=bind_nginx))
+    init.write_text(INIT.format(host=host, h=h, nginx=bind_nginx, ns=ns_name(host)))
     os.chmod(init, 0o755)
     return _popen(["ip", "netns", "exec", ns_name(host), "unshare", "--uts", "/bin/sh", str(init)],
                   paths.log(host, "sshd"))

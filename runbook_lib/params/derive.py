@@ -132,8 +132,14 @@ def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str
     views = node_views(p)
     group = [n for n in cluster_nodes(p)] if (for_node is None or p.nodes[for_node].role != "broker") \
         else [n for n, v in p.nodes.items() if v.role == "broker"]
-    return [(views[n].local_member_host, views[n].node.local_member_port)
-            for n in group if p.nodes[n].well_known and n != for_node]
+    members = [(views[n].local_member_host, views[n].node.local_member_port)
+               for n in group if p.nodes[n].well_known and n != for_node]
+    if p.load_balancer.kind == "elb" and (for_node is None or p.nodes[for_node].role in ("manager", "worker", "member")):
+        # The ELB learns the members that list it (000: "you add the ELB and ESB manager
+        # node to the well-known members", at its group_mgt_port; 001 step 5: at 4000).
+        port = p.load_balancer.registration_port or p.load_balancer.group_mgt_port
+        members += [(views[n].local_member_host, port) for n, v in p.nodes.items() if v.role == "elb" and v.well_known]
+    return members
 
 
 def db_address(p: Params) -> str:

@@ -24,6 +24,8 @@ from ..errors import ParamsError, Problem, merged
 from .checks import cross_checks
 from .model import Params
 from .problems import SECRET_FIELDS, _field, _fix_for, _is_secret_field, problems_from_validation  # noqa: F401
+from .sanity import sanity_checks
+from .yamlstrict import read_strict
 
 PLACEHOLDER_SECRET = {"secret": "SALVAGED_PLACEHOLDER"}
 # Where a required field's problem can be contained by dropping the enclosing part.
@@ -61,7 +63,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def _read_yaml(path: Path, file: str) -> tuple[Any, list[Problem]]:
     try:
-        text = path.read_text()
+        text = read_strict(path, file)  # bounded, no YAML 1.1 surprises (yamlstrict.py)
     except FileNotFoundError:
         raise ParamsError([Problem(file, "(file)", "no such file", "give the path of a params YAML file")], file)
     except (OSError, UnicodeDecodeError) as e:
@@ -220,6 +222,7 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
     problems += structural
     if params is not None:
         found = cross_checks(params, file, path.resolve().parent)
+        found += sanity_checks(params, file, path.resolve().parent)  # sanity.py
         if salvaged:
             found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]
         problems += [p for p in found if p.level == "error"]

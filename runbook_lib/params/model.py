@@ -144,6 +144,10 @@ class LoadBalancer(Strict):
     affinity: Literal["ip_hash", "sticky", "none"] = "ip_hash"
     tenant_range: Annotated[str, Field(pattern=TENANT_RANGE_RE)] = "*"
     group_mgt_port: Port = 5000
+    # WSO2 ELB: where the manager and workers list an ELB node marked
+    # `well_known: true` as a well-known member, which is how the ELB learns
+    # them. None: its group_mgt_port (000); 001 lists its localMemberPort 4000.
+    registration_port: Port | None = None
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
 
@@ -264,6 +268,8 @@ class Params(Strict):
     deployment_sync: DeploymentSync = DeploymentSync()
     certificates: Certificates | None = None
     lab: LabSettings | None = None
+    # How long `runbook backups` keeps the runs' <file>.bak.<run id> copies before offering to prune them.
+    backup_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
     def node_product(self, node: Node) -> Product:
         return node.product or self.product

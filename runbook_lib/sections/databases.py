@@ -282,13 +282,14 @@ def verify_app_user(run: Run) -> Checks:
         found = _differences({x: set() for x in names}, {x: set() for x in seen}) if ok else out
         checks.append(Check(host, f"{d.app_user} logs in and sees", f"the {len(names)} cluster databases only",
                             found, ok and seen == set(names), f"check that {acct} covers this host's address "
-                            "and that the grants are as intended"))
+                            "and that the grants are as intended", via=(d.host,)))
         ok, out = client_query(run.host(host), db_address(run.params), d.port, d.app_user, password,
                                "SELECT 1", database="mysql")
         refused = not ok and "1044" in out
         checks.append(Check(host, f"{d.app_user} on database mysql", "refused (1044)",
                             "refused (1044)" if refused else (out if not ok else "allowed"), refused,
-                            "revoke the extra grants: the application user must reach the cluster's databases only"))
+                            "revoke the extra grants: the application user must reach the cluster's databases only",
+                            via=(d.host,)))
         return checks
     checks += fanout.map_hosts(list(dict.fromkeys(v.host_name for v in run.selected_nodes(DB_ROLES))),
                                lambda h: h, one)

@@ -187,7 +187,8 @@ def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
         host, port, db = parsed
         ok, out = client_query(run.host(v.host_name), host, port, ds.user, ds.password, "SELECT DATABASE()", db)
         checks.append(Check(v.host_name, f"{v.name}: {ds.name} connects as {ds.user}", db, out,
-                            ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts"))
+                            ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts",
+                            via=(run.params.database.host,) if run.params.database else ()))
     return checks
 
 

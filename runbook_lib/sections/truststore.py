@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ..change import Change
 from ..context import Run
+from ..changelog import record_remote
 from ..errors import RunbookError
 from ..host import Host
 from ..params import NodeView
@@ -178,7 +179,7 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
         if any(a.pem is None for a, _ in todo):
             raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
-        h.backup(store)
+        h.backup(store)  # the store before this run's first change (kept across notebooks)
         # one JVM per node: the certificates in a small JKS store of their own, merged with -importkeystore
         # (an alias already there is overwritten, so no -delete first)
         ders = [(a.alias, split_pem(a.pem or b"")[0].public_bytes(serialization.Encoding.DER)) for a, _ in todo]
@@ -192,6 +193,7 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
         for a, _ in todo:
             if after.get(a.alias.lower()) != fingerprint(split_pem(a.pem or b"")[0]):
                 raise RunbookError(f"{target}: {a.alias} does not hold the certificate after the import")
+        record_remote(h, store, existed=True, backup=h.backups[store])  # for `runbook rollback`
         return Change(target, True, f"imported {words} (backup {h.backups[store]})", commands=flat)
     return Operation(f"{v.host_name}:{store}", fn, v.host_name)
 

@@ -1,0 +1,143 @@
+"""Notebook 08 against the lab: every product home runs the lab's stand-in
+behind its own start scripts. The cluster is configured by 00-06, then 08
+runs headless; each fault case is then caught by the step that should catch
+it, with a message naming the cause and the fix. Lab tests: hold the lab lock."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import runbook_lib as rb
+from runbook_lib.errors import CheckFailed
+from runbook_lib.runner import run_sections
+from runbook_lib.sections import cluster_test as ct
+from runbook_lib.sections import cluster_traffic as tr
+
+from .conftest import PARAMS_LAB
+
+pytestmark = pytest.mark.usefixtures("lab")
+
+
+@pytest.fixture(scope="module")
+def cluster(lab, tmp_path_factory):
+    """00-06 applied and 08 run once (the cluster left running)."""
+    out = tmp_path_factory.mktemp("run08")
+    summary = run_sections(PARAMS_LAB, apply=True, out_dir=out, progress=lambda *_: None)
+    assert summary.ok, summary.text()
+    s08 = next(s for s in summary.sections if s.name == "08_test_cluster")
+    assert s08.passed > 20 and s08.failed == 0
+    nb = (out / "08_test_cluster.ipynb").read_text()
+    assert "requests per worker" in nb and "<svg" in nb  # the spread, as a table and a chart
+    return out
+
+
+@pytest.fixture()
+def run(cluster):
+    r = rb.open_run(PARAMS_LAB, apply=True)
+    yield r
+    r.close()
+
+
+def node(run, name):
+    return run.views[name]
+
+
+def edit_text(run, v, rel: str, pattern: str, repl: str) -> bytes:
+    """Change one node's config file by a regular expression; returns the old bytes."""
+    h, path = run.host(v.host_name), v.conf(rel)
+    old = h.read_file(path)
+    new, n = re.subn(pattern, repl, old.decode(), count=1, flags=re.S)
+    assert n, f"{pattern} not in {path}"
+    h.write_file(path, new.encode(), backup=False)
+    return old
+
+
+def restore(run, v, rel: str, data: bytes) -> None:
+    run.host(v.host_name).write_file(v.conf(rel), data, backup=False)
+
+
+def test_08_leaves_a_joined_cluster_serving_the_proxy(run):
+    table = ct.membership_table(run)
+    assert all(cell in ("self", "joined") for row in table.rows[1:] for cell in row[1:]), table.text()
+    assert ct.finish(run, leave_running=True).failed == []
+    assert "worker1" in tr.spread_report(str(PARAMS_LAB))
+
+
+def test_wrong_database_password_stops_that_node_at_start_up(run):
+    v = node(run, "worker3")
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "datasources/master-datasources.xml", r"(<password>)[^<]*(</password>)",
+                    r"\1wrong-password\2")
+    try:
+        check = ct.start_node(run, v, 60)
+        assert not check.ok and "Access denied" in check.found and "master-datasources.xml" in check.fix
+    finally:
+        restore(run, v, "datasources/master-datasources.xml", old)
+        assert ct.start_node(run, v, 60).ok
+
+
+def test_two_nodes_with_one_offset_on_one_host(run):
+    manager, v = node(run, "manager"), node(run, "worker1")  # both on node206
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "carbon.xml", r"<Offset>\d+</Offset>", f"<Offset>{manager.offset}</Offset>")
+    try:
+        check = ct.start_node(run, v, 60)
+        assert not check.ok and "Address already in use" in check.found and "offset" in check.fix
+    finally:
+        restore(run, v, "carbon.xml", old)
+        assert ct.start_node(run, v, 60).ok
+
+
+def test_a_member_list_that_names_no_live_member(run):
+    v = node(run, "worker3")
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "axis2/axis2.xml", r"<members>\s*<member>.*?</members>",
+                    "<members><member><hostName>198.51.100.132</hostName><port>4999</port></member></members>")
+    try:
+        assert ct.start_node(run, v, 60).ok  # it starts, alone
+        checks = ct.wait_joined(run, 8)
+        bad = {c.what.split()[0]: c for c in checks.failed}
+        assert "worker3" in bad and "well-known members" in bad["worker3"].fix
+        with pytest.raises(CheckFailed):
+            checks.require()
+    finally:
+        tr.stop_node(run, v)
+        restore(run, v, "axis2/axis2.xml", old)
+        assert ct.start_node(run, v, 60).ok
+        assert ct.wait_joined(run, 30).failed == []
+
+
+def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
+    v = node(run, "worker2")
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "carbon.xml", r"(<DeploymentSynchronizer>\s*<Enabled>)true", r"\1false")
+    try:
+        assert ct.start_node(run, v, 60).ok
+        checks = tr.deploy_proxy(run, "runbook-08-sync-off", timeout=40)
+        bad = [c for c in checks.failed]
+        assert [c.what for c in bad] == [f"worker2: proxy {ct.PROXY}"], checks.text()
+        assert "synchroniser is off" in bad[0].fix
+    finally:
+        tr.stop_node(run, v)
+        restore(run, v, "carbon.xml", old)
+        assert ct.start_node(run, v, 60).ok
+        tr.deploy_proxy(run, "runbook-08", timeout=60).require()
+
+
+def test_a_node_advertising_loopback_is_never_joined(run):
+    v = node(run, "worker3")
+    assert tr.stop_node(run, v).ok
+    old = edit_text(run, v, "axis2/axis2.xml", r'(<parameter name="localMemberHost">)[^<]*', r"\g<1>127.0.0.1")
+    try:
+        assert ct.start_node(run, v, 60).ok
+        log = ct.read_log(run, v)
+        assert "localMemberHost is configured to use the loopback address" in ct.L.latest_run(log)
+        checks = ct.wait_joined(run, 8)
+        assert {c.what.split()[0] for c in checks.failed} >= {"manager", "worker1", "worker2"}
+    finally:
+        tr.stop_node(run, v)
+        restore(run, v, "axis2/axis2.xml", old)
+        assert ct.start_node(run, v, 60).ok
+        assert ct.wait_joined(run, 30).failed == []
