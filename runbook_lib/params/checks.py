@@ -134,8 +134,8 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
                     owners[port] = (nname, label)
                     continue
                 other, other_label = owners[port]
-                if other == nname:
-                    continue
+                if other == nname or "thrift" in (label, other_label):
+                    continue  # the thrift port: broker_checks.py
                 if other is not None:
                     both_lmp = label == other_label == "local_member"
                     same_offset = "local_member" not in (label, other_label) and \
@@ -178,14 +178,7 @@ def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
     if members and (workers or managers):
         err("nodes", "nodes with role `member` mixed with manager/worker nodes",
             "use either manager + workers (002) or members only (004)")
-    node_ids: dict[str, str] = {}
-    for nname in brokers:
-        nid = p.nodes[nname].broker_node_id
-        if nid is not None and nid in node_ids:
-            err(f"nodes.{nname}.broker_node_id", f"same nodeID `{nid}` as `{node_ids[nid]}`",
-                "give every broker node its own broker_node_id, or leave it out")
-        elif nid is not None:
-            node_ids[nid] = nname
+    # Broker node IDs, domain and thrift port: broker_checks.py.
 
     # --- names and the load balancer ---------------------------------------
     hn = p.cluster.hostnames

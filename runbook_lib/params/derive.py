@@ -86,6 +86,8 @@ def node_ports(p: Params, node: Node) -> dict[str, int]:
     the load balancer's public ports (000 moves them to 80/443; 001 keeps
     8280/8243), shifted by its Offset like every axis2 transport port."""
     ports = effective_ports(p.node_product(node), node)
+    if node.role == "broker" and p.brokers is not None:  # broker.xml thriftServerPort + the Offset (E12)
+        ports["thrift"] = p.brokers.thrift_port + node_offset(node)
     if node.role == "elb":
         off = node_offset(node)
         ports["pt_http"] = p.load_balancer.http_port + off

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ParamsError, Problem
+from .broker_checks import broker_checks
 from .checks import cross_checks
 from .model import PATTERN_WORDS, Params
 
@@ -329,7 +330,7 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
     params, structural, dropped, salvaged = _validate(raw, file)
     problems += structural
     if params is not None:
-        found = cross_checks(params, file, path.resolve().parent)
+        found = cross_checks(params, file, path.resolve().parent) + broker_checks(params, file)
         if salvaged:
             found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]
         problems += [p for p in found if p.level == "error"]
