@@ -19,12 +19,14 @@ from ..context import Run
 from ..errors import ConfigEditError
 from ..operations.files import edit_file
 from ..params import NodeView
+from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..step import Check, Checks, Operation, Plan
 from .common import CARBON_NS, hosts_op
 
 MANAGER = ("manager",)
-WORKERS = ("worker", "member", "broker")  # 06: workers, plus the other member kinds (004, 003)
+WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)
+BROKERS = ("broker",)  # 07: the broker nodes' own cluster (003)
 PRODUCT_ROLES = ("manager", "worker", "member")  # nodes with a carbon.xml/catalina the guides edit
 
 AXIS2, CARBON, CATALINA = "axis2/axis2.xml", "carbon.xml", "tomcat/catalina-server.xml"
@@ -48,8 +50,11 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
     """Clustering per 000/002/003/004 with E9-E11: the node's IP (not 127.0.0.1),
     an unshifted localMemberPort, the subDomain of its role, the well-known members."""
     p = run.params
-    members = well_known_members(p, v.name)
-    settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", p.cluster.domain),
+    if v.node.role == "broker":  # their own cluster: own domain, every broker a member, itself included (003)
+        domain, members = brokers.domain(p), brokers.members(p)
+    else:
+        domain, members = p.cluster.domain, well_known_members(p, v.name)
+    settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", domain),
                 ("localMemberHost", v.local_member_host), ("localMemberPort", str(v.node.local_member_port))]
     edits: list[Edit] = [SetAttr(C, "enable", "true")] + [SetParameter(C, k, val) for k, val in settings]
     wants: list[Want] = [("clustering enabled", C + "/@enable", ["true"])]
@@ -158,7 +163,7 @@ def _edit_op(run: Run, v: NodeView, kind: str) -> Operation:
 
 
 def _title(roles: tuple[str, ...], what: str, where: str = "on the", after: str = "") -> str:
-    section = {MANAGER: "05 ", WORKERS: "06 "}.get(roles, "")
+    section = {MANAGER: "05 ", WORKERS: "06 ", BROKERS: "07 "}.get(roles, "")
     return f"{section}{what} {where} {'/'.join(roles)} nodes{after}"
 
 

@@ -30,7 +30,8 @@ from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..step import Check, Checks, Operation, Plan
 from .common import edit_op, hosts_op
 
-DS_ROLES = ("manager", "worker", "member", "broker")
+DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
+BROKERS = ("broker",)
 USER_DS, USER_JNDI = "WSO2_USER_DB", "jdbc/WSO2UMDB"
 SHARED_DS, SHARED_JNDI = "REGISTRY_DB", "jdbc/WSO2RegistryDB"
 CARBON_DS, LOCAL_JNDI = "WSO2_CARBON_DB", "jdbc/WSO2CarbonDB"
@@ -147,8 +148,12 @@ def usermgt_edits() -> list:
     return [SetText(USER_MGT_DS, USER_JNDI)]
 
 
-def _nodes(run: Run) -> list[NodeView]:
-    return run.selected_nodes(DS_ROLES) if run.params.database else []
+def _nodes(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[NodeView]:
+    return run.selected_nodes(roles) if run.params.database else []
+
+
+def _section(roles: tuple[str, ...]) -> str:
+    return "07" if roles == BROKERS else "04"
 
 
 def alias_entries(run: Run) -> list[tuple[str, str]]:
@@ -157,36 +162,37 @@ def alias_entries(run: Run) -> list[tuple[str, str]]:
     return [e for e in hosts_entries(run.params) if alias and e[1] == alias]
 
 
-def plan_hosts(run: Run) -> Plan:
+def plan_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """/etc/hosts on each node host: the database alias of the JDBC URLs (000/002/003).
     05/06 write the same line (same derive.hosts_entries), so the full run converges."""
     entries = alias_entries(run)
-    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run))) if entries else []
-    return Plan("04 database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
+    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles))) if entries else []
+    return Plan(f"{_section(roles)} database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
 
 
-def plan_datasources(run: Run) -> Plan:
+def plan_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """Each node's master-datasources.xml (the driver class read from the jar on its host)."""
-    if not _nodes(run):
-        return Plan("04 datasources", [])
+    title = f"{_section(roles)} datasources"
+    if not _nodes(run, roles):
+        return Plan(title, [])
     d, drivers = run.params.database, {}
     password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
     ops = []
-    for v in _nodes(run):
+    for v in _nodes(run, roles):
         if v.host_name not in drivers:
             drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
         ops.append(edit_op(run, v.host_name, v.conf("datasources/master-datasources.xml"), "xml",
                            datasource_edits(run, v, drivers[v.host_name], password)))
-    return Plan("04 datasources", ops)
+    return Plan(title, ops)
 
 
-def plan_registry(run: Run) -> Plan:
+def plan_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """Each node's registry.xml (mounts) and user-mgt.xml (user store datasource)."""
     ops: list[Operation] = []
-    for v in _nodes(run):
+    for v in _nodes(run, roles):
         ops.append(edit_op(run, v.host_name, v.conf("registry.xml"), "xml", registry_edits(run, v)))
         ops.append(edit_op(run, v.host_name, v.conf("user-mgt.xml"), "xml", usermgt_edits()))
-    return Plan("04 registry mounts and user store", ops)
+    return Plan(f"{_section(roles)} registry mounts and user store", ops)
 
 
 # ---------------------------------------------------------------- verification
@@ -221,11 +227,11 @@ def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
     return [x.strip() for x in get_values(data, xpath, name=name)] if data else []
 
 
-def _alias_checks(run: Run) -> list[Check]:
+def _alias_checks(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[Check]:
     """The alias in the URLs resolves, on each node host, to the database host."""
     out = []
     for addr, alias in alias_entries(run):
-        for host in dict.fromkeys(v.host_name for v in _nodes(run)):
+        for host in dict.fromkeys(v.host_name for v in _nodes(run, roles)):
             res = run.host(host).run("getent hosts %s", alias)
             found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
             out.append(Check(host, f"{alias} resolves", addr, found, found == addr,
@@ -233,9 +239,9 @@ def _alias_checks(run: Run) -> list[Check]:
     return out
 
 
-def verify_hosts(run: Run) -> Checks:
+def verify_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """The database alias resolves to the database host on every node host."""
-    return Checks("04 database alias", _alias_checks(run))
+    return Checks(f"{_section(roles)} database alias", _alias_checks(run, roles))
 
 
 def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
@@ -258,12 +264,12 @@ def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
     return checks
 
 
-def verify_datasources(run: Run) -> Checks:
+def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """Every dataSource named in registry.xml and user-mgt.xml exists in
     master-datasources.xml; the runbook's datasources are as intended; every URL is a
     well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
-    checks = _alias_checks(run)
-    for v in _nodes(run):
+    checks = _alias_checks(run, roles)
+    for v in _nodes(run, roles):
         files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
                                                      "user-mgt.xml")}
         missing = [rel for rel, data in files.items() if data is None]
@@ -293,15 +299,15 @@ def verify_datasources(run: Run) -> Checks:
                                 got == f"{want.jndi}, {want.database}, {d.app_user}", "apply the datasources step"))
         for ds in found:
             checks += _url_checks(run, v, ds)
-    return Checks("04 datasources", checks)
+    return Checks(f"{_section(roles)} datasources", checks)
 
 
-def verify_registry(run: Run) -> Checks:
+def verify_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """registry.xml: sharedregistry on the shared datasource, the remote instance with
     readOnly as intended and cacheId = user@url of that datasource (E8), both mounts;
     user-mgt.xml on the shared user store."""
     checks: list[Check] = []
-    for v in _nodes(run):
+    for v in _nodes(run, roles):
         reg, um = _read(run, v, "registry.xml"), _read(run, v, "user-mgt.xml")
         mds = _read(run, v, "datasources/master-datasources.xml")
         shared = [ds for ds in (read_datasources(mds) if mds else []) if ds.jndi == SHARED_JNDI]
@@ -325,4 +331,4 @@ def verify_registry(run: Run) -> Checks:
             ok = got == [want] and (what != "remoteInstance cacheId (E8)" or want == cache_id(run))
             checks.append(Check(v.host_name, f"{v.name}: {what}", want, shown, ok,
                                 "apply the registry step of this notebook (and the datasources step first)"))
-    return Checks("04 registry and user store", checks)
+    return Checks(f"{_section(roles)} registry and user store", checks)

@@ -1,0 +1,68 @@
+"""07 on the broker profile's files exactly as WSO2 shipped them (no lab):
+each edit changes only the lines of the values that differ from the shipped
+ones, a second pass changes nothing, and the checks read back what was written."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from runbook_lib.configedit import apply_properties_edits, apply_xml_edits
+from runbook_lib.params import load_params
+from runbook_lib.params.derive import node_views
+from runbook_lib.sections import broker
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT.parent / "shared" / "wso2-upstream" / "ei-6.1.1" / "wso2" / "broker" / "conf"
+pytestmark = pytest.mark.skipif(not SHIPPED.is_dir(), reason="../shared/wso2-upstream is not beside the repo")
+
+
+def _apply(kind: str, data: bytes, edits: list):
+    _, fkind, _, ns = broker.FILES[kind]
+    if fkind == "properties":
+        return apply_properties_edits(data, edits, kind)
+    return apply_xml_edits(data, edits, kind, namespaces=ns)
+
+
+def _changed_lines(diff: str) -> tuple[set[str], set[str]]:
+    body = [ln for ln in diff.splitlines() if not ln.startswith(("---", "+++", "@@", "\\"))]
+    minus = {ln[1:] for ln in body if ln.startswith("-")}
+    plus = {ln[1:] for ln in body if ln.startswith("+")}
+    return minus - plus, plus - minus  # lines whose content really changed
+
+
+@pytest.mark.parametrize("params", ["ei-broker-003.yaml", "lab.yaml"])
+@pytest.mark.parametrize("kind", sorted(broker.FILES))
+def test_edit_changes_only_the_intended_lines(params, kind):
+    p = load_params(ROOT / "params" / params)
+    run = SimpleNamespace(params=p)
+    v = next(v for v in node_views(p).values() if v.node.role == "broker")
+    rel, fkind, wanted, ns = broker.FILES[kind]
+    shipped = (SHIPPED / rel).read_bytes()
+    edits, wants = wanted(run, v)
+    assert len(wants) == broker.intended_values(run, v, kind) == len(edits)
+    differing = [w for w in wants if broker.read_wanted(shipped, fkind, w[1], ns, rel) != [w[2]]]
+    result = _apply(kind, shipped, edits)
+    gone, new = _changed_lines(result.diff)
+    appended = [w for w in differing if not broker.read_wanted(shipped, fkind, w[1], ns, rel)]
+    assert len(new) == len(differing), result.diff  # one new line per value the runbook sets
+    assert len(gone) == len(differing) - len(appended), result.diff  # one replaced line per changed value
+    assert result.changed == bool(differing)
+    for what, key, expected in wants:  # read back
+        assert broker.read_wanted(result.data, fkind, key, ns, rel) == [expected], what
+    assert not _apply(kind, result.data, edits).changed  # idempotent
+    assert result.data.replace(b"\r\n", b"\n").count(b"\n") >= shipped.count(b"\n")
+
+
+def test_003_broker_xml_diff_is_what_003_asks():
+    p = load_params(ROOT / "params" / "ei-broker-003.yaml")
+    v = node_views(p)["broker1"]
+    edits, _ = broker.broker_wanted(SimpleNamespace(params=p), v)
+    diff = apply_xml_edits((SHIPPED / "broker.xml").read_bytes(), edits, "broker.xml").diff
+    _, new = _changed_lines(diff)
+    assert {ln.strip() for ln in new} == {
+        "<thriftServerHost>198.51.100.101</thriftServerHost>", "<thriftSOTimeout>180000</thriftSOTimeout>",
+        '<networkPartitionsDetection enabled = "true">', "<minimumClusterSize>2</minimumClusterSize>"}
+    # nodeID `default`, thriftServerPort 7611 (E12) and the coordination as shipped: unchanged
+    changed = "\n".join(ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---")))
+    assert "thriftServerPort" not in changed and "rdbmsBased" not in changed and "nodeID" not in changed
