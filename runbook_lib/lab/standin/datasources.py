@@ -1,0 +1,113 @@
+"""master-datasources.xml: every RDBMS datasource, and the start-up checks a
+real node makes on them: the names registry.xml and user-mgt.xml use must be
+defined, the JDBC driver jar must be in the lib directory, and a MySQL
+datasource must connect with its own URL, user and password (a real
+connection to the lab's MariaDB, with pymysql)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from .config import _local, parse, referenced_datasources, text
+from .errors import StartupError
+
+NDS = "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader"
+# Which jar a driver class comes from (the lib dir must hold one).
+DRIVER_JARS = {"com.mysql.jdbc.Driver": "mysql-connector-java", "com.mysql.cj.jdbc.Driver": "mysql-connector-java",
+               "org.mariadb.jdbc.Driver": "mariadb-java-client"}
+BUNDLED = {"org.h2.Driver"}  # shipped inside the product
+_URL = re.compile(r"jdbc:(mysql|mariadb)://([^/:?]+)(?::(\d+))?/([^?]*)(?:\?(.*))?$")
+
+
+@dataclass
+class DataSource:
+    name: str
+    jndi: str | None
+    url: str
+    user: str
+    password: str
+    driver: str
+    host: str | None = None
+    port: int = 3306
+    database: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def read(conf: Path) -> dict[str, DataSource]:
+    root = parse(conf / "datasources" / "master-datasources.xml", "org.wso2.carbon.ndatasource.core.DataSourceRepository")
+    found: dict[str, DataSource] = {}
+    dss = next((c for c in root if isinstance(c.tag, str) and _local(c.tag) == "datasources"), None)
+    for ds in dss if dss is not None else []:
+        if not (isinstance(ds.tag, str) and _local(ds.tag) == "datasource"):
+            continue
+        name = text(ds, "name", default="") or ""
+        cfg = next((e for e in ds.iter() if isinstance(e.tag, str) and _local(e.tag) == "configuration"), None)
+        if cfg is None:
+            continue
+        props = {}
+        for e in cfg.iter():
+            if isinstance(e.tag, str) and _local(e.tag) == "property" and e.get("name"):
+                props[e.get("name")] = (e.text or "").strip()
+        url = text(cfg, "url", default=props.get("url", "")) or ""
+        d = DataSource(name=name, jndi=text(ds, "jndiConfig", "name"), url=url,
+                       user=text(cfg, "username", default=props.get("user", "")) or "",
+                       password=text(cfg, "password", default=props.get("password", "")) or "",
+                       driver=text(cfg, "driverClassName", default="") or "")
+        m = _URL.match(url)
+        if m:
+            d.host, d.port, d.database = m.group(2), int(m.group(3) or 3306), m.group(4)
+            d.params = dict(parse_qsl(m.group(5) or "", keep_blank_values=True))
+        found[name] = d
+    return found
+
+
+def lookup(sources: dict[str, DataSource], name: str) -> DataSource | None:
+    """By datasource name or JNDI name (registry.xml and user-mgt.xml use the JNDI name)."""
+    if name in sources:
+        return sources[name]
+    return next((d for d in sources.values() if d.jndi == name), None)
+
+
+def check_references(conf: Path, sources: dict[str, DataSource]) -> None:
+    for file, jndi in referenced_datasources(conf):
+        if lookup(sources, jndi) is None:
+            logger = ("org.wso2.carbon.registry.core.internal.RegistryCoreServiceComponent" if file == "registry.xml"
+                      else "org.wso2.carbon.user.core.internal.Activator")
+            raise StartupError(f"Error in looking up data source: {jndi} (named in {conf / file}; "
+                               f"no datasource in {conf / 'datasources' / 'master-datasources.xml'} has that JNDI name) "
+                               f"javax.naming.NameNotFoundException: Name [{jndi.removeprefix('jdbc/')}] is not bound in this Context",
+                               logger)
+
+
+def check_driver(d: DataSource, lib: Path) -> None:
+    if not d.url.startswith("jdbc:") or d.driver in BUNDLED or d.url.startswith("jdbc:h2:"):
+        return
+    prefix = DRIVER_JARS.get(d.driver)
+    jars = sorted(p.name for p in lib.glob("*.jar")) if lib.is_dir() else []
+    if prefix is None or not any(j.startswith(prefix) for j in jars):
+        raise StartupError(f"Error in creating data source [{d.name}]: Cannot load JDBC driver class '{d.driver}' "
+                           f"java.lang.ClassNotFoundException: {d.driver} (no {prefix or 'driver'}*.jar in {lib})", NDS)
+
+
+def connect(d: DataSource, timeout: float = 5.0):
+    import pymysql
+    if d.host is None:
+        raise StartupError(f"Error in creating data source [{d.name}]: unsupported URL {d.url}", NDS)
+    return pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password, database=d.database or None,
+                           connect_timeout=timeout, autocommit=True)
+
+
+def check_connect(d: DataSource) -> None:
+    if d.host is None:
+        return  # H2 and other embedded URLs: nothing to connect to
+    import pymysql
+    try:
+        connect(d).close()
+    except pymysql.err.MySQLError as e:
+        code, msg = (e.args + ("",))[:2] if e.args else ("", str(e))
+        raise StartupError(f"Error in creating data source [{d.name}] for {d.url} as user '{d.user}': "
+                           f"Cannot create PoolableConnectionFactory ({msg}) [MySQL error {code}]",
+                           "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSource") from None

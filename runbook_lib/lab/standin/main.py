@@ -1,0 +1,214 @@
+"""What bin/wso2server.sh, bin/integrator.sh and bin/broker.sh do in the lab:
+`start`/`--start` runs the server in the background (as the real scripts'
+nohup), `stop`/`--stop` sends TERM to the pid in <carbon home>/wso2carbon.pid,
+`restart`, and no command runs it in the foreground. The start-up sequence
+follows carbon-kernel 4.4's order (CARBON-RUNTIME.md "Start-up"): datasources,
+registry and user store, clustering, transports, deployment, then
+"WSO2 Carbon started"; any StartupError stops it with an ERROR line."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import cluster, datasources, deployment, httpd, product, setupdb
+from .depsync import SvnSynchronizer
+from .elb import LoadBalancer
+from .errors import StartupError
+from .node import Node
+
+CORE = "org.wso2.carbon.core.internal.CarbonCoreActivator"
+START = "org.wso2.carbon.core.internal.StartupFinalizerServiceComponent"
+PT = "org.apache.synapse.transport.passthru.PassThroughHttpListener"
+PTS = "org.apache.synapse.transport.passthru.PassThroughHttpSSLListener"
+
+
+def run(node: Node) -> int:
+    """Run the node in this process until TERM. Returns the exit status."""
+    t0 = time.monotonic()
+    pid_file = node.profile.pid_file(node.home)
+    pid_file.write_text(f"{os.getpid()}\n")
+    log = node.log
+    log.standin(f"WSO2 Cluster Runbook lab stand-in of a Carbon node (not WSO2 code), pid {os.getpid()}, "
+                f"started by bin/{node.script} {' '.join(node.args)}".rstrip())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        start(node, log)
+    except StartupError as e:
+        log.error(e.logger, e.message)
+        log.standin("start-up failed; the stand-in exits (the real server would not serve either)", "ERROR")
+        node.shutdown()
+        return 1
+    log.info(START, f"Server           :  {node.server_name}")
+    log.info(START, f"WSO2 Carbon started in {int(time.monotonic() - t0)} sec")
+    if not node.worker_profile and node.profile.name != "elb":
+        host = node.carbon.mgt_host_name or node.carbon.host_name or node.address
+        log.info("org.wso2.carbon.ui.internal.CarbonUIServiceComponent",
+                 f"Mgt Console URL  : https://{host}:{node.ports['servlet_https']}/carbon/")
+    stop.wait()
+    node.stopping.set()
+    log.info("org.wso2.carbon.core.init.CarbonServerManager", "Shutdown hook triggered....")
+    log.info("org.wso2.carbon.core.init.CarbonServerManager", "Gracefully shutting down WSO2 Carbon...")
+    node.shutdown()
+    log.info("org.wso2.carbon.core.init.CarbonServerManager", "Shutting down OSGi framework...")
+    return 0
+
+
+def start(node: Node, log) -> None:
+    log.info(CORE, "Starting WSO2 Carbon...")
+    log.info(CORE, f"Operating System : {platform.system()} {platform.release()}, {platform.machine()}")
+    log.info(CORE, f"Java Home        : [stand-in] none: {sys.executable} runs the stand-in")
+    node.load()
+    if node.profile.name != "elb":
+        datasources.check_references(node.conf, node.sources)
+        for d in node.sources.values():
+            datasources.check_driver(d, node.lib)
+            datasources.check_connect(d)
+        if node.sysprops.get("setup") is not None:
+            setupdb.run(node)
+    http_ports(node)
+    node.membership = cluster.start(node)
+    if node.profile.name == "elb":
+        from .config import read_loadbalancer_conf
+        lb = LoadBalancer(node, read_loadbalancer_conf(node.conf / "loadbalancer.conf"))
+        lb.start(node.agent_proto or cluster.agent_proto(node))
+        node.on_stop(lb.stop)
+        node.lb = lb
+    if node.profile.name == "broker":
+        try:
+            from . import broker
+        except ImportError:
+            raise StartupError("[stand-in] the stand-in has no broker profile yet (runbook_lib/lab/standin/broker.py)",
+                               "lab.standin") from None
+        broker.run(node)
+    if node.deployer is not None:
+        deployment_loop(node)
+
+
+def http_ports(node: Node) -> None:
+    """Servlet connectors (console) and, where axis2.xml has them, the
+    PassThrough listeners (or the ELB's), each shifted by the Offset."""
+    off = node.offset
+    tls = None
+    servlet_http, servlet_https = node.catalina.get("http", 9763) + off, node.catalina.get("https", 9443) + off
+    node.ports["servlet_http"], node.ports["servlet_https"] = servlet_http, servlet_https
+    passthru = {n: p + off for n, (cls, p) in node.axis2.transports.items()
+                if n in ("http", "https") and ("passthru" in cls or "nhttp" in cls)}
+    if "http" in passthru:
+        node.ports["pt_http"] = passthru["http"]
+    if "https" in passthru:
+        node.ports["pt_https"] = passthru["https"]
+    if node.profile.name != "elb":
+        tls = httpd.make_ssl_context(node.carbon.host_name or node.address)
+        route = httpd.console_route(node)
+        httpd.serve(node.bind(servlet_http, what=f"connector [Connector[HTTP/1.1-{servlet_http}]]"), route, "http")
+        httpd.serve(node.bind(servlet_https, what=f"connector [Connector[HTTP/1.1-{servlet_https}]]"), route,
+                    "https", tls)
+    if (node.carbon_home / deployment.PROXY_DIR).parent.is_dir():
+        node.deployer = deployment.Deployer(node)
+    for scheme, logger in (("http", PT), ("https", PTS)):
+        port = passthru.get(scheme)
+        if port is None:
+            continue
+        sock = node.bind(port, what=f"Pass-through {scheme.upper()} Listener")
+        if node.profile.name == "elb":
+            route = (lambda req, p=port: node.lb.route(req, p - off))
+        else:
+            route = httpd.passthrough_route(node)
+        tls = tls or (httpd.make_ssl_context(node.address) if scheme == "https" else None)
+        httpd.serve(sock, route, scheme, tls if scheme == "https" else None)
+        log_name = "HTTPS" if scheme == "https" else "HTTP"
+        node.log.info(logger, f"Pass-through {log_name} Listener started on 0:0:0:0:0:0:0:0:{port}")
+
+
+def deployment_loop(node: Node) -> None:
+    """Carbon's deployment scheduler: every DeploymentUpdateInterval seconds,
+    synchronizer update, hot deployment, synchronizer commit."""
+    settings = node.carbon.depsync
+    sync = None
+    if settings.get("Enabled", "false").lower() == "true" and settings.get("RepositoryType", "svn") == "svn":
+        sync = SvnSynchronizer(node, settings)
+        sync.start()
+        if node.membership is not None:
+            node.membership.add_listener(lambda e, p: sync.on_message(p) if e == "message" else None)
+    node.deployer.scan()
+    if sync:
+        sync.after_deployment()
+    interval = max(1, node.carbon.deployment_interval)
+
+    def loop():
+        while not node.stopping.wait(interval):
+            if sync:
+                sync.update()
+            node.deployer.scan()
+            if sync:
+                sync.after_deployment()
+
+    threading.Thread(target=loop, name="deployment-scheduler", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """launcher: python -m standin HOME SCRIPT [command] [-Dx=y ...]"""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    home, script, rest = Path(argv[0]), argv[1], argv[2:]
+    cmds = [a for a in rest if not a.startswith("-D")]
+    cmd = cmds[0].lstrip("-") if cmds else ""
+    sysargs = [a for a in rest if a.startswith("-D")]
+    prof = product.profile_for(home, script)
+    pid_file = prof.pid_file(home)
+    if cmd in ("stop", "restart"):
+        stop_running(pid_file)
+        if cmd == "stop":
+            return 0
+        cmd = "start"
+    if cmd == "start":
+        pid = read_pid(pid_file)
+        if pid and alive(pid):
+            print("Process is already running")
+            return 0
+        subprocess.Popen([sys.executable, "-m", __package__, str(home), script, *sysargs],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, cwd=str(home))
+        return 0
+    if cmd in ("version",):
+        print((home / "bin" / "version.txt").read_text().strip())
+        return 0
+    if cmd:
+        print(f"Usage: {script} [start | stop | restart | version] [-DworkerNode=true] [-Dsetup]", file=sys.stderr)
+        return 1
+    return run(Node(home, script, sysargs))
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def stop_running(pid_file: Path, timeout: float = 15.0) -> None:
+    """kill -term `cat wso2carbon.pid`, then wait for it to go (as the real stop)."""
+    pid = read_pid(pid_file)
+    if not pid or not alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.1)

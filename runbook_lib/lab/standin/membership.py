@@ -1,0 +1,245 @@
+"""Well-known-address cluster membership over TCP, as the stand-in's
+replacement for Hazelcast and Tribes (CARBON-RUNTIME.md "Clustering").
+
+Each clustered node listens on localMemberHost:localMemberPort and speaks
+one line of JSON per request. The first word of every request names the
+agent's protocol ("hazelcast" or "tribes"): a listener of the other agent
+closes the connection, so the two never see each other. A node joins the
+members it reaches through its well-known members (and the members they
+know) when both sides can connect to each other's advertised address in
+the same domain: a node that advertises a loopback or foreign address, or
+is in another domain, is never joined. A member that stops answering is
+taken as left after MEMBER_DROP seconds; a clean stop says so at once.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid as uuidlib
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+MEMBER_DROP = 3.0      # seconds without an answer before a member is taken as left
+PERIOD = 1.0           # seconds between heartbeat rounds
+TIMEOUT = 1.0
+
+
+@dataclass
+class Member:
+    uuid: str
+    host: str
+    port: int
+    domain: str
+    sub_domain: str | None = None
+    http: int = -1
+    https: int = -1
+    started: float = 0.0
+    kind: str = "node"                       # "node" or "elb" (a load balancer's group agent)
+    mappings: dict[str, int] = field(default_factory=dict)   # port.mapping.N properties
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def hz(self) -> str:
+        return (f"Host:{self.host}, Remote Host:null, Port: {self.port}, HTTP:{self.http}, HTTPS:{self.https}, "
+                f"Domain: {self.domain}, Sub-domain:{self.sub_domain or 'null'}, Active:true")
+
+    def tribes(self) -> str:
+        return f"{self.host}:{self.port}({self.domain})"
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+def request(proto: str, addr: tuple[str, int], msg: dict, timeout: float = TIMEOUT) -> dict | None:
+    """Send one request, return the answer (None when nobody answers in PROTO)."""
+    try:
+        with socket.create_connection(addr, timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall((proto + " " + json.dumps(msg) + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        word, _, rest = buf.decode().partition(" ")
+        return json.loads(rest) if word == proto and rest.strip() else None
+    except (OSError, ValueError):
+        return None
+
+
+class Membership:
+    """One listening agent and its view of the cluster."""
+
+    def __init__(self, proto: str, local: Member, wka: list[tuple[str, int]], sock: socket.socket,
+                 accept: Callable[[Member], bool] | None = None):
+        self.proto = proto
+        self.local = local
+        self.wka = [a for a in wka if a != local.address]
+        self.sock = sock
+        self.accept = accept or (lambda m: m.domain == local.domain)
+        self._members: dict[str, Member] = {}
+        self._seen: dict[str, float] = {}
+        self._candidates: dict[tuple[str, int], float] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[str, Member | dict], None]] = []
+        self._stop = threading.Event()
+
+    # -- the view -------------------------------------------------------
+    def members(self) -> list[Member]:
+        with self._lock:
+            return sorted(self._members.values(), key=lambda m: m.started)
+
+    def add_listener(self, fn: Callable[[str, Member | dict], None]) -> None:
+        """fn(event, member): "joined", "left"; fn("message", payload) for broadcasts."""
+        self._listeners.append(fn)
+
+    def is_oldest(self) -> bool:
+        return all(m.started >= self.local.started for m in self.members() if m.kind == "node")
+
+    def _emit(self, event: str, what) -> None:
+        for fn in self._listeners:
+            try:
+                fn(event, what)
+            except Exception:
+                pass
+
+    def _join(self, m: Member) -> None:
+        with self._lock:
+            new = m.uuid not in self._members
+            self._members[m.uuid] = m
+            self._seen[m.uuid] = time.monotonic()
+            self._candidates.pop(m.address, None)
+        if new:
+            self._emit("joined", m)
+
+    def _leave(self, uid: str) -> None:
+        with self._lock:
+            m = self._members.pop(uid, None)
+            self._seen.pop(uid, None)
+        if m is not None:
+            self._emit("left", m)
+
+    # -- running --------------------------------------------------------
+    def start(self) -> None:
+        threading.Thread(target=self._serve, name="membership-listener", daemon=True).start()
+        self.round()
+        threading.Thread(target=self._loop, name="membership-heartbeat", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for m in self.members():
+            request(self.proto, m.address, {"op": "leave", "me": asdict(self.local)}, timeout=0.5)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def broadcast(self, payload: dict) -> None:
+        for m in self.members():
+            request(self.proto, m.address, {"op": "message", "me": asdict(self.local), "payload": payload})
+
+    def _loop(self) -> None:
+        while not self._stop.wait(PERIOD):
+            self.round()
+
+    def round(self) -> None:
+        """Heartbeat every member, then try well-known members and candidates."""
+        now = time.monotonic()
+        for m in self.members():
+            if self._hello(m.address) is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
+                self._leave(m.uuid)
+        known = {m.address for m in self.members()}
+        with self._lock:
+            candidates = [a for a in self._candidates if a not in known]
+        for addr in list(dict.fromkeys(self.wka + candidates)):
+            if addr not in known and addr != self.local.address:
+                self._hello(addr)
+
+    def _hello(self, addr: tuple[str, int]) -> Member | None:
+        ans = request(self.proto, addr, {"op": "hello", "me": asdict(self.local),
+                                         "known": [asdict(m) for m in self.members()]})
+        if not ans or ans.get("op") != "welcome":
+            return None
+        peer = Member(**ans["me"])
+        self._learn(ans.get("known", []))
+        if peer.kind == "node" and self.accept(peer):
+            self._join(peer)
+        return peer
+
+    def _learn(self, known: list[dict]) -> None:
+        with self._lock:
+            for d in known:
+                m = Member(**d)
+                if m.uuid != self.local.uuid and m.uuid not in self._members and m.kind == "node":
+                    self._candidates.setdefault(m.address, time.monotonic())
+
+    # -- answering ------------------------------------------------------
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(TIMEOUT * 2)
+            buf = b""
+            try:
+                while not buf.endswith(b"\n") and len(buf) < 1 << 20:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+            except OSError:
+                return
+            word, _, rest = buf.decode(errors="replace").partition(" ")
+            if word != self.proto:
+                return  # another agent's protocol: not a member of ours
+            try:
+                msg = json.loads(rest)
+            except ValueError:
+                return
+            reply = self._handle(msg)
+            if reply is not None:
+                try:
+                    conn.sendall((self.proto + " " + json.dumps(reply) + "\n").encode())
+                except OSError:
+                    pass
+
+    def _handle(self, msg: dict) -> dict | None:
+        op = msg.get("op")
+        if op == "ping":
+            return {"op": "pong", "me": asdict(self.local)}
+        peer = Member(**msg["me"]) if "me" in msg else None
+        if op == "leave" and peer:
+            self._leave(peer.uuid)
+            return {"op": "bye"}
+        if op == "message" and peer:
+            self._emit("message", msg.get("payload", {}))
+            return {"op": "ok"}
+        if op != "hello" or peer is None:
+            return None
+        if peer.kind == "node" and not self.accept(peer):
+            return {"op": "reject", "why": f"domain {peer.domain} is not {self.local.domain}"}
+        if peer.uuid not in self._members:
+            # Join only a member we can reach at the address it advertises.
+            pong = request(self.proto, peer.address, {"op": "ping"})
+            if not pong or pong.get("me", {}).get("uuid") != peer.uuid:
+                return {"op": "reject", "why": f"cannot connect to {peer.host}:{peer.port}"}
+        if peer.kind == "node":
+            self._join(peer)
+        else:
+            with self._lock:
+                self._seen[peer.uuid] = time.monotonic()
+        self._learn(msg.get("known", []))
+        known = [asdict(m) for m in self.members() if m.domain == peer.domain]
+        return {"op": "welcome", "me": asdict(self.local), "known": known}

@@ -1,0 +1,114 @@
+"""Temporary product homes for the stand-in's unit tests (no lab): copies of
+the lab skeletons with stand-in launchers, edited by regular expressions,
+run on a 127.0.0.x loopback address with free ports."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from runbook_lib.lab.standin import launcher, product
+
+SKELETONS = Path(__file__).resolve().parent.parent / "runbook_lib" / "lab" / "skeletons"
+BASE_PORTS = (9763, 9443, 8280, 8243)
+
+
+def free(addr: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((addr, port))
+            return True
+        except OSError:
+            return False
+
+
+def free_offset(addr: str, taken: set[int] = frozenset()) -> int:
+    for _ in range(500):
+        off = random.randint(2000, 20000)
+        if off not in taken and all(free(addr, p + off) for p in BASE_PORTS):
+            return off
+    raise RuntimeError("no free offset")
+
+
+def free_port(addr: str) -> int:
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+class Home:
+    def __init__(self, tmp: Path, name: str, dist: str = "ei-6.1.1", addr: str = "127.0.0.1",
+                 script: str | None = None):
+        self.path = tmp / name
+        shutil.copytree(SKELETONS / dist, self.path, ignore=shutil.ignore_patterns(".keep"))
+        launcher.install(self.path)
+        self.addr = addr
+        self.prof = product.profile_for(self.path, script or product.scripts_for(product.family_of(self.path))[0])
+        self.conf = self.path / self.prof.conf
+        self.log = self.prof.log_file(self.path)
+
+    def edit(self, rel: str, pattern: str, repl: str, count: int = 1) -> None:
+        f = self.conf / rel
+        text = f.read_text()
+        new, n = re.subn(pattern, repl, text, count=count, flags=re.S)
+        assert n, f"{pattern!r} not found in {f}"
+        f.write_text(new)
+
+    def set_offset(self, off: int) -> None:
+        self.edit("carbon.xml", r"<Offset>\d+</Offset>", f"<Offset>{off}</Offset>")
+        self.offset = off
+
+    def cluster(self, domain: str, port: int, members: list[tuple[str, int]], host: str | None = None,
+                sub_domain: str | None = None, agent: str | None = None) -> None:
+        ax = "axis2/axis2.xml"
+        self.edit(ax, r'(<clustering class="[^"]*"\s*)enable="false"', r'\1enable="true"')
+        if agent:
+            self.edit(ax, r'<clustering class="[^"]*"', f'<clustering class="{agent}"')
+        self.edit(ax, r'(<parameter name="domain">)[^<]*', rf"\g<1>{domain}")
+        self.edit(ax, r'(<parameter name="localMemberHost">)[^<]*', rf"\g<1>{host or self.addr}")
+        self.edit(ax, r'(<parameter name="localMemberPort">)[^<]*', rf"\g<1>{port}")
+        self.edit(ax, r'(<parameter name="membershipScheme">)[^<]*', r"\1wka")
+        mem = "".join(f"<member><hostName>{h}</hostName><port>{p}</port></member>" for h, p in members)
+        self.edit(ax, r"<members>\s*<member>.*?</members>", f"<members>{mem}</members>")
+        if sub_domain:
+            self.edit(ax, r'(<parameter name="properties">)', rf'\1<property name="subDomain" value="{sub_domain}"/>')
+        self.member_port = port
+
+    def env(self) -> dict:
+        return {**os.environ, "STANDIN_BIND_ADDRESS": self.addr}
+
+    def script(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", str(self.path / "bin" / self.prof.script), *args], env=self.env(),
+                              capture_output=True, text=True, timeout=30)
+
+    def start(self, *args: str) -> None:
+        assert self.script("start", *args).returncode == 0
+
+    def stop(self) -> None:
+        self.script("stop")
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.prof.pid_file(self.path).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def wait_log(self, needle: str, timeout: float = 20.0, count: int = 1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            t = self.text()
+            if t.count(needle) >= count or "start-up failed" in t and needle != "start-up failed":
+                break
+            time.sleep(0.1)
+        t = self.text()
+        assert t.count(needle) >= count, f"{needle!r} not in {self.log}:\n{t[-3000:]}"
+        return t
