@@ -154,6 +154,9 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         src = f"skeleton {dist}" + (f" + {len(taken)} files from {distributions[dist]}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
+    for host in sorted({n.host for n in p.nodes.values() if p.node_product(n).name == "elb"}):
+        # The ELB's owner may bind 80/443 there, as a real install grants it (authbind, setcap).
+        net.allow_low_ports(host, 80)
     _save(paths, state)
 
     for name in sorted(p.hosts):

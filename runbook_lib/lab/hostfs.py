@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import LabError
 from .paths import LabPaths
+from .standin import launcher
 
 SKELETONS = Path(__file__).resolve().parent / "skeletons"
 TRUSTSTORE_PASSWORD = "wso2carbon"  # as WSO2 ships it
@@ -131,6 +132,7 @@ def install_home(paths: LabPaths, host: str, home: str, dist: str, distributions
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest / rel)
                 overlaid.append(str(rel))
+    launcher.install(dest)  # bin/ start scripts run the lab's stand-in of a Carbon node
     for rel in security_dirs:
         (dest / rel).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(truststore, dest / rel / "client-truststore.jks")

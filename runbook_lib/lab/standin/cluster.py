@@ -45,7 +45,7 @@ def agent_proto(node) -> str:
     return "hazelcast" if cl.agent == HAZELCAST else "tribes"
 
 
-def start(node) -> Membership | None:
+def start(node, accept=None) -> Membership | None:
     """Start clustering when axis2.xml enables it; None when it is off."""
     cl = node.axis2.clustering
     if not cl.enabled:
@@ -86,7 +86,7 @@ def start(node) -> Membership | None:
         sock = node.bind(cl.local_port, what="cluster member")
     except StartupError as e:
         raise StartupError(f"Cannot initialize cluster: {e.message}", e.logger) from None
-    ms = Membership(proto, local, wka, sock)
+    ms = Membership(proto, local, wka, sock, accept)
     ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
     if proto == "tribes":
         log.info(TR, f"Local Member {local.tribes()}")

@@ -63,32 +63,32 @@ class LoadBalancer:
         self._suspended: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def start(self, proto: str) -> None:
+    def domains(self) -> set[str]:
+        return {r.domain for r in self.routes.values()} | set(self.gm_ports)
+
+    def start(self, proto: str, own: Membership | None) -> None:
         """One group management agent per domain with a group_mgt_port, plus
-        the ELB's own clustering port (document 001 lists the ELB at its
-        localMemberPort 4000)."""
+        the ELB's own clustering agent OWN (document 001 lists the ELB at its
+        localMemberPort 4000), which accepts members of every domain it serves."""
         node, log = self.node, self.node.log
-        domains = sorted({r.domain for r in self.routes.values()} | set(self.gm_ports))
-        subs = sorted({(r.domain, r.sub_domain) for r in self.routes.values()})
-        for d, s in subs:
-            log.info(GMA, f"Managing group application domain:{d}, sub-domain:{s} using agent class "
-                          f"[{'org.wso2.carbon.core.clustering.hazelcast.HazelcastGroupManagementAgent' if proto == 'hazelcast' else 'org.apache.axis2.clustering.management.DefaultGroupManagementAgent'}]")
-        listeners = [(d, p) for d, p in sorted(self.gm_ports.items())]
-        cl = node.axis2.clustering
-        if cl.enabled:
-            listeners.append((None, cl.local_port))
-        for domain, port in listeners:
-            sock = node.bind(port, node.member_host, what="group management agent")
-            local = Member(new_uuid(), node.member_host, port, domain or cl.domain, None,
+        agent_class = ("org.wso2.carbon.core.clustering.hazelcast.HazelcastGroupManagementAgent" if proto == "hazelcast"
+                       else "org.apache.axis2.clustering.management.DefaultGroupManagementAgent")
+        for d, s in sorted({(r.domain, r.sub_domain) for r in self.routes.values()}):
+            log.info(GMA, f"Managing group application domain:{d}, sub-domain:{s} using agent class [{agent_class}]")
+        if own is not None:
+            own.add_listener(self._on_event)
+            self.agents.append(own)
+        for domain, port in sorted(self.gm_ports.items()):
+            sock = node.bind(port, what="group management agent")
+            local = Member(new_uuid(), node.member_host, port, domain, None,
                            node.ports.get("pt_http", -1), node.ports.get("pt_https", -1), node.started, "elb")
-            accept = (lambda m, d=domain: m.domain == d) if domain else (lambda m: m.domain in domains)
-            agent = Membership(proto, local, [], sock, accept)
+            agent = Membership(proto, local, [], sock, lambda m, d=domain: m.domain == d)
             agent.add_listener(self._on_event)
             agent.start()
             self.agents.append(agent)
 
     def stop(self) -> None:
-        for a in self.agents:
+        for a in self.agents[1 if self.node.membership is not None else 0:]:
             a.stop()
 
     def _on_event(self, event: str, m) -> None:

@@ -22,15 +22,36 @@ PYTHONPATH={pythonpath} exec {python} -m standin "$PRG_DIR/.." {script} "$@"
 """
 
 
+def world_usable(path: Path) -> bool:
+    """Every directory on the way is searchable and the file runnable by others
+    (the product's owner on a lab host is not root)."""
+    real = path.resolve()
+    parts = [real, *real.parents]
+    return all(p.stat().st_mode & 0o001 for p in parts) and bool(real.stat().st_mode & 0o004)
+
+
+def interpreter() -> tuple[str, str]:
+    """The Python a non-root account can run, and the path that gives it
+    pymysql: this interpreter when others may use it, else the system's
+    python3 with pymysql's folder from here."""
+    import pymysql
+    site = str(Path(pymysql.__file__).resolve().parent.parent)
+    if world_usable(Path(sys.executable)):
+        return sys.executable, site
+    return "/usr/bin/python3", site
+
+
 def install(home: Path, python: str | None = None) -> list[Path]:
     """Replace HOME's start scripts with stand-in launchers; returns them."""
     fam = product.family_of(home)
+    py, site = interpreter()
+    python = python or py
     written = []
     version = (home / "bin" / "version.txt").read_text().strip()
     for script in product.scripts_for(fam):
         path = home / "bin" / script
         path.write_text(SCRIPT.format(product=version, script=script, package=PACKAGE_PARENT / "standin",
-                                      pythonpath=PACKAGE_PARENT, python=python or sys.executable))
+                                      pythonpath=f"{PACKAGE_PARENT}:{site}", python=python))
         os.chmod(path, 0o755)
         written.append(path)
     return written

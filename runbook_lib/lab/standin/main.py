@@ -75,13 +75,15 @@ def start(node: Node, log) -> None:
         if node.sysprops.get("setup") is not None:
             setupdb.run(node)
     http_ports(node)
-    node.membership = cluster.start(node)
     if node.profile.name == "elb":
         from .config import read_loadbalancer_conf
-        lb = LoadBalancer(node, read_loadbalancer_conf(node.conf / "loadbalancer.conf"))
-        lb.start(node.agent_proto or cluster.agent_proto(node))
+        lb = node.lb = LoadBalancer(node, read_loadbalancer_conf(node.conf / "loadbalancer.conf"))
+        own_domain = node.axis2.clustering.domain
+        node.membership = cluster.start(node, lambda m: m.domain in lb.domains() or m.domain == own_domain)
+        lb.start(node.agent_proto or cluster.agent_proto(node), node.membership)
         node.on_stop(lb.stop)
-        node.lb = lb
+    else:
+        node.membership = cluster.start(node)
     if node.profile.name == "broker":
         try:
             from . import broker
@@ -112,7 +114,7 @@ def http_ports(node: Node) -> None:
         httpd.serve(node.bind(servlet_http, what=f"connector [Connector[HTTP/1.1-{servlet_http}]]"), route, "http")
         httpd.serve(node.bind(servlet_https, what=f"connector [Connector[HTTP/1.1-{servlet_https}]]"), route,
                     "https", tls)
-    if (node.carbon_home / deployment.PROXY_DIR).parent.is_dir():
+    if passthru:  # Synapse runs where the PassThrough transport is (ESB, EI integrator)
         node.deployer = deployment.Deployer(node)
     for scheme, logger in (("http", PT), ("https", PTS)):
         port = passthru.get(scheme)

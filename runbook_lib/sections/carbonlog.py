@@ -1,0 +1,65 @@
+"""Reading a Carbon node's log (repository/logs/wso2carbon.log) as the
+cluster test needs it: the lines since the node's latest start, whether it
+started or failed, and who it sees as cluster members (Hazelcast and Tribes
+lines as CARBON-RUNTIME.md quotes them). Pure functions on text."""
+
+from __future__ import annotations
+
+import re
+
+STARTING = "Starting WSO2 Carbon..."
+STARTED = "WSO2 Carbon started in"
+HZ_JOIN = re.compile(r"Member joined \[[^\]]*\]: /([\d.]+):(\d+)")
+HZ_LEFT = re.compile(r"Member left \[[^\]]*\]: /([\d.]+):(\d+)")
+TR_JOIN = re.compile(r"New member ([\d.]+):(\d+)\([^)]*\) joined cluster")
+TR_LEFT = re.compile(r"Member ([\d.]+):(\d+)\([^)]*\) left cluster")
+ELB_JOIN = re.compile(r"Application member Host:([\d.]+), Remote Host:\S+ Port: (\d+),.* joined application cluster")
+ELB_LEFT = re.compile(r"Application member Host:([\d.]+), Remote Host:\S+ Port: (\d+),.* left application cluster")
+
+
+def latest_run(text: str) -> str:
+    """The log from the latest `Starting WSO2 Carbon...` on."""
+    i = text.rfind(STARTING)
+    if i < 0:
+        return ""
+    return text[text.rfind("\n", 0, i) + 1:]
+
+
+def started_line(seg: str) -> str | None:
+    return next((ln for ln in seg.splitlines() if STARTED in ln), None)
+
+
+def error_lines(seg: str) -> list[str]:
+    return [ln for ln in seg.splitlines() if re.search(r"\]\s+ERROR \{", ln)]
+
+
+def message(line: str) -> str:
+    """A log line's message, without time stamp and logger."""
+    m = re.search(r"\} -  (.*?)(?: \{[\w.$]+\})?\s*$", line)
+    return m.group(1) if m else line.strip()
+
+
+def members(seg: str, elb: bool = False) -> list[str]:
+    """"ip:port" of every member this node currently sees, replaying joins and leaves in order."""
+    seen: dict[str, None] = {}
+    pats = [(ELB_JOIN, True), (ELB_LEFT, False)] if elb else [(HZ_JOIN, True), (HZ_LEFT, False),
+                                                               (TR_JOIN, True), (TR_LEFT, False)]
+    for ln in seg.splitlines():
+        for pat, joined in pats:
+            m = pat.search(ln)
+            if m:
+                key = f"{m.group(1)}:{m.group(2)}"
+                if joined:
+                    seen[key] = None
+                else:
+                    seen.pop(key, None)
+                break
+    return list(seen)
+
+
+def count(seg: str, needle: str) -> int:
+    return sum(1 for ln in seg.splitlines() if needle in ln)
+
+
+def first(seg: str, needle: str) -> str | None:
+    return next((ln for ln in seg.splitlines() if needle in ln), None)
