@@ -13,7 +13,6 @@ import pytest
 
 from runbook_lib import lab as labmod
 from runbook_lib.context import open_run
-from runbook_lib.lab.standin import launcher
 from runbook_lib.params import load_params
 from runbook_lib.runner import run_sections
 from runbook_lib.sections import broker_runtime as rt
@@ -24,19 +23,6 @@ pytestmark = pytest.mark.lab
 PARAMS = ROOT / "params" / "ei-broker-003.yaml"
 SECTIONS = ["preflight", "databases", "broker"]
 quiet = {"log": lambda *_: None}
-
-
-def _ensure_launchers(run) -> None:
-    """The stand-in's start scripts in each broker home (`runbook lab up` installs them
-    once the stand-in's lab integration is merged; until then, here)."""
-    for v in rt.nodes(run):
-        h = run.host(v.host_name)
-        path = f"{v.node.home}/bin/broker.sh"
-        if b"STAND-IN" not in (h.read_file(path) or b""):
-            version = (h.read_file(f"{v.node.home}/bin/version.txt") or b"").decode().strip()
-            text = launcher.SCRIPT.format(product=version, script="broker.sh", package=launcher.PACKAGE_PARENT / "standin",
-                                          pythonpath=launcher.PACKAGE_PARENT, python=launcher.sys.executable)
-            h.write_file(path, text.encode(), mode=0o755)
 
 
 def _wait(cond, timeout: float):
@@ -65,8 +51,7 @@ def broker_lab(tmp_path_factory, upstream):
     p = load_params(PARAMS)
     labmod.down(p, **quiet)
     labmod.up(p, PARAMS, distributions={"ei-6.1.1": upstream / "ei-6.1.1"}, **quiet)
-    run = open_run(PARAMS, apply=True)
-    _ensure_launchers(run)
+    run = open_run(PARAMS, apply=True)  # `lab up` installed the stand-in's bin/broker.sh
     yield run
     for v in rt.nodes(run):
         run.host(v.host_name).run("sh %s stop", f"{v.node.home}/bin/broker.sh")
