@@ -66,3 +66,37 @@ def test_003_broker_xml_diff_is_what_003_asks():
     # nodeID `default`, thriftServerPort 7611 (E12) and the coordination as shipped: unchanged
     changed = "\n".join(ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---")))
     assert "thriftServerPort" not in changed and "rdbmsBased" not in changed and "nodeID" not in changed
+
+
+class _FakeHost:
+    """A host whose clock runs OFFSET seconds ahead (only `date +%s.%N` is asked)."""
+
+    def __init__(self, offset: float):
+        self.offset = offset
+
+    def check(self, cmd: str, *args):
+        import time
+        assert cmd == "date +%s.%N"
+        return SimpleNamespace(stdout=f"{time.time() + self.offset:.9f}\n")
+
+
+def _clock_run(offsets: dict[str, float]):
+    p = load_params(ROOT / "params" / "ei-broker-003.yaml")
+    views = [v for v in node_views(p).values() if v.node.role == "broker"]
+    hosts = {h: _FakeHost(o) for h, o in offsets.items()}
+    return SimpleNamespace(params=p, selected_nodes=lambda roles=None: views, host=hosts.__getitem__)
+
+
+def test_clock_skew_within_the_threshold_passes():
+    checks = broker.verify_clock_skew(_clock_run({"mb101": 0.1, "mb102": 0.3}))
+    assert not checks.failed, checks.text()
+    assert checks.checks[-1].what == "clock skew across the broker nodes"
+
+
+def test_clock_skew_above_the_threshold_fails_with_the_fix():
+    checks = broker.verify_clock_skew(_clock_run({"mb101": 0.0, "mb102": 2.5}))  # threshold 1000 ms (003 params)
+    failed = {c.what for c in checks.failed}
+    assert "clock skew across the broker nodes" in failed
+    text = checks.text()
+    assert "timedatectl set-ntp true" in text and "chrony" in text and "E17" in text
+    assert "ntpdate pool" not in text
