@@ -113,6 +113,14 @@ def test_one_coordinator_then_take_over(pair, store):
     n2.wait_log("Member added mb1")
     beats = dict(store.query("SELECT NODE_ID, IS_NEW_NODE FROM MB_NODE_HEARTBEAT"))
     assert beats == {"mb1": 0, "mb2": 0}
+    # the console's Node List: both nodes, mb1 the coordinator, the store healthy
+    import ssl, urllib.request
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    page = urllib.request.urlopen(f"https://{n2.addr}:{9443 + n2.offset}/carbon/andes-cluster-mgt/nodesList.jsp",
+                                  context=ctx, timeout=5).read().decode()
+    assert "Running in Cluster Mode..." in page and "Message Store Health : Healthy" in page
+    assert "<td>mb1</td><td>127.0.0.41</td>" in page and page.count("<td>Yes</td>") == 1
     # thrift and AMQP at 7611/5672 + the Offset
     assert socket.create_connection((n2.addr, 7611 + n2.offset), timeout=2)
     assert _amqp_answers(n2.addr, 5672 + n2.offset)

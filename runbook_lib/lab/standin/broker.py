@@ -180,6 +180,30 @@ class PartitionDetector:
         threading.Thread(target=loop, name="partition-detector", daemon=True).start()
 
 
+NODE_LIST = "/carbon/andes-cluster-mgt/nodesList.jsp"
+
+
+def node_list_page(node, coordination: Coordination) -> tuple[int, dict, bytes]:
+    """Cluster Information -> Node List (CARBON-RUNTIME.md): the live nodes of the
+    MB store, the coordinator marked, and the store's health."""
+    from html import escape
+    try:
+        rows = coordination._q("SELECT NODE_ID, CLUSTER_AGENT_HOST, CLUSTER_AGENT_PORT FROM MB_NODE_HEARTBEAT "
+                               "WHERE LAST_HEARTBEAT >= %s ORDER BY NODE_ID",
+                               (__import__("time").time() * 1000 - coordination.s.stale_ms,))
+        coord = coordination.coordinator()
+        health = "Healthy"
+    except Exception:
+        rows, coord, health = [], None, "Unhealthy"
+    body = "".join(f"<tr><td>{escape(str(i))}</td><td>{escape(str(h))}</td><td>{p}</td>"
+                   f"<td>{'Yes' if coord and coord[0] == i else 'No'}</td></tr>" for i, h, p in rows)
+    page = ("<html><head><title>WSO2 Management Console</title></head><body><h2>Node List</h2>"
+            "<p>Running in Cluster Mode...</p><table><tr><th>Node Id</th><th>IP Address of Node</th>"
+            f"<th>Port of Node</th><th>Coordinator Node</th></tr>{body}</table>"
+            f"<p>Message Store Health : {health}</p></body></html>")
+    return 200, {"Content-Type": "text/html;charset=UTF-8"}, page.encode()
+
+
 def _bind_host(node, configured: str) -> str | None:
     return None if configured in ("0.0.0.0", "") else configured
 
@@ -231,6 +255,7 @@ def run(node) -> None:
         coordination.start()
         node.on_stop(coordination.stop)
         node.coordination = coordination
+        node.add_console_page(NODE_LIST, lambda req: node_list_page(node, coordination))
     if clustered and cfg.partitions:
         detector = PartitionDetector(node, cfg.minimum_size, [amqp, mqtt])
         detector.check()
