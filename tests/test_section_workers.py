@@ -51,7 +51,8 @@ def run(lab):
 def _configure(run) -> None:
     svn.plan_repository(run).apply()  # 05's, for the workers' svn checks
     for plan in (cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS),
-                 cl.plan_catalina(run, cl.WORKERS), cl.plan_hosts(run, cl.WORKERS)):
+                 cl.plan_catalina(run, cl.WORKERS), cl.plan_hosts(run, cl.WORKERS),
+                 cl.plan_axis2(run, cl.BROKERS)):  # 07's step for the brokers: the same code, their own domain
         plan.apply()
 
 
@@ -66,7 +67,7 @@ def test_preview_changes_nothing_apply_converges_second_apply_is_a_noop(run, lab
     files = [(n206, axis2), (n206, carbon), (b1, BROKER_AXIS2)]
     before = [sha(h.read_file(p)) for h, p in files]
 
-    plans = [cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS)]
+    plans = [cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS), cl.plan_axis2(run, cl.BROKERS)]
     text = "\n".join(p.preview().text() for p in plans)
     assert [sha(h.read_file(p)) for h, p in files] == before  # the dry run wrote nothing
     assert '+            <property name="subDomain" value="worker"/>' in text
@@ -74,7 +75,7 @@ def test_preview_changes_nothing_apply_converges_second_apply_is_a_noop(run, lab
     assert "+        <parameter name=\"membershipScheme\">wka</parameter>" in text  # the broker's CRLF line
 
     reports = [p.apply() for p in plans]
-    assert [len(r.changed) for r in reports] == [2, 1]
+    assert [len(r.changed) for r in reports] == [2, 1, 1]
     assert values(n206, axis2, cl.PROPS + "/property[@name='subDomain']/@value") == ["worker"]
     assert values(n206, axis2, cl._param("localMemberPort")) == ["4200"]
     assert values(n206, carbon, cl.DS + "/c:AutoCommit", NS) == ["false"]
@@ -103,9 +104,10 @@ def test_every_worker_reads_back_its_own_values(run, lab_hosts, lab_params):
         assert values(h, carbon, cl.DS + "/c:AutoCommit", NS) == ["false"]
         assert values(h, carbon, cl.S + "/c:MgtHostName", NS) == []  # a worker has no console
     assert ports == {"node206": ["4200"], "node132": ["4100", "4300"]}  # distinct per host (E10)
-    for b in ("broker1", "broker2"):
-        other = "198.51.100.22" if b == "broker1" else "198.51.100.21"
-        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == [other]
+    for b in ("broker1", "broker2"):  # 07: every broker, itself included (003), in the brokers' own domain
+        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == ["198.51.100.21",
+                                                                                          "198.51.100.22"]
+        assert values(lab_hosts[b], BROKER_AXIS2, cl._param("domain")) == ["wso2.mb.domain"]
     assert not cl.verify_files(run, cl.WORKERS).failed
 
 

@@ -8,7 +8,7 @@ store. Section 07, the lab's stand-in and the checks all read them from here.
 
 from __future__ import annotations
 
-from .derive import node_offset, node_views
+from .derive import node_offset, well_known_members
 from .model import Brokers, Params
 
 DEFAULT_NODE_ID = "default"
@@ -35,9 +35,8 @@ def domain(p: Params) -> str:
 
 def members(p: Params) -> list[tuple[str, int]]:
     """(IP, localMemberPort) of every well-known broker, each node itself included (003)."""
-    views = node_views(p)
-    return [(views[n].local_member_host, p.nodes[n].local_member_port)
-            for n in broker_names(p) if p.nodes[n].well_known]
+    names = broker_names(p)
+    return well_known_members(p, names[0]) if names else []
 
 
 def node_id(p: Params, name: str) -> str:

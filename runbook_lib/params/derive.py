@@ -122,12 +122,13 @@ def cluster_nodes(p: Params) -> list[str]:
 
 
 def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str, int]]:
-    """(IP, localMemberPort) of every well-known member, the node itself excluded."""
+    """(IP, localMemberPort) of every well-known member, the node itself excluded;
+    a broker's: every well-known broker, itself included (003, params/brokers.py)."""
     views = node_views(p)
-    group = [n for n in cluster_nodes(p)] if (for_node is None or p.nodes[for_node].role != "broker") \
-        else [n for n, v in p.nodes.items() if v.role == "broker"]
+    broker = for_node is not None and p.nodes[for_node].role == "broker"
+    group = [n for n, v in p.nodes.items() if v.role == "broker"] if broker else cluster_nodes(p)
     return [(views[n].local_member_host, views[n].node.local_member_port)
-            for n in group if p.nodes[n].well_known and n != for_node]
+            for n in group if p.nodes[n].well_known and (broker or n != for_node)]
 
 
 def db_address(p: Params) -> str:
