@@ -1,15 +1,13 @@
 """The MySQL/MariaDB connection: a small pymysql wrapper, its errors, identifier quoting.
 
 Read-only facts live in ``facts/mysql.py`` and operations (ensure_*,
-source_script_once) in ``operations/mysql.py``; their names are re-exported
-here so ``from runbook_lib.db import ensure_database`` keeps working.
+source_script_once) in ``operations/mysql.py``: import them from there.
 Values (passwords, hosts, user names) always travel as pymysql parameters;
 only identifiers checked by ``check_identifier`` are written into SQL text.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any, Iterable
 
@@ -40,9 +38,9 @@ _IDENT_RE = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 class DbError(SqlError):
     """A server or driver error; ``code`` is the MySQL error number (None if unknown)."""
 
-    def __init__(self, message: str, statement: str = "", code: int | None = None) -> None:
+    def __init__(self, message: str, statement: str = "", code: int | None = None, fix: str = "") -> None:
         self.code = code
-        super().__init__(message, statement)
+        super().__init__(message, statement, fix)
 
 
 class IdentifierError(SqlError, ValueError):
@@ -58,7 +56,7 @@ def _wrap(e: Exception, statement: str = "", secrets: Iterable[str] = ()) -> DbE
             msg = msg.replace(s, "***")
     hint = _HINTS.get(code or 0)
     text = f"MySQL error {code}: {msg}" if code else f"MySQL error: {msg}"
-    return DbError(text + (f". Fix: {hint}" if hint else ""), statement, code)
+    return DbError(text, statement, code, fix=hint or "")
 
 
 def check_identifier(name: str, what: str = "identifier") -> str:
@@ -152,20 +150,3 @@ class Db:
             return 0
         except pymysql.MySQLError as e:
             return e.args[0] if e.args and isinstance(e.args[0], int) else -1
-
-
-# ---------------------------------------------------------------- re-exports
-
-_FACTS = ("databases", "tables", "database_charset", "user_exists", "grants", "client_host",
-          "needs_57_script", "_like", "_granted", "_login_check", "_password_matches")
-_OPERATIONS = ("ensure_database", "ensure_user", "ensure_grant", "source_script_once")
-
-
-def __getattr__(name: str) -> Any:
-    """Facts and operations by their old names (PEP 562: imported on first use,
-    which avoids an import cycle, since both modules import this one)."""
-    if name in _FACTS:
-        return getattr(importlib.import_module(".facts.mysql", __package__), name)
-    if name in _OPERATIONS:
-        return getattr(importlib.import_module(".operations.mysql", __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 
 class RunbookError(Exception):
-    """Root of everything the runbook raises on purpose."""
+    """Root of everything the runbook raises on purpose. ``fix`` says, in one
+    sentence, what the operator should do; tables and the CLI show it as is
+    (never parsed back out of the message). ``str()`` shows both."""
+
+    def __init__(self, message: str = "", *args: object, fix: str = "") -> None:
+        self.message, self.fix = message, fix
+        super().__init__(message, *args)
+
+    def __str__(self) -> str:
+        base = super().__str__() if len(self.args) != 1 else str(self.args[0])
+        return f"{base}. Fix: {self.fix}" if self.fix else base
 
 
 class ParamsError(RunbookError, ValueError):
@@ -25,9 +35,9 @@ class ParamsError(RunbookError, ValueError):
 class ConnectError(RunbookError):
     """A host could not be reached or did not prove who it is."""
 
-    def __init__(self, host: str, message: str) -> None:
+    def __init__(self, host: str, message: str, fix: str = "") -> None:
         self.host = host
-        super().__init__(f"{host}: {message}")
+        super().__init__(f"{host}: {message}", fix=fix)
 
 
 class HostKeyError(ConnectError):
@@ -47,9 +57,13 @@ class CommandError(RunbookError):
 class SqlError(RunbookError):
     """A SQL statement failed; carries the statement (never its parameters)."""
 
-    def __init__(self, message: str, statement: str = "") -> None:
+    def __init__(self, message: str, statement: str = "", fix: str = "") -> None:
         self.statement = statement
-        super().__init__(message + (f"\n  in: {statement[:200]}" if statement else ""))
+        super().__init__(message, fix=fix)
+        self._text = message + (f". Fix: {fix}" if fix else "") + (f"\n  in: {statement[:200]}" if statement else "")
+
+    def __str__(self) -> str:
+        return self._text
 
 
 class ConfigEditError(RunbookError):
@@ -67,11 +81,30 @@ class LabError(RunbookError):
 class Problem:
     """One validation problem: the file, the field path and how to fix it."""
 
-    def __init__(self, file: str, field: str, message: str, fix: str, level: str = "error") -> None:
+    def __init__(self, file: str, field: str, message: str, fix: str, level: str = "error",
+                 also: list[str] | None = None) -> None:
         self.file, self.field, self.message, self.fix, self.level = file, field, message, fix, level
+        self.also = list(also or [])  # further fields with the very same problem (merged, see merged())
+
+    @property
+    def fields(self) -> list[str]:
+        return [self.field, *self.also]
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}. Fix: {self.fix}"
+        return f"{self.file}: {', '.join(self.fields)}: {self.message}. Fix: {self.fix}"
 
     def __repr__(self) -> str:
         return f"Problem({self.level}: {self})"
+
+
+def merged(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: the same message and fix at several fields (a product
+    problem on every node that inherits it) becomes one problem naming them all."""
+    out: dict[tuple[str, str, str, str], Problem] = {}
+    for p in problems:
+        key = (p.file, p.level, p.message, p.fix)
+        if key not in out:
+            out[key] = Problem(p.file, p.field, p.message, p.fix, p.level, p.also)
+        elif p.field not in out[key].fields:
+            out[key].also.append(p.field)
+    return list(out.values())

@@ -14,14 +14,12 @@ import shlex
 import socket
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 import paramiko
 
-if TYPE_CHECKING:
-    from .facts.files import RemoteFile
 from .errors import CommandError, ConnectError, HostKeyError
+from .facts.files import RemoteFile
 
 
 @dataclass(frozen=True)
@@ -53,8 +51,8 @@ class _Refuse(paramiko.MissingHostKeyPolicy):
         self.known_hosts = known_hosts
 
     def missing_host_key(self, client, hostname, key):  # noqa: ANN001 - paramiko's signature
-        raise HostKeyError(hostname, f"host key {fingerprint(key)} is not in {self.known_hosts}. "
-                           "Fix: verify the key out of band and add it to that known_hosts file")
+        raise HostKeyError(hostname, f"host key {fingerprint(key)} is not in {self.known_hosts}",
+                           fix="verify the key out of band and add it to that known_hosts file")
 
 
 def run_id_now() -> str:
@@ -93,8 +91,8 @@ class Host:
         try:
             c.load_host_keys(self.known_hosts)
         except FileNotFoundError as e:
-            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing. "
-                               "Fix: set ssh.known_hosts in the params to an existing file") from e
+            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing",
+                               fix="set ssh.known_hosts in the params to an existing file") from e
         c.set_missing_host_key_policy(_Refuse(self.known_hosts))
         sock = None
         if self.jump is not None:
@@ -113,18 +111,18 @@ class Host:
             raise
         except paramiko.BadHostKeyException as e:
             raise HostKeyError(self.name, f"host key CHANGED: offered {fingerprint(e.key)}, known_hosts "
-                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused. Fix: if the "
-                               "change is expected (host rebuilt), replace its line in known_hosts") from e
+                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused",
+                               fix="if the change is expected (host rebuilt), replace its line in known_hosts") from e
         except paramiko.AuthenticationException as e:
-            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e}). "
-                               f"Fix: put the public key of {self.key_filename} in ~{self.user}/.ssh/"
+            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e})",
+                               fix=f"put the public key of {self.key_filename} in ~{self.user}/.ssh/"
                                "authorized_keys on that host") from e
         except (socket.timeout, TimeoutError) as e:
             raise ConnectError(self.name, f"no answer from {self.address}:{self.port} in "
-                               f"{self.connect_timeout:g}s. Fix: check the address and that sshd runs") from e
+                               f"{self.connect_timeout:g}s", fix="check the address and that sshd runs") from e
         except (paramiko.SSHException, OSError) as e:
-            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}. "
-                               "Fix: check that sshd runs on the host and the address is right") from e
+            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}",
+                               fix="check that sshd runs on the host and the address is right") from e
         c.get_transport().set_keepalive(15)
         return c
 
@@ -221,7 +219,7 @@ class Host:
         staging = f"/tmp/.runbook-{self.run_id}-{base}" if sudo else posixpath.join(d, f".{base}.runbook-tmp")
         with self.sftp.open(staging, "wb") as f:
             f.write(data)
-        bak = f"{path}.bak.{self.run_id}"
+        bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(
             path=shlex.quote(path), staging=shlex.quote(staging), bak=shlex.quote(bak),
@@ -235,8 +233,34 @@ class Host:
             return bak
         return None
 
-    def file(self, path: str, sudo: bool = False) -> "RemoteFile":
-        from .facts.files import RemoteFile
+    # -- backups: one naming and one record for every writer ------------------
+
+    def backup_path(self, path: str) -> str:
+        """Where PATH is backed up in this run: ``<path>.bak.<run id>``, next to it."""
+        return f"{path}.bak.{self.run_id}"
+
+    def backup_command(self, path: str) -> str:
+        """The shell command that backs PATH up (for writers that show their commands)."""
+        return f"cp -p {shlex.quote(path)} {shlex.quote(self.backup_path(path))}"
+
+    def backup(self, path: str, *, sudo: bool = False) -> str | None:
+        """Back PATH up once per run (write_file does it by itself); the backup's
+        path, or None when PATH does not exist."""
+        if path in self.backups:
+            return self.backups[path]
+        if not self.run("test -e %s", path, sudo=sudo).ok:
+            return None
+        self.check("cp -p %s %s", path, self.backup_path(path), sudo=sudo)
+        self.backups[path] = self.backup_path(path)
+        return self.backups[path]
+
+    def archive_path(self, label: str) -> str:
+        """Where a folder is archived before the runbook empties it:
+        ~/runbook-backups/<label>.<run id>.tar.gz (a folder has no place beside it)."""
+        home = self.check('printf %s "$HOME"').stdout
+        return f"{home}/runbook-backups/{label}.{self.run_id}.tar.gz"
+
+    def file(self, path: str, sudo: bool = False) -> RemoteFile:
         return RemoteFile(self, path, sudo)
 
 

@@ -15,8 +15,6 @@ from .sections.common import CARBON_NS
 from .step import Check, Checks
 from .textview import TextShown, text_table
 
-PRODUCT_NAMES = {"ei": "Enterprise Integrator", "esb": "Enterprise Service Bus", "as": "Application Server",
-                 "elb": "Elastic Load Balancer"}
 MAX_SKEW_SECONDS = 2.0
 
 
@@ -69,10 +67,9 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
         out.append(Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
                          f"{who}@{h.address}", who == spec.ssh_user))
     except RunbookError as e:
-        found, _, fix = str(e).partition(". Fix: ")
         return [Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
-                      found.removeprefix(f"{h.name}: ")[:160], False,
-                      fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
+                      e.message.removeprefix(f"{h.name}: ")[:160], False,
+                      e.fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
     if spec.sudo:
         ok = h.run("sudo -n true").ok
         out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,
@@ -107,9 +104,9 @@ def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # n
                      present, f"unpack {v.product.dist} at {home} on {h.name}, or fix nodes.{v.name}.home"))
     if not present:
         return out
-    want = f"{PRODUCT_NAMES[v.product.name]} v{v.product.version}"
-    version_txt = (h.read_file(v.path("bin/version.txt")) or b"").decode(errors="replace").strip()
-    carbon = h.read_file(v.conf("carbon.xml"))
+    want = v.spec.version_line(v.product.version).removeprefix("WSO2 ")
+    version_txt = (h.read_file(v.path(v.spec.version_file)) or b"").decode(errors="replace").strip()
+    carbon = h.read_file(v.file("carbon"))
     carbon_version = get_values(carbon, "/c:Server/c:Version", CARBON_NS)[0] if carbon else ""
     found = version_txt or f"carbon.xml Version {carbon_version}"
     ok = (want.lower() in version_txt.lower()) if version_txt else carbon_version == v.product.version

@@ -72,7 +72,7 @@ class Tunnel:
             chan.close()
         except Exception as e:
             raise ConnectError(self.via.name, f"cannot reach {self.remote[0]}:{self.remote[1]} through this host: "
-                               f"{e}. Fix: check database.tunnel_via and that the host can reach the database") from e
+                               f"{e}", fix="check database.tunnel_via and that the host can reach the database") from e
         return self
 
     def close(self) -> None:

@@ -10,6 +10,8 @@ from typing import Callable, Iterator
 import pytest
 
 from runbook_lib import db as D
+from runbook_lib.facts import mysql as F
+from runbook_lib.operations import mysql as O
 from runbook_lib.errors import SqlError
 
 KERNEL = "ei-6.1.1/dbscripts/mysql.sql"
@@ -23,7 +25,7 @@ MB = "ei-6.1.1/wso2/broker/dbscripts/mb-store/mysql-mb.sql"
     ("5.5.5-10.11.6-MariaDB-0+deb12u1", True), ("5.5.5-10.1.48-MariaDB", False),
 ])
 def test_needs_57_script(version: str, expected: bool) -> None:
-    assert D.needs_57_script(version) is expected
+    assert F.needs_57_script(version) is expected
 
 
 @pytest.mark.parametrize("lines, database, expected", [
@@ -39,7 +41,7 @@ def test_needs_57_script(version: str, expected: bool) -> None:
     (["GRANT SELECT ON `other`.* TO 'u'@'h'"], "shop", set()),
 ])
 def test_granted_reads_show_grants_lines(lines: list[str], database: str, expected: set) -> None:
-    assert D._granted(lines, database) == expected
+    assert F._granted(lines, database) == expected
 
 
 @pytest.mark.parametrize("pattern, host, expected", [
@@ -47,7 +49,7 @@ def test_granted_reads_show_grants_lines(lines: list[str], database: str, expect
     ("localhost", "LOCALHOST", True), ("db_1", "dbx1", True), ("db\\_1", "dbx1", False),
 ])
 def test_like_patterns(pattern: str, host: str, expected: bool) -> None:
-    assert D._like(pattern, host) is expected
+    assert F._like(pattern, host) is expected
 
 
 @pytest.mark.parametrize("name", ["x; DROP", "a`b", "", "123", "a" * 65, "db-name", "é"])
@@ -79,7 +81,7 @@ def new_name(admin: D.Db) -> Iterator[Callable[[], str]]:
         return made[-1]
 
     yield make
-    host = D.client_host(admin)
+    host = F.client_host(admin)
     for name in made:
         admin.execute(f"DROP DATABASE IF EXISTS {D.quote_ident(name)}")
         for h in (host, "%"):
@@ -102,7 +104,7 @@ def test_connect_errors_carry_code_and_hint(lab_mysql: dict) -> None:
 def test_server_facts(admin: D.Db) -> None:
     assert admin.server_version()[0].isdigit()
     assert isinstance(admin.is_mariadb, bool)
-    assert "mysql" in D.databases(admin) and "information_schema" in D.databases(admin)
+    assert "mysql" in F.databases(admin) and "information_schema" in F.databases(admin)
 
 
 def test_secret_masked_in_server_error(admin: D.Db) -> None:
@@ -113,63 +115,63 @@ def test_secret_masked_in_server_error(admin: D.Db) -> None:
 
 def test_ensure_database_twice_and_dry_run(admin: D.Db, new_name: Callable[[], str]) -> None:
     name = new_name()
-    dry = D.ensure_database(admin, name, dry_run=True)
+    dry = O.ensure_database(admin, name, dry_run=True)
     assert dry.changed and dry.summary == "would create (latin1)"
     assert dry.commands == (f"CREATE DATABASE `{name}` CHARACTER SET latin1",)
-    assert name not in D.databases(admin)
-    first = D.ensure_database(admin, name)
-    assert first.changed and D.database_charset(admin, name) == "latin1"
-    second = D.ensure_database(admin, name)
+    assert name not in F.databases(admin)
+    first = O.ensure_database(admin, name)
+    assert first.changed and F.database_charset(admin, name) == "latin1"
+    second = O.ensure_database(admin, name)
     assert not second.changed and second.summary == "already exists (latin1)"
 
 
 def test_ensure_database_reports_other_charset(admin: D.Db, new_name: Callable[[], str]) -> None:
     name = new_name()
     admin.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    change = D.ensure_database(admin, name)
+    change = O.ensure_database(admin, name)
     assert not change.changed and "exists with utf8mb4, not latin1" in change.summary
-    assert D.database_charset(admin, name) == "utf8mb4"
+    assert F.database_charset(admin, name) == "utf8mb4"
 
 
 def test_ensure_user_twice_and_password_change(admin: D.Db, lab_mysql: dict,
                                                new_name: Callable[[], str]) -> None:
-    user, host = new_name(), D.client_host(admin)
-    dry = D.ensure_user(admin, user, host, "pw-One;'\"1", dry_run=True)
-    assert dry.changed and not D.user_exists(admin, user, host)
+    user, host = new_name(), F.client_host(admin)
+    dry = O.ensure_user(admin, user, host, "pw-One;'\"1", dry_run=True)
+    assert dry.changed and not F.user_exists(admin, user, host)
     assert dry.commands == (f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '***'",)
-    assert D.ensure_user(admin, user, host, "pw-One;'\"1").changed
-    second = D.ensure_user(admin, user, host, "pw-One;'\"1")
+    assert O.ensure_user(admin, user, host, "pw-One;'\"1").changed
+    second = O.ensure_user(admin, user, host, "pw-One;'\"1")
     assert not second.changed and second.summary == "already exists, password matches"
     _login(lab_mysql, user, "pw-One;'\"1").close()
     with pytest.raises(D.DbError) as e:
         _login(lab_mysql, user, "not-the-password")
     assert e.value.code == 1045 and "not-the-password" not in str(e.value)
-    change = D.ensure_user(admin, user, host, "pw-Two")
+    change = O.ensure_user(admin, user, host, "pw-Two")
     assert change.changed and change.summary == "password updated"
     assert "pw-Two" not in str(change) + "".join(change.commands)
     _login(lab_mysql, user, "pw-Two").close()
     with pytest.raises(D.DbError):
         _login(lab_mysql, user, "pw-One;'\"1")
-    assert not D.ensure_user(admin, user, host, "pw-Two").changed
+    assert not O.ensure_user(admin, user, host, "pw-Two").changed
 
 
 def test_ensure_grant(admin: D.Db, lab_mysql: dict, new_name: Callable[[], str]) -> None:
     app_db, other_db, user = new_name(), new_name(), new_name()
-    host = D.client_host(admin)
-    D.ensure_database(admin, app_db)
-    D.ensure_database(admin, other_db)
-    D.ensure_user(admin, user, host, "AppPw-1")
-    dry = D.ensure_grant(admin, "ALL", app_db, user, host, dry_run=True)
-    assert dry.changed and not any(app_db in g for g in D.grants(admin, user, host))
-    first = D.ensure_grant(admin, "all", app_db, user, host)
+    host = F.client_host(admin)
+    O.ensure_database(admin, app_db)
+    O.ensure_database(admin, other_db)
+    O.ensure_user(admin, user, host, "AppPw-1")
+    dry = O.ensure_grant(admin, "ALL", app_db, user, host, dry_run=True)
+    assert dry.changed and not any(app_db in g for g in F.grants(admin, user, host))
+    first = O.ensure_grant(admin, "all", app_db, user, host)
     assert first.changed
     assert first.commands == (f"GRANT ALL PRIVILEGES ON `{app_db}`.* TO '{user}'@'{host}'",)
-    lines = D.grants(admin, user, host)
+    lines = F.grants(admin, user, host)
     assert any("ALL PRIVILEGES" in g and f"`{app_db}`.*" in g for g in lines)
     assert not any(re.search(r"'\*[0-9A-F]{40}'", g) for g in lines)  # MariaDB's hash masked
-    assert not D.ensure_grant(admin, "ALL", app_db, user, host).changed
-    assert not D.ensure_grant(admin, ["SELECT", "insert"], app_db, user, host).changed
-    sel = D.ensure_grant(admin, ["SELECT"], other_db, user, host, dry_run=True)
+    assert not O.ensure_grant(admin, "ALL", app_db, user, host).changed
+    assert not O.ensure_grant(admin, ["SELECT", "insert"], app_db, user, host).changed
+    sel = O.ensure_grant(admin, ["SELECT"], other_db, user, host, dry_run=True)
     assert sel.changed  # another database is not covered
     with _login(lab_mysql, user, "AppPw-1", database=app_db) as app:
         app.execute("CREATE TABLE probe (a INT)")
@@ -181,25 +183,25 @@ def test_ensure_grant(admin: D.Db, lab_mysql: dict, new_name: Callable[[], str])
         _login(lab_mysql, user, "AppPw-1", database=other_db)
     assert e.value.code == 1044
     with pytest.raises(ValueError):
-        D.ensure_grant(admin, "ALL; DROP DATABASE x", app_db, user, host)
+        O.ensure_grant(admin, "ALL; DROP DATABASE x", app_db, user, host)
 
 
 def _source_case(upstream: Path, admin: D.Db, rel: str, name: str, expect: set[str]) -> None:
     text = (upstream / rel).read_text()
-    D.ensure_database(admin, name)
-    dry = D.source_script_once(admin, name, text, rel, dry_run=True)
-    assert dry.changed and dry.summary.startswith("would source") and not D.tables(admin, name)
-    first = D.source_script_once(admin, name, text, rel)
+    O.ensure_database(admin, name)
+    dry = O.source_script_once(admin, name, text, rel, dry_run=True)
+    assert dry.changed and dry.summary.startswith("would source") and not F.tables(admin, name)
+    first = O.source_script_once(admin, name, text, rel)
     assert first.changed
-    present = D.tables(admin, name)
+    present = F.tables(admin, name)
     assert expect <= present
-    again = D.source_script_once(admin, name, text, rel)
+    again = O.source_script_once(admin, name, text, rel)
     n = len(present)
     assert not again.changed and again.summary == f"already there ({n} of {n} tables)"
 
 
 def test_source_kernel_script(upstream: Path, admin: D.Db, new_name: Callable[[], str]) -> None:
-    rel = KERNEL_57 if D.needs_57_script(admin.server_version()) else KERNEL
+    rel = KERNEL_57 if F.needs_57_script(admin.server_version()) else KERNEL
     expect = {"UM_USER", "UM_TENANT", "UM_ROLE", "REG_RESOURCE", "REG_PATH", "REG_LOG"}
     _source_case(upstream, admin, rel, new_name(), expect)
 
@@ -212,32 +214,32 @@ def test_source_broker_mb_script(upstream: Path, admin: D.Db, new_name: Callable
 def test_partial_state_raises_and_never_reruns(upstream: Path, admin: D.Db,
                                                new_name: Callable[[], str]) -> None:
     name, text = new_name(), (upstream / MB).read_text()
-    D.ensure_database(admin, name)
-    D.source_script_once(admin, name, text, "mysql-mb.sql")
+    O.ensure_database(admin, name)
+    O.source_script_once(admin, name, text, "mysql-mb.sql")
     admin.execute(f"DROP TABLE `{name}`.MB_CLUSTER_EVENT")
-    before = D.tables(admin, name)
+    before = F.tables(admin, name)
     with pytest.raises(SqlError, match=r"25 of 26 tables .*missing: MB_CLUSTER_EVENT.*drop"):
-        D.source_script_once(admin, name, text, "mysql-mb.sql")
-    assert D.tables(admin, name) == before
+        O.source_script_once(admin, name, text, "mysql-mb.sql")
+    assert F.tables(admin, name) == before
 
 
 def test_missing_database(admin: D.Db, new_name: Callable[[], str]) -> None:
     name = new_name()
-    dry = D.source_script_once(admin, name, "CREATE TABLE a (x INT);", "a.sql", dry_run=True)
+    dry = O.source_script_once(admin, name, "CREATE TABLE a (x INT);", "a.sql", dry_run=True)
     assert dry.changed and dry.commands == (f"USE `{name}`", "CREATE TABLE a (x INT)")
     with pytest.raises(SqlError, match="ensure_database"):
-        D.source_script_once(admin, name, "CREATE TABLE a (x INT);", "a.sql")
+        O.source_script_once(admin, name, "CREATE TABLE a (x INT);", "a.sql")
 
 
 def test_failing_statement_names_script_line(admin: D.Db, new_name: Callable[[], str]) -> None:
     name = new_name()
-    D.ensure_database(admin, name)
+    O.ensure_database(admin, name)
     script = "CREATE TABLE a (x INT);\n\n-- next one is wrong\nCREATE TABLE b (x INT,);\n"
     with pytest.raises(D.DbError, match=r"bad\.sql line 4: MySQL error 1064.*partial") as e:
-        D.source_script_once(admin, name, script, "bad.sql")
+        O.source_script_once(admin, name, script, "bad.sql")
     assert e.value.code == 1064 and e.value.statement == "CREATE TABLE b (x INT,)"
     with pytest.raises(SqlError, match="1 of 2 tables"):
-        D.source_script_once(admin, name, script, "bad.sql")
+        O.source_script_once(admin, name, script, "bad.sql")
 
 
 def test_old_kernel_script_under_strict_zero_dates(upstream: Path, lab_mysql: dict,
@@ -246,26 +248,26 @@ def test_old_kernel_script_under_strict_zero_dates(upstream: Path, lab_mysql: di
     name, text = new_name(), (upstream / KERNEL).read_text()
     strict = "STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION"
     with D.Db.connect(**lab_mysql) as db:
-        D.ensure_database(db, name)
+        O.ensure_database(db, name)
         db.execute("SET SESSION sql_mode = %s", (strict,))
         with pytest.raises(SqlError, match="mysql5.7.sql"):
-            D.source_script_once(db, name, text, "mysql.sql")
-        assert D.tables(db, name) == set()  # refused before running anything
-        change = D.source_script_once(db, name, text, "mysql.sql", relax_zero_dates=True)
+            O.source_script_once(db, name, text, "mysql.sql")
+        assert F.tables(db, name) == set()  # refused before running anything
+        change = O.source_script_once(db, name, text, "mysql.sql", relax_zero_dates=True)
         assert change.changed and "SET SESSION sql_mode" in change.commands[1]
-        assert {"UM_USER", "REG_RESOURCE"} <= D.tables(db, name)
+        assert {"UM_USER", "REG_RESOURCE"} <= F.tables(db, name)
         restored = db.query("SELECT @@SESSION.sql_mode")[0][0]
         assert set(restored.split(",")) == set(strict.split(","))
 
 
 def test_login_check_when_hash_is_unreadable(admin: D.Db, new_name: Callable[[], str]) -> None:
     """The fallback for non-native plugins: decide by logging in, honestly say 'unknown'."""
-    user, host = new_name(), D.client_host(admin)
-    D.ensure_user(admin, user, host, "Right-pw1")
-    assert D._login_check(admin, user, host, "Right-pw1") is True
-    assert D._login_check(admin, user, host, "wrong-pw") is False
+    user, host = new_name(), F.client_host(admin)
+    O.ensure_user(admin, user, host, "Right-pw1")
+    assert F._login_check(admin, user, host, "Right-pw1") is True
+    assert F._login_check(admin, user, host, "wrong-pw") is False
     # an account for another host: a refused login proves nothing about its password
-    assert D._login_check(admin, user, "192.0.2.%", "wrong-pw") is None
+    assert F._login_check(admin, user, "192.0.2.%", "wrong-pw") is None
 
 
 def test_ensure_user_with_ed25519_account(admin: D.Db, new_name: Callable[[], str]) -> None:
@@ -273,12 +275,12 @@ def test_ensure_user_with_ed25519_account(admin: D.Db, new_name: Callable[[], st
     if not admin.query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME='ed25519' "
                        "AND PLUGIN_STATUS='ACTIVE'"):
         pytest.skip("ed25519 auth plugin not loaded on this server")
-    user, host = new_name(), D.client_host(admin)
+    user, host = new_name(), F.client_host(admin)
     admin.execute("CREATE USER %s@%s IDENTIFIED VIA ed25519 USING PASSWORD(%s)",
                   (user, host, "Ed-pw1"))
-    assert not D.ensure_user(admin, user, host, "Ed-pw1").changed
-    change = D.ensure_user(admin, user, host, "Ed-pw2")
+    assert not O.ensure_user(admin, user, host, "Ed-pw1").changed
+    change = O.ensure_user(admin, user, host, "Ed-pw2")
     assert change.summary == "password updated" and "PASSWORD('***')" in change.commands[0]
     plugin = admin.query("SELECT plugin FROM mysql.user WHERE User=%s AND Host=%s", (user, host))
     assert plugin == [("ed25519",)]  # kept: ALTER USER IDENTIFIED BY would make it native
-    assert not D.ensure_user(admin, user, host, "Ed-pw2").changed
+    assert not O.ensure_user(admin, user, host, "Ed-pw2").changed

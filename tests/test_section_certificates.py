@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 import runbook_lib as rb
 from runbook_lib.sections import certificates, loadbalancer, nginx_conf, truststore
 from runbook_lib.sections.nginx_site import served_vhost
-from runbook_lib.sections.tls_facts import fingerprint, served_fingerprint, split_pem
+from runbook_lib.facts.tls import fingerprint, served_fingerprint, split_pem
 
 from .conftest import ROOT
 from .nbrun import papermill

@@ -195,7 +195,8 @@ def test_every_manager_layout_converges_on_its_skeleton(example):
     fake = types.SimpleNamespace(params=p, secret=lambda name: "not-a-real-secret")
     v = next(v for v in node_views(p).values() if v.node.role == "manager")
     for kind in ("axis2", "carbon", "catalina"):
-        rel, wanted, ns, _ = cl.FILES[kind]
+        step = cl.FILES[kind]
+        rel, wanted, ns = step.rel(v), step.wanted, step.namespaces
         data = (SKELETONS / v.product.dist / v.layout.conf / rel).read_bytes()
         edits, wants = wanted(fake, v, data)
         first = apply_xml_edits(data, edits, rel, ns)

@@ -204,7 +204,8 @@ def test_other_layouts_converge_on_their_skeletons(example, role):
     fake = types.SimpleNamespace(params=p, secret=lambda name: "not-a-real-secret")
     for v in (v for v in node_views(p).values() if v.node.role == role):
         for kind in ("axis2", "carbon", "catalina"):
-            rel, wanted, ns, roles = cl.FILES[kind]
+            step = cl.FILES[kind]
+            rel, wanted, ns, roles = step.rel(v), step.wanted, step.namespaces, step.roles
             if role not in roles:
                 continue
             data = (SKELETONS / v.product.dist / v.layout.conf / rel).read_bytes()

@@ -1,18 +1,29 @@
-"""``host.file(path)``: a remote file as a read-only resource (testinfra style)."""
+"""``host.file(path)``: a remote file as a read-only resource (testinfra style).
+
+It needs of its host only what ``Reader`` says, so this module imports
+nothing of host.py (host.py imports it).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ..host import Host
+
+class Reader(Protocol):
+    """What a RemoteFile uses of a host (runbook_lib.host.Host provides it)."""
+
+    def read_file(self, path: str, sudo: bool = False) -> bytes | None: ...
+
+    def run(self, command: str, *args: object, sudo: bool = False) -> Any: ...
+
+    def check(self, command: str, *args: object, sudo: bool = False) -> Any: ...
 
 
 @dataclass
 class RemoteFile:
-    host: "Host"
+    host: Reader
     path: str
     sudo: bool = False
 

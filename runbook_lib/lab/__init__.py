@@ -1,6 +1,7 @@
 """The lab: a multi-host cluster environment on one machine (network
 namespaces, real sshd, MariaDB, nginx, svnserve). See control.py."""
 
-from .control import down, format_status, status, up
+from .control import down, up
+from .health import format_status, status
 
 __all__ = ["up", "down", "status", "format_status"]

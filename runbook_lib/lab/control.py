@@ -9,30 +9,23 @@ file the lab made, and is safe to run twice.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets as pysecrets
 import shutil
 import time
 from pathlib import Path
 
 from ..errors import LabError
-from ..params import Params, layout
+from ..params import Params
+from ..products import spec_for
 from ..params.secrets import read_secrets_file
-from ..textview import text_table
 from . import hostfs, net, services
-from .paths import NETNS_ETC, LabPaths
+from .homes import nearest_skeleton
+from .health import SERVICE_PORTS, status
+from .paths import NETNS_ETC, LabPaths, lab_paths, read_state, save_state as _save
 
 MARKER = ".wso2-runbook-lab"
 NETNS_MARKER = ".made-by-wso2-runbook-lab"
-SERVICE_PORTS = {"sshd": 22, "mariadb": 3306, "nginx": 80, "svnserve": 3690}
 ROLE_SERVICES = {"database": "mariadb", "load_balancer": "nginx", "svn": "svnserve"}
-
-
-def lab_paths(p: Params) -> LabPaths:
-    if p.lab is None:
-        raise LabError("the params file has no `lab:` section. Fix: add lab: {subnet, gateway, dir} "
-                       "(see params/lab.yaml)")
-    return LabPaths(Path(p.lab.dir))
 
 
 def _hash(path: Path, distributions: dict[str, Path]) -> str:
@@ -40,19 +33,6 @@ def _hash(path: Path, distributions: dict[str, Path]) -> str:
     for name in sorted(distributions):
         h.update(f"{name}={distributions[name].resolve()}".encode())
     return h.hexdigest()[:16]
-
-
-def read_state(paths: LabPaths) -> dict | None:
-    try:
-        return json.loads(paths.state.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def _save(paths: LabPaths, state: dict) -> None:
-    tmp = paths.state.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    tmp.replace(paths.state)
 
 
 def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
@@ -82,7 +62,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     distributions = distributions or {}
     for name, d in distributions.items():
         if not d.is_dir():
-            raise LabError(f"--distribution {name}={d}: not a directory. Fix: give the folder that holds "
+            raise LabError(f"--distribution {name}={d}: not a directory", fix="give the folder that holds "
                            "the product's files (e.g. ../shared/wso2-upstream/ei-6.1.1)")
     services.require_tools()
     paths = lab_paths(p)
@@ -143,16 +123,22 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     truststore = hostfs.make_truststore(paths)
     homes: dict[tuple[str, str], str] = {}
     for node_name, n in sorted(p.nodes.items()):
-        dist = p.node_product(n).dist
+        prod = p.node_product(n)
         if (n.host, n.home) in homes:
             continue
-        homes[(n.host, n.home)] = dist
-        prod = p.node_product(n)
-        roles = ["manager", "broker"] if prod.name == "ei" else [n.role]  # EI homes hold both profiles
-        security = sorted({layout(prod, r).security for r in roles})
-        taken = hostfs.install_home(paths, n.host, n.home, dist, distributions, uid, truststore, security)
-        src = f"skeleton {dist}" + (f" + {len(taken)} files from {distributions[dist]}" if taken else "")
+        homes[(n.host, n.home)] = prod.dist
+        spec = spec_for(prod.name, prod.version)
+        # One unpacked home holds every profile of its product (EI: integrator and broker).
+        security = sorted({spec_for(prod.name, prod.version, prof).security_dir for prof in spec.home_profiles})
+        source = nearest_skeleton(prod.name, prod.version)
+        real = distributions.get(prod.dist)
+        taken = hostfs.install_home(paths, n.host, n.home, source, real, uid, truststore, security,
+                                    spec.version_line(prod.version))
+        src = source.describe() + (f" + {len(taken)} files from {real}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
+    for name in sorted(set(distributions) - set(homes.values())):
+        log(f"  warning: --distribution {name} names no node's product (they are: "
+            f"{sorted(set(homes.values()))}); not used")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
     for host in sorted({n.host for n in p.nodes.values() if p.node_product(n).name == "elb"}):
         # The ELB's owner may bind 80/443 there, as a real install grants it (authbind, setcap).
@@ -242,63 +228,6 @@ def repair(p: Params, paths: LabPaths, state: dict, log=print) -> bool:
     return healthy
 
 
-def _health(service: str, address: str) -> bool:
-    port = SERVICE_PORTS[service]
-    if service == "sshd":
-        return services.banner(address, port).startswith(b"SSH-")
-    if service == "nginx":
-        import http.client
-        try:
-            c = http.client.HTTPConnection(address, port, timeout=2)
-            c.request("GET", "/lab-health")
-            return c.getresponse().status == 200
-        except OSError:
-            return False
-    return services.port_open(address, port)
-
-
-def status(p: Params) -> dict:
-    """Every host and service with its health, plus where the keys are."""
-    paths = lab_paths(p)
-    state = read_state(paths) or {"hosts": {}}
-    out = {"lab_dir": str(paths.root), "up": bool(state["hosts"]),
-           "secrets_file": state.get("secrets_file", str(Path(p.secrets_file or paths.secrets))),
-           "known_hosts": str(paths.known_hosts), "hosts": {}}
-    namespaces = set(net.lab_namespaces())
-    healthy = bool(state["hosts"])
-    for name, h in sorted(p.hosts.items()):
-        hs = state["hosts"].get(name, {})
-        svc = {}
-        for service, pid in sorted(hs.get("services", {}).items()):
-            ok = services.alive(pid) and _health(service, str(h.address))
-            svc[service] = {"pid": pid, "healthy": ok}
-            healthy = healthy and ok
-        if name not in {n.removeprefix(net.PREFIX) for n in namespaces}:
-            healthy = False
-        out["hosts"][name] = {
-            "address": str(h.address), "roles": list(h.roles), "namespace": net.ns_name(name),
-            "ssh": {"user": h.ssh_user, "port": h.ssh_port, "key": str(paths.client_key),
-                    "known_hosts": str(paths.known_hosts)},
-            "services": svc,
-            "products": [{"node": n, "home": v.home, "dist": p.node_product(v).dist}
-                         for n, v in sorted(p.nodes.items()) if v.host == name],
-        }
-    out["healthy"] = healthy
-    return out
-
-
-def format_status(st: dict) -> str:
-    rows = [("HOST", "ADDRESS", "ROLES", "SERVICES")]
-    for name, h in st["hosts"].items():
-        roles = ",".join(h["roles"]) + ("".join(f" {x['node']}" for x in h["products"]) and
-                                        " (" + " ".join(x["node"] for x in h["products"]) + ")")
-        svcs = " ".join(f"{s}:{'up' if v['healthy'] else 'DOWN'}" for s, v in h["services"].items()) or "-"
-        rows.append((name, h["address"], roles, svcs))
-    lines = text_table(rows)
-    lines.append(f"lab {'healthy' if st['healthy'] else 'NOT healthy' if st['up'] else 'down'}: {st['lab_dir']}")
-    return "\n".join(lines)
-
-
 def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> list[str]:
     """Remove everything the lab made. Safe to run twice, and after a crash."""
     root = lab_dir or (lab_paths(p).root if p else None)
@@ -320,8 +249,8 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> lis
         removed.append(str(NETNS_ETC))
     if root and root.exists():
         if not (root / MARKER).exists():
-            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it. "
-                           "Fix: choose another lab.dir or remove it yourself")
+            raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it",
+                           fix="choose another lab.dir or remove it yourself")
         shutil.rmtree(root)
         removed.append(str(root))
     log("lab down: " + (", ".join(removed) if removed else "nothing to remove"))

@@ -15,10 +15,9 @@ import subprocess
 from pathlib import Path
 
 from ..errors import LabError
+from .homes import SKELETONS, HomeSource, skeleton_dir  # noqa: F401 - SKELETONS kept for callers
 from .paths import LabPaths
 from .standin import launcher
-
-SKELETONS = Path(__file__).resolve().parent / "skeletons"
 TRUSTSTORE_PASSWORD = "wso2carbon"  # as WSO2 ships it
 
 
@@ -103,27 +102,22 @@ http {{
 """
 
 
-def skeleton_dir(dist: str, distributions: dict[str, Path]) -> tuple[Path, Path | None]:
-    base = SKELETONS / dist
-    if not base.is_dir():
-        known = sorted(p.name for p in SKELETONS.iterdir() if p.is_dir()) if SKELETONS.is_dir() else []
-        raise LabError(f"no product skeleton `{dist}` (known: {known}). Fix: set the product version "
-                       "to one of them, or pass --distribution NAME=DIR")
-    return base, distributions.get(dist)
-
-
-def install_home(paths: LabPaths, host: str, home: str, dist: str, distributions: dict[str, Path],
-                 uid: int, truststore: Path, security_dirs: list[str]) -> list[str]:
-    """Unpack a product home at HOME on HOST: our skeleton, with the files of a
-    real distribution laid over it when one is given. Returns the files taken
+def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real: Path | None,
+                 uid: int, truststore: Path, security_dirs: list[str], version_line: str) -> list[str]:
+    """Unpack a product home at HOME on HOST: the skeleton SOURCE names, with
+    the files of a real distribution (REAL) laid over it when one is given.
+    A home built on another version's skeleton says its own version in
+    bin/version.txt, as the real distribution does. Returns the files taken
     from the distribution."""
-    base, real = skeleton_dir(dist, distributions)
+    base = skeleton_dir(source)
     dest = paths.host(host) / "opt" / home.removeprefix("/opt/")
     if not home.startswith("/opt/"):
         raise LabError(f"product home {home} must be under /opt in the lab (hosts have their own /opt)")
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(base, dest, symlinks=True, ignore=shutil.ignore_patterns(".keep"))
+    if not source.exact:
+        (dest / "bin" / "version.txt").write_text(version_line + "\n")
     overlaid = []
     if real is not None:
         for src in sorted(real.rglob("*")):

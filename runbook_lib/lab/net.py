@@ -69,7 +69,7 @@ def check_no_overlap(subnet: ipaddress.IPv4Network) -> None:
     if clashes:
         raise LabError(
             f"lab subnet {subnet} overlaps the machine's own networks ({'; '.join(sorted(set(clashes)))}). "
-            "Nothing was created. Fix: choose another lab.subnet in the params file, "
+            "Nothing was created", fix="choose another lab.subnet in the params file, "
             "e.g. a documentation range such as 198.51.100.0/24 or 203.0.113.0/24."
         )
 

@@ -4,10 +4,16 @@ or under /etc/netns/<lab namespace>/ (the ip-netns mechanism for per-host
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..errors import LabError
 from .net import ns_name
+
+if TYPE_CHECKING:
+    from ..params import Params
 
 NETNS_ETC = Path("/etc/netns")
 
@@ -52,3 +58,25 @@ class LabPaths:
     @staticmethod
     def netns_etc(host: str) -> Path:
         return NETNS_ETC / ns_name(host)
+
+
+# -- the lab's state file (what `up` made, for `status`, repair and `down`) --
+
+def lab_paths(p: "Params") -> LabPaths:
+    if p.lab is None:
+        raise LabError("the params file has no `lab:` section", fix="add lab: {subnet, gateway, dir} "
+                       "(see params/lab.yaml)")
+    return LabPaths(Path(p.lab.dir))
+
+
+def read_state(paths: LabPaths) -> dict | None:
+    try:
+        return json.loads(paths.state.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def save_state(paths: LabPaths, state: dict) -> None:
+    tmp = paths.state.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    tmp.replace(paths.state)

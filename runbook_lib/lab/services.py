@@ -208,9 +208,9 @@ def require_tools() -> None:
     missing = [t for t in ("ip", "nsenter", "unshare", "/usr/sbin/sshd", "ssh-keygen", "keytool")
                if not (Path(t).exists() if t.startswith("/") else _which(t))]
     if missing:
-        raise LabError(f"missing tools: {missing}. Fix: run `make deps` (installs the Debian packages)")
+        raise LabError(f"missing tools: {missing}", fix="run `make deps` (installs the Debian packages)")
     if os.geteuid() != 0:
-        raise LabError("the lab needs root (network namespaces). Fix: run as root, e.g. `sudo make demo`")
+        raise LabError("the lab needs root (network namespaces)", fix="run as root, e.g. `sudo make demo`")
 
 
 def _which(tool: str) -> bool:

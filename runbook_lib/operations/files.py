@@ -35,8 +35,15 @@ def edit_file(host: Host, path: str, kind: Kind, edits: Sequence[object], *, sud
     """Apply declarative edits (runbook_lib.configedit) to a remote file."""
     before = host.read_file(path, sudo=sudo)
     if before is None:
-        raise ConfigEditError(f"{host.name}:{path} does not exist. Fix: check the node's product home "
+        raise ConfigEditError(f"{host.name}:{path} does not exist", fix="check the node's product home "
                               "in the params (nodes.<name>.home) and that the product is unpacked there")
+    return edit_data(host, path, kind, before, edits, sudo=sudo, namespaces=namespaces, dry_run=dry_run)
+
+
+def edit_data(host: Host, path: str, kind: Kind, before: bytes, edits: Sequence[object], *, sudo: bool = False,
+              namespaces: dict[str, str] | None = None, dry_run: bool = False) -> Change:
+    """Apply EDITS to BEFORE, the file's bytes as the caller just read them
+    (so a step that needs the file to compute its edits reads it once)."""
     if kind == "xml":
         result = apply_xml_edits(before, list(edits), path, namespaces=namespaces)
     else:

@@ -143,8 +143,8 @@ def source_script_once(db: Db, database: str, script_text: str, script_name: str
             f"{database} holds {len(present)} of {len(markers)} tables of {script_name} (missing: "
             f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}): an earlier run "
             f"stopped "
-            f"half-way and the script is not re-runnable (ERRATA E4). Fix: drop the database and "
-            f"source again, or finish the missing objects by hand.")
+            f"half-way and the script is not re-runnable (ERRATA E4)",
+            fix="drop the database and source again, or finish the missing objects by hand")
     if not exists and not dry_run:
         raise SqlError(f"database {database} does not exist: run ensure_database first")
     old_mode = str(db.query("SELECT @@SESSION.sql_mode")[0][0])
@@ -155,8 +155,8 @@ def source_script_once(db: Db, database: str, script_text: str, script_name: str
     if zero and strict and "NO_ZERO_DATE" in modes:
         if not relax_zero_dates:
             raise SqlError(f"{script_name} has TIMESTAMP DEFAULT 0 columns that this server's "
-                           f"sql_mode ({old_mode}) rejects. Fix: source mysql5.7.sql "
-                           f"(needs_57_script) or pass relax_zero_dates=True (ERRATA E4)")
+                           f"sql_mode ({old_mode}) rejects",
+                           fix="source mysql5.7.sql (needs_57_script) or pass relax_zero_dates=True (ERRATA E4)")
         new_mode = ",".join(m for m in modes if m not in ("NO_ZERO_DATE", "NO_ZERO_IN_DATE"))
     commands = [f"USE {q}"] + ([f"SET SESSION sql_mode = {_lit(new_mode)}"] if new_mode is not None
                                else []) + [s.sql for s in statements]

@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from posixpath import join
 
+from ..products import BROKER_PORTS as _BROKER, PASSTHROUGH_PORTS as _PT, SERVLET_PORTS, ProductSpec, \
+    UnsupportedProduct, spec_for, spec_for_role, specs_for_role
 from .model import Node, Params, Product
 
-# Default ports before the carbon.xml Offset is added.
-CARBON_PORTS = {"https": 9443, "http": 9763}
-PASSTHROUGH_PORTS = {"pt_http": 8280, "pt_https": 8243}
-BROKER_PORTS = {"thrift": 7611, "amqp": 5672, "mqtt": 1883}
-# The offset each profile ships with (E12: the EI broker profile ships Offset 3).
-DEFAULT_OFFSET = {"broker": 3}
+# Kept for callers of the old names: the values live in products.py.
+CARBON_PORTS, PASSTHROUGH_PORTS, BROKER_PORTS = SERVLET_PORTS, _PT, _BROKER
 
 
 @dataclass(frozen=True)
@@ -30,14 +28,19 @@ class Layout:
     security: str
 
 
+def node_spec(product: Product, role: str) -> ProductSpec:
+    """The product spec a node of ROLE runs (the EI broker profile for brokers).
+    A role its line has no profile for (a broker on ESB) gets the line's default
+    spec here: checks.py reports that combination as an error."""
+    try:
+        return spec_for_role(product.name, product.version, role)
+    except UnsupportedProduct:
+        return spec_for(product.name, product.version)
+
+
 def layout(product: Product, role: str) -> Layout:
-    if product.name == "ei":
-        if role == "broker":
-            b = "wso2/broker"
-            return Layout(b, f"{b}/conf", "lib", f"{b}/dbscripts", f"{b}/repository/resources/security")
-        return Layout(".", "conf", "lib", "dbscripts", "repository/resources/security")
-    return Layout(".", "repository/conf", "repository/components/lib", "dbscripts",
-                  "repository/resources/security")
+    s = node_spec(product, role)
+    return Layout(s.carbon_home, s.conf_dir, s.lib_dir, s.dbscripts_dir, s.security_dir)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class NodeView:
     sub_domain: str | None
     local_member_host: str
     layout: Layout
+    spec: ProductSpec
+
+    def file(self, key: str) -> str:
+        """The absolute path of one of the spec's config files (``axis2``, ``carbon``...)."""
+        return self.path(self.spec.conf(key))
 
     def path(self, rel: str) -> str:
         """An absolute path inside this node's product home."""
@@ -63,20 +71,20 @@ class NodeView:
         return self.path(join(self.layout.conf, rel) if rel else self.layout.conf)
 
 
-def node_offset(node: Node) -> int:
+def node_offset(node: Node, product: Product | None = None) -> int:
+    """The node's Offset: as given, else the one its profile ships (E12: the broker's 3)."""
     if node.offset is not None:
         return node.offset
-    return DEFAULT_OFFSET.get(node.role, 0)
+    if product is None:  # every product serving this role ships the same Offset
+        specs = specs_for_role(node.role)
+        return specs[0].default_offset if specs else 0
+    return node_spec(product, node.role).default_offset
 
 
 def effective_ports(product: Product, node: Node) -> dict[str, int]:
     """Listening ports after the Offset; localMemberPort is NOT shifted (E10)."""
-    off = node_offset(node)
-    ports = {k: v + off for k, v in CARBON_PORTS.items()}
-    if node.role == "broker":
-        ports.update({k: v + off for k, v in BROKER_PORTS.items()})
-    elif product.name in ("ei", "esb", "elb"):
-        ports.update({k: v + off for k, v in PASSTHROUGH_PORTS.items()})
+    off = node_offset(node, product)
+    ports = {k: v + off for k, v in node_spec(product, node.role).ports.items()}
     ports["local_member"] = node.local_member_port
     return ports
 
@@ -89,7 +97,7 @@ def node_ports(p: Params, node: Node) -> dict[str, int]:
     if node.role == "broker" and p.brokers is not None:  # broker.xml thriftServerPort + the Offset (E12)
         ports["thrift"] = p.brokers.thrift_port + node_offset(node)
     if node.role == "elb":
-        off = node_offset(node)
+        off = node_offset(node, p.node_product(node))
         ports["pt_http"] = p.load_balancer.http_port + off
         ports["pt_https"] = p.load_balancer.https_port + off
     return ports
@@ -109,9 +117,9 @@ def node_views(p: Params) -> dict[str, NodeView]:
         prod = p.node_product(n)
         out[name] = NodeView(
             name=name, node=n, product=prod, host_name=n.host, address=str(host.address),
-            offset=node_offset(n), ports=node_ports(p, n), sub_domain=sub_domain(n),
+            offset=node_offset(n, prod), ports=node_ports(p, n), sub_domain=sub_domain(n),
             local_member_host=n.local_member_host or str(host.address),
-            layout=layout(prod, n.role),
+            layout=layout(prod, n.role), spec=node_spec(prod, n.role),
         )
     return out
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..change import Change
-from ..configedit import Edit, SetAttr, SetProperty, SetText, get_values, read_properties
+from ..configedit import Edit, SetAttr, SetProperty, SetText
 from ..context import Run
-from ..errors import ConfigEditError
-from ..operations.files import edit_file
 from ..params import NodeView
 from ..params import brokers as b
 from ..step import Check, Checks, Operation, Plan
 from .common import CARBON_NS
+from .filestep import FileStep, Want, per_node
 
 ROLES = ("broker",)
 CO = "/broker/coordination"
@@ -37,7 +35,6 @@ EVENTS = CO + "/rdbmsBasedClusterEventSynchronization"  # 003 writes RDBMSBased.
 NPD = "/broker/recovery/networkPartitionsDetection"
 HEARTBEAT = "/broker/heartbeat"  # advanced/qpid-config.xml
 
-Want = tuple[str, str, str]  # (what, xpath or property key, expected value)
 Wanted = tuple[list, list[Want]]
 
 
@@ -50,10 +47,10 @@ def _xml(pairs: list[tuple[str, str, str]]) -> Wanted:
             edits.append(SetAttr(parent, attr, value))
         else:
             edits.append(SetText(xpath, value))
-    return edits, list(pairs)
+    return edits, [Want(what, xpath, [value]) for what, xpath, value in pairs]
 
 
-def broker_wanted(run: Run, v: NodeView) -> Wanted:
+def broker_wanted(run: Run, v: NodeView, data: bytes = b"") -> Wanted:
     """003 "Configuring a message broker profile node" steps 5-6, its coordination
     and network-partition sections, with the values from the params."""
     p, s = run.params, b.settings(run.params)
@@ -75,40 +72,44 @@ def broker_wanted(run: Run, v: NodeView) -> Wanted:
     ])
 
 
-def qpid_wanted(run: Run, v: NodeView) -> Wanted:
+def qpid_wanted(run: Run, v: NodeView, data: bytes = b"") -> Wanted:
     """003 step 8: heartbeat between broker and clients (delay in seconds)."""
     h = b.settings(run.params).amqp_heartbeat
     return _xml([("heartbeat delay", f"{HEARTBEAT}/delay", str(h.delay_s)),
                  ("heartbeat timeoutFactor", f"{HEARTBEAT}/timeoutFactor", str(h.timeout_factor))])
 
 
-def carbon_wanted(run: Run, v: NodeView) -> Wanted:
+def carbon_wanted(run: Run, v: NodeView, data: bytes = b"") -> Wanted:
     """The Offset the ports are computed from (ships 3: 7611 + 3 = 7614, E12)."""
     return _xml([("port Offset", "/c:Server/c:Ports/c:Offset", str(v.offset))])
 
 
 def _props(pairs: list[tuple[str, str]]) -> Wanted:
-    return [SetProperty(k, val) for k, val in pairs], [(k, k, val) for k, val in pairs]
+    return [SetProperty(k, val) for k, val in pairs], [Want(k, k, [val]) for k, val in pairs]
 
 
-def hazelcast_wanted(run: Run, v: NodeView) -> Wanted:
+def hazelcast_wanted(run: Run, v: NodeView, data: bytes = b"") -> Wanted:
     """003 "Optional: Configuring Hazelcast properties" (the shipped file already
     disables the shutdown hook; only the missing line is added)."""
     return _props([("hazelcast.shutdownhook.enabled", "false"), ("hazelcast.logging.type", "log4j")])
 
 
-def log4j_wanted(run: Run, v: NodeView) -> Wanted:
+def log4j_wanted(run: Run, v: NodeView, data: bytes = b"") -> Wanted:
     """003: with Hazelcast logging through log4j, its level is INFO."""
     return _props([("log4j.logger.com.hazelcast", "INFO")])
 
 
-# kind -> (path under the broker's conf, file kind, wanted values, XML namespaces)
-FILES: dict[str, tuple[str, str, Callable[[Run, NodeView], Wanted], dict | None]] = {
-    "broker": ("broker.xml", "xml", broker_wanted, None),
-    "qpid": ("advanced/qpid-config.xml", "xml", qpid_wanted, None),
-    "hazelcast": ("hazelcast.properties", "properties", hazelcast_wanted, None),
-    "log4j": ("log4j.properties", "properties", log4j_wanted, None),
-    "carbon": ("carbon.xml", "xml", carbon_wanted, CARBON_NS),
+_FIX = "set it in {path}: re-run this notebook with apply=True"
+_MISSING = "check nodes.{node}.home in the params and that the EI product (with its broker profile) is unpacked there"
+# The product spec's file key -> its step (one config-file step shape: filestep.py)
+STEPS: dict[str, FileStep] = {
+    "broker": FileStep("broker", "xml", broker_wanted, ROLES, empty="(absent)", fix=_FIX, missing_fix=_MISSING),
+    "qpid": FileStep("qpid", "xml", qpid_wanted, ROLES, empty="(absent)", fix=_FIX, missing_fix=_MISSING),
+    "hazelcast": FileStep("hazelcast", "properties", hazelcast_wanted, ROLES, empty="(absent)", fix=_FIX,
+                          missing_fix=_MISSING),
+    "log4j": FileStep("log4j", "properties", log4j_wanted, ROLES, empty="(absent)", fix=_FIX, missing_fix=_MISSING),
+    "carbon": FileStep("carbon", "xml", carbon_wanted, ROLES, CARBON_NS, empty="(absent)", fix=_FIX,
+                       missing_fix=_MISSING),
 }
 
 
@@ -116,54 +117,25 @@ def nodes(run: Run) -> list[NodeView]:
     return run.selected_nodes(ROLES)
 
 
-def _op(run: Run, v: NodeView, kind: str) -> Operation:
-    rel, fkind, wanted, ns = FILES[kind]
-    h, path = run.host(v.host_name), v.conf(rel)
-
-    def fn(dry_run: bool) -> Change:
-        if h.read_file(path) is None:
-            raise ConfigEditError(f"{h.name}:{path} does not exist. Fix: check nodes.{v.name}.home in the params "
-                                  "and that the EI product (with its broker profile) is unpacked there")
-        return edit_file(h, path, fkind, wanted(run, v)[0], namespaces=ns, dry_run=dry_run)
-
-    return Operation(f"{v.host_name}:{path}", fn)
-
-
 def plan_file(run: Run, kind: str) -> Plan:
     """One edit of the file KIND ('broker', 'qpid', 'hazelcast', 'log4j', 'carbon') per broker node."""
-    return Plan(f"07 {FILES[kind][0]} on the broker nodes", [_op(run, v, kind) for v in nodes(run)])
-
-
-def read_wanted(data: bytes, fkind: str, key: str, ns: dict | None, name: str) -> list[str]:
-    if fkind == "properties":
-        props = read_properties(data)
-        return [props[key]] if key in props else []
-    return [x.strip() for x in get_values(data, key, ns, name=name)]
+    step = STEPS[kind]
+    vs = [v for v in nodes(run) if step.applies_to(v)]
+    title = step.label(vs[0]) if vs else kind
+    return Plan(f"07 {title} on the broker nodes", [step.operation(run, v) for v in vs])
 
 
 def verify_file(run: Run, kind: str) -> Checks:
     """Every intended value, read back from each broker's file."""
-    rel, fkind, wanted, ns = FILES[kind]
-    checks: list[Check] = []
-    for v in nodes(run):
-        path = v.conf(rel)
-        data = run.host(v.host_name).read_file(path)
-        if data is None:
-            checks.append(Check(v.host_name, f"{v.name}: {rel} present", path, "(file missing)", False,
-                                f"check nodes.{v.name}.home in the params"))
-            continue
-        for what, key, expected in wanted(run, v)[1]:
-            found = read_wanted(data, fkind, key, ns, path)
-            checks.append(Check(v.host_name, f"{v.name}: {rel.split('/')[-1]} {what}", expected,
-                                " | ".join(found) or "(absent)", found == [expected],
-                                f"set it in {path}: re-run this notebook with apply=True"))
-    return Checks(f"07 {rel} on the broker nodes", checks)
+    step = STEPS[kind]
+    vs = [v for v in nodes(run) if step.applies_to(v)]
+    title = step.rel(vs[0]).split("/", 3)[-1] if vs else kind
+    return Checks(f"07 {title} on the broker nodes", per_node(vs, lambda v: step.checks(run, v)))
 
 
 def intended_values(run: Run, v: NodeView, kind: str) -> int:
     """How many values the runbook sets in the file (tests compare with the diff)."""
-    return len(FILES[kind][2](run, v)[1])
-
+    return len(STEPS[kind].wanted(run, v, b"")[1])
 
 
 # -- the MB store and the clocks ------------------------------------------------

@@ -23,14 +23,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..change import Change
 from ..context import Run
-from ..errors import ParamsError, Problem, RunbookError
+from ..errors import RunbookError
 from ..host import Host
 from ..step import Check, Checks, Operation, Plan
 from . import truststore
 from .loadbalancer import Backends, answer_check, backend_reachability, config_checks, lb_address
 from .nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
 from .nginx_site import Site, lb_host
-from .tls_facts import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
+from ..facts import tls
+from ..facts.tls import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
                         split_pem)
 
 EXT = "wso2_server"
@@ -43,28 +44,15 @@ def _active(run: Run) -> bool:
 
 
 def host_names(run: Run) -> list[str]:
-    n = run.params.cluster.hostnames
-    return [n.cluster, n.management]
+    return tls.host_names(run.params)
 
 
 def ca_files(run: Run) -> tuple[Path, Path] | None:
-    """The CA certificate and key on THIS machine (relative to the params file)."""
-    c = run.params.certificates
-    if c is None or not c.ca_cert or not c.ca_key:
-        return None
-    base = run.params_file.resolve().parent
-    return tuple(Path(x).expanduser() if Path(x).expanduser().is_absolute() else base / x  # type: ignore[return-value]
-                 for x in (c.ca_cert, c.ca_key))
+    return tls.ca_files(run.params, run.params_file)
 
 
 def ca_cert(run: Run) -> x509.Certificate | None:
-    files = ca_files(run)
-    if files is None:
-        return None
-    if not files[0].exists():
-        raise ParamsError([Problem(str(run.params_file), "certificates.ca_cert", f"{files[0]} does not exist",
-                                   "give the path of the CA certificate (PEM) on this machine")])
-    return split_pem(files[0].read_bytes())[0]
+    return tls.ca_cert(run.params, run.params_file)
 
 
 # -- keys and certificates on the LB host -----------------------------------
@@ -87,11 +75,11 @@ def _commands(run: Run, st: CertState) -> list[str]:
     assert c is not None
     csr = st.crt[:-4] + ".csr"
     cmds = [f"mkdir -p {run.params.load_balancer.ssl_dir}"]
-    bak = f".bak.{run.host(run.params.load_balancer.host or '').run_id}"
+    lb = run.host(run.params.load_balancer.host or "")
     if st.new_key and st.key_present:
-        cmds.append(f"cp -p {st.key} {st.key}{bak}")
+        cmds.append(lb.backup_command(st.key))
     if st.new_cert and st.chain:
-        cmds.append(f"cp -p {st.crt} {st.crt}{bak}")
+        cmds.append(lb.backup_command(st.crt))
     if st.new_key:
         cmds.append(f"umask 077 && {_keygen(c.key_type)} -out {st.key}.new && mv -f {st.key}.new {st.key}")
     if st.new_key or st.fix_mode:
@@ -115,7 +103,7 @@ def _sign_with_ca(run: Run, csr_pem: bytes, name: str) -> bytes:
     try:
         ca_key = serialization.load_pem_private_key(files[1].read_bytes(), password=None)
     except (ValueError, TypeError) as e:
-        raise RunbookError(f"cannot use the CA key {files[1]}: {e}. Fix: give an unencrypted PEM key") from e
+        raise RunbookError(f"cannot use the CA key {files[1]}: {e}", fix="give an unencrypted PEM key") from e
     csr = x509.load_pem_x509_csr(csr_pem)
     if not csr.is_signature_valid:
         raise RunbookError(f"the CSR for {name} has a bad signature")
@@ -190,7 +178,7 @@ def _affinity_op(run: Run, h: Host) -> Operation:
         label = ("NGINX Plus " if plus else "nginx ") + ".".join(map(str, version))
         if lb.affinity == "sticky" and not sticky_supported(text):
             raise RunbookError(f"{h.name}: affinity `sticky` needs NGINX Plus or nginx 1.29.6+, this is {label} "
-                               "(ERRATA E15). Fix: set load_balancer.affinity: ip_hash in the params")
+                               "(ERRATA E15)", fix="set load_balancer.affinity: ip_hash in the params")
         return Change(f"{h.name}:nginx -v", False, f"{label}: affinity {lb.affinity} is supported")
     return Operation(f"{h.name}:nginx -v", fn)
 

@@ -10,34 +10,32 @@ so what is verified is exactly what was written.
 from __future__ import annotations
 
 import posixpath
-from typing import Callable
 
-from ..change import Change
 from ..configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr, SetParameter,
                           SetText, Uncomment, get_values)
 from ..context import Run
-from ..errors import ConfigEditError
-from ..operations.files import edit_file
 from ..params import NodeView
 from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
-from ..step import Check, Checks, Operation, Plan
+from ..products import CARBON_FILES
+from ..step import Check, Checks, Plan
 from .common import CARBON_NS, hosts_op
+from .filestep import FileStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)
 WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)
 BROKERS = ("broker",)  # 07: the broker nodes' own cluster (003)
 PRODUCT_ROLES = ("manager", "worker", "member")  # nodes with a carbon.xml/catalina the guides edit
 
-AXIS2, CARBON, CATALINA = "axis2/axis2.xml", "carbon.xml", "tomcat/catalina-server.xml"
+# The files' paths inside the conf directory (the same in every product: products.py).
+AXIS2, CARBON, CATALINA = (CARBON_FILES[k].rel for k in ("axis2", "carbon", "catalina"))
 C = "/axisconfig/clustering"
 PROPS = C + "/parameter[@name='properties']"
 RECEIVER = "/axisconfig/transportReceiver[@name='{}']"
 S = "/c:Server"
 DS = S + "/c:DeploymentSynchronizer"
 
-Want = tuple[str, str, list[str]]  # (what, xpath, expected values)
-Wanted = tuple[list[Edit], list[Want]]
+Wanted = tuple[list[Edit], list[Want]]  # Want: (what, xpath, expected values)
 
 
 def _param(name: str) -> str:
@@ -134,32 +132,17 @@ def catalina_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
     return edits, wants
 
 
-FILES: dict[str, tuple[str, Callable[[Run, NodeView, bytes], Wanted], dict | None, tuple[str, ...]]] = {
-    "axis2": (AXIS2, axis2_wanted, None, PRODUCT_ROLES + ("broker",)),
-    "carbon": (CARBON, carbon_wanted, CARBON_NS, PRODUCT_ROLES),
-    "catalina": (CATALINA, catalina_wanted, None, PRODUCT_ROLES),
+FILES: dict[str, FileStep] = {
+    "axis2": FileStep("axis2", "xml", axis2_wanted, PRODUCT_ROLES + ("broker",)),
+    "carbon": FileStep("carbon", "xml", carbon_wanted, PRODUCT_ROLES, CARBON_NS),
+    "catalina": FileStep("catalina", "xml", catalina_wanted, PRODUCT_ROLES),
 }
 
 
 # -- plans ------------------------------------------------------------------
 
 def _nodes(run: Run, roles: tuple[str, ...], kind: str) -> list[NodeView]:
-    return [v for v in run.selected_nodes(roles) if v.node.role in FILES[kind][3]]
-
-
-def _edit_op(run: Run, v: NodeView, kind: str) -> Operation:
-    rel, wanted, ns, _ = FILES[kind]
-    h, path = run.host(v.host_name), v.conf(rel)
-
-    def fn(dry_run: bool) -> Change:
-        data = h.read_file(path)
-        if data is None:
-            raise ConfigEditError(f"{h.name}:{path} does not exist. Fix: check nodes.{v.name}.home in the params "
-                                  "and that the product is unpacked there")
-        edits, _ = wanted(run, v, data)
-        return edit_file(h, path, "xml", edits, namespaces=ns, dry_run=dry_run)
-
-    return Operation(f"{v.host_name}:{path}", fn)
+    return [v for v in run.selected_nodes(roles) if FILES[kind].applies_to(v)]
 
 
 def _title(roles: tuple[str, ...], what: str, where: str = "on the", after: str = "") -> str:
@@ -169,8 +152,13 @@ def _title(roles: tuple[str, ...], what: str, where: str = "on the", after: str 
 
 def plan_file(run: Run, kind: str, roles: tuple[str, ...]) -> Plan:
     """One edit of FILE ('axis2', 'carbon', 'catalina') per selected node of ROLES."""
-    rel = FILES[kind][0].split("/")[-1]
-    return Plan(_title(roles, rel), [_edit_op(run, v, kind) for v in _nodes(run, roles, kind)])
+    step = FILES[kind]
+    return Plan(_title(roles, _label(kind)), [step.operation(run, v) for v in _nodes(run, roles, kind)])
+
+
+def _label(kind: str) -> str:
+    """The file's name as titles show it (the same in every product's spec)."""
+    return posixpath.basename(CARBON_FILES[kind].rel)
 
 
 def plan_axis2(run: Run, roles: tuple[str, ...]) -> Plan:
@@ -199,27 +187,10 @@ def plan_hosts(run: Run, roles: tuple[str, ...]) -> Plan:
 
 # -- verification -----------------------------------------------------------
 
-def _file_checks(run: Run, v: NodeView, kind: str) -> list[Check]:
-    rel, wanted, ns, _ = FILES[kind]
-    path = v.conf(rel)
-    data = run.host(v.host_name).read_file(path)
-    if data is None:
-        return [Check(v.host_name, f"{v.name}: {rel} present", path, "(file missing)", False,
-                      f"check nodes.{v.name}.home in the params and that the product is unpacked there")]
-    out = []
-    for what, xpath, expected in wanted(run, v, data)[1]:
-        found = get_values(data, xpath, ns, name=path)
-        out.append(Check(v.host_name, f"{v.name}: {rel.split('/')[-1]} {what}", " | ".join(expected) or "(none)",
-                         " | ".join(found) or "(none)", found == expected,
-                         f"set it in {path}: re-run this notebook with apply=True"))
-    return out
-
-
 def verify_files(run: Run, roles: tuple[str, ...], kinds: tuple[str, ...] = ("axis2", "carbon", "catalina")) -> Checks:
     """Every value read back from the files on the hosts."""
-    checks = [c for kind in kinds for v in _nodes(run, roles, kind) for c in _file_checks(run, v, kind)]
-    files = ", ".join(FILES[k][0].split("/")[-1] for k in kinds)
-    return Checks(_title(roles, files), checks)
+    checks = [c for kind in kinds for c in per_node(_nodes(run, roles, kind), lambda v, k=kind: FILES[k].checks(run, v))]
+    return Checks(_title(roles, ", ".join(_label(k) for k in kinds)), checks)
 
 
 def verify_axis2(run: Run, roles: tuple[str, ...]) -> Checks:
@@ -237,27 +208,16 @@ def verify_catalina(run: Run, roles: tuple[str, ...]) -> Checks:
 def verify_hosts(run: Run, roles: tuple[str, ...]) -> Checks:
     """Each name resolves on each node host as intended (`getent hosts`, so
     nsswitch is honoured, not just the file's text)."""
-    checks = []
-    for host in node_hosts(run, roles):
-        h = run.host(host)
-        for addr, name in hosts_entries(run.params):
-            res = h.run("getent hosts %s", name)
-            found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
-            checks.append(Check(host, f"{name} resolves", addr, found, found == addr,
-                                f"map {name} to {addr} in /etc/hosts on {host} (re-run with apply=True)"))
+    checks = hosts_checks(run, node_hosts(run, roles), hosts_entries(run.params),
+                          "map {name} to {addr} in /etc/hosts on {host} (re-run with apply=True)")
     return Checks(_title(roles, "/etc/hosts", "on the hosts of the"), checks)
 
 
 def start_command(v: NodeView) -> str:
-    """How the documents start the node: integrator.sh/broker.sh on EI 6.x (004),
-    wso2server.sh on Carbon 4.x (000/001); -DworkerNode=true on workers only.
-    No -Dsetup on the manager: the database scripts are run explicitly (E6)."""
-    if v.product.name == "ei":
-        script = "broker.sh" if v.node.role == "broker" else "integrator.sh"
-    else:
-        script = "wso2server.sh"
-    flags = " -DworkerNode=true" if v.node.role == "worker" else ""
-    return f"sh {posixpath.join(v.node.home, 'bin', script)}{flags}"
+    """How the documents start the node (the spec's script: integrator.sh/broker.sh
+    on EI 6.x (004), wso2server.sh on Carbon 4.x (000/001)); the worker flag on
+    workers only. No -Dsetup on the manager: the database scripts are run explicitly (E6)."""
+    return v.spec.start_command(v.node.home, worker=v.node.role == "worker")
 
 
 def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:

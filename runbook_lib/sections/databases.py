@@ -5,7 +5,7 @@ Documents 000 (central database), 003 and 004 (WSO2_USER_DB, REGISTRY_DB,
 REGISTRY_LOCALn, the broker's MB store). Departures: CREATE USER then GRANT (E1),
 one set of names from the params (E2), mysql5.7.sql where the server needs it and
 each script sourced once (E4, E6), latin1 by default (E4, E5), the real lib path
-(E7). Grants name each database with '_' escaped, so `REGISTRY_DB`.* does not also
+(E7; the driver jar: jdbc_driver.py). Grants name each database with '_' escaped, so `REGISTRY_DB`.* does not also
 cover REGISTRYxDB: the application user reaches the cluster's databases only.
 """
 
@@ -24,11 +24,13 @@ from ..facts.mysql import client_query, database_charset, databases, grant_objec
 from ..operations.mysql import ensure_database, ensure_grant, ensure_user, source_script_once
 from ..params import NodeView
 from ..params.derive import db_address
+from ..products import spec_for
 from ..sqlsplit import create_table_names, split_sql
 from ..step import Check, Checks, Operation, Plan
+from .datasources import DS_ROLES
+from .jdbc_driver import _jar_targets, plan_driver, verify_driver  # noqa: F401 - 03's third step, re-exported
 
-DB_ROLES = ("manager", "worker", "member", "broker")
-MB_SCRIPT = "wso2/broker/dbscripts/mb-store/mysql-mb.sql"  # EI: the broker profile's store
+DB_ROLES = DS_ROLES  # the nodes that use the cluster's databases
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,15 @@ def _db_nodes(run: Run) -> list[NodeView]:
     return [v for v in run.views.values() if v.node.role in DB_ROLES]
 
 
+def _mb_script(v: NodeView) -> str | None:
+    """The MB store script a node's home ships: its own profile's, or (an EI
+    integrator home also holds the broker profile) its home's broker profile's."""
+    if v.spec.mb_store_script:
+        return v.spec.mb_store_script
+    homes = [spec_for(v.product.name, v.product.version, prof) for prof in v.spec.home_profiles]
+    return next((s.mb_store_script for s in homes if s.mb_store_script), None)
+
+
 def database_specs(run: Run, selected: bool = True) -> list[DbSpec]:
     """Every database of the cluster (derive.all_databases order); with a host
     filter that leaves out the database host, only those the selected nodes use
@@ -77,11 +88,11 @@ def database_specs(run: Run, selected: bool = True) -> list[DbSpec]:
     specs += [DbSpec(names.local_registry[n], f"local registry of {n}", "kernel", run.views.get(n, first))
               for n in sorted(names.local_registry)]
     if names.mb_store:
-        ei = [v for v in nodes if v.node.role == "broker"] + [v for v in nodes if v.product.name == "ei"]
-        if not ei:
-            raise RunbookError(f"database.names.mb_store {names.mb_store}: no EI node ships mysql-mb.sql. "
-                               "Fix: remove mb_store or add the broker nodes")
-        specs.append(DbSpec(names.mb_store, "message broker store", "mb", ei[0]))
+        shipping = [v for v in nodes if v.spec.mb_store_script] + [v for v in nodes if _mb_script(v)]
+        if not shipping:
+            raise RunbookError(f"database.names.mb_store {names.mb_store}: no node's product ships mysql-mb.sql",
+                               fix="remove mb_store or add the broker nodes")
+        specs.append(DbSpec(names.mb_store, "message broker store", "mb", shipping[0]))
     unique = [s for i, s in enumerate(specs) if s.name not in {x.name for x in specs[:i]}]
     if not selected or not run.only or p.database.host in run.only:
         return unique
@@ -99,7 +110,7 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
     wso2/broker/dbscripts, so the EI home's dbscripts/ is tried too."""
     v = spec.source
     if spec.kind == "mb":
-        candidates = [(MB_SCRIPT, False)]
+        candidates = [(_mb_script(v) or "", False)]
     else:
         dirs = list(dict.fromkeys([v.layout.dbscripts, "dbscripts"]))
         strict = needs_57_script(server_version)
@@ -111,7 +122,7 @@ def read_script(run: Run, spec: DbSpec, server_version: str) -> Script:
         if data is not None:
             return Script(v.host_name, v.path(rel), data.decode("utf-8", errors="replace"), relax)
     tried = ", ".join(v.path(r) for r, _ in candidates)
-    raise RunbookError(f"{v.host_name}: no SQL script for {spec.name} ({tried}). Fix: check nodes.{v.name}.home "
+    raise RunbookError(f"{v.host_name}: no SQL script for {spec.name} ({tried})", fix=f"check nodes.{v.name}.home "
                        "and that the product is unpacked there")
 
 
@@ -189,47 +200,6 @@ def plan_app_user(run: Run) -> Plan:
     return Plan("03 application user and grants", ops)
 
 
-def _jar_targets(run: Run) -> list[tuple[str, str]]:
-    """(host, destination) per selected node, once per lib directory."""
-    jar = posixpath.basename(run.params.database.driver_jar)
-    out = [(v.host_name, v.path(posixpath.join(v.layout.lib, jar))) for v in run.selected_nodes(DB_ROLES)]
-    return list(dict.fromkeys(out))
-
-
-def _shas(run: Run, host: str, *paths: str) -> dict[str, str]:
-    res = run.host(host).run("sha256sum" + " %s" * len(paths) + " 2>/dev/null", *paths)
-    return {line.split(None, 1)[1].strip(): line.split()[0] for line in res.stdout.splitlines() if " " in line}
-
-
-def _jar_op(run: Run, host: str, dest: str) -> Operation:
-    src = run.params.database.driver_jar
-
-    def fn(dry: bool) -> Change:
-        h, target = run.host(host), f"{host}:{dest}"
-        shas = _shas(run, host, src, dest)
-        if src not in shas:
-            raise RunbookError(f"{host}: {src} is missing. Fix: install the JDBC driver there (Debian: apt-get "
-                               "install libmariadb-java) or set database.driver_jar")
-        if shas.get(dest) == shas[src]:
-            return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
-        if not h.run("test -d %s", posixpath.dirname(dest)).ok:
-            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist. Fix: check the node's home")
-        cmd = f"install -m 0644 {src} {dest}"
-        if not dry:
-            h.check("install -m 0644 %s %s", src, dest)
-        verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
-        return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
-    return Operation(f"{host}:{dest}", fn)
-
-
-def plan_driver(run: Run) -> Plan:
-    """The JDBC driver jar, copied on each node's host into the node's lib directory
-    (repository/components/lib, or lib/ for EI: E7), compared by sha256."""
-    if run.params.database is None:
-        return Plan("03 JDBC driver", [])
-    return Plan("03 JDBC driver", [_jar_op(run, h, dest) for h, dest in _jar_targets(run)])
-
-
 # ---------------------------------------------------------------- verification
 
 def verify_databases(run: Run) -> Checks:
@@ -305,14 +275,3 @@ def verify_app_user(run: Run) -> Checks:
     return Checks("03 application user", checks)
 
 
-def verify_driver(run: Run) -> Checks:
-    """Each node's lib directory holds the same bytes as the driver jar on its host."""
-    if run.params.database is None:
-        return Checks("03 JDBC driver", [])
-    src, checks = run.params.database.driver_jar, []
-    for host, dest in _jar_targets(run):
-        shas = _shas(run, host, src, dest)
-        found = "missing" if dest not in shas else ("same sha256" if shas[dest] == shas.get(src) else "differs")
-        checks.append(Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
-                            "apply the JDBC driver step"))
-    return Checks("03 JDBC driver", checks)

@@ -9,18 +9,16 @@ the edits and the checks, so what is verified is exactly what was written.
 
 from __future__ import annotations
 
-from ..configedit import (EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetText,
-                          get_values, read_lbconf)
-from ..context import Run
-from ..errors import ConfigEditError
-from ..operations.files import edit_file
-from ..params import NodeView, Params, hosts_entries, node_views
-from ..step import Check, Checks, Operation, Plan
-from .common import hosts_op
+from types import SimpleNamespace
 
-LBCONF, AXIS2 = "loadbalancer.conf", "axis2/axis2.xml"
-# loadbalancer.conf names a cluster by the service it provides.
-SERVICE = {"esb": "esb", "ei": "esb", "as": "appserver"}
+from ..configedit import EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetText, read_lbconf
+from ..context import Run
+from ..params import NodeView, Params, hosts_entries, node_views
+from ..products import spec_for
+from ..step import Check, Checks, Plan
+from .common import hosts_op
+from .filestep import FileStep, Want, hosts_checks, per_node
+
 # 000: the ELBs' own cluster, not the domain of the cluster they front.
 LB_DOMAIN = "wso2.carbon.lb.domain"
 C = "/axisconfig/clustering"
@@ -46,7 +44,9 @@ def lbconf_wanted(p: Params, v: NodeView, data: bytes) -> tuple[list, list[LbWan
     other domains are removed: the shipped samples (AS: wso2.as1..3.domain)
     would claim the same host names for their tenants."""
     lb, names = p.load_balancer, p.cluster.hostnames
-    svc = ("services", SERVICE.get(p.product.name, p.product.name))
+    # loadbalancer.conf names a cluster by the service it provides (the product spec's elb_service).
+    front = spec_for(p.product.name, p.product.version)
+    svc = ("services", front.elb_service or front.product)
     dom = svc + ("domains", p.cluster.domain)
     current = read_lbconf(data)
     for key in svc:
@@ -91,78 +91,51 @@ def axis2_wanted(p: Params, v: NodeView) -> tuple[list, list[XmlWant]]:
     return edits, wants
 
 
-def _lbconf_op(run: Run, v: NodeView) -> Operation:
-    h, path = run.host(v.host_name), v.conf(LBCONF)
-
-    def fn(dry_run: bool):  # noqa: ANN202 - returns a Change
-        data = h.read_file(path)
-        if data is None:
-            raise ConfigEditError(f"{h.name}:{path} does not exist. Fix: check nodes.{v.name}.home in the params "
-                                  "and that the ELB is unpacked there")
-        return edit_file(h, path, "lbconf", lbconf_wanted(run.params, v, data)[0], dry_run=dry_run)
-    return Operation(f"{v.host_name}:{path}", fn)
+def _lbconf_step_wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list[Want]]:
+    edits, wants = lbconf_wanted(run.params, v, data)
+    return edits, [Want(what, path, [val] if val is not None else []) for what, path, val in wants]
 
 
-def _axis2_op(run: Run, v: NodeView) -> Operation:
-    h, path = run.host(v.host_name), v.conf(AXIS2)
-    edits = axis2_wanted(run.params, v)[0]
-    return Operation(f"{v.host_name}:{path}", lambda dry: edit_file(h, path, "xml", edits, dry_run=dry))
+def _axis2_step_wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list[Want]]:
+    return axis2_wanted(run.params, v)
+
+
+_FIX = "set {where} in {path}: re-run 01 with apply=True"
+_MISSING = "check nodes.{node}.home in the params and that the ELB is unpacked there"
+LBCONF_STEP = FileStep("lbconf", "lbconf", _lbconf_step_wanted, ("elb",), empty="(absent)", fix=_FIX,
+                       missing_fix=_MISSING)
+AXIS2_STEP = FileStep("axis2", "xml", _axis2_step_wanted, ("elb",),
+                      fix="set it in {path}: re-run 01 with apply=True", missing_fix=_MISSING)
 
 
 def plan_elb(run: Run) -> Plan:
     """Each selected ELB node's loadbalancer.conf and axis2.xml, and its host's
     /etc/hosts (the same lines every node host gets, so sections converge)."""
     nodes = run.selected_nodes(("elb",))
-    ops = [op for v in nodes for op in (_lbconf_op(run, v), _axis2_op(run, v))]
+    ops = [step.operation(run, v) for v in nodes for step in (LBCONF_STEP, AXIS2_STEP)]
     hosts = list(dict.fromkeys(v.host_name for v in nodes))
     ops += [hosts_op(run, h, hosts_entries(run.params)) for h in hosts]
     return Plan("01 WSO2 ELB: loadbalancer.conf, axis2.xml, /etc/hosts", ops)
 
 
-def _lbvalue(tree: dict, path: tuple[str, ...]) -> str | None:
-    for key in path:
-        if not isinstance(tree, dict) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree if isinstance(tree, str) else "(a block)"
+def _as_run(p: Params) -> Run:
+    """What the ELB's wanted values need of a run: its params (the pure checks below take params)."""
+    return SimpleNamespace(params=p)  # type: ignore[return-value]
 
 
 def lbconf_checks(p: Params, v: NodeView, data: bytes, host: str) -> list[Check]:
-    tree = read_lbconf(data)
-    out = []
-    for what, path, want in lbconf_wanted(p, v, data)[1]:
-        found = _lbvalue(tree, path)
-        out.append(Check(host, f"{v.name}: loadbalancer.conf {what}", want or "(absent)", found or "(absent)",
-                         found == want, f"set {'/'.join(path)} in {v.conf(LBCONF)}: re-run 01 with apply=True"))
-    return out
+    return LBCONF_STEP.checks_for(v, _as_run(p), data, host)
 
 
 def axis2_checks(p: Params, v: NodeView, data: bytes, host: str) -> list[Check]:
-    out = []
-    for what, xpath, want in axis2_wanted(p, v)[1]:
-        found = get_values(data, xpath, name=v.conf(AXIS2))
-        out.append(Check(host, f"{v.name}: axis2.xml {what}", " | ".join(want) or "(none)",
-                         " | ".join(found) or "(none)", found == want,
-                         f"set it in {v.conf(AXIS2)}: re-run 01 with apply=True"))
-    return out
+    return AXIS2_STEP.checks_for(v, _as_run(p), data, host)
 
 
 def verify_elb(run: Run) -> Checks:
     """The values read back from each ELB's files, and each name resolving
     on the ELB host as intended (`getent hosts`)."""
-    p, checks = run.params, []
-    for v in run.selected_nodes(("elb",)):
-        h = run.host(v.host_name)
-        for rel, fn in ((LBCONF, lbconf_checks), (AXIS2, axis2_checks)):
-            data = h.read_file(v.conf(rel))
-            checks += fn(p, v, data, h.name) if data is not None else [
-                Check(h.name, f"{v.name}: {rel} present", v.conf(rel), "(file missing)", False,
-                      f"check nodes.{v.name}.home in the params and that the ELB is unpacked there")]
-    for host in dict.fromkeys(v.host_name for v in run.selected_nodes(("elb",))):
-        h = run.host(host)
-        for addr, name in hosts_entries(p):
-            res = h.run("getent hosts %s", name)
-            found = res.stdout.split()[0] if res.ok and res.stdout.split() else "(does not resolve)"
-            checks.append(Check(host, f"{name} resolves", addr, found, found == addr,
-                                f"map {name} to {addr} in /etc/hosts on {host} (re-run 01 with apply=True)"))
+    nodes = run.selected_nodes(("elb",))
+    checks = per_node(nodes, lambda v: LBCONF_STEP.checks(run, v) + AXIS2_STEP.checks(run, v))
+    checks += hosts_checks(run, list(dict.fromkeys(v.host_name for v in nodes)), hosts_entries(run.params),
+                           "map {name} to {addr} in /etc/hosts on {host} (re-run 01 with apply=True)")
     return Checks("01 WSO2 ELB files", checks)

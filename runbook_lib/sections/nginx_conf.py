@@ -15,6 +15,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from ..facts.tls import cert_paths  # noqa: F401 - where the vhosts point
 from ..params import NodeView, Params, node_views
 
 MARKER = "X-Runbook-Vhost"
@@ -76,12 +77,6 @@ class Vhost:
 
     def content(self) -> bytes:
         return self.text().encode()
-
-
-def cert_paths(p: Params, host_name: str) -> tuple[str, str]:
-    """(certificate, private key) of HOST_NAME in the LB host's ssl_dir."""
-    d = p.load_balancer.ssl_dir
-    return posixpath.join(d, f"{host_name}.crt"), posixpath.join(d, f"{host_name}.key")
 
 
 def workers(p: Params) -> list[NodeView]:

@@ -95,8 +95,8 @@ class Site:
         if not test.ok:
             restored = self._restore()
             raise RunbookError(f"{self.host.name}: `nginx -t` rejected the new configuration, so nginx was NOT "
-                               f"reloaded and {restored}. nginx said:\n{test.stderr.strip()}\n"
-                               "Fix: correct the params (or the file nginx names above) and run again")
+                               f"reloaded and {restored}. nginx said:\n{test.stderr.strip()}\n",
+                               fix="correct the params (or the file nginx names above) and run again")
         self.host.check(f"{RELOAD} && {SETTLE}", sudo=True)
         self.written = []
         return Change(target, True, f"configuration test passed; reloaded ({why})", commands=cmds)

@@ -36,11 +36,11 @@ def _create_repository(h: Host, path: str, dry_run: bool) -> Change:
     target = f"{h.name}:{path}"
     if h.run("test -f %s/format", path, sudo=True).ok:
         if not h.run("svnlook youngest %s", path, sudo=True).ok:
-            raise RunbookError(f"{target} has a format file but svnlook cannot read it. Fix: check the "
+            raise RunbookError(f"{target} has a format file but svnlook cannot read it", fix="check the "
                                "repository by hand (svnadmin verify) before the synchronizer uses it")
         return Change(target, False, "repository already exists (svnlook answers)")
     if h.run("test -e %s", path, sudo=True).ok and h.run("ls -A %s", path, sudo=True).stdout.strip():
-        raise RunbookError(f"{target} exists, is not a repository and is not empty. Fix: point "
+        raise RunbookError(f"{target} exists, is not a repository and is not empty", fix="point "
                            "deployment_sync.repo_path at a new path, or move that folder away")
     parent = posixpath.dirname(path)
     cmds = [] if h.run("test -d %s", parent).ok else [f"sudo mkdir -p {shlex.quote(parent)}"]
@@ -121,15 +121,14 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
     h, d = run.host(v.host_name), deployment_dir(v)
     target = f"{v.host_name}:{d}"
     if not h.run("test -d %s", d).ok:
-        raise RunbookError(f"{target} is missing. Fix: check nodes.{v.name}.home in the params")
+        raise RunbookError(f"{target} is missing", fix=f"check nodes.{v.name}.home in the params")
     if h.run("test -e %s/.svn", d).ok:
         return Change(target, False, "already an SVN working copy: left to the deployment synchronizer")
     entries = sorted(h.check("find %s -mindepth 1", d).stdout.split("\n"))
     entries = [e for e in entries if e]
     if not entries:
         return Change(target, False, "already empty")
-    home = h.check('printf %s "$HOME"').stdout
-    backup = f"{home}/runbook-backups/{v.name}-deployment-server.{run.run_id}.tar.gz"
+    backup = h.archive_path(f"{v.name}-deployment-server")
     cmds = (f"mkdir -p {shlex.quote(posixpath.dirname(backup))}",
             f"tar -czf {shlex.quote(backup)} -C {shlex.quote(d)} .",
             f"find {shlex.quote(d)} -mindepth 1 -delete")
@@ -143,7 +142,7 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
     listed = h.check("tar -tzf %s", backup).stdout.split()
     if len(listed) < len(entries):  # the archive also lists "./"
         raise RunbookError(f"{target}: the backup {backup} lists {len(listed)} entries for {len(entries)} "
-                           "files; nothing was deleted. Fix: check free space in the home folder")
+                           "files; nothing was deleted", fix="check free space in the home folder")
     h.check(cmds[2])
     return Change(target, True, f"emptied: {what}", diff, cmds)
 

@@ -20,8 +20,7 @@ from ..errors import RunbookError
 from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
-from .nginx_conf import cert_paths
-from .tls_facts import fingerprint, pem, split_pem
+from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 
 STORE = "client-truststore.jks"
 NODE_ROLES = ("manager", "worker", "member")  # the nodes behind the load balancer
@@ -40,17 +39,15 @@ def anchors(run: Run) -> list[Anchor]:
     """What the nodes must trust: the CA when the params give one, else each
     self-signed certificate (the cluster name under the params' alias, the
     management name under ALIAS-mgt)."""
-    from .certificates import ca_cert, host_names  # certificates imports this module
-
     c = run.params.certificates
     if c is None or run.params.load_balancer.kind != "nginx":
         return []
-    ca = ca_cert(run)
+    ca = ca_cert(run.params, run.params_file)
     if ca is not None:
         return [Anchor(c.truststore_alias, f"the CA {ca.subject.rfc4514_string()}", pem(ca))]
     lb = run.host(run.params.load_balancer.host or "")
     out = []
-    for name, alias in zip(host_names(run), (c.truststore_alias, f"{c.truststore_alias}-mgt")):
+    for name, alias in zip(host_names(run.params), (c.truststore_alias, f"{c.truststore_alias}-mgt")):
         data = lb.read_file(cert_paths(run.params, name)[0], sudo=True)
         chain = split_pem(data) if data else []
         out.append(Anchor(alias, f"the certificate of {name}", pem(chain[0]) if chain else None))
@@ -72,10 +69,10 @@ def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | 
     if "does not exist" in text:
         return None
     if "password was incorrect" in text:
-        raise RunbookError(f"{h.name}: {store}: the store password is wrong. Fix: set the secret named in "
+        raise RunbookError(f"{h.name}: {store}: the store password is wrong", fix="set the secret named in "
                            "certificates.truststore_password to the store's password (WSO2 ships wso2carbon)")
     if "not found" in text.lower() and "keytool" in text:
-        raise RunbookError(f"{h.name}: keytool not found. Fix: install a JDK on {h.name} or put keytool on PATH")
+        raise RunbookError(f"{h.name}: keytool not found", fix=f"install a JDK on {h.name} or put keytool on PATH")
     raise RunbookError(f"{h.name}: keytool -list {store} failed: {text.strip()[-200:]}")
 
 
@@ -92,7 +89,7 @@ def _store_op(run: Run, v: NodeView) -> Operation:
     def fn(dry_run: bool) -> Change:
         target = f"{h.name}:{store}"
         if not h.run("test -f %s", store).ok:
-            raise RunbookError(f"{target} does not exist. Fix: check nodes.{v.name}.home in the params and that "
+            raise RunbookError(f"{target} does not exist", fix=f"check nodes.{v.name}.home in the params and that "
                                "the product is unpacked there")
         password = run.secret(c.truststore_password.secret)
         todo: list[tuple[Anchor, str | None]] = []
@@ -112,12 +109,9 @@ def _store_op(run: Run, v: NodeView) -> Operation:
             note = " (once the certificates step has made them)" if pending else ""
             return Change(target, True, f"would import {words}{note}", commands=flat)
         if any(a.pem is None for a, _ in todo):
-            raise RunbookError(f"{target}: a certificate is missing on the load balancer. Fix: run the "
+            raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
-        backup = f"{store}.bak.{h.run_id}"
-        if store not in h.backups:
-            h.check("cp -p %s %s", store, backup)
-            h.backups[store] = backup
+        h.backup(store)
         for a, have in todo:
             if have is not None:
                 h.check(READ_PASS + "keytool -delete -alias %s -keystore %s -storepass:env TSP", a.alias, store,
@@ -153,7 +147,7 @@ def verify_truststores(run: Run) -> Checks:
                 found = "(alias absent)" if have is None else "the same certificate" if have == want else \
                     "another certificate"
             except RunbookError as e:
-                have, found = "", str(e).split(". Fix:")[0][:80]
+                have, found = "", e.message[:80]
             checks.append(Check(h.name, f"{v.name}: {a.alias} in {STORE}", f"{a.label}", found,
                                 want is not None and have == want,
                                 "re-run 02 with apply=True (it imports the certificate with keytool)"))

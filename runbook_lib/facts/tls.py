@@ -7,20 +7,55 @@ the verification (what is wrong), so they cannot disagree."""
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ..errors import ParamsError, Problem
 from ..host import Host
 from ..params import Params
-from .nginx_conf import cert_paths
 
 PEM_END = b"-----END CERTIFICATE-----"
+
+
+def cert_paths(p: Params, host_name: str) -> tuple[str, str]:
+    """(certificate, private key) of HOST_NAME in the LB host's ssl_dir."""
+    d = p.load_balancer.ssl_dir
+    return posixpath.join(d, f"{host_name}.crt"), posixpath.join(d, f"{host_name}.key")
+
+
+def host_names(p: Params) -> list[str]:
+    """The names the load balancer serves certificates for: the cluster's, then the console's."""
+    n = p.cluster.hostnames
+    return [n.cluster, n.management]
+
+
+def ca_files(p: Params, params_file: Path) -> tuple[Path, Path] | None:
+    """The CA certificate and key on THIS machine (relative to the params file)."""
+    c = p.certificates
+    if c is None or not c.ca_cert or not c.ca_key:
+        return None
+    base = params_file.resolve().parent
+    return tuple(Path(x).expanduser() if Path(x).expanduser().is_absolute() else base / x  # type: ignore[return-value]
+                 for x in (c.ca_cert, c.ca_key))
+
+
+def ca_cert(p: Params, params_file: Path) -> x509.Certificate | None:
+    """The params' CA certificate, None when the certificates are self-signed."""
+    files = ca_files(p, params_file)
+    if files is None:
+        return None
+    if not files[0].exists():
+        raise ParamsError([Problem(str(params_file), "certificates.ca_cert", f"{files[0]} does not exist",
+                                   "give the path of the CA certificate (PEM) on this machine")])
+    return split_pem(files[0].read_bytes())[0]
 
 
 def key_words(key_type: str) -> str:

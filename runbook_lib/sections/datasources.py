@@ -1,0 +1,234 @@
+"""04, first half: each node's master-datasources.xml, and how its databases are reached.
+
+The user store, the shared registry, the node's own local registry and, on
+broker nodes, the message store (documents 003, 004), with the datasource and
+JNDI names of 003/004 (WSO2_USER_DB = jdbc/WSO2UMDB, REGISTRY_DB =
+jdbc/WSO2RegistryDB, the local registry under jdbc/WSO2CarbonDB,
+WSO2_MB_STORE_DB = WSO2MBStoreDB). URLs carry MySQL options, never H2's (E3);
+verification logs in with each datasource's own credentials from its node.
+registry.py (the other half of 04) builds on this module.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..configedit import EnsureChild, Remove, get_values
+from ..context import Run
+from ..facts.mysql import client_query, parse_jdbc_url
+from ..params import NodeView
+from ..params.derive import hosts_entries, jdbc_url, local_registry_db
+from ..step import Check, Checks, Plan
+from .filestep import FileStep, hosts_checks
+
+DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
+BROKERS = ("broker",)
+USER_DS, USER_JNDI = "WSO2_USER_DB", "jdbc/WSO2UMDB"
+SHARED_DS, SHARED_JNDI = "REGISTRY_DB", "jdbc/WSO2RegistryDB"
+CARBON_DS, LOCAL_JNDI = "WSO2_CARBON_DB", "jdbc/WSO2CarbonDB"
+MB_DS, MB_JNDI = "WSO2_MB_STORE_DB", "WSO2MBStoreDB"
+DS_PARENT = "/datasources-configuration/datasources"
+USER_MGT_DS = "/UserManager/Realm/Configuration/Property[@name='dataSource']"
+
+
+@dataclass(frozen=True)
+class Datasource:
+    """One datasource the runbook writes: name, JNDI name, database, description."""
+
+    name: str
+    jndi: str
+    database: str
+    description: str
+    mb: bool = False
+
+
+def node_datasources(run: Run, v: NodeView) -> list[Datasource]:
+    """The node's datasources: user store and shared registry always, its own local
+    registry when the params give one (else WSO2_CARBON_DB stays embedded H2, which
+    003/004 allow), the MB store on broker nodes."""
+    names = run.params.database.names
+    out = [Datasource(USER_DS, USER_JNDI, names.user_store, "The user store, shared by every node"),
+           Datasource(SHARED_DS, SHARED_JNDI, names.shared_registry,
+                      "The shared registry: config and governance mounts")]
+    local = local_registry_db(run.params, v.name)
+    if local:
+        if local in (USER_DS, SHARED_DS, MB_DS):
+            raise ValueError(f"database.names.local_registry.{v.name}: {local} is also a datasource name here")
+        out.append(Datasource(local, LOCAL_JNDI, local, f"The local registry of {v.name}"))
+    if v.node.role == "broker" and names.mb_store:
+        out.append(Datasource(MB_DS, MB_JNDI, names.mb_store, "The message broker store", mb=True))
+    return out
+
+
+def driver_class(jar: bytes | None, jar_path: str) -> str:
+    """The JDBC driver class the jar registers (META-INF/services/java.sql.Driver):
+    MariaDB Connector/J is org.mariadb.jdbc.Driver, not the documents' com.mysql.jdbc.Driver."""
+    if jar:
+        try:
+            with zipfile.ZipFile(io.BytesIO(jar)) as z:
+                lines = z.read("META-INF/services/java.sql.Driver").decode().splitlines()
+            found = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+            if found:
+                return found[0]
+        except (KeyError, zipfile.BadZipFile):
+            pass
+    return "org.mariadb.jdbc.Driver" if "mariadb" in posixpath.basename(jar_path) else "com.mysql.jdbc.Driver"
+
+
+def datasource_node(run: Run, ds: Datasource, driver: str, password: str) -> tuple:
+    """The <datasource> element as a node spec (pool settings as in 003/004)."""
+    d = run.params.database
+    config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), ("password", password),
+              ("driverClassName", driver), ("maxActive", "50"), ("maxWait", "60000")]
+    config += [("minIdle", "5")] if ds.mb else []
+    config += [("testOnBorrow", "true"), ("validationQuery", "SELECT 1"), ("validationInterval", "30000")]
+    config += [("defaultAutoCommit", "false")] if ds.mb else []
+    return [("name", ds.name), ("description", ds.description), ("jndiConfig", [("name", ds.jndi)]),
+            ("definition", {"type": "RDBMS"}, [("configuration", config)])]
+
+
+def datasource_edits(run: Run, v: NodeView, driver: str, password: str) -> list:
+    """EnsureChild per datasource (matched by <name>); the H2 WSO2_CARBON_DB is removed
+    where a local registry datasource takes over its JNDI name (003 step 2)."""
+    wanted = node_datasources(run, v)
+    edits: list = [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
+                               children=datasource_node(run, ds, driver, password)) for ds in wanted]
+    if any(ds.jndi == LOCAL_JNDI and ds.name != CARBON_DS for ds in wanted):
+        edits.append(Remove(f"{DS_PARENT}/datasource[name='{CARBON_DS}']"))
+    return edits
+
+
+def _nodes(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[NodeView]:
+    return run.selected_nodes(roles) if run.params.database else []
+
+
+def section(roles: tuple[str, ...]) -> str:
+    """The notebook the step belongs to: 07 for the brokers, else 04."""
+    return "07" if roles == BROKERS else "04"
+
+
+def alias_entries(run: Run) -> list[tuple[str, str]]:
+    """The database alias line, computed by derive.hosts_entries as 05/06 do."""
+    alias = run.params.cluster.hostnames.database
+    return [e for e in hosts_entries(run.params) if alias and e[1] == alias]
+
+
+def _datasources_step(run: Run) -> FileStep:
+    """master-datasources.xml: the driver class read once per host from the jar there."""
+    d, drivers = run.params.database, {}
+    password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
+
+    def wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list]:
+        if v.host_name not in drivers:
+            drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
+        return datasource_edits(run, v, drivers[v.host_name], password), []
+    return FileStep("datasources", "xml", wanted, DS_ROLES + BROKERS)
+
+
+def plan_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
+    """Each node's master-datasources.xml (the driver class read from the jar on its host)."""
+    title = f"{section(roles)} datasources"
+    if not _nodes(run, roles):
+        return Plan(title, [])
+    step = _datasources_step(run)
+    return Plan(title, [step.operation(run, v) for v in _nodes(run, roles)])
+
+
+@dataclass(frozen=True)
+class FoundDatasource:
+    """A datasource as written in a node's master-datasources.xml."""
+
+    name: str
+    jndi: str
+    url: str
+    user: str
+    password: str
+
+
+def read_datasources(data: bytes) -> list[FoundDatasource]:
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    out = []
+    for el in root.xpath(DS_PARENT + "/datasource"):
+        t = lambda rel: str(el.xpath(f"string({rel})")).strip()  # noqa: E731
+        cfg = "definition/configuration/"
+        out.append(FoundDatasource(t("name"), t("jndiConfig/name"), t(cfg + "url"), t(cfg + "username"),
+                                   t(cfg + "password")))
+    return out
+
+
+def _read(run: Run, v: NodeView, rel: str) -> bytes | None:
+    return run.host(v.host_name).read_file(v.conf(rel))  # rel: the spec's files[...].rel
+
+
+def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
+    return [x.strip() for x in get_values(data, xpath, name=name)] if data else []
+
+
+def _alias_checks(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[Check]:
+    """The alias in the URLs resolves, on each node host, to the database host."""
+    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles)))
+    return [c for entry in alias_entries(run)
+            for c in hosts_checks(run, hosts, [entry], "apply the /etc/hosts step of this notebook")]
+
+
+def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
+    """E3 form; then a login from the node's host with the datasource's own credentials."""
+    what = f"{v.name}: {ds.name} URL"
+    if ds.url.startswith("jdbc:h2:"):
+        allowed = ds.name == CARBON_DS and not local_registry_db(run.params, v.name)
+        return [Check(v.host_name, what, "MySQL, or H2 for a node without a local registry database",
+                      "embedded H2", allowed, "give the node a local registry in database.names.local_registry "
+                      "and apply, or remove this datasource (only the local registry may stay on H2)")]
+    parsed = parse_jdbc_url(ds.url)
+    checks = [Check(v.host_name, what, "jdbc:mysql://HOST:PORT/DB?a=b&c=d (E3)",
+                    "well-formed" if parsed else ds.url, parsed is not None,
+                    "write a MySQL URL: no H2 options such as ;DB_CLOSE_ON_EXIT (ERRATA E3); apply this notebook")]
+    if parsed:
+        host, port, db = parsed
+        ok, out = client_query(run.host(v.host_name), host, port, ds.user, ds.password, "SELECT DATABASE()", db)
+        checks.append(Check(v.host_name, f"{v.name}: {ds.name} connects as {ds.user}", db, out,
+                            ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts"))
+    return checks
+
+
+def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
+    """Every dataSource named in registry.xml and user-mgt.xml exists in
+    master-datasources.xml; the runbook's datasources are as intended; every URL is a
+    well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
+    checks = _alias_checks(run, roles)
+    for v in _nodes(run, roles):
+        files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
+                                                     "user-mgt.xml")}
+        missing = [rel for rel, data in files.items() if data is None]
+        if missing:
+            checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,
+                                f"check nodes.{v.name}.home"))
+            continue
+        found = read_datasources(files["datasources/master-datasources.xml"])
+        by_jndi = {ds.jndi: ds for ds in found}
+        refs = [("registry.xml", x) for x in _values(files["registry.xml"], "/wso2registry/dbConfig/dataSource",
+                                                     "registry.xml")]
+        refs += [("user-mgt.xml", x) for x in _values(files["user-mgt.xml"], USER_MGT_DS, "user-mgt.xml")]
+        for rel, jndi in dict.fromkeys(refs):
+            ds = by_jndi.get(jndi)
+            checks.append(Check(v.host_name, f"{v.name}: {rel} dataSource {jndi}", "in master-datasources.xml",
+                                f"yes ({ds.name})" if ds else "not defined", ds is not None,
+                                "apply the datasources step, or fix the name in " + rel))
+        dup = sorted({ds.jndi for ds in found if [x.jndi for x in found].count(ds.jndi) > 1})
+        checks.append(Check(v.host_name, f"{v.name}: JNDI names unique", "no duplicates", ", ".join(dup) or
+                            "no duplicates", not dup, "remove the older datasource with that JNDI name"))
+        d, named = run.params.database, {ds.name: ds for ds in found}
+        for want in node_datasources(run, v):
+            ds, url = named.get(want.name), jdbc_url(run.params, want.database)
+            got = "(absent)" if ds is None else f"{ds.jndi}, {want.database if ds.url == url else ds.url}, {ds.user}"
+            checks.append(Check(v.host_name, f"{v.name}: datasource {want.name}",
+                                f"{want.jndi}, {want.database}, {d.app_user}", got,
+                                got == f"{want.jndi}, {want.database}, {d.app_user}", "apply the datasources step"))
+        for ds in found:
+            checks += _url_checks(run, v, ds)
+    return Checks(f"{section(roles)} datasources", checks)

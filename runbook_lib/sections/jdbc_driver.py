@@ -1,0 +1,72 @@
+"""03, last step: the JDBC driver jar in each node's lib directory.
+
+Copied on the node's host from the path the params give (the Debian package's
+jar in the lab) into the lib directory of the node's product spec
+(repository/components/lib, or lib/ for EI: E7), compared by sha256.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ..change import Change
+from ..context import Run
+from ..errors import RunbookError
+from ..step import Check, Checks, Operation, Plan
+from .datasources import DS_ROLES
+
+DB_ROLES = DS_ROLES  # the nodes that use the cluster's databases
+
+
+def _jar_targets(run: Run) -> list[tuple[str, str]]:
+    """(host, destination) per selected node, once per lib directory."""
+    jar = posixpath.basename(run.params.database.driver_jar)
+    out = [(v.host_name, v.path(posixpath.join(v.layout.lib, jar))) for v in run.selected_nodes(DB_ROLES)]
+    return list(dict.fromkeys(out))
+
+
+def _shas(run: Run, host: str, *paths: str) -> dict[str, str]:
+    res = run.host(host).run("sha256sum" + " %s" * len(paths) + " 2>/dev/null", *paths)
+    return {line.split(None, 1)[1].strip(): line.split()[0] for line in res.stdout.splitlines() if " " in line}
+
+
+def _jar_op(run: Run, host: str, dest: str) -> Operation:
+    src = run.params.database.driver_jar
+
+    def fn(dry: bool) -> Change:
+        h, target = run.host(host), f"{host}:{dest}"
+        shas = _shas(run, host, src, dest)
+        if src not in shas:
+            raise RunbookError(f"{host}: {src} is missing", fix="install the JDBC driver there (Debian: apt-get "
+                               "install libmariadb-java) or set database.driver_jar")
+        if shas.get(dest) == shas[src]:
+            return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
+        if not h.run("test -d %s", posixpath.dirname(dest)).ok:
+            raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist", fix="check the node's home")
+        cmd = f"install -m 0644 {src} {dest}"
+        if not dry:
+            h.check("install -m 0644 %s %s", src, dest)
+        verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
+        return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
+    return Operation(f"{host}:{dest}", fn)
+
+
+def plan_driver(run: Run) -> Plan:
+    """The JDBC driver jar, copied on each node's host into the node's lib directory
+    (repository/components/lib, or lib/ for EI: E7), compared by sha256."""
+    if run.params.database is None:
+        return Plan("03 JDBC driver", [])
+    return Plan("03 JDBC driver", [_jar_op(run, h, dest) for h, dest in _jar_targets(run)])
+
+
+def verify_driver(run: Run) -> Checks:
+    """Each node's lib directory holds the same bytes as the driver jar on its host."""
+    if run.params.database is None:
+        return Checks("03 JDBC driver", [])
+    src, checks = run.params.database.driver_jar, []
+    for host, dest in _jar_targets(run):
+        shas = _shas(run, host, src, dest)
+        found = "missing" if dest not in shas else ("same sha256" if shas[dest] == shas.get(src) else "differs")
+        checks.append(Check(host, f"{dest}", f"same sha256 as {src}", found, found == "same sha256",
+                            "apply the JDBC driver step"))
+    return Checks("03 JDBC driver", checks)
