@@ -113,7 +113,7 @@ def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # n
     out.append(Check(h.name, f"{v.name}: expected product", want, found[:60], ok,
                      f"this home holds another product or version: set nodes.{v.name}.product or fix the home"))
     busy = sorted(port for port in v.ports.values() if port in listening)
-    pid_file = v.path(f"{v.layout.carbon_home}/wso2carbon.pid".lstrip("./"))
+    pid_file = v.path(v.spec.pid_file)
     res = h.run("p=$(cat %s 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo \"$p\"", pid_file) if busy else None
     if res is not None and res.ok and res.stdout.strip().isdigit():  # a later run: the node itself holds them
         out.append(Check(h.name, f"{v.name}: ports free or its own", " ".join(str(x) for x in sorted(set(v.ports.values()))),

@@ -11,6 +11,7 @@ from runbook_lib.configedit import apply_properties_edits, apply_xml_edits
 from runbook_lib.params import load_params
 from runbook_lib.params.derive import node_views
 from runbook_lib.sections import broker
+from runbook_lib.sections.filestep import read_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT.parent / "shared" / "wso2-upstream" / "ei-6.1.1" / "wso2" / "broker" / "conf"
@@ -18,10 +19,15 @@ pytestmark = pytest.mark.skipif(not SHIPPED.is_dir(), reason="../shared/wso2-ups
 
 
 def _apply(kind: str, data: bytes, edits: list):
-    _, fkind, _, ns = broker.FILES[kind]
-    if fkind == "properties":
+    step = broker.STEPS[kind]
+    if step.kind == "properties":
         return apply_properties_edits(data, edits, kind)
-    return apply_xml_edits(data, edits, kind, namespaces=ns)
+    return apply_xml_edits(data, edits, kind, namespaces=step.namespaces)
+
+
+def _read(kind: str, data: bytes, where: str) -> list[str]:
+    step = broker.STEPS[kind]
+    return [x.strip() for x in read_values(step.kind, data, where, step.namespaces, kind)]
 
 
 def _changed_lines(diff: str) -> tuple[set[str], set[str]]:
@@ -32,24 +38,24 @@ def _changed_lines(diff: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.mark.parametrize("params", ["ei-broker-003.yaml", "lab.yaml"])
-@pytest.mark.parametrize("kind", sorted(broker.FILES))
+@pytest.mark.parametrize("kind", sorted(broker.STEPS))
 def test_edit_changes_only_the_intended_lines(params, kind):
     p = load_params(ROOT / "params" / params)
     run = SimpleNamespace(params=p)
     v = next(v for v in node_views(p).values() if v.node.role == "broker")
-    rel, fkind, wanted, ns = broker.FILES[kind]
+    rel = v.spec.files[kind].rel
     shipped = (SHIPPED / rel).read_bytes()
-    edits, wants = wanted(run, v)
+    edits, wants = broker.STEPS[kind].wanted(run, v, shipped)
     assert len(wants) == broker.intended_values(run, v, kind) == len(edits)
-    differing = [w for w in wants if broker.read_wanted(shipped, fkind, w[1], ns, rel) != [w[2]]]
+    differing = [w for w in wants if _read(kind, shipped, w.where) != w.values]
     result = _apply(kind, shipped, edits)
     gone, new = _changed_lines(result.diff)
-    appended = [w for w in differing if not broker.read_wanted(shipped, fkind, w[1], ns, rel)]
+    appended = [w for w in differing if not _read(kind, shipped, w.where)]
     assert len(new) == len(differing), result.diff  # one new line per value the runbook sets
     assert len(gone) == len(differing) - len(appended), result.diff  # one replaced line per changed value
     assert result.changed == bool(differing)
-    for what, key, expected in wants:  # read back
-        assert broker.read_wanted(result.data, fkind, key, ns, rel) == [expected], what
+    for what, where, expected in wants:  # read back
+        assert _read(kind, result.data, where) == expected, what
     assert not _apply(kind, result.data, edits).changed  # idempotent
     assert result.data.replace(b"\r\n", b"\n").count(b"\n") >= shipped.count(b"\n")
 

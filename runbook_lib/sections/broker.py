@@ -18,13 +18,11 @@ section alone.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from ..configedit import Edit, SetAttr, SetProperty, SetText
 from ..context import Run
 from ..params import NodeView
 from ..params import brokers as b
-from ..step import Check, Checks, Operation, Plan
+from ..step import Check, Checks, Plan
 from .common import CARBON_NS
 from .filestep import FileStep, Want, per_node
 

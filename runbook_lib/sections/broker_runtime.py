@@ -24,8 +24,6 @@ from ..params import brokers as b
 from ..step import Check, Checks, Operation, Plan
 from .broker import nodes
 
-LOG = "wso2/broker/repository/logs/wso2carbon.log"
-PID = "wso2/broker/wso2carbon.pid"
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
 ELECTED = "Elected current node as the coordinator"
@@ -34,20 +32,21 @@ INVALID = "Going for election since the Coordinator is invalid"
 
 
 def start_command(v: NodeView) -> str:
-    return f"sh {posixpath.join(v.node.home, 'bin', 'broker.sh')} start"
+    """bin/broker.sh start: the spec's script, in the background as the real script's `start`."""
+    return f"sh {posixpath.join(v.node.home, v.spec.start_script)} start"
 
 
 def running(run: Run, v: NodeView) -> int | None:
     """The pid in wso2carbon.pid when that process is alive."""
     res = run.host(v.host_name).run("p=$(cat %s 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo \"$p\"",
-                                    v.path(PID))
+                                    v.path(v.spec.pid_file))
     out = res.stdout.strip()
     return int(out) if res.ok and out.isdigit() else None
 
 
 def current_log(run: Run, v: NodeView) -> str:
     """The node's log since its last start (`Starting WSO2 Carbon...`)."""
-    data = run.host(v.host_name).read_file(v.path(LOG)) or b""
+    data = run.host(v.host_name).read_file(v.path(v.spec.log_file)) or b""
     text = data.decode("utf-8", "replace")
     i = text.rfind(START_LINE)
     return text[i:] if i >= 0 else text
@@ -73,7 +72,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
         errors = [ln for ln in log.splitlines() if " ERROR {" in ln]
         if errors or STARTED not in log:
             why = errors[0].split(" - ", 1)[-1].strip() if errors else f"no '{STARTED}' within {wait_s:.0f} s"
-            raise RuntimeError(f"{v.name} did not start: {why}. Fix: read {v.path(LOG)} on {v.host_name}")
+            raise RuntimeError(f"{v.name} did not start: {why}. Fix: read {v.path(v.spec.log_file)} on {v.host_name}")
         return Change(f"{v.host_name}:{v.name}", True, "started: " + next(
             ln.split(" - ", 1)[-1].strip() for ln in log.splitlines() if STARTED in ln), commands=(cmd,))
 
@@ -147,7 +146,7 @@ def verify_cluster(run: Run) -> Checks:
         checks.append(Check(v.host_name, f"{v.name}: running", "pid alive, 'WSO2 Carbon started'",
                             f"pid {pid}" + (", started" if STARTED in log else ", not started") if pid else
                             "not running", bool(pid) and STARTED in log and FAILED not in log,
-                            f"start it: {start_command(v)} (and read {v.path(LOG)})"))
+                            f"start it: {start_command(v)} (and read {v.path(v.spec.log_file)})"))
         want = f"Initializing Cluster Mode. Current Node ID:{ids[v.name]}"
         checks.append(Check(v.host_name, f"{v.name}: node ID in the log", ids[v.name],
                             ids[v.name] if want in log else "(no such line)", want in log,
