@@ -25,6 +25,8 @@ def broker_checks(p: Params, file: str) -> list[Problem]:
 
     names = b.broker_names(p)
     s = b.settings(p)
+    if any(p.nodes[n].host not in p.hosts for n in names):
+        return out  # cross_checks names the unknown host; nothing below can be derived without it
     if not names:
         if p.brokers is not None:
             err("brokers", "a brokers section but no node has role: broker",
@@ -80,7 +82,9 @@ def broker_checks(p: Params, file: str) -> list[Problem]:
         thrift = b.thrift_port(p, name)
         for other in per_host[n.host]:
             ports = node_ports(p, p.nodes[other])
-            clash = [label for label, port in ports.items() if port == thrift and (other, label) != (name, "thrift")]
+            # A node's own localMemberPort on the thrift port: sanity.py blames local_member_port.
+            clash = [label for label, port in ports.items() if port == thrift and (other, label) != (name, "thrift")
+                     and (other, label) != (name, "local_member")]
             if clash:
                 who = "its own" if other == name else f"`{other}`'s"
                 err("brokers.thrift_port", f"thrift port {s.thrift_port} + Offset {node_offset(n)} = {thrift} on "
