@@ -249,7 +249,7 @@ def test_derived_values_lab():
     assert v["worker1"].local_member_host == "198.51.100.206"  # the host's IP (E10)
     assert well_known_members(p, "manager") == [("198.51.100.132", 4100)]
     assert well_known_members(p, "worker1") == [("198.51.100.206", 4100), ("198.51.100.132", 4100)]
-    assert well_known_members(p, "broker1") == [("198.51.100.22", 4000)]
+    assert well_known_members(p, "broker1") == [("198.51.100.21", 4000), ("198.51.100.22", 4000)]  # 003: itself too
     assert jdbc_url(p, "WSO2_USER_DB") == \
         "jdbc:mysql://carbondb.mysql-wso2.com:3306/WSO2_USER_DB?autoReconnect=true&useSSL=false"  # E3
     assert hosts_entries(p) == [("198.51.100.11", "esb.wso2.com"), ("198.51.100.11", "mgt.esb.wso2.com"),
@@ -285,8 +285,8 @@ def test_derived_values_ei_broker_003():
         assert v[name].offset == 3 and v[name].ports["thrift"] == 7614 and v[name].ports["https"] == 9446
         assert v[name].layout.conf == "wso2/broker/conf"
     assert v["broker2"].ports["local_member"] == 4200
-    assert well_known_members(p, "broker1") == [("198.51.100.102", 4200)]
-    assert well_known_members(p, "broker2") == [("198.51.100.101", 4100)]
+    both = [("198.51.100.101", 4100), ("198.51.100.102", 4200)]  # 003: every broker, itself included
+    assert well_known_members(p, "broker1") == both and well_known_members(p, "broker2") == both
     assert registry_cache_id(p) == \
         "regadmin@jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true&useSSL=false"  # E8
     assert hosts_entries(p) == [("198.51.100.10", "carbondb.mysql-wso2.com")]  # no load balancer

@@ -51,7 +51,8 @@ def run(lab):
 def _configure(run) -> None:
     svn.plan_repository(run).apply()  # 05's, for the workers' svn checks
     for plan in (cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS),
-                 cl.plan_catalina(run, cl.WORKERS), cl.plan_hosts(run, cl.WORKERS)):
+                 cl.plan_catalina(run, cl.WORKERS), cl.plan_hosts(run, cl.WORKERS),
+                 cl.plan_axis2(run, cl.BROKERS)):  # 07's step for the brokers: the same code, their own domain
         plan.apply()
 
 
@@ -66,7 +67,7 @@ def test_preview_changes_nothing_apply_converges_second_apply_is_a_noop(run, lab
     files = [(n206, axis2), (n206, carbon), (b1, BROKER_AXIS2)]
     before = [sha(h.read_file(p)) for h, p in files]
 
-    plans = [cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS)]
+    plans = [cl.plan_axis2(run, cl.WORKERS), cl.plan_carbon(run, cl.WORKERS), cl.plan_axis2(run, cl.BROKERS)]
     text = "\n".join(p.preview().text() for p in plans)
     assert [sha(h.read_file(p)) for h, p in files] == before  # the dry run wrote nothing
     assert '+            <property name="subDomain" value="worker"/>' in text
@@ -74,7 +75,7 @@ def test_preview_changes_nothing_apply_converges_second_apply_is_a_noop(run, lab
     assert "+        <parameter name=\"membershipScheme\">wka</parameter>" in text  # the broker's CRLF line
 
     reports = [p.apply() for p in plans]
-    assert [len(r.changed) for r in reports] == [2, 1]
+    assert [len(r.changed) for r in reports] == [1, 1, 1]  # worker1; worker1; broker1 (07's step)
     assert values(n206, axis2, cl.PROPS + "/property[@name='subDomain']/@value") == ["worker"]
     assert values(n206, axis2, cl._param("localMemberPort")) == ["4200"]
     assert values(n206, carbon, cl.DS + "/c:AutoCommit", NS) == ["false"]
@@ -103,9 +104,10 @@ def test_every_worker_reads_back_its_own_values(run, lab_hosts, lab_params):
         assert values(h, carbon, cl.DS + "/c:AutoCommit", NS) == ["false"]
         assert values(h, carbon, cl.S + "/c:MgtHostName", NS) == []  # a worker has no console
     assert ports == {"node206": ["4200"], "node132": ["4100", "4300"]}  # distinct per host (E10)
-    for b in ("broker1", "broker2"):
-        other = "198.51.100.22" if b == "broker1" else "198.51.100.21"
-        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == [other]
+    for b in ("broker1", "broker2"):  # 07: every broker, itself included (003), in the brokers' own domain
+        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == ["198.51.100.21",
+                                                                                          "198.51.100.22"]
+        assert values(lab_hosts[b], BROKER_AXIS2, cl._param("domain")) == ["wso2.mb.domain"]
     assert not cl.verify_files(run, cl.WORKERS).failed
 
 
@@ -127,9 +129,9 @@ def test_verification_fails_with_a_fix_when_broken(run, lab_hosts):
 def test_hosts_one_operation_per_host_and_resolving(run):
     _configure(run)
     targets = [op.target for op in cl.plan_hosts(run, cl.WORKERS).operations]
-    assert targets == ["node206:/etc/hosts", "node132:/etc/hosts", "broker1:/etc/hosts", "broker2:/etc/hosts"]
+    assert targets == ["node206:/etc/hosts", "node132:/etc/hosts"]  # the broker hosts: 07
     checks = cl.verify_hosts(run, cl.WORKERS)
-    assert len(checks.checks) == 12 and not checks.failed
+    assert len(checks.checks) == 6 and not checks.failed
 
 
 def test_svn_answers_from_every_worker_host(run):
@@ -181,8 +183,7 @@ def test_start_commands_flag_workers_only(run):
     assert got == {
         "worker1": "sh /opt/wso2/worker1/wso2ei-6.1.1/bin/integrator.sh -DworkerNode=true",
         "worker2": "sh /opt/wso2/worker2/wso2ei-6.1.1/bin/integrator.sh -DworkerNode=true",
-        "worker3": "sh /opt/wso2/worker3/wso2ei-6.1.1/bin/integrator.sh -DworkerNode=true",
-        "broker1": "sh /opt/wso2/wso2ei-6.1.1/bin/broker.sh", "broker2": "sh /opt/wso2/wso2ei-6.1.1/bin/broker.sh"}
+        "worker3": "sh /opt/wso2/worker3/wso2ei-6.1.1/bin/integrator.sh -DworkerNode=true"}  # brokers: 07
 
 
 def test_host_filter_selects_one_node(lab):
@@ -224,10 +225,10 @@ def test_other_layouts_converge_on_their_skeletons(example, role):
 
 def test_notebook_runs_headless_and_converges(lab, lab_secrets, tmp_path):
     text = applies_and_converges(NB.name, tmp_path, lab_secrets["SVN_PASSWORD"])
-    for line in ("06 axis2.xml on the worker/member/broker nodes: 47 passed, 0 failed",
-                 "06 carbon.xml on the worker/member/broker nodes: 30 passed, 0 failed",
-                 "06 catalina-server.xml on the worker/member/broker nodes: 6 passed, 0 failed",
-                 "06 /etc/hosts on the hosts of the worker/member/broker nodes: 12 passed, 0 failed",
+    for line in ("06 axis2.xml on the worker/member nodes: 33 passed, 0 failed",
+                 "06 carbon.xml on the worker/member nodes: 30 passed, 0 failed",
+                 "06 catalina-server.xml on the worker/member nodes: 6 passed, 0 failed",
+                 "06 /etc/hosts on the hosts of the worker/member nodes: 6 passed, 0 failed",
                  "06 SVN repository: 3 passed, 0 failed",
                  "06 worker deployment folders before the first checkout: 3 passed, 0 failed",
                  "-DworkerNode=true"):

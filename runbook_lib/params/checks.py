@@ -162,8 +162,8 @@ def _ports(r: Report) -> None:
                     owners[port] = (nname, label)
                     continue
                 other, other_label = owners[port]
-                if other == nname:
-                    continue
+                if other == nname or "thrift" in (label, other_label):
+                    continue  # the thrift port: broker_checks.py
                 if other is not None:
                     both_lmp = label == other_label == "local_member"
                     same_offset = "local_member" not in (label, other_label) and \
@@ -210,11 +210,4 @@ def _roles(r: Report) -> None:
     if members and (workers or managers):
         err("nodes", "nodes with role `member` mixed with manager/worker nodes",
             "use either manager + workers (002) or members only (004)")
-    node_ids: dict[str, str] = {}
-    for nname in brokers:
-        nid = p.nodes[nname].broker_node_id
-        if nid is not None and nid in node_ids:
-            err(f"nodes.{nname}.broker_node_id", f"same nodeID `{nid}` as `{node_ids[nid]}`",
-                "give every broker node its own broker_node_id, or leave it out")
-        elif nid is not None:
-            node_ids[nid] = nname
+    # Broker node IDs, domain and thrift port: broker_checks.py.

@@ -94,6 +94,8 @@ def node_ports(p: Params, node: Node) -> dict[str, int]:
     the load balancer's public ports (000 moves them to 80/443; 001 keeps
     8280/8243), shifted by its Offset like every axis2 transport port."""
     ports = effective_ports(p.node_product(node), node)
+    if node.role == "broker" and p.brokers is not None:  # broker.xml thriftServerPort + the Offset (E12)
+        ports["thrift"] = p.brokers.thrift_port + node_offset(node)
     if node.role == "elb":
         off = node_offset(node, p.node_product(node))
         ports["pt_http"] = p.load_balancer.http_port + off
@@ -128,12 +130,13 @@ def cluster_nodes(p: Params) -> list[str]:
 
 
 def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str, int]]:
-    """(IP, localMemberPort) of every well-known member, the node itself excluded."""
+    """(IP, localMemberPort) of every well-known member, the node itself excluded;
+    a broker's: every well-known broker, itself included (003, params/brokers.py)."""
     views = node_views(p)
-    group = [n for n in cluster_nodes(p)] if (for_node is None or p.nodes[for_node].role != "broker") \
-        else [n for n, v in p.nodes.items() if v.role == "broker"]
+    broker = for_node is not None and p.nodes[for_node].role == "broker"
+    group = [n for n, v in p.nodes.items() if v.role == "broker"] if broker else cluster_nodes(p)
     members = [(views[n].local_member_host, views[n].node.local_member_port)
-               for n in group if p.nodes[n].well_known and n != for_node]
+               for n in group if p.nodes[n].well_known and (broker or n != for_node)]
     if p.load_balancer.kind == "elb" and (for_node is None or p.nodes[for_node].role in ("manager", "worker", "member")):
         # The ELB learns the members that list it (000: "you add the ELB and ESB manager
         # node to the well-known members", at its group_mgt_port; 001 step 5: at 4000).

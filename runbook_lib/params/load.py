@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ParamsError, Problem, merged
+from .broker_checks import broker_checks
 from .checks import cross_checks
 from .model import Params
 from .problems import SECRET_FIELDS, _field, _fix_for, _is_secret_field, problems_from_validation  # noqa: F401
@@ -221,7 +222,7 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
     params, structural, dropped, salvaged = _validate(raw, file)
     problems += structural
     if params is not None:
-        found = cross_checks(params, file, path.resolve().parent)
+        found = cross_checks(params, file, path.resolve().parent) + broker_checks(params, file)
         found += sanity_checks(params, file, path.resolve().parent)  # sanity.py
         if salvaged:
             found = [p for p in found if p.level == "error" and not _artefact(p, dropped)]

@@ -251,6 +251,45 @@ class LabSettings(Strict):
     dir: AbsPath = "/tmp/wso2-runbook-lab"
 
 
+class BrokerCoordination(Strict):
+    """broker.xml's RDBMS coordination (003 "Optional: Configuring cluster
+    coordination"); the defaults are the shipped values."""
+
+    heartbeat_interval_ms: Annotated[int, Field(ge=500, le=600000)] = 5000
+    coordinator_entry_creation_wait_ms: Annotated[int, Field(ge=100, le=600000)] = 3000
+    event_polling_interval_ms: Annotated[int, Field(ge=100, le=600000)] = 4000
+    event_sync_interval_ms: Annotated[int, Field(ge=100, le=600000)] = 1000
+
+
+class NetworkPartitions(Strict):
+    """broker.xml networkPartitionsDetection: below minimumClusterSize live nodes
+    a node refuses traffic (003 "Handling network partitioning")."""
+
+    enabled: bool = False
+    minimum_cluster_size: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class AmqpHeartbeat(Strict):
+    """advanced/qpid-config.xml heartbeat between broker and clients (003: delay 30, timeoutFactor 2.0)."""
+
+    delay_s: Annotated[int, Field(ge=0, le=3600)] = 30
+    timeout_factor: Annotated[float, Field(gt=0, le=100)] = 2.0
+
+
+class Brokers(Strict):
+    """The message-broker nodes' own cluster (document 003). It has its own
+    Hazelcast domain: in a layout that also has an integrator cluster, one shared
+    domain would make the two clusters join each other."""
+
+    domain: Annotated[str, Field(pattern=DOMAIN_RE)] | None = None  # absent: cluster.domain (003 alone)
+    thrift_port: Port = 7611  # broker.xml thriftServerPort; the Offset is added (E12)
+    thrift_so_timeout_ms: Annotated[int, Field(ge=0, le=3600000)] = 180000  # 003's advice
+    coordination: BrokerCoordination = BrokerCoordination()
+    network_partitions: NetworkPartitions = NetworkPartitions()
+    amqp_heartbeat: AmqpHeartbeat = AmqpHeartbeat()
+    max_clock_skew_ms: Annotated[int, Field(ge=1, le=60000)] = 1000  # E17: measured, not ntpdate cron jobs
+
+
 class Params(Strict):
     """A WSO2 Carbon 4.x cluster: hosts, nodes, load balancer, database,
     deployment synchronizer and certificates. Secrets are named, never written."""
@@ -265,6 +304,7 @@ class Params(Strict):
     cluster: Cluster
     load_balancer: LoadBalancer
     database: Database | None = None
+    brokers: Brokers | None = None  # the broker nodes' own cluster (003); defaults when absent
     deployment_sync: DeploymentSync = DeploymentSync()
     certificates: Certificates | None = None
     lab: LabSettings | None = None

@@ -197,9 +197,12 @@ def sanity_checks(p: Params, file: str, base: Path) -> list[Problem]:
         ssh = p.hosts[n.host].ssh_port
         for label, port in ports.items():
             attr = "local_member_port" if label == "local_member" else "offset"
-            if port in seen:
-                err(f"nodes.{nname}.{attr}", f"port {port} ({label}) is also this node's own {seen[port]} port "
-                    "(localMemberPort is not shifted by the offset, ERRATA E10)",
+            if port in seen and "thrift" in (label, seen[port]) and "local_member" not in (label, seen[port]):
+                pass  # broker_checks.py names brokers.thrift_port for this (ERRATA E12)
+            elif port in seen:
+                why = " (localMemberPort is not shifted by the offset, ERRATA E10)" if "local_member" in (
+                    label, seen[port]) else ""
+                err(f"nodes.{nname}.{attr}", f"port {port} ({label}) is also this node's own {seen[port]} port{why}",
                     "pick a localMemberPort or offset so that each of the node's ports is distinct")
             elif port == ssh:
                 err(f"nodes.{nname}.{attr}", f"port {port} ({label}) is sshd's port on host `{n.host}`",

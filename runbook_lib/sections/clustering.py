@@ -15,6 +15,7 @@ from ..configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChil
                           SetText, Uncomment, get_values)
 from ..context import Run
 from ..params import NodeView
+from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
 from ..step import Check, Checks, Plan
@@ -22,7 +23,8 @@ from .common import CARBON_NS, hosts_op
 from .filestep import FileStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)
-WORKERS = ("worker", "member", "broker")  # 06: workers, plus the other member kinds (004, 003)
+WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)
+BROKERS = ("broker",)  # 07: the broker nodes' own cluster (003)
 PRODUCT_ROLES = ("manager", "worker", "member")  # nodes with a carbon.xml/catalina the guides edit
 
 # The files' paths inside the conf directory (the same in every product: products.py).
@@ -46,8 +48,11 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
     """Clustering per 000/002/003/004 with E9-E11: the node's IP (not 127.0.0.1),
     an unshifted localMemberPort, the subDomain of its role, the well-known members."""
     p = run.params
-    members = well_known_members(p, v.name)
-    settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", p.cluster.domain),
+    if v.node.role == "broker":  # their own cluster: own domain, every broker a member, itself included (003)
+        domain, members = brokers.domain(p), brokers.members(p)
+    else:
+        domain, members = p.cluster.domain, well_known_members(p, v.name)
+    settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", domain),
                 ("localMemberHost", v.local_member_host), ("localMemberPort", str(v.node.local_member_port))]
     edits: list[Edit] = [SetAttr(C, "enable", "true")] + [SetParameter(C, k, val) for k, val in settings]
     wants: list[Want] = [("clustering enabled", C + "/@enable", ["true"])]
@@ -141,7 +146,7 @@ def _nodes(run: Run, roles: tuple[str, ...], kind: str) -> list[NodeView]:
 
 
 def _title(roles: tuple[str, ...], what: str, where: str = "on the", after: str = "") -> str:
-    section = {MANAGER: "05 ", WORKERS: "06 "}.get(roles, "")
+    section = {MANAGER: "05 ", WORKERS: "06 ", BROKERS: "07 "}.get(roles, "")
     return f"{section}{what} {where} {'/'.join(roles)} nodes{after}"
 
 

@@ -29,10 +29,10 @@ from ..params.derive import db_address
 from ..products import spec_for
 from ..sqlsplit import create_table_names, split_sql
 from ..step import Check, Checks, Operation, Plan
-from .datasources import DS_ROLES
+from .datasources import BROKERS, DS_ROLES
 from .jdbc_driver import _jar_targets, plan_driver, verify_driver  # noqa: F401 - 03's third step, re-exported
 
-DB_ROLES = DS_ROLES  # the nodes that use the cluster's databases
+DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)
 
 
 @dataclass(frozen=True)

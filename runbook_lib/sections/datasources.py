@@ -26,7 +26,8 @@ from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..step import Check, Checks, Plan
 from .filestep import FileStep, hosts_checks, per_node
 
-DS_ROLES = ("manager", "worker", "member", "broker")
+DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
+BROKERS = ("broker",)
 USER_DS, USER_JNDI = "WSO2_USER_DB", "jdbc/WSO2UMDB"
 SHARED_DS, SHARED_JNDI = "REGISTRY_DB", "jdbc/WSO2RegistryDB"
 CARBON_DS, LOCAL_JNDI = "WSO2_CARBON_DB", "jdbc/WSO2CarbonDB"
@@ -102,8 +103,13 @@ def datasource_edits(run: Run, v: NodeView, driver: str, password: str) -> list:
     return edits
 
 
-def _nodes(run: Run) -> list[NodeView]:
-    return run.selected_nodes(DS_ROLES) if run.params.database else []
+def _nodes(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[NodeView]:
+    return run.selected_nodes(roles) if run.params.database else []
+
+
+def section(roles: tuple[str, ...]) -> str:
+    """The notebook the step belongs to: 07 for the brokers, else 04."""
+    return "07" if roles == BROKERS else "04"
 
 
 def alias_entries(run: Run) -> list[tuple[str, str]]:
@@ -121,15 +127,16 @@ def _datasources_step(run: Run) -> FileStep:
         if v.host_name not in drivers:
             drivers[v.host_name] = driver_class(run.host(v.host_name).read_file(d.driver_jar), d.driver_jar)
         return datasource_edits(run, v, drivers[v.host_name], password), []
-    return FileStep("datasources", "xml", wanted, DS_ROLES)
+    return FileStep("datasources", "xml", wanted, DS_ROLES + BROKERS)
 
 
-def plan_datasources(run: Run) -> Plan:
+def plan_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """Each node's master-datasources.xml (the driver class read from the jar on its host)."""
-    if not _nodes(run):
-        return Plan("04 datasources", [])
+    title = f"{section(roles)} datasources"
+    if not _nodes(run, roles):
+        return Plan(title, [])
     step = _datasources_step(run)
-    return Plan("04 datasources", [step.operation(run, v) for v in _nodes(run)])
+    return Plan(title, [step.operation(run, v) for v in _nodes(run, roles)])
 
 
 @dataclass(frozen=True)
@@ -162,9 +169,9 @@ def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
     return [x.strip() for x in get_values(data, xpath, name=name)] if data else []
 
 
-def _alias_checks(run: Run) -> list[Check]:
+def _alias_checks(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[Check]:
     """The alias in the URLs resolves, on each node host, to the database host."""
-    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run)))
+    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles)))
     entries = alias_entries(run)
     by_host = hosts_checks(run, hosts, entries, "apply the /etc/hosts step of this notebook")
     k = len(entries)  # one command per host; shown entry by entry, each on every host
@@ -192,11 +199,11 @@ def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
     return checks
 
 
-def verify_datasources(run: Run) -> Checks:
+def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """Every dataSource named in registry.xml and user-mgt.xml exists in
     master-datasources.xml; the runbook's datasources are as intended; every URL is a
     well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
-    checks = _alias_checks(run)
+    checks = _alias_checks(run, roles)
 
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
@@ -230,5 +237,5 @@ def verify_datasources(run: Run) -> Checks:
         for ds in found:
             checks += _url_checks(run, v, ds)
         return checks
-    checks += per_node(_nodes(run), one)
-    return Checks("04 datasources", checks)
+    checks += per_node(_nodes(run, roles), one)
+    return Checks(f"{section(roles)} datasources", checks)

@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple, Sequence, TypeVar
 
 from .. import fanout
 from ..change import Change
-from ..configedit import get_values, read_lbconf
+from ..configedit import get_values, read_lbconf, read_properties
 from ..context import Run
 from ..errors import ConfigEditError
 from ..operations.files import Kind, edit_data
@@ -59,6 +59,9 @@ def read_values(kind: Kind, data: bytes, where: str | tuple[str, ...], namespace
     if kind == "lbconf":
         found = _lbvalue(read_lbconf(data), where)  # type: ignore[arg-type]
         return [found] if found is not None else []
+    if kind == "properties":  # WHERE is the key; a repeated key counts as Java reads it (the last)
+        props = read_properties(data)
+        return [props[where]] if where in props else []  # type: ignore[index]
     return get_values(data, where, namespaces, name=name)  # type: ignore[arg-type]
 
 

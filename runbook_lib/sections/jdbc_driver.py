@@ -14,9 +14,9 @@ from ..change import Change
 from ..context import Run
 from ..errors import RunbookError
 from ..step import Check, Checks, Operation, Plan
-from .datasources import DS_ROLES
+from .datasources import BROKERS, DS_ROLES
 
-DB_ROLES = DS_ROLES  # the nodes that use the cluster's databases
+DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)
 
 
 def _jar_targets(run: Run) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from ..params import NodeView
 from ..params.derive import jdbc_url
 from ..step import Check, Checks, Plan
 from .common import hosts_op
-from .datasources import (CARBON_DS, DS_PARENT, DS_ROLES, LOCAL_JNDI, MB_DS, MB_JNDI, SHARED_DS,  # noqa: F401
+from .datasources import (BROKERS, CARBON_DS, DS_PARENT, DS_ROLES, section, LOCAL_JNDI, MB_DS, MB_JNDI, SHARED_DS,  # noqa: F401
                           SHARED_JNDI, USER_DS, USER_JNDI, USER_MGT_DS, Datasource, FoundDatasource, _alias_checks,
                           _nodes, _read, _values, alias_entries, datasource_edits, datasource_node, driver_class,
                           node_datasources, plan_datasources, read_datasources, verify_datasources)
@@ -66,33 +66,33 @@ def usermgt_edits() -> list:
     return [SetText(USER_MGT_DS, USER_JNDI)]
 
 
-def plan_hosts(run: Run) -> Plan:
+def plan_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """/etc/hosts on each node host: the database alias of the JDBC URLs (000/002/003).
     05/06 write the same line (same derive.hosts_entries), so the full run converges."""
     entries = alias_entries(run)
-    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run))) if entries else []
-    return Plan("04 database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
+    hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles))) if entries else []
+    return Plan(f"{section(roles)} database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
 
 
-REGISTRY_STEP = FileStep("registry", "xml", lambda run, v, data: (registry_edits(run, v), []), DS_ROLES)
-USER_MGT_STEP = FileStep("user_mgt", "xml", lambda run, v, data: (usermgt_edits(), []), DS_ROLES)
+REGISTRY_STEP = FileStep("registry", "xml", lambda run, v, data: (registry_edits(run, v), []), DS_ROLES + BROKERS)
+USER_MGT_STEP = FileStep("user_mgt", "xml", lambda run, v, data: (usermgt_edits(), []), DS_ROLES + BROKERS)
 
 
-def plan_registry(run: Run) -> Plan:
+def plan_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     """Each node's registry.xml (mounts) and user-mgt.xml (user store datasource)."""
-    ops = [step.operation(run, v) for v in _nodes(run) for step in (REGISTRY_STEP, USER_MGT_STEP)]
-    return Plan("04 registry mounts and user store", ops)
+    ops = [step.operation(run, v) for v in _nodes(run, roles) for step in (REGISTRY_STEP, USER_MGT_STEP)]
+    return Plan(f"{section(roles)} registry mounts and user store", ops)
 
 
 # ---------------------------------------------------------------- verification
 
 
-def verify_hosts(run: Run) -> Checks:
+def verify_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """The database alias resolves to the database host on every node host."""
-    return Checks("04 database alias", _alias_checks(run))
+    return Checks(f"{section(roles)} database alias", _alias_checks(run, roles))
 
 
-def verify_registry(run: Run) -> Checks:
+def verify_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """registry.xml: sharedregistry on the shared datasource, the remote instance with
     readOnly as intended and cacheId = user@url of that datasource (E8), both mounts;
     user-mgt.xml on the shared user store."""
@@ -124,5 +124,5 @@ def verify_registry(run: Run) -> Checks:
             checks.append(Check(v.host_name, f"{v.name}: {what}", want, shown, ok,
                                 "apply the registry step of this notebook (and the datasources step first)"))
         return checks
-    checks += per_node(_nodes(run), one)
-    return Checks("04 registry and user store", checks)
+    checks += per_node(_nodes(run, roles), one)
+    return Checks(f"{section(roles)} registry and user store", checks)

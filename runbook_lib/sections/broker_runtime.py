@@ -1,0 +1,207 @@
+"""07 message broker, running: start the broker nodes with bin/broker.sh and
+prove the cluster from what a real node exposes (CARBON-RUNTIME.md "EI 6.1.1
+broker profile"): its log, the MB store's coordination tables, its ports.
+
+- each node started, with the node ID the params give, and took in every other
+  broker (`Member added <id>` in its log; IS_NEW_NODE 0 in MB_NODE_HEARTBEAT);
+- exactly one coordinator: one MB_COORDINATOR_HEARTBEAT row naming a broker,
+  and the same node, and only it, saying `Elected current node as the coordinator`
+  last in its log;
+- every node's heartbeat in MB_NODE_HEARTBEAT fresher than heartbeatInterval
+  (measured against the database server's clock);
+- the thrift port answers at thriftServerPort + Offset (E12), from the other brokers.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+
+from ..change import Change
+from ..context import Run
+from ..params import NodeView
+from ..params import brokers as b
+from ..step import Check, Checks, Operation, Plan
+from .broker import nodes
+
+STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
+START_LINE = "Starting WSO2 Carbon..."
+ELECTED = "Elected current node as the coordinator"
+CANDIDATE = "Election resulted in current node becoming a CANDIDATE node"
+INVALID = "Going for election since the Coordinator is invalid"
+
+
+def start_command(v: NodeView) -> str:
+    """bin/broker.sh start: the spec's script, in the background as the real script's `start`."""
+    return f"sh {posixpath.join(v.node.home, v.spec.start_script)} start"
+
+
+def running(run: Run, v: NodeView) -> int | None:
+    """The pid in wso2carbon.pid when that process is alive."""
+    res = run.host(v.host_name).run("p=$(cat %s 2>/dev/null) && kill -0 \"$p\" 2>/dev/null && echo \"$p\"",
+                                    v.path(v.spec.pid_file))
+    out = res.stdout.strip()
+    return int(out) if res.ok and out.isdigit() else None
+
+
+def current_log(run: Run, v: NodeView) -> str:
+    """The node's log since its last start (`Starting WSO2 Carbon...`)."""
+    data = run.host(v.host_name).read_file(v.path(v.spec.log_file)) or b""
+    text = data.decode("utf-8", "replace")
+    i = text.rfind(START_LINE)
+    return text[i:] if i >= 0 else text
+
+
+def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
+    h, cmd = run.host(v.host_name), start_command(v)
+
+    def fn(dry_run: bool) -> Change:
+        pid = running(run, v)
+        if pid:
+            return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
+        if dry_run:
+            return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
+        h.check(cmd)
+        deadline = time.monotonic() + wait_s
+        log = ""
+        while time.monotonic() < deadline:
+            log = current_log(run, v)
+            if STARTED in log or " ERROR {" in log:
+                break
+            time.sleep(0.5)
+        errors = [ln for ln in log.splitlines() if " ERROR {" in ln]
+        if errors or STARTED not in log:
+            why = errors[0].split(" - ", 1)[-1].strip() if errors else f"no '{STARTED}' within {wait_s:.0f} s"
+            raise RuntimeError(f"{v.name} did not start: {why}. Fix: read {v.path(v.spec.log_file)} on {v.host_name}")
+        return Change(f"{v.host_name}:{v.name}", True, "started: " + next(
+            ln.split(" - ", 1)[-1].strip() for ln in log.splitlines() if STARTED in ln), commands=(cmd,))
+
+    return Operation(f"{v.host_name}:{v.name}", fn)
+
+
+def plan_start(run: Run) -> Plan:
+    """Start each broker that is not running, one after the other (bin/broker.sh start)."""
+    return Plan("07 start the broker nodes", [_start_op(run, v) for v in nodes(run)])
+
+
+def _events(log: str, node_id: str) -> str | None:
+    """The last `Member added/removed <id>` about NODE_ID in the log: 'added', 'removed' or None."""
+    last = None
+    for ln in log.splitlines():
+        msg = ln.split(" - ", 1)[-1].strip()
+        if msg == f"Member added {node_id}":
+            last = "added"
+        elif msg == f"Member removed {node_id}":
+            last = "removed"
+    return last
+
+
+def _role(log: str) -> str:
+    """What the node's log says last about the election."""
+    last = "(no election line)"
+    for ln in log.splitlines():
+        for needle, role in ((ELECTED, "coordinator"), (CANDIDATE, "candidate"), (INVALID, "electing")):
+            if needle in ln:
+                last = role
+    return last
+
+
+def _store(run: Run) -> tuple[list[tuple], list[tuple], str]:
+    """(MB_NODE_HEARTBEAT rows with their age in ms, MB_COORDINATOR_HEARTBEAT rows with age, error)."""
+    d = run.params.database
+    try:
+        with run.db_connect(d.admin_user, run.secret(d.admin_password.secret), d.names.mb_store) as db:
+            best: dict[str, tuple] = {}
+            for attempt in range(3):  # the smallest age of three reads: the heartbeat cadence, not a read's luck
+                for nid, age, new in db.query("SELECT NODE_ID, ROUND(UNIX_TIMESTAMP(NOW(3))*1000) - LAST_HEARTBEAT, "
+                                              "IS_NEW_NODE FROM MB_NODE_HEARTBEAT"):
+                    if nid not in best or int(age) < best[nid][1]:
+                        best[nid] = (nid, int(age), int(new))
+                if attempt < 2:
+                    time.sleep(0.4)
+            coord = [(nid, int(age), host, int(port)) for nid, age, host, port in db.query(
+                "SELECT NODE_ID, ROUND(UNIX_TIMESTAMP(NOW(3))*1000) - LAST_HEARTBEAT, THRIFT_HOST, THRIFT_PORT "
+                "FROM MB_COORDINATOR_HEARTBEAT")]
+        return sorted(best.values()), coord, ""
+    except Exception as e:  # noqa: BLE001 - shown as a failed check, not a traceback
+        return [], [], str(e)
+
+
+def _port_answers(run: Run, from_host: str, address: str, port: int) -> bool:
+    return run.host(from_host).run("timeout 3 bash -c '</dev/tcp/%s/%s' 2>/dev/null", address, port).ok
+
+
+def verify_cluster(run: Run) -> Checks:
+    p = run.params
+    s = b.settings(p)
+    views = nodes(run)
+    ids = {v.name: b.node_id(p, v.name) for v in views}
+    checks: list[Check] = []
+    if not views or p.database is None:
+        return Checks("07 the broker cluster", checks)
+    logs = {}
+    for v in views:
+        pid, log = running(run, v), current_log(run, v)
+        logs[v.name] = log
+        checks.append(Check(v.host_name, f"{v.name}: running", "pid alive, 'WSO2 Carbon started'",
+                            f"pid {pid}" + (", started" if STARTED in log else ", not started") if pid else
+                            "not running", bool(pid) and STARTED in log and FAILED not in log,
+                            f"start it: {start_command(v)} (and read {v.path(v.spec.log_file)})"))
+        want = f"Initializing Cluster Mode. Current Node ID:{ids[v.name]}"
+        checks.append(Check(v.host_name, f"{v.name}: node ID in the log", ids[v.name],
+                            ids[v.name] if want in log else "(no such line)", want in log,
+                            "check broker.xml nodeID and axis2.xml clustering (apply this notebook)"))
+        for other in views:
+            if other.name != v.name:
+                got = _events(log, ids[other.name])
+                checks.append(Check(v.host_name, f"{v.name}: took in {other.name}", f"Member added {ids[other.name]}",
+                                    f"Member {got} {ids[other.name]}" if got else "(no line)", got == "added",
+                                    f"start {other.name}; both must share the MB store and the domain"))
+    beats, coord, err = _store(run)
+    interval = s.coordination.heartbeat_interval_ms
+    db = f"{p.database.names.mb_store}" if p.database else "MB store"
+    if err:
+        checks.append(Check(p.database.host if p.database else "-", f"{db} readable", "rows", f"error: {err}", False,
+                            "run 03_databases with apply=True"))
+    by_id = {nid: (age, new) for nid, age, new in beats}
+    for v in views:
+        age, new = by_id.get(ids[v.name], (None, None))
+        checks.append(Check(v.host_name, f"{v.name}: MB_NODE_HEARTBEAT age", f"< {interval} ms, taken in",
+                            "(no row)" if age is None else f"{age} ms" + (", new" if new else ", taken in"),
+                            age is not None and age < interval and new == 0,
+                            f"start {v.name}; check its MB store datasource and the clocks (E17)"))
+    names = {i: n for n, i in ids.items()}
+    db_coord = [names.get(c[0], c[0]) for c in coord]
+    fresh = coord and coord[0][1] < 2 * interval
+    checks.append(Check(p.database.host if p.database else "-", f"{db}.MB_COORDINATOR_HEARTBEAT",
+                        "exactly one broker, fresh", ", ".join(f"{names.get(c[0], c[0])} ({c[1]} ms)" for c in coord)
+                        or "(no row)", len(coord) == 1 and coord[0][0] in names and bool(fresh),
+                        "start the brokers; a stale row is replaced by the next election"))
+    by_log = [n for n, log in logs.items() if _role(log) == "coordinator"]
+    checks.append(Check(", ".join(v.host_name for v in views), "coordinator by the logs",
+                        f"exactly one, {db_coord[0] if len(db_coord) == 1 else 'the MB store one'}",
+                        ", ".join(by_log) or "(none)", len(by_log) == 1 and by_log == db_coord[:1],
+                        "read the nodes' logs: two coordinators mean two MB stores or a clock problem (E17)"))
+    for v in views:
+        port = b.thrift_port(p, v.name)
+        peers = [o.host_name for o in views if o.host_name != v.host_name] or [v.host_name]
+        ok = _port_answers(run, peers[0], v.address, port)
+        checks.append(Check(v.host_name, f"{v.name}: thrift {v.address}:{port} from {peers[0]} (E12)", "answers",
+                            "answers" if ok else "no answer", ok,
+                            "thriftServerHost must be the node's IP and 7611 + Offset open between the brokers"))
+    return Checks("07 the broker cluster", checks)
+
+
+def settle(run: Run) -> Checks:
+    """verify_cluster, repeated until it passes or the cluster had time to form:
+    a new node is taken in at the coordinator's next heartbeat and seen at the
+    next event poll, and an election takes up to 2 x heartbeatInterval plus the
+    entry wait. In a plan-only run: once, nothing is waited for."""
+    c = b.settings(run.params).coordination
+    budget = (3 * c.heartbeat_interval_ms + c.event_polling_interval_ms + c.coordinator_entry_creation_wait_ms) / 1000
+    deadline = time.monotonic() + (budget if run.apply else 0)
+    while True:
+        checks = verify_cluster(run)
+        if not checks.failed or time.monotonic() > deadline:
+            return checks
+        time.sleep(1.0)
