@@ -113,6 +113,10 @@ def fresh(lab_params, tmp_path_factory):
     STATE["before"] = snapshot(lab_params)
     STATE["machine_etc"] = sorted(os.listdir("/etc"))
     yield lab_params
+    # Leave the next modules a fresh lab: these runs applied everything and 08
+    # left the stand-in nodes running on the backend ports.
+    labmod.down(lab_params, **quiet)
+    labmod.up(lab_params, PARAMS_LAB, **quiet)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,8 @@ def test_preflight_passes_on_the_lab(lab, tmp_path):
 
 def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp_path):
     skip_if_shared()
-    sshd = lab["hosts"]["node132"]["services"]["sshd"]["pid"]
+    # read afresh: an earlier test module may have rebuilt the lab since the session began
+    sshd = labmod.status(lab_params)["hosts"]["node132"]["services"]["sshd"]["pid"]
     os.kill(sshd, signal.SIGTERM)
     try:
         res = _papermill(tmp_path / "out.ipynb")
