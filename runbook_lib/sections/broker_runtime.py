@@ -181,7 +181,8 @@ def verify_cluster(run: Run) -> Checks:
     checks.append(Check(", ".join(v.host_name for v in views), "coordinator by the logs",
                         f"exactly one, {db_coord[0] if len(db_coord) == 1 else 'the MB store one'}",
                         ", ".join(by_log) or "(none)", len(by_log) == 1 and by_log == db_coord[:1],
-                        "read the nodes' logs: two coordinators mean two MB stores or a clock problem (E17)"))
+                        "read the nodes' logs: two coordinators mean two MB stores or a clock problem (E17)",
+                        via=tuple(v.host_name for v in views)))
     for v in views:
         port = b.thrift_port(p, v.name)
         peers = [o.host_name for o in views if o.host_name != v.host_name] or [v.host_name]
