@@ -18,10 +18,11 @@ from runbook_lib.runner import run_sections
 from runbook_lib.sections import broker_runtime as rt
 
 from .conftest import ROOT, skip_if_shared
+from .nbrun import outputs_text
 
 pytestmark = pytest.mark.lab
 PARAMS = ROOT / "params" / "ei-broker-003.yaml"
-SECTIONS = ["preflight", "databases", "broker"]
+SECTIONS = ["preflight", "databases", "broker", "test_cluster"]
 quiet = {"log": lambda *_: None}
 
 
@@ -67,6 +68,8 @@ def test_003_runs_00_03_07_and_converges(broker_lab, tmp_path):
     second = run_sections(PARAMS, apply=True, only=SECTIONS, out_dir=tmp_path / "2", progress=lambda *_: None)
     assert second.ok, second.text()
     assert sum(s.changed for s in second.sections) == 0, second.text()
+    # 08 on a broker-only layout: nothing of its own to start; 07 proved the brokers' cluster
+    assert "nothing to do: no manager, worker or member node" in outputs_text(tmp_path / "2" / "08_test_cluster.ipynb")
     checks = rt.verify_cluster(broker_lab)
     assert not checks.failed, checks.text()
 

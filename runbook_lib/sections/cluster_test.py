@@ -201,12 +201,21 @@ class NotRun(TextShown):
         return f"{self.title}: not run (apply=False). Re-run with apply=True to start the nodes and test the cluster."
 
 
+class NoCluster(NotRun):
+    def text(self) -> str:
+        return (f"{self.title}: nothing to do: no manager, worker or member node is selected by these params "
+                "(a broker-only layout is started and proved by 07_broker).")
+
+
 def do(run: Run, title: str, fn) -> None:
     """Run FN (it starts or stops nodes, or sends traffic) only with apply=True;
     a Checks result is verified (papermill stops at a failure), anything else shown."""
     from ..step import show, verify
     if not run.apply:
         show(NotRun(title))
+        return
+    if not members_of(run):  # e.g. document 003: brokers only; 07 proves their cluster
+        show(NoCluster(title))
         return
     result = fn()
     if isinstance(result, Checks):
