@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from .params.secrets import mask_text
+from .textview import diff_kind
 
 INDEX = "index.html"
 
@@ -99,9 +100,7 @@ def render_notebooks(run_dir: Path) -> dict[str, str]:
 def _diff(text: str) -> str:
     lines = []
     for line in text.splitlines():
-        cls = "add" if line.startswith("+") and not line.startswith("+++") else \
-              "del" if line.startswith("-") and not line.startswith("---") else \
-              "hunk" if line.startswith("@@") else ""
+        cls = diff_kind(line)
         lines.append(f'<span class="{cls}">{_e(line)}</span>' if cls else _e(line))
     return "<pre>" + "\n".join(lines) + "</pre>"
 

@@ -22,7 +22,7 @@ from . import fanout
 from .change import Change
 from .errors import CheckFailed, RunbookError
 from .params.secrets import mask_text
-from .textview import TextShown, text_table
+from .textview import TextShown, text_table, diff_kind
 
 OpFn = Callable[[bool], Change]
 
@@ -46,12 +46,13 @@ class Operation:
             raise RunbookError(f"{self.target}: {type(e).__name__}: {e}") from e
 
 
+DIFF_COLORS = {"add": "#1a7f37", "del": "#cf222e", "hunk": "#8250df", "": "#57606a"}
+
+
 def _diff_html(diff: str) -> str:
     rows = []
     for line in diff.splitlines():
-        color = "#1a7f37" if line.startswith("+") and not line.startswith("+++") else \
-                "#cf222e" if line.startswith("-") and not line.startswith("---") else \
-                "#8250df" if line.startswith("@@") else "#57606a"
+        color = DIFF_COLORS[diff_kind(line)]
         rows.append(f'<span style="color:{color}">{html.escape(line)}</span>')
     return ('<pre style="font-size:12px;background:#f6f8fa;padding:6px;margin:2px 0 8px 0">'
             + "\n".join(rows) + "</pre>")

@@ -6,6 +6,15 @@ from __future__ import annotations
 from typing import Sequence
 
 
+def diff_kind(line: str) -> str:
+    """What a unified-diff line is: "add", "del", "hunk" or "" (context, headers)."""
+    if line.startswith("+") and not line.startswith("+++"):
+        return "add"
+    if line.startswith("-") and not line.startswith("---"):
+        return "del"
+    return "hunk" if line.startswith("@@") else ""
+
+
 def text_table(rows: Sequence[Sequence[object]], max_width: int | None = None) -> list[str]:
     """Left-aligned columns two spaces apart; a column is padded to at most
     MAX_WIDTH (longer cells are kept whole, not cut)."""

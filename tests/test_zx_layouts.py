@@ -11,8 +11,9 @@ import pytest
 
 from runbook_lib import lab as labmod
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections, sections
+from runbook_lib.runner import sections
 
+from .nbrun import runs_apply_twice_and_converge
 from .conftest import skip_if_shared, ROOT
 
 pytestmark = pytest.mark.lab
@@ -36,12 +37,7 @@ def test_example_layout_runs_end_to_end_on_its_own_lab(example, tmp_path):
     labmod.down(p, **quiet)
     labmod.up(p, path, **quiet)
     try:
-        first = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "1", progress=lambda *_: None)
-        assert first.ok, first.text()
-        assert sum(s.changed for s in first.sections) > 0
-        second = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "2", progress=lambda *_: None)
-        assert second.ok, second.text()
-        assert sum(s.changed for s in second.sections) == 0, second.text()
+        runs_apply_twice_and_converge(path, SECTIONS, tmp_path)
     finally:
         labmod.down(p, **quiet)
 

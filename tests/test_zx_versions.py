@@ -17,8 +17,8 @@ from runbook_lib import lab as labmod
 from runbook_lib.lab.homes import nearest_skeleton
 from runbook_lib.params import load_params, node_views
 from runbook_lib.products import spec_for
-from runbook_lib.runner import run_sections
 
+from .nbrun import runs_apply_twice_and_converge
 from .conftest import ROOT, skip_if_shared
 
 pytestmark = pytest.mark.lab
@@ -60,11 +60,6 @@ def test_version_without_skeleton_comes_up_from_real_files_and_converges(tmp_pat
         assert (home / "bin/version.txt").read_text() == "WSO2 Enterprise Integrator v6.4.0\n"
         assert (home / "conf/axis2/axis2.xml").read_bytes() == (UPSTREAM / "conf/axis2/axis2.xml").read_bytes()
 
-        first = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "1", progress=lambda *_: None)
-        assert first.ok, first.text()
-        assert sum(s.changed for s in first.sections) > 0
-        second = run_sections(path, apply=True, only=SECTIONS, out_dir=tmp_path / "2", progress=lambda *_: None)
-        assert second.ok, second.text()
-        assert sum(s.changed for s in second.sections) == 0, second.text()
+        runs_apply_twice_and_converge(path, SECTIONS, tmp_path)
     finally:
         labmod.down(p, log=lambda *_: None)
