@@ -55,7 +55,8 @@ def test_a_host_down_is_reported_alone_and_the_others_match_a_clean_run(lab, lab
     assert {"node206", DOWN, "broker1", "broker2"} <= hosts_seen  # several hosts in every step
     assert not [v for items in clean.values() for _, v in items if isinstance(v, BaseException)]
 
-    os.kill(lab["hosts"][DOWN]["services"]["sshd"]["pid"], signal.SIGTERM)
+    # read afresh: an earlier test module may have rebuilt the lab since the session began
+    os.kill(labmod.status(lab_params)["hosts"][DOWN]["services"]["sshd"]["pid"], signal.SIGTERM)
     try:
         run = rb.open_run(PARAMS_LAB)
         try:
