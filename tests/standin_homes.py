@@ -114,3 +114,15 @@ class Home:
         t = self.text()
         assert t.count(needle) >= count, f"{needle!r} not in {self.log}:\n{t[-3000:]}"
         return t
+
+
+def amqp_answers(address: str, port: int, timeout: float) -> bool:
+    """True when a broker answers the AMQP 0-9-1 header with Connection.Start;
+    False when it refuses or closes the connection (a partitioned node refuses work)."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"AMQP\x00\x00\x09\x01")
+            return s.recv(16)[:1] == b"\x01"
+    except OSError:
+        return False

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.mbstore_server import MbStore
-from tests.standin_homes import Home, free_port
+from tests.standin_homes import Home, amqp_answers, free_port
 
 HEARTBEAT_MS = 1000  # short intervals keep the test quick; the algorithm is the same
 
@@ -69,14 +69,7 @@ def _coordinator(store: MbStore) -> list[tuple]:
 
 
 def _amqp_answers(addr: str, port: int) -> bool:
-    """True when the broker answers the AMQP header with Connection.Start; False when it closes."""
-    try:
-        with socket.create_connection((addr, port), timeout=2) as s:
-            s.settimeout(2)
-            s.sendall(b"AMQP\x00\x00\x09\x01")
-            return s.recv(16)[:1] == b"\x01"
-    except OSError:
-        return False
+    return amqp_answers(addr, port, timeout=2)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ minimumClusterSize 2 the remaining node refuses AMQP until the other returns."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from runbook_lib.sections import broker_runtime as rt
 
 from .conftest import ROOT, skip_if_shared
 from .nbrun import outputs_text
+from .standin_homes import amqp_answers
 
 pytestmark = pytest.mark.lab
 PARAMS = ROOT / "params" / "ei-broker-003.yaml"
@@ -37,13 +37,7 @@ def _wait(cond, timeout: float):
 
 
 def _amqp_answers(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=3) as s:
-            s.settimeout(3)
-            s.sendall(b"AMQP\x00\x00\x09\x01")
-            return s.recv(16)[:1] == b"\x01"
-    except OSError:
-        return False
+    return amqp_answers(address, port, timeout=3)
 
 
 @pytest.fixture(scope="module")
