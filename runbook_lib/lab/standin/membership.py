@@ -153,7 +153,10 @@ class Membership:
         """Heartbeat every member, then try well-known members and candidates."""
         now = time.monotonic()
         for m in self.members():
-            if self._hello(m.address) is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
+            answer = self._hello(m.address)
+            if answer is not None and answer.uuid != m.uuid:
+                self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
+            elif answer is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
                 self._leave(m.uuid)
         known = {m.address for m in self.members()}
         with self._lock:
