@@ -184,7 +184,7 @@ def wait_joined(run: Run, timeout: float = 60, t0: float | None = None) -> Check
     checks = []
     for v in cluster_nodes(run):
         want = [names[m] for m in expected_members(run, v)]
-        got = [names.get(m, m) for m in seen[v.name]]
+        got = [names[m] for m in names if m in seen[v.name]] + [m for m in seen[v.name] if m not in names]
         lost = [names[m] for m in missing[v.name]]
         fix = (f"{v.name} does not see {', '.join(lost)}: check that each of them is running, in domain "
                f"{run.params.cluster.domain}, advertises its own IP as localMemberHost (not 127.0.0.1), and that "

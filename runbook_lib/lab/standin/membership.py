@@ -162,8 +162,10 @@ class Membership:
         with self._lock:
             candidates = [a for a in self._candidates if a not in known]
         for addr in list(dict.fromkeys(self.wka + candidates)):
-            if addr not in known and addr != self.local.address:
-                self._hello(addr)
+            if addr not in known and addr != self.local.address and self._hello(addr) is None \
+                    and addr not in self.wka:
+                with self._lock:  # learnt from a member, not configured: forgotten once it does not answer
+                    self._candidates.pop(addr, None)
 
     def _hello(self, addr: tuple[str, int]) -> Member | None:
         ans = request(self.proto, addr, {"op": "hello", "me": asdict(self.local),
