@@ -389,11 +389,14 @@ def test_elb_plan_on_a_real_host_with_a_scratch_copy(lab, lab_hosts, tmp_path) -
         assert read_lbconf(data)["services"]["esb"]["domains"]["wso2.esb.domain"]["group_mgt_port"] == "5000"
         assert get_values(h.read_file(f"{conf}/axis2/axis2.xml"),
                           "/axisconfig/transportReceiver[@name='https']/parameter[@name='port']") == ["443"]
+        # the members' agent (ESB 4.8.1: Hazelcast), not the Tribes the 2.0.5 skeleton ships
+        assert get_values(h.read_file(f"{conf}/axis2/axis2.xml"), "/axisconfig/clustering/@class") == \
+            ["org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"]
         after = {rel: sha(h, f"{conf}/{rel}") for rel in shas}
         assert not plan.apply().changed
         assert {rel: sha(h, f"{conf}/{rel}") for rel in shas} == after
         file_checks = [c for c in elb.verify_elb(r).checks if " resolves" not in c.what]
-        assert len(file_checks) == 15 and all(c.ok for c in file_checks), [c for c in file_checks if not c.ok]
+        assert len(file_checks) == 16 and all(c.ok for c in file_checks), [c for c in file_checks if not c.ok]
     finally:
         r.close()
         h.run("rm -rf /tmp/rbtest-elb")
