@@ -28,8 +28,10 @@ KERNEL = "wso2-runbook"
 # so the first section's first cell does not pay for them.
 WARM_UP = "import runbook_lib, runbook_lib.sections, paramiko, lxml.etree, cryptography.x509, pymysql"
 # Run silently before each notebook: a fresh namespace and count, the section's name for the run record.
-PREPARE = ("get_ipython().reset(new_session=False)\nget_ipython().execution_count = 1\n"
+PREPARE = ("get_ipython().reset(new_session=True)\n"
            "__import__('os').environ['RUNBOOK_SECTION'] = {section!r}")
+# No input history on disk: a run's notebooks are its record (and each new session would be a database write).
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 
 
 class RunKernel:
@@ -52,7 +54,7 @@ class RunKernel:
 
     def _start(self) -> None:
         try:
-            self.km.start_kernel(cwd=str(ROOT), env={**os.environ, KEEP_CONNECTIONS: "1"})
+            self.km.start_kernel(cwd=str(ROOT), env={**os.environ, KEEP_CONNECTIONS: "1"}, extra_arguments=KERNEL_ARGS)
             self._execute(WARM_UP)
         except BaseException as e:  # the section then gets a kernel of its own
             self.ready_error = e
