@@ -89,20 +89,12 @@ class Host:
                 self._client = self._connect_or_reuse()
             return self._client
 
-    def _pool_key(self) -> tuple:
-        return (self.name, self.address, self.port, self.user, self.key_filename, self.known_hosts,
-                self.jump._pool_key() if self.jump else None)
-
     def _connect_or_reuse(self) -> paramiko.SSHClient:
-        """In a headless run, the connection an earlier notebook made to this
-        host (sshpool); else a new one."""
+        """In a headless run, the connection an earlier notebook made to this host (sshpool); else a new one."""
         if not sshpool.enabled():
             return self._connect()
-        kept = sshpool.get(self._pool_key())
-        if kept is None:
-            kept = sshpool.keep(self._pool_key(), self._connect())
-        self._kept = kept
-        return kept.client
+        self._kept = sshpool.take(self, self._connect)
+        return self._kept.client
 
     def _connect(self) -> paramiko.SSHClient:
         c = paramiko.SSHClient()
@@ -196,7 +188,7 @@ class Host:
                     raise
                 with self._lock:
                     if self._kept is not None:
-                        sshpool.forget(self._pool_key())
+                        sshpool.forget(sshpool.key_of(self))
                     elif self._client is not None:
                         self._client.close()
                     self._client = self._sftp = self._kept = None

@@ -96,6 +96,8 @@ def test_without_the_runner_each_host_owns_its_connection(connects, monkeypatch)
 
 def test_in_the_runners_kernel_a_later_notebook_reuses_the_connection(connects, monkeypatch):
     monkeypatch.setenv(sshpool.ENV, "1")
+    up = {"192.0.2.9": True, "192.0.2.10": True}
+    monkeypatch.setattr(sshpool, "listening", lambda address, port, timeout: up[address])
     a, b, other = _hosts()
     first = a.client
     a.close()  # the end of a notebook: kept for the next one
@@ -103,3 +105,5 @@ def test_in_the_runners_kernel_a_later_notebook_reuses_the_connection(connects, 
     assert other.client is not first and len(connects) == 2  # another host, another connection
     first.close()  # died: the next use connects afresh
     assert _hosts()[0].client is connects[2]
+    up["192.0.2.9"] = False  # sshd stopped: the kept session is not used, a new connection is tried (and fails)
+    assert _hosts()[0].client is connects[3] and connects[2].closed
