@@ -58,13 +58,20 @@ jupyter: venv
 
 # Re-record the committed notebooks' outputs: a plan-only run on a fresh lab
 # (what `make test` replays with nbval). Plan-only, so a committed notebook
-# opened and run by an operator shows the plan and changes nothing.
+# opened and run by an operator shows the plan and changes nothing. Then the
+# whole runbook applied, and 08's executed notebook kept (with its injected
+# apply = True) as tests/nbval/08_test_cluster.ipynb: nbval replays it on a lab.
 record: venv
 	$(BIN)/runbook lab down params/lab.yaml
 	$(BIN)/runbook lab up params/lab.yaml
 	rm -rf runs/record
 	$(BIN)/runbook run params/lab.yaml --out runs/record || [ $$? -eq 2 ]  # 2: plan only, changes to make (a fresh lab)
 	$(BIN)/runbook publish runs/record
+	# 08 applied on the same lab (after 00-07 applied): the nbval fixture tests/nbval/ replays on a lab
+	rm -rf runs/record-applied
+	$(BIN)/runbook run params/lab.yaml --apply --out runs/record-applied
+	$(BIN)/python -c 'from runbook_lib.runner import publish; publish("runs/record-applied", "tests/nbval", "08_*", keep_parameters=True)'
+	$(BIN)/runbook lab down params/lab.yaml
 
 # Speed (issue 10): the lab's own figures, then 1 manager + 4 and 32 workers
 # (plan only, first and second apply per section) beside the SSH floor.
@@ -72,6 +79,7 @@ record: venv
 bench: venv
 	$(BIN)/python benchmarks/bench_lab.py
 	$(BIN)/python benchmarks/bench_scale.py --workers 4 32
+	$(BIN)/python benchmarks/bench_cluster_test.py
 
 clean: lab-down
 	rm -rf $(VENV) runs

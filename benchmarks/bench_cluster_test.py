@@ -44,7 +44,7 @@ def one_round(requests: int) -> dict[str, float]:
         t0 = time.monotonic()
         ct.start_cluster(run, 90).require()
         ct.wait_joined(run, 60, t0).require()
-        tr.deploy_proxy(run, "runbook-08", 120).require()
+        tr.deploy_artifact(run, "runbook-08", 120).require()
         checks, spread = tr.send_requests(run, requests, "runbook-08")
         checks.require()
         print(spread.text())

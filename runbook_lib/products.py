@@ -100,6 +100,9 @@ class ProductSpec:
     mb_store_script: str | None = None  # the message-broker store script, relative to the home
     home_profiles: tuple[str, ...] = (DEFAULT_PROFILE,)  # profiles one unpacked home holds
     version_file: str = "bin/version.txt"
+    # What 08 deploys on the manager to prove delivery and routing: a proxy
+    # service with a log mediator (Synapse: ESB, EI) or a web application (AS).
+    artifact: str = "proxy"
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -122,6 +125,11 @@ class ProductSpec:
                 chosen = cls
         return chosen
 
+    def agents_in(self, version: str) -> list[str]:
+        """Every agent class VERSION has: those the line shipped up to it (ELB 2.0.x,
+        Carbon 4.1: Tribes only; the Hazelcast agent came with Carbon 4.2)."""
+        return sorted({cls for first, cls in self.agents if _vt(first) <= _vt(version)})
+
     def conf(self, key: str) -> str:
         """A config file's path relative to the home, e.g. ``conf/axis2/axis2.xml``."""
         return join(self.conf_dir, self.files[key].rel)
@@ -140,14 +148,14 @@ class ProductSpec:
 
 
 def _carbon4(product: str, title: str, short: str, major: str, roles: tuple[str, ...], ports: dict,
-             agents: tuple, target: str, elb_service: str | None, files: dict) -> ProductSpec:
+             agents: tuple, target: str, elb_service: str | None, files: dict, artifact: str = "proxy") -> ProductSpec:
     return ProductSpec(
         product=product, profile=DEFAULT_PROFILE, title=title, short=short, major=major, roles=roles,
         carbon_home=".", conf_dir="repository/conf", lib_dir="repository/components/lib", dbscripts_dir="dbscripts",
         security_dir="repository/resources/security", files=_files(**files),
         ports=MappingProxyType(ports), default_offset=0, start_script="bin/wso2server.sh",
         worker_flag="-DworkerNode=true", log_file="repository/logs/wso2carbon.log", pid_file="wso2carbon.pid",
-        agents=agents, registry_config_target=target, elb_service=elb_service)
+        agents=agents, registry_config_target=target, elb_service=elb_service, artifact=artifact)
 
 
 EI_INTEGRATOR = ProductSpec(
@@ -179,7 +187,8 @@ ESB = _carbon4("esb", "Enterprise Service Bus", "ESB", "4", ("manager", "worker"
                "/_system/esbnodes", "esb", _CARBON_FILES)
 # AS 5.2.1 (document 001, our skeleton) ships Tribes; AS 5.3.0 Hazelcast (CARBON-RUNTIME.md).
 AS = _carbon4("as", "Application Server", "AS", "5", ("manager", "worker", "member"), dict(SERVLET_PORTS),
-              (("5.0.0", TRIBES), ("5.3.0", HAZELCAST)), "/_system/asnodes", "appserver", _CARBON_FILES)
+              (("5.0.0", TRIBES), ("5.3.0", HAZELCAST)), "/_system/asnodes", "appserver", _CARBON_FILES,
+              artifact="webapp")
 # ELB 2.0.x (Carbon 4.1) Tribes; 2.1.0 (Carbon 4.2) Hazelcast. Its PassThrough ports are the LB's.
 ELB = _carbon4("elb", "Elastic Load Balancer", "ELB", "2", ("elb",), {**SERVLET_PORTS, **PASSTHROUGH_PORTS},
                (("2.0.0", TRIBES), ("2.1.0", HAZELCAST)), "", None,

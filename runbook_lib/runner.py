@@ -242,15 +242,19 @@ def _apply_lock(params_path: Path, out: Path):
     return acquire(load_params(params_path), str(params_path), str(out))
 
 
-def publish(run_dir: str | Path, dest: str | Path = NOTEBOOKS) -> list[Path]:
+def publish(run_dir: str | Path, dest: str | Path = NOTEBOOKS, only: str = "[0-9][0-9]_*",
+            keep_parameters: bool = False) -> list[Path]:
     """Copy a run's executed notebooks into DEST as the committed record,
     without papermill's injected-parameters cell: the notebooks keep their
-    own defaults (apply = False), so opening one never changes anything."""
+    own defaults (apply = False), so opening one never changes anything.
+    KEEP_PARAMETERS keeps that cell, for the nbval fixture of an applied 08
+    (tests/nbval/), which replays only on a lab."""
     import nbformat
     out = []
-    for src in sorted(Path(run_dir).glob("[0-9][0-9]_*.ipynb")):
+    for src in sorted(Path(run_dir).glob(f"{only}.ipynb")):
         nb = nbformat.read(src, as_version=4)
-        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+        if not keep_parameters:
+            nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
         nb.metadata.pop("papermill", None)
         for cell in nb.cells:
             cell.get("metadata", {}).pop("papermill", None)

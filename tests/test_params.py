@@ -97,7 +97,7 @@ def test_examples_express_their_layouts():
     by_host = {h: sorted(n for n, v in esb.nodes.items() if v.host == h) for h in esb.hosts}
     assert by_host == {"node206": ["elb", "manager", "worker2"], "node132": ["worker1", "worker3"]}
     assert str(esb.hosts["node206"].address).endswith(".206") and str(esb.hosts["node132"].address).endswith(".132")
-    assert esb.nodes["elb"].product.dist == "elb-2.0.5"
+    assert esb.nodes["elb"].product.dist == "elb-2.1.0"
 
     as_ = load_params(PARAMS / "as-elb-001.yaml")
     assert as_.product.dist == "as-5.2.1" and as_.deployment_sync.kind == "svn"

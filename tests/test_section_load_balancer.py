@@ -212,8 +212,8 @@ def test_elb_001_replaces_the_sample_domains() -> None:
 
 def test_elb_two_load_balancers_know_each_other(tmp_path: Path) -> None:
     raw = yaml.safe_load((PARAMS / "esb-elb-000.yaml").read_text())
-    raw["nodes"]["elb2"] = {"host": "node132", "role": "elb", "product": {"name": "elb", "version": "2.0.5"},
-                            "home": "/opt/wso2/elb/wso2elb-2.0.5", "offset": 3, "local_member_port": 4100}
+    raw["nodes"]["elb2"] = {"host": "node132", "role": "elb", "product": {"name": "elb", "version": "2.1.0"},
+                            "home": "/opt/wso2/elb/wso2elb-2.1.0", "offset": 3, "local_member_port": 4100}
     f = tmp_path / "two-elbs.yaml"
     f.write_text(yaml.safe_dump(raw))
     p = load_params(f)

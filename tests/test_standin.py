@@ -6,6 +6,7 @@ or answers on its ports."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import time
@@ -176,6 +177,31 @@ def test_proxy_hot_deployment_and_log_mediator(homes):
     status, body, _ = get(f"http://{ADDR}:{8280 + h.offset}/services/Echo", data=b"<ping/>")
     assert status == 200 and body == "<ping/>"
     assert "{org.apache.synapse.mediators.builtin.LogMediator} -  probe = hello" in h.wait_log("probe = hello")
+
+
+def test_as_webapp_hot_deployment_and_access_log(homes):
+    """AS: an exploded webapp is deployed (carbon-deployment's log line) and
+    served on the servlet ports; Tomcat's AccessLogValve writes one combined
+    line per request, where catalina-server.xml says."""
+    h = homes("as", "as-5.2.1")
+    h.edit("carbon.xml", r"<DeploymentUpdateInterval>\d+", "<DeploymentUpdateInterval>1")
+    h.start()
+    h.wait_log("WSO2 Carbon started")
+    app = h.path / "repository/deployment/server/webapps/probe"
+    app.mkdir(parents=True)
+    (app / "index.html").write_text("<p>probe page</p>")
+    h.wait_log("{org.wso2.carbon.webapp.mgt.TomcatGenericWebappsDeployer} -  Deployed webapp: StandardEngine[Catalina]"
+               f".StandardHost[localhost].StandardContext[/probe].File[{app}]")
+    status, body, _ = get(f"http://{ADDR}:{9763 + h.offset}/probe/?runbook=x1")
+    assert status == 200 and body == "<p>probe page</p>"
+    assert get(f"http://{ADDR}:{9763 + h.offset}/probe/missing.html")[0] == 404
+    logs = list((h.path / "repository/logs").glob("http_access_*.log"))
+    assert [p.name for p in logs] == [time.strftime("http_access_%Y-%m-%d.log")]
+    lines = logs[0].read_text().splitlines()
+    combined = r'^127\.0\.0\.\d+ - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /probe/\?runbook=x1 HTTP/1\.1" ' \
+        r'200 17 "-" "Python-urllib/[\d.]+"$'
+    assert sum(bool(re.match(combined, ln)) for ln in lines) == 1, lines
+    assert sum("/probe/missing.html" in ln and '" 404 ' in ln for ln in lines) == 1
 
 
 def test_elb_routes_to_members_that_list_it(homes):

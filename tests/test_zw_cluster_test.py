@@ -15,6 +15,7 @@ import runbook_lib as rb
 from runbook_lib.errors import CheckFailed
 from runbook_lib.runner import run_sections
 from runbook_lib.sections import cluster_test as ct
+from runbook_lib.sections.cluster_artifact import PROXY
 from runbook_lib.sections import cluster_traffic as tr
 
 from .conftest import PARAMS_LAB
@@ -121,15 +122,15 @@ def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
     old = edit_text(run, v, "carbon.xml", r"(<DeploymentSynchronizer>\s*<Enabled>)true", r"\1false")
     try:
         assert ct.start_node(run, v, 60).ok
-        checks = tr.deploy_proxy(run, "runbook-08-sync-off", timeout=40)
+        checks = tr.deploy_artifact(run, "runbook-08-sync-off", timeout=40)
         bad = [c for c in checks.failed]
-        assert [c.what for c in bad] == [f"worker2: proxy {ct.PROXY}"], checks.text()
+        assert [c.what for c in bad] == [f"worker2: proxy {PROXY}"], checks.text()
         assert "synchroniser is off" in bad[0].fix
     finally:
         tr.stop_node(run, v)
         restore(run, v, "carbon.xml", old)
         assert ct.start_node(run, v, 60).ok
-        tr.deploy_proxy(run, "runbook-08", timeout=60).require()
+        tr.deploy_artifact(run, "runbook-08", timeout=60).require()
 
 
 def test_a_node_advertising_loopback_is_never_joined(run):

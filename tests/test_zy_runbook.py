@@ -120,3 +120,25 @@ def test_committed_notebooks_replay_under_nbval(fresh, tmp_path):
          *[str(ROOT / "notebooks" / f"{name}.ipynb") for name in sections()]],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     assert res.returncode == 0, res.stdout[-6000:]
+
+
+def test_applied_cluster_test_replays_under_nbval(fresh, tmp_path):
+    """08 applied (recorded by `make record` after 00-07 applied on a fresh lab)
+    replays cell by cell on a fresh lab brought to the same state: the same
+    start order, membership tables, console answers, deployment and checks;
+    only timings and the spread of requests are sanitised (sanitize.cfg)."""
+    fixture = ROOT / "tests" / "nbval" / "08_test_cluster.ipynb"
+    nb = nbformat.read(fixture, as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+    assert "apply = True" in injected.source and 'params_file = "params/lab.yaml"' in injected.source
+    labmod.down(fresh, **quiet)
+    labmod.up(fresh, PARAMS_LAB, **quiet)
+    files = run_sections(PARAMS_LAB, apply=True, only=[s for s in sections() if s != "08_test_cluster"],
+                         out_dir=tmp_path / "run", progress=lambda *_: None)
+    assert files.ok, files.text()
+    env = dict(os.environ, RUNBOOK_HEADLESS="1", RUNBOOK_RECORD=str(tmp_path / "record.jsonl"))
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+         "--nbval-sanitize-with", str(ROOT / "notebooks" / "sanitize.cfg"), "--nbval-cell-timeout=600", str(fixture)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-6000:]

@@ -116,8 +116,13 @@ def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(base, dest, symlinks=True, ignore=shutil.ignore_patterns(".keep"))
-    if not source.exact:
+    if not source.exact:  # the skeleton stands in for that version's files: they name it
         (dest / "bin" / "version.txt").write_text(version_line + "\n")
+        old_version = source.skeleton.partition("-")[2]
+        for carbon_xml in dest.rglob("carbon.xml"):
+            text = carbon_xml.read_text()
+            carbon_xml.write_text(text.replace(f"<Version>{old_version}</Version>",
+                                               f"<Version>{source.version}</Version>", 1))
     overlaid = []
     if real is not None:
         for src in sorted(real.rglob("*")):

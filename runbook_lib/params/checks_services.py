@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..products import spec_for
 from .checks import Report
+from .derive import cluster_agent
 
 
 def _inside_git_repo(path: Path) -> bool:
@@ -52,6 +54,32 @@ def _load_balancer(r: Report, base: Path) -> None:
     if elbs and lb.kind != "elb":
         err("load_balancer.kind", f"node `{elbs[0]}` has role elb but the load balancer kind is `{lb.kind}`",
             "set load_balancer.kind: elb, or remove the elb node")
+    _elb_reaches_members(r, elbs)
+
+
+def _elb_reaches_members(r: Report, elbs: list[str]) -> None:
+    """The ELB learns its members only from nodes that list it as a well-known
+    member, over the members' own clustering agent (CARBON-RUNTIME.md "Which
+    clustering agent", "WSO2 ELB 2.x")."""
+    p = r.p
+    if not elbs or not any(v.role in ("manager", "worker", "member") for v in p.nodes.values()):
+        return
+    if not any(p.nodes[n].well_known for n in elbs):
+        r.err(f"nodes.{elbs[0]}.well_known", "no node lists the ELB as a well-known member, so the ELB never "
+              "learns a member and answers every request with \"No application members available\" (000: \"you "
+              "add the ELB and ESB manager node to the well-known members\"; 001 step 5)",
+              f"set well_known: true on nodes.{elbs[0]}")
+    agent = cluster_agent(p)
+    for n in elbs:
+        prod = p.node_product(p.nodes[n])
+        has = spec_for(prod.name, prod.version).agents_in(prod.version)
+        if agent not in has:
+            r.err(f"nodes.{n}.product.version", f"{prod.name.upper()} {prod.version} has no "
+                  f"{agent.rsplit('.', 1)[-1]} (it ships {', '.join(a.rsplit('.', 1)[-1] for a in has)}), the "
+                  f"agent the {p.product.name.upper()} {p.product.version} nodes run: it could never learn them "
+                  "(the Hazelcast agent came with Carbon 4.2)",
+                  "use an ELB of the 2.1 line (Carbon 4.2, as document 000 does: wso2elb-2.1.0) in front of "
+                  "Hazelcast nodes")
 
 
 def _database(r: Report, base: Path) -> None:

@@ -129,6 +129,13 @@ def cluster_nodes(p: Params) -> list[str]:
     return [n for n, v in p.nodes.items() if v.role in ("manager", "worker", "member")]
 
 
+def cluster_agent(p: Params) -> str:
+    """The clustering agent class the cluster's nodes ship (05/06 leave it as
+    shipped): the ELB in front of them must run the same one, since a Tribes
+    and a Hazelcast member never see each other (CARBON-RUNTIME.md)."""
+    return spec_for(p.product.name, p.product.version).clustering_agent(p.product.version)
+
+
 def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str, int]]:
     """(IP, localMemberPort) of every well-known member, the node itself excluded;
     a broker's: every well-known broker, itself included (003, params/brokers.py)."""

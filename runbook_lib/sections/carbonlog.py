@@ -33,6 +33,15 @@ def error_lines(seg: str) -> list[str]:
     return [ln for ln in seg.splitlines() if re.search(r"\]\s+ERROR \{", ln)]
 
 
+def startup_errors(seg: str) -> list[str]:
+    """ERROR lines of the start-up itself: those before `WSO2 Carbon started`
+    (later ones, such as the ELB's "No application members available", come
+    from serving and do not mean the node failed to start)."""
+    lines = seg.splitlines()
+    end = next((i for i, ln in enumerate(lines) if STARTED in ln), len(lines))
+    return error_lines("\n".join(lines[:end]))
+
+
 def message(line: str) -> str:
     """A log line's message, without time stamp and logger."""
     m = re.search(r"\} -  (.*?)(?: \{[\w.$]+\})?\s*$", line)

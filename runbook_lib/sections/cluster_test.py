@@ -5,7 +5,8 @@ ports. Nothing here knows whether the node is WSO2 or the lab's stand-in.
 Start the load balancer node (WSO2 ELB layouts), the manager, then each
 worker; wait for each to log start-up and for the others to log it as
 joined; check the console through the management host name only; deploy a
-sample proxy with a log mediator on the manager (on every node where there
+test artifact on the manager (cluster_artifact.py: a proxy with a log
+mediator for ESB/EI, a webapp for AS; on every node where there
 is no manager, 004) and wait for every worker to deploy it; send requests
 through the load balancer and count each worker's log-mediator lines; stop
 a worker and see the cluster and the load balancer route around it."""
@@ -13,11 +14,7 @@ a worker and see the cluster and the load balancer route around it."""
 from __future__ import annotations
 
 import html
-import http.client
-import re
-import ssl
 import time
-from dataclasses import dataclass, field
 
 from ..context import Run
 from ..params import NodeView
@@ -27,7 +24,6 @@ from . import carbonlog as L
 from .clustering import start_command
 
 CLUSTER_ROLES = ("manager", "worker", "member")
-PROXY = "RunbookClusterTest"
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py
 
 
@@ -38,10 +34,6 @@ def log_path(v: NodeView) -> str:
 
 def pid_path(v: NodeView) -> str:
     return v.path(v.spec.pid_file)
-
-
-def proxy_path(v: NodeView) -> str:
-    return v.path("repository/deployment/server/synapse-configs/default/proxy-services/" + PROXY + ".xml")
 
 
 def read_log(run: Run, v: NodeView) -> str:
@@ -95,23 +87,32 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     before = read_log(run, v).count(L.STARTING)
     parts = start_command(v).split()
     command = " ".join([parts[0], parts[1], "start", *parts[2:]])
-    if running(run, v):
+    changed = changed_since_start(run, v) if running(run, v) else []
+    if running(run, v) and not changed:
         seg, how = L.latest_run(read_log(run, v)), "already running"
     else:
-        h.run(command)
         how = "started"
+        if changed:  # it runs with the old files: restart it, as an operator would
+            h.run(f"{parts[0]} {parts[1]} stop")
+            gone_by = time.monotonic() + timeout
+            while running(run, v) and time.monotonic() < gone_by:  # the real script only sends TERM
+                time.sleep(0.5)
+            wait_left(run, v)  # the others (and the ELB) drop the old instance before the new one joins
+            how = f"restarted (changed since its start: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''})"
+            before = read_log(run, v).count(L.STARTING)
+        h.run(command)
         deadline = time.monotonic() + timeout
         while True:
             text = read_log(run, v)
             seg = L.latest_run(text) if text.count(L.STARTING) > before else ""
-            if L.started_line(seg) or L.error_lines(seg) or time.monotonic() > deadline:
+            if L.started_line(seg) or L.startup_errors(seg) or time.monotonic() > deadline:
                 break
             if seg and not running(run, v):
                 time.sleep(0.3)
                 seg = L.latest_run(read_log(run, v))
                 break
             time.sleep(0.5)
-    ok_line, errors = L.started_line(seg), L.error_lines(seg)
+    ok_line, errors = L.started_line(seg), L.startup_errors(seg)
     if errors:
         found, fix = f"ERROR: {L.message(errors[0])}", explain(errors[0])
     elif ok_line:
@@ -119,6 +120,31 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     else:
         found, fix = f"no start-up line within {timeout:.0f}s", f"see {log_path(v)} on {v.host_name}"
     return Check(v.host_name, f"{v.name}: `{command}`", "WSO2 Carbon started", found, bool(ok_line) and not errors, fix)
+
+
+def wait_left(run: Run, gone: NodeView, timeout: float = 30) -> Checks:
+    deadline = time.monotonic() + timeout
+    others = [v for v in cluster_nodes(run) if v.name != gone.name]
+    while True:
+        seen = views_now(run)
+        still = [v.name for v in others if member_id(gone) in seen[v.name]]
+        if not still or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    return Checks(f"{gone.name} logged as left", [
+        Check(v.host_name, f"{v.name} no longer sees {gone.name}", "left", "still a member" if v.name in still
+              else "left", v.name not in still, "membership should drop a stopped node within seconds")
+        for v in others])
+
+
+def changed_since_start(run: Run, v: NodeView) -> list[str]:
+    """Files under the node's conf directory written after its start script
+    wrote the pid file: a running node still has the old values."""
+    res = run.host(v.host_name).run("find %s -type f -newer %s 2>/dev/null | sort", v.path(v.spec.conf_dir),
+                                    pid_path(v))
+    conf = v.path(v.spec.conf_dir).rstrip("/") + "/"
+    return [ln[len(conf):] if ln.startswith(conf) else ln for ln in (res.stdout or "").splitlines()
+            if ln and ".bak." not in ln and ".runbook-tmp" not in ln]
 
 
 def start_cluster(run: Run, timeout: float = 90) -> Checks:
@@ -158,7 +184,7 @@ def wait_joined(run: Run, timeout: float = 60, t0: float | None = None) -> Check
     checks = []
     for v in cluster_nodes(run):
         want = [names[m] for m in expected_members(run, v)]
-        got = [names.get(m, m) for m in seen[v.name]]
+        got = [names[m] for m in names if m in seen[v.name]] + [m for m in seen[v.name] if m not in names]
         lost = [names[m] for m in missing[v.name]]
         fix = (f"{v.name} does not see {', '.join(lost)}: check that each of them is running, in domain "
                f"{run.params.cluster.domain}, advertises its own IP as localMemberHost (not 127.0.0.1), and that "

@@ -1,13 +1,12 @@
-"""08 · Traffic through the load balancer: the console by the management
-host name only, a sample proxy deployed on the manager and delivered to
-every worker, requests spread over the workers (counted from each worker's
-log-mediator lines), and a stopped worker routed around."""
+"""08 · Traffic through the load balancer: a test artifact
+(cluster_artifact.py: a proxy for ESB/EI, a webapp for AS) deployed on the
+manager and delivered to every worker, requests spread over the workers
+(counted from each worker's own log), and a stopped worker routed around.
+The console check and the way in are in cluster_lb.py."""
 
 from __future__ import annotations
 
 import html
-import http.client
-import ssl
 import time
 
 from ..configedit import get_values
@@ -16,77 +15,14 @@ from ..params import NodeView
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
-from .cluster_test import (PROXY, TIMINGS, cluster_nodes, member_id, proxy_path, read_log, running, start_node,
-                           views_now)
+from .cluster_artifact import artifact_for
+from .cluster_test import TIMINGS, cluster_nodes, member_id, read_log, running, start_node, wait_left
 from .clustering import start_command
+from .cluster_lb import console_checks, file_sub_domain, lb_endpoint, not_applicable, request, serving
 from .common import CARBON_NS
 
-SYNAPSE = "http://ws.apache.org/ns/synapse"
-
-
-def lb_endpoint(run: Run) -> tuple[str, int, int]:
-    """The load balancer's address and HTTP/HTTPS ports (nginx host, or the ELB node's host)."""
-    p, lb = run.params, run.params.load_balancer
-    if lb.kind == "elb":
-        v = next(v for v in run.views.values() if v.node.role == "elb")
-        return v.address, v.ports["pt_http"], v.ports["pt_https"]
-    return str(p.hosts[lb.host or ""].address), lb.http_port, lb.https_port
-
-
-def _request(addr: str, port: int, host: str, path: str, tls: bool, body: bytes | None = None):
-    if tls:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # lab/self-signed certificates: 02 checks them
-        conn = http.client.HTTPSConnection(addr, port, timeout=15, context=ctx)
-    else:
-        conn = http.client.HTTPConnection(addr, port, timeout=15)
-    try:
-        conn.request("POST" if body is not None else "GET", path, body=body,
-                     headers={"Host": host, "Content-Type": "application/xml"})
-        r = conn.getresponse()
-        return r.status, r.getheader("Location") or "", r.read().decode("utf-8", "replace")
-    except OSError as e:
-        return 0, "", str(e)
-    finally:
-        conn.close()
-
-
-def not_applicable(run: Run) -> str:
-    """Why this layout has no traffic to test ("" when it has)."""
-    if run.params.load_balancer.kind == "none":
-        return "this layout has no load balancer"
-    if not serving(run):
-        return "this layout has no worker or member nodes"
-    return ""
-
-
-def console_checks(run: Run) -> Checks:
-    if not_applicable(run):
-        return Checks(f"the management console: not tested ({not_applicable(run)})", [])
-    addr, _, https = lb_endpoint(run)
-    names = run.params.cluster.hostnames
-    checks = []
-    status, loc, _ = _request(addr, https, names.management, "/carbon/", True)
-    checks.append(Check(addr, f"https://{names.management}/carbon/", "302 to /carbon/admin/login.jsp",
-                        f"{status} {loc}".strip(), status == 302 and loc.endswith("/carbon/admin/login.jsp"),
-                        "the management vhost must send /carbon/ to the manager's servlet HTTPS port (01)"))
-    status, _, body = _request(addr, https, names.management, "/carbon/admin/login.jsp", True)
-    checks.append(Check(addr, f"https://{names.management}/carbon/admin/login.jsp", "200 with the login form",
-                        f"{status}{' with the login form' if 'login_action.jsp' in body else ''}",
-                        status == 200 and "login_action.jsp" in body, "see the check above"))
-    status, loc, body = _request(addr, https, names.cluster, "/carbon/", True)
-    login = status == 302 and "login.jsp" in loc or "login_action.jsp" in body
-    checks.append(Check(addr, f"https://{names.cluster}/carbon/", "no console", f"{status} {loc}".strip()
-                        + (" (the console!)" if login else ""), not login,
-                        "the cluster host name must not reach a console: route it to the workers' PassThrough ports"))
-    return Checks("the management console through the load balancer", checks)
-
-
-def proxy_xml(marker: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<proxy xmlns="{SYNAPSE}" name="{PROXY}" '
-            'transports="http https" startOnLoad="true">\n  <target>\n    <inSequence>\n'
-            f'      <log level="custom">\n        <property name="runbook" value="{marker}"/>\n'
-            '      </log>\n      <respond/>\n    </inSequence>\n  </target>\n</proxy>\n').encode()
+__all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "stop_node",
+           "traffic"]
 
 
 def deploy_targets(run: Run) -> list[NodeView]:
@@ -95,32 +31,29 @@ def deploy_targets(run: Run) -> list[NodeView]:
     return [v for v in views if v.node.role == "manager"] or views
 
 
-def serving(run: Run) -> list[NodeView]:
-    return [v for v in cluster_nodes(run) if v.node.role in ("worker", "member")]
-
-
-def _deployed(seg: str) -> int:
-    return L.count(seg, f"ProxyService named '{PROXY}' has been")
-
-
-def deploy_proxy(run: Run, marker: str, timeout: float = 90) -> Checks:
+def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
+    """Write the test artifact on the deploy targets (the manager) and wait
+    until every node has logged its deployment (workers: through the
+    deployment synchroniser)."""
+    art = artifact_for(run)
     if not_applicable(run):
-        return Checks(f"proxy {PROXY}: not deployed ({not_applicable(run)})", [])
-    before = {v.name: _deployed(L.latest_run(read_log(run, v))) for v in cluster_nodes(run)}
+        return Checks(f"{art.noun}: not deployed ({not_applicable(run)})", [])
+    before = {v.name: art.deployments(L.latest_run(read_log(run, v))) for v in cluster_nodes(run)}
     wanted = {v.name: v for v in deploy_targets(run) + serving(run)}
-    same = all(run.host(v.host_name).read_file(proxy_path(v)) == proxy_xml(marker) for v in deploy_targets(run))
+    same = all(run.host(v.host_name).read_file(art.path(v)) == art.content(marker) for v in deploy_targets(run))
     if same and all(before[name] > 0 for name in wanted):  # a second run: nothing to deploy
-        return Checks(f"proxy {PROXY} already deployed on every node (unchanged)", [
-            Check(v.host_name, f"{name}: proxy {PROXY}", "deployed", "deployed (since this node's start)", True)
+        return Checks(f"{art.noun} already deployed on every node (unchanged)", [
+            Check(v.host_name, f"{name}: {art.noun}", "deployed", "deployed (since this node's start)", True)
             for name, v in wanted.items()])
     t0 = time.monotonic()
     for v in deploy_targets(run):
-        run.host(v.host_name).run("cat > %s.tmp && mv %s.tmp %s", proxy_path(v), proxy_path(v), proxy_path(v),
-                                  stdin=proxy_xml(marker))
+        path = art.path(v)
+        run.host(v.host_name).run("mkdir -p \"$(dirname %s)\" && cat > %s.tmp && mv %s.tmp %s", path, path, path, path,
+                                  stdin=art.content(marker))
     deadline, done = time.monotonic() + timeout, {}
     while len(done) < len(wanted) and time.monotonic() < deadline:
         for name, v in wanted.items():
-            if name not in done and _deployed(L.latest_run(read_log(run, v))) > before[name]:
+            if name not in done and art.deployments(L.latest_run(read_log(run, v))) > before[name]:
                 done[name] = round(time.monotonic() - t0, 1)
         time.sleep(1)
     TIMINGS["proxy_to_all_workers"] = round(time.monotonic() - t0, 2)
@@ -128,9 +61,9 @@ def deploy_proxy(run: Run, marker: str, timeout: float = 90) -> Checks:
     for name, v in wanted.items():
         ok = name in done
         found = f"deployed after {done[name]}s" if ok else f"not deployed within {timeout:.0f}s"
-        checks.append(Check(v.host_name, f"{name}: proxy {PROXY}", "deployed", found, ok,
+        checks.append(Check(v.host_name, f"{name}: {art.noun}", "deployed", found, ok,
                             "" if ok else never_delivered(run, v)))
-    return Checks(f"proxy {PROXY} deployed on {', '.join(v.name for v in deploy_targets(run))}, "
+    return Checks(f"{art.noun} deployed on {', '.join(v.name for v in deploy_targets(run))}, "
                   "delivered to every worker", checks)
 
 
@@ -141,7 +74,7 @@ def never_delivered(run: Run, v: NodeView) -> str:
     if enabled != ["true"] or checkout != ["true"]:
         return (f"{v.name}'s deployment synchroniser is off (carbon.xml DeploymentSynchronizer Enabled="
                 f"{enabled or 'absent'}, AutoCheckout={checkout or 'absent'}): it never receives the manager's "
-                "artifacts; configure it (06) or copy the proxy to it")
+                "artifacts; configure it (06) or copy the artifact to it")
     return f"{v.name} has the synchroniser on but received nothing: see the SVN lines in {v.name}'s log"
 
 
@@ -168,19 +101,20 @@ class Spread(TextShown):
 
 
 def send_requests(run: Run, n: int, marker: str, label: str = "") -> tuple[Checks, Spread]:
-    """N requests to /services/PROXY through the load balancer's HTTP port by
-    the cluster host name; each worker's share read from its own log."""
+    """N requests for the test artifact through the load balancer's HTTP port
+    by the cluster host name; each worker's share read from its own log."""
     addr, http_port, _ = lb_endpoint(run)
-    needle = f"runbook = {marker}"
-    before = {v.name: L.count(read_log(run, v), needle) for v in serving(run)}
+    art = artifact_for(run)
+    before = {v.name: art.served(run, v, marker) for v in serving(run)}
     t0 = time.monotonic()
-    codes = [_request(addr, http_port, run.params.cluster.hostnames.cluster, f"/services/{PROXY}", False,
-                      b"<runbook-cluster-test/>")[0] for _ in range(n)]
+    url = art.request_path(marker)
+    codes = [request(addr, http_port, run.params.cluster.hostnames.cluster, url, False, art.body())[0]
+             for _ in range(n)]
     TIMINGS[f"requests{label}"] = round(time.monotonic() - t0, 2)
     time.sleep(0.5)
-    counts = {v.name: L.count(read_log(run, v), needle) - before[v.name] for v in serving(run)}
+    counts = {v.name: art.served(run, v, marker) - before[v.name] for v in serving(run)}
     ok = sum(1 for c in codes if c == 200)
-    checks = [Check(addr, f"{n} requests to http://{run.params.cluster.hostnames.cluster}/services/{PROXY}",
+    checks = [Check(addr, f"{n} requests to http://{run.params.cluster.hostnames.cluster}{url}",
                     f"{n} x 200", f"{ok} x 200" + (f", others: {sorted(set(codes) - {200})}" if ok < n else ""),
                     ok == n, "see the load balancer's log and the workers' logs")]
     return Checks("requests through the load balancer" + label, checks), Spread(f"requests per worker{label}", counts)
@@ -196,10 +130,12 @@ def spread_checks(run: Run, spread: Spread, stopped: str | None = None) -> Check
             continue
         fix = ""
         if n == 0:
-            fix = (f"{v.name} has subDomain `{v.sub_domain}`: the load balancer sends worker traffic only to "
-                   "subDomain `worker` (ERRATA E9)" if v.sub_domain not in (None, "worker")
+            sub = file_sub_domain(run, v)
+            fix = (f"{v.name}'s axis2.xml has subDomain `{sub}`: the load balancer sends worker traffic only to "
+                   "subDomain `worker` (ERRATA E9): re-run 06 with apply=True and restart it"
+                   if sub not in (None, "worker") and run.params.load_balancer.kind == "elb"
                    else f"{v.name} got no request: check that the load balancer lists it ({member_id(v)} in the "
-                        "cluster, its PassThrough port in nginx's upstream) and that it deployed the proxy")
+                        f"cluster, its port in nginx's upstream) and that it deployed the {artifact_for(run).noun}")
         checks.append(Check(v.host_name, f"{v.name} served", "at least 1", str(n), n > 0, fix))
     return Checks("every live worker takes traffic", checks)
 
@@ -216,21 +152,6 @@ def stop_node(run: Run, v: NodeView) -> Check:
 def start_command_stop(v: NodeView) -> str:
     parts = start_command(v).split()
     return f"{parts[0]} {parts[1]} stop"
-
-
-def wait_left(run: Run, gone: NodeView, timeout: float = 30) -> Checks:
-    deadline = time.monotonic() + timeout
-    others = [v for v in cluster_nodes(run) if v.name != gone.name]
-    while True:
-        seen = views_now(run)
-        still = [v.name for v in others if member_id(gone) in seen[v.name]]
-        if not still or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    return Checks(f"{gone.name} logged as left", [
-        Check(v.host_name, f"{v.name} no longer sees {gone.name}", "left", "still a member" if v.name in still
-              else "left", v.name not in still, "membership should drop a stopped node within seconds")
-        for v in others])
 
 
 def restart(run: Run, v: NodeView, timeout: float = 90) -> Check:
@@ -262,11 +183,32 @@ def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
     t0 = time.monotonic()
     verify(wait_left(run, victim))
     TIMINGS["member_left_seen"] = round(time.monotonic() - t0, 2)
-    traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
+    if len(serving(run)) > 1:
+        traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
+    else:  # 001: one worker; nothing to route around it to
+        verify(no_member_left(run, victim, marker))
     verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]))
     verify(wait_joined(run, timeout))
     verify(wait_takes_traffic(run, victim, marker, timeout))
     traffic(run, n, marker, label=f" after {victim.name} rejoined")
+
+
+def no_member_left(run: Run, victim: NodeView, marker: str) -> Checks:
+    """With the only worker stopped the load balancer has nobody to send to: it
+    must say so (the ELB: 503 "No application members available"; nginx: 502)
+    rather than answer from somewhere else, such as the manager."""
+    addr, http_port, _ = lb_endpoint(run)
+    art = artifact_for(run)
+    answers = [request(addr, http_port, run.params.cluster.hostnames.cluster, art.request_path(marker), False,
+                        art.body()) for _ in range(3)]
+    codes = sorted({status for status, _, _ in answers})
+    ok = all(status in (502, 503, 504) for status, _, _ in answers)
+    said = next((body.strip()[:60] for status, _, body in answers if status == 503 and body.strip()), "")
+    return Checks(f"requests with {victim.name}, the only worker, stopped", [Check(
+        addr, f"3 requests to http://{run.params.cluster.hostnames.cluster}{art.request_path(marker)}",
+        "502/503: no member to send to", f"{codes}" + (f" {said!r}" if said else ""), ok,
+        "" if ok else "the load balancer answered from a node that is not a worker: check its worker sub-domain "
+                      "(ELB) or upstream (nginx)")])
 
 
 def wait_takes_traffic(run: Run, v: NodeView, marker: str, timeout: float = 90) -> Checks:
@@ -274,13 +216,14 @@ def wait_takes_traffic(run: Run, v: NodeView, marker: str, timeout: float = 90) 
     10 s by default; the ELB: its suspension): send a few requests every two
     seconds until V serves one."""
     addr, http_port, _ = lb_endpoint(run)
-    needle = f"runbook = {marker}"
-    before = L.count(read_log(run, v), needle)
+    art = artifact_for(run)
+    before = art.served(run, v, marker)
     t0, deadline = time.monotonic(), time.monotonic() + timeout
     while True:
         for _ in range(len(serving(run))):
-            _request(addr, http_port, run.params.cluster.hostnames.cluster, f"/services/{PROXY}", False, b"<probe/>")
-        got = L.count(read_log(run, v), needle) > before
+            request(addr, http_port, run.params.cluster.hostnames.cluster, art.request_path(marker), False,
+                     art.body())
+        got = art.served(run, v, marker) > before
         if got or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -292,11 +235,12 @@ def wait_takes_traffic(run: Run, v: NodeView, marker: str, timeout: float = 90) 
 
 
 def spread_report(params_file: str, marker: str = "runbook-08") -> str:
-    """For `make demo`: each worker's log-mediator lines of 08's proxy since its latest start."""
+    """For `make demo`: the requests each worker served with 08's MARKER (proxy: since its latest start)."""
     from ..context import open_run
     run = open_run(params_file)
     try:
-        counts = {v.name: L.count(L.latest_run(read_log(run, v)), f"runbook = {marker}") for v in serving(run)}
+        art = artifact_for(run)
+        counts = {v.name: art.served(run, v, marker, since_start=True) for v in serving(run)}
         return Spread("08 · requests per worker through the load balancer (since each worker's latest start)",
                       counts).text()
     finally:

@@ -61,6 +61,12 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
     if role in ("manager", "worker"):
         edits.append(EnsureProperty(PROPS, "subDomain", v.sub_domain or ""))
         wants.append(("subDomain (E9)", PROPS + "/property[@name='subDomain']/@value", [v.sub_domain or ""]))
+    if role == "manager":
+        for port, target in elb_port_mappings(run, v).items():
+            name = f"port.mapping.{port}"
+            edits.append(EnsureProperty(PROPS, name, str(target)))
+            wants.append((f"{name} (the ELB's port to this node's console)",
+                          PROPS + f"/property[@name='{name}']/@value", [str(target)]))
     elif role == "member":  # 004: both nodes equal, no subDomain
         edits.append(Remove(PROPS + "/property[@name='subDomain']"))
         wants.append(("no subDomain (all nodes equal)", PROPS + "/property[@name='subDomain']/@value", []))
@@ -79,6 +85,20 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
                       SetText(rx + "/parameter[@name='WSDLEPRPrefix']", prefix)]
             wants.append((f"{scheme} WSDLEPRPrefix", rx + "/parameter[@name='WSDLEPRPrefix']", [prefix]))
     return edits, wants
+
+
+def elb_port_mappings(run: Run, v: NodeView) -> dict[int, int]:
+    """Behind the WSO2 ELB, a member is reached on the ports it advertises:
+    its PassThrough ports where it has them (ESB). The management console
+    lives on the servlet ports, so the manager maps the ELB's ports to them
+    (`port.mapping.<ELB port>` = <this node's port>). 000 shows
+    `port.mapping.8290` = 9763, which matches neither its ELB's ports (80/443)
+    nor its manager's (Offset 1: 9764/9444); the mapping the ELB can use is
+    from its own listening ports to the manager's effective servlet ports."""
+    lb = run.params.load_balancer
+    if lb.kind != "elb" or not v.spec.has_passthrough:
+        return {}  # AS members advertise their servlet ports already (001)
+    return {lb.http_port: v.ports["http"], lb.https_port: v.ports["https"]}
 
 
 def wsdl_prefixes(run: Run, data: bytes) -> dict[str, str]:

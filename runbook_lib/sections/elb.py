@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from ..configedit import EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetText, read_lbconf
 from ..context import Run
 from ..params import NodeView, Params, hosts_entries, node_views
+from ..params.derive import cluster_agent
 from ..products import spec_for
 from ..step import Check, Checks, Plan
 from .common import hosts_op
@@ -68,15 +69,21 @@ def lbconf_wanted(p: Params, v: NodeView, data: bytes) -> tuple[list, list[LbWan
 
 
 def axis2_wanted(p: Params, v: NodeView) -> tuple[list, list[XmlWant]]:
-    """000: clustering on, wka, the ELBs' own domain, this ELB's address (E10:
-    a reachable IP; shipped commented out, E11) and port, the other ELBs as
-    members; the http/https receivers on the load balancer's ports (80/443)."""
+    """000: clustering on with the agent the cluster's nodes run (000 sets
+    Hazelcast for its ESB 4.x nodes; 001 keeps Tribes for AS 5.2: an ELB on the
+    other agent never learns its members, CARBON-RUNTIME.md), wka, the ELBs'
+    own domain, this ELB's address (E10: a reachable IP; shipped commented out,
+    E11) and port, the other ELBs as members; the http/https receivers on the
+    load balancer's ports (80/443)."""
     lb = p.load_balancer
     settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", LB_DOMAIN),
                 ("localMemberHost", v.local_member_host), ("localMemberPort", str(v.node.local_member_port))]
     others = _others(p, v)
-    edits: list = [SetAttr(C, "enable", "true")] + [SetParameter(C, k, val) for k, val in settings]
-    wants: list[XmlWant] = [("clustering enabled", C + "/@enable", ["true"])]
+    agent = cluster_agent(p)
+    edits: list = [SetAttr(C, "class", agent), SetAttr(C, "enable", "true")]
+    edits += [SetParameter(C, k, val) for k, val in settings]
+    wants: list[XmlWant] = [("clustering agent (the members' own)", C + "/@class", [agent]),
+                            ("clustering enabled", C + "/@enable", ["true"])]
     wants += [(k, f"{C}/parameter[@name='{k}']", [val]) for k, val in settings]
     if others:
         edits.append(EnsureChild(C, "members", children=[

@@ -13,7 +13,6 @@ import ssl
 import threading
 from dataclasses import dataclass
 
-from .errors import StartupError
 from .httpd import Request, Response, html_page
 from .membership import Member, Membership, new_uuid
 

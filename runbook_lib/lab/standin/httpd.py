@@ -36,6 +36,7 @@ class Request:
         n = int(h.headers.get("Content-Length") or 0)
         self.body = h.rfile.read(n) if n else b""
         self.client = h.client_address[0]
+        self.version = h.request_version
 
     @property
     def host(self) -> str:
@@ -105,6 +106,28 @@ def serve(sock: socket.socket, route: Route, scheme: str, tls: ssl.SSLContext | 
     return srv
 
 
+def with_access_log(route: Route, log) -> Route:
+    """Tomcat's AccessLogValve (catalina-server.xml): one combined line per
+    request on the servlet transport (LOG: a webapps.AccessLog, or None)."""
+    if log is None:
+        return route
+    from .webapps import combined_line
+    lock = threading.Lock()
+
+    def logged(req: Request) -> Response:
+        status, headers, body = route(req)
+        now = __import__("time").time()
+        line = combined_line(req.client, req.method, req.path, req.version, status, len(body), req.headers, now)
+        with lock:
+            path = log.path(now)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line)
+        return status, headers, body
+
+    return logged
+
+
 def html_page(title: str, body: str) -> bytes:
     return f"<html><head><title>{html.escape(title)}</title></head><body>{body}</body></html>".encode()
 
@@ -126,6 +149,9 @@ def console_route(node) -> Route:
 
     def route(req: Request) -> Response:
         path = req.path.split("?", 1)[0]
+        webapp = node.webapps.serve(path) if node.webapps is not None else None
+        if webapp is not None:
+            return webapp
         if path.startswith("/services/") and node.worker_profile:
             node.log.warn("org.wso2.carbon.core.services.authentication.AuthenticationAdmin", WORKER_FORBIDDEN)
             return 403, {"Content-Type": "text/plain"}, b"Forbidden\n"

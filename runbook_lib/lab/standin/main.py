@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import cluster, datasources, deployment, httpd, product, setupdb
+from . import cluster, datasources, deployment, httpd, product, setupdb, webapps
 from .depsync import SvnSynchronizer
 from .elb import LoadBalancer
 from .errors import StartupError
@@ -110,7 +110,11 @@ def http_ports(node: Node) -> None:
         node.ports["pt_https"] = passthru["https"]
     if node.profile.name != "elb":
         tls = httpd.make_ssl_context(node.carbon.host_name or node.address)
-        route = httpd.console_route(node)
+        catalina = node.conf / "tomcat" / "catalina-server.xml"
+        access = webapps.access_log(catalina, node.carbon_home) if catalina.exists() else None
+        if node.profile.artifact == "webapp":
+            node.deployer = node.webapps = webapps.WebappDeployer(node)
+        route = httpd.with_access_log(httpd.console_route(node), access)
         httpd.serve(node.bind(servlet_http, what=f"connector [Connector[HTTP/1.1-{servlet_http}]]"), route, "http")
         httpd.serve(node.bind(servlet_https, what=f"connector [Connector[HTTP/1.1-{servlet_https}]]"), route,
                     "https", tls)

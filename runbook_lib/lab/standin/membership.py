@@ -153,14 +153,19 @@ class Membership:
         """Heartbeat every member, then try well-known members and candidates."""
         now = time.monotonic()
         for m in self.members():
-            if self._hello(m.address) is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
+            answer = self._hello(m.address)
+            if answer is not None and answer.uuid != m.uuid:
+                self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
+            elif answer is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
                 self._leave(m.uuid)
         known = {m.address for m in self.members()}
         with self._lock:
             candidates = [a for a in self._candidates if a not in known]
         for addr in list(dict.fromkeys(self.wka + candidates)):
-            if addr not in known and addr != self.local.address:
-                self._hello(addr)
+            if addr not in known and addr != self.local.address and self._hello(addr) is None \
+                    and addr not in self.wka:
+                with self._lock:  # learnt from a member, not configured: forgotten once it does not answer
+                    self._candidates.pop(addr, None)
 
     def _hello(self, addr: tuple[str, int]) -> Member | None:
         ans = request(self.proto, addr, {"op": "hello", "me": asdict(self.local),

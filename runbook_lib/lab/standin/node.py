@@ -60,6 +60,7 @@ class Node:
         self.console_pages: dict[str, Callable] = {}
         self.membership = None
         self.deployer = None
+        self.webapps = None  # the AS profile's WebappDeployer (also its deployer)
         self.agent_proto: str | None = None
         self._on_stop: list[Callable[[], None]] = []
         self._sockets: list[socket.socket] = []

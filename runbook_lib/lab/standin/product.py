@@ -37,6 +37,7 @@ class Profile:
     log: str                # relative to the home
     pid: str                # relative to the home
     agents: tuple[str, ...]  # clustering agent classes this version has
+    artifact: str = "proxy"  # what the product deploys for 08: proxy (Synapse) or webapp (AS)
 
     @property
     def name(self) -> str:
@@ -66,18 +67,15 @@ class Profile:
         return home / self.pid
 
 
-def _vt(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split(".") if x.isdigit())
-
-
 def from_spec(spec, version: str) -> dict:  # noqa: ANN001 - a runbook_lib.products.ProductSpec
     """What launcher.py writes into STANDIN_SPEC for one spec: every agent the
     line has shipped up to VERSION (ELB 2.0.x: Tribes only; the Hazelcast agent
     came with Carbon 4.2)."""
-    agents = sorted({cls for first, cls in spec.agents if _vt(first) <= _vt(version)})
+    agents = spec.agents_in(version)
     return {"product": spec.product, "profile": spec.profile, "version": version,
             "script": spec.start_script.rsplit("/", 1)[-1], "carbon_home": spec.carbon_home, "conf": spec.conf_dir,
-            "lib": spec.lib_dir, "log": spec.log_file, "pid": spec.pid_file, "agents": agents}
+            "lib": spec.lib_dir, "log": spec.log_file, "pid": spec.pid_file, "agents": agents,
+            "artifact": spec.artifact}
 
 
 def current(script: str) -> Profile:

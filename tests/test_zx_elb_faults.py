@@ -1,0 +1,128 @@
+"""Faults only a running WSO2 ELB layout shows (document 000 on its own lab,
+the ELB and the ESB nodes run by the lab's stand-in), each caught by 08's
+step that should catch it, with the cause and the fix named:
+
+- a worker advertising subDomain `mgt` (as 000's worker XML shows, ERRATA E9)
+  gets no worker traffic, and the ELB sends it console requests;
+- an ELB layout whose nodes do not list the ELB as a well-known member: the
+  ELB learns no member and answers "No application members available"
+  (params validation refuses `well_known: false` on the ELB node before
+  anything changes; here the files drifted after the runbook ran).
+
+Each fault is made by editing nodes' files on their lab hosts; 08 restarts
+a node whose configuration changed; 05/06 then put the files right."""
+
+from __future__ import annotations
+
+import time
+
+from lxml import etree
+
+import pytest
+
+from runbook_lib import lab as labmod
+from runbook_lib.context import open_run
+from runbook_lib.params import load_params
+from runbook_lib.runner import run_sections, sections
+from runbook_lib.sections import cluster_test as ct
+from runbook_lib.sections import cluster_traffic as tr
+
+from .conftest import ROOT, skip_if_shared
+
+pytestmark = pytest.mark.lab
+PARAMS = ROOT / "params" / "esb-elb-000.yaml"
+quiet = {"log": lambda *_: None}
+MARKER = "runbook-08"  # the log property of the proxy 08 deployed
+
+
+@pytest.fixture(scope="module")
+def elb_lab(tmp_path_factory):
+    skip_if_shared()
+    p = load_params(PARAMS)
+    labmod.down(p, **quiet)
+    labmod.up(p, PARAMS, **quiet)
+    try:
+        res = run_sections(PARAMS, apply=True, out_dir=tmp_path_factory.mktemp("run"), progress=lambda *_: None,
+                           only=[s for s in sections() if s != "07_broker"])
+        assert res.ok, res.text()
+        run = open_run(PARAMS)
+        try:
+            yield run
+        finally:
+            run.close()
+    finally:
+        labmod.down(p, **quiet)
+
+
+def _edit_axis2(run, node: str, change) -> None:
+    """Change NODE's axis2.xml on its host with CHANGE(root), as a hand edit would."""
+    v = run.views[node]
+    h, path = run.host(v.host_name), v.conf("axis2/axis2.xml")
+    root = etree.fromstring(h.read_file(path))
+    change(root)
+    assert h.run("cat > %s", path, stdin=etree.tostring(root, xml_declaration=True, encoding="UTF-8")).ok
+
+
+def _restore(run, tmp_path) -> None:
+    """05/06 put the files back; 08's start restarts the nodes with them."""
+    res = run_sections(PARAMS, apply=True, only=["05_manager", "06_workers"], out_dir=tmp_path / "restore",
+                       progress=lambda *_: None)
+    assert res.ok and sum(s.changed for s in res.sections) > 0, res.text()
+    assert not ct.start_cluster(run, 60).failed
+    assert not ct.wait_joined(run, 60).failed
+
+
+def test_worker_with_subdomain_mgt_gets_no_traffic_and_is_named(elb_lab, tmp_path):
+    run = elb_lab
+
+    def to_mgt(root):
+        (prop,) = root.xpath("/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']")
+        prop.set("value", "mgt")
+
+    _edit_axis2(run, "worker3", to_mgt)
+    start = ct.start_node(run, run.views["worker3"], 60)
+    assert start.ok and "restarted (changed since its start: axis2/axis2.xml)" in start.found
+    assert not ct.wait_joined(run, 60).failed  # it is a member: only the routing is wrong
+    console = tr.console_checks(run)
+    assert console.failed and "worker3 advertise subDomain `mgt`" in console.text()
+    _, spread = tr.send_requests(run, 12, MARKER)
+    assert spread.counts["worker3"] == 0 and spread.counts["worker1"] > 0 and spread.counts["worker2"] > 0
+    checks = tr.spread_checks(run, spread)
+    (bad,) = [c for c in checks.checks if not c.ok]
+    assert bad.what == "worker3 served" and "subDomain `mgt`" in bad.fix and "ERRATA E9" in bad.fix
+    _restore(run, tmp_path)
+    _, spread = tr.send_requests(run, 12, MARKER)
+    assert not tr.spread_checks(run, spread).failed
+
+
+def test_nodes_that_do_not_list_the_elb_are_never_routed_to(elb_lab, tmp_path):
+    run = elb_lab
+    elb_port = str(run.params.load_balancer.group_mgt_port)
+
+    def drop_elb(root):
+        gone = [m for m in root.xpath("/axisconfig/clustering/members/member") if m.findtext("port") == elb_port]
+        assert len(gone) == 1
+        gone[0].getparent().remove(gone[0])
+
+    members = ct.members_of(run)
+    for node in members:
+        _edit_axis2(run, node.name, drop_elb)
+    # A cold start: a running Hazelcast cluster would keep the ELB it already holds through a rolling restart.
+    for node in reversed(members):
+        assert tr.stop_node(run, node).ok
+    deadline = time.monotonic() + 30
+    while ct.views_now(run)["elb"] and time.monotonic() < deadline:  # the ELB logs each of them as left
+        time.sleep(1)
+    assert ct.views_now(run)["elb"] == []
+    assert not ct.start_cluster(run, 60).failed
+    joined = ct.wait_joined(run, 15)
+    bad = [c for c in joined.checks if not c.ok]
+    assert [(c.what, c.found) for c in bad] == [("elb sees as members", "(none)")], joined.text()
+    assert "does not see manager, worker2, worker1, worker3" in bad[0].fix and "every node lists the ELB" in bad[0].fix
+    checks, spread = tr.send_requests(run, 6, MARKER)
+    assert checks.failed and "0 x 200" in checks.checks[0].found and "503" in checks.checks[0].found
+    assert set(spread.counts.values()) == {0}
+    log = run.host("node206").read_file(run.views["elb"].path("repository/logs/wso2carbon.log")).decode()
+    assert "ERROR {org.apache.synapse.endpoints.dispatch.TenantAwareLoadBalanceEndpoint} -  No application members " \
+           "available" in log
+    _restore(run, tmp_path)
