@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class Change:
         return f"[{mark}] {self.target}: {self.summary}"
 
 
+@lru_cache(maxsize=128)
 def unified_diff(before: str | bytes, after: str | bytes, name: str) -> str:
-    """A unified diff of two texts, labelled a/NAME and b/NAME like git."""
+    """A unified diff of two texts, labelled a/NAME and b/NAME like git.
+    Remembered: a step diffs the same bytes when it plans, again when it
+    applies, and the edit's result and the write each ask for it."""
     if isinstance(before, bytes):
         before = before.decode("utf-8", errors="replace")
     if isinstance(after, bytes):

@@ -98,6 +98,8 @@ class Run:
         if record and os.path.exists(record):
             with open(record) as f:
                 for line in f:
+                    if '"applied": false' not in line:  # the plans not applied; checks' tables are most of the file
+                        continue
                     entry = json.loads(line)
                     if entry.get("type") == "report" and not entry.get("applied"):
                         out.update(self.change_host(t) for t in entry.get("targets", []))

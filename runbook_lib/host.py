@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 import paramiko
 
+from . import sshpool
 from .errors import CommandError, ConnectError, HostKeyError, RunbookError
 from .facts.files import RemoteFile
 
@@ -72,6 +73,7 @@ class Host:
         self.run_id = run_id or run_id_now()
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self._kept: sshpool.Kept | None = None  # the run's kept connection (sshpool), when it is on
         self._lock = threading.Lock()
         self.backups: dict[str, str] = {}  # path -> backup path, taken in this run
 
@@ -84,8 +86,15 @@ class Host:
         with self._lock:
             if self._client is None or not self._client.get_transport() or \
                     not self._client.get_transport().is_active():
-                self._client = self._connect()
+                self._client = self._connect_or_reuse()
             return self._client
+
+    def _connect_or_reuse(self) -> paramiko.SSHClient:
+        """In a headless run, the connection an earlier notebook made to this host (sshpool); else a new one."""
+        if not sshpool.enabled():
+            return self._connect()
+        self._kept = sshpool.take(self, self._connect)
+        return self._kept.client
 
     def _connect(self) -> paramiko.SSHClient:
         c = paramiko.SSHClient()
@@ -129,6 +138,9 @@ class Host:
 
     def close(self) -> None:
         with self._lock:
+            if self._kept is not None:  # kept for the run's next notebook (sshpool)
+                self._client = self._sftp = self._kept = None
+                return
             if self._sftp:
                 self._sftp.close()
             if self._client:
@@ -175,9 +187,11 @@ class Host:
                 if attempt == 2:
                     raise
                 with self._lock:
-                    if self._client is not None:
+                    if self._kept is not None:
+                        sshpool.forget(sshpool.key_of(self))
+                    elif self._client is not None:
                         self._client.close()
-                    self._client = self._sftp = None
+                    self._client = self._sftp = self._kept = None
         raise AssertionError("unreachable")
 
     def check(self, command: str, *args: object, **kw) -> CommandResult:
@@ -190,7 +204,13 @@ class Host:
     @property
     def sftp(self) -> paramiko.SFTPClient:
         if self._sftp is None or self._sftp.sock.closed:
-            self._sftp = self.client.open_sftp()
+            client, kept = self.client, self._kept
+            if kept is not None and kept.client is client:  # one SFTP session per kept connection
+                if kept.sftp is None or kept.sftp.sock.closed:
+                    kept.sftp = client.open_sftp()
+                self._sftp = kept.sftp
+            else:
+                self._sftp = client.open_sftp()
         return self._sftp
 
     def read_file(self, path: str, sudo: bool = False) -> bytes | None:

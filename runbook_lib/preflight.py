@@ -7,10 +7,11 @@ import time
 
 from .configedit import get_values
 from .context import Run
-from .errors import RunbookError
+from .errors import CommandError, RunbookError
 from .host import Host
 from .inventory import fan_out
 from .params.derive import db_address, hosts_entries, well_known_members
+from .probe import probe, quote
 from .sections.common import CARBON_NS
 from .step import Check, Checks
 from .textview import TextShown, text_table
@@ -58,12 +59,29 @@ def topology(run: Run) -> Topology:
     return Topology(run)
 
 
+def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN001
+    """Every command preflight asks the host, asked at once (probe.py)."""
+    p, cmds = run.params, {"who": "id -un"}
+    if p.hosts[h.name].sudo:
+        cmds["sudo"] = "sudo -n true"
+    if nodes:
+        cmds["java"], cmds["ss"] = "java -version", "ss -Htln"
+        cmds.update({f"home {v.name}": quote("test -d %s", v.conf("")) for v in nodes})
+    if p.database and nodes:
+        cmds["db"] = quote("timeout 3 bash -c %s", f"</dev/tcp/{db_address(p)}/{p.database.port}")
+    return cmds
+
+
 def _host_checks(run: Run, h: Host) -> list[Check]:
     p = run.params
     out: list[Check] = []
     spec = p.hosts[h.name]
+    nodes = [v for v in run.selected_nodes() if v.host_name == h.name]
     try:
-        who = h.check("id -un").stdout.strip()
+        got = probe(h, _questions(run, h, nodes))
+        if not got["who"].ok:
+            raise CommandError(got["who"].command, got["who"].rc, got["who"].stdout, h.name)
+        who = got["who"].stdout.strip()
         out.append(Check(h.name, "SSH with the known host key", f"{spec.ssh_user}@{h.address}",
                          f"{who}@{h.address}", who == spec.ssh_user))
     except RunbookError as e:
@@ -71,35 +89,33 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
                       e.message.removeprefix(f"{h.name}: ")[:160], False,
                       e.fix or "start sshd on the host, check its address, and that its key is in ssh.known_hosts")]
     if spec.sudo:
-        ok = h.run("sudo -n true").ok
+        ok = got["sudo"].ok
         out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,
                          f"give {spec.ssh_user} passwordless sudo for root-only steps, or set sudo: false"))
     skew = _clock_skew(h)
     out.append(Check(h.name, "clock skew vs this machine", f"<= {MAX_SKEW_SECONDS:g}s", f"{skew:.2f}s",
                      abs(skew) <= MAX_SKEW_SECONDS,
                      "synchronise clocks (chrony or systemd-timesyncd; ERRATA E17)"))
-    nodes = [v for v in run.selected_nodes() if v.host_name == h.name]
     if nodes:
-        java = h.run("java -version")
+        java = got["java"]  # java -version writes to stderr; probe keeps both streams in stdout
         out.append(Check(h.name, "Java present", "java -version exits 0",
-                         (java.stderr.splitlines() or ["not found"])[0][:60] if java.ok else "not found",
+                         (java.stdout.splitlines() or ["not found"])[0][:60] if java.ok else "not found",
                          java.ok, "install a JDK supported by the product (e.g. OpenJDK 8/11/17) on the host"))
-        listening = _listening_ports(h)
+        listening = _ports(got["ss"].stdout)
     for v in nodes:
-        out += _node_checks(run, h, v, listening)
+        out += _node_checks(run, h, v, listening, got[f"home {v.name}"].ok)
     if p.database and nodes:
         addr, port = db_address(p), p.database.port
-        ok = h.run("timeout 3 bash -c %s", f"</dev/tcp/{addr}/{port}").ok
+        ok = got["db"].ok
         out.append(Check(h.name, "database server reachable", f"{addr}:{port} open",
                          "open" if ok else "unreachable", ok,
                          f"start MariaDB/MySQL on {p.database.host} listening on {addr}:{port} and open the firewall"))
     return out
 
 
-def _node_checks(run: Run, h: Host, v, listening: set[int]) -> list[Check]:  # noqa: ANN001
+def _node_checks(run: Run, h: Host, v, listening: set[int], present: bool) -> list[Check]:  # noqa: ANN001
     out = []
     home = v.node.home
-    present = h.run("test -d %s", v.conf("")).ok
     out.append(Check(h.name, f"{v.name}: product home", f"{v.conf('')} exists", "exists" if present else "missing",
                      present, f"unpack {v.product.dist} at {home} on {h.name}, or fix nodes.{v.name}.home"))
     if not present:
@@ -145,10 +161,10 @@ def _clock_skew(h: Host) -> float:
     return remote - (t0 + t1) / 2
 
 
-def _listening_ports(h: Host) -> set[int]:
-    res = h.run("ss -Htln")
+def _ports(listing: str) -> set[int]:
+    """The listening ports in `ss -Htln` output."""
     ports = set()
-    for line in res.stdout.splitlines():
+    for line in listing.splitlines():
         fields = line.split()
         if len(fields) >= 4 and ":" in fields[3]:
             try:

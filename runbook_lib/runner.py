@@ -18,57 +18,12 @@ import papermill as pm
 from traitlets.config import Config
 
 from .context import ROOT, change_host, resolve_params_path
+from .kernels import ENGINE, KERNEL, RunKernel
 from .params import Params, load_params
 from .params.secrets import mask_text
 from .report import write_report
 
 NOTEBOOKS = ROOT / "notebooks"
-KERNEL = "wso2-runbook"
-# Imported in a kernel while it waits for its notebook (silently: no execution
-# count, no output), so a section's first cell does not pay for them.
-WARM_UP = "import runbook_lib, runbook_lib.sections, paramiko, lxml.etree, cryptography.x509, pymysql"
-
-
-class _Kernel:
-    """A kernel started ahead of its notebook: the next section's kernel starts
-    and imports the library while the current section runs. Papermill gets it
-    through `km`; everything the notebook does still runs in its own cells."""
-
-    def __init__(self, section: str, socket_dir: str, index: int) -> None:
-        from jupyter_client.manager import KernelManager
-        # the same transport as papermill's own kernels (kernel_config): Unix sockets, one prefix per kernel
-        self.km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(socket_dir, f"kernel{index}"))
-        self.env = {**os.environ, "RUNBOOK_SECTION": section}  # its own section, not the one running now
-        self.thread = threading.Thread(target=self._start, daemon=True)
-        self.error: BaseException | None = None
-        self.thread.start()
-
-    def _start(self) -> None:
-        try:
-            self.km.start_kernel(cwd=str(ROOT), env=self.env)
-            kc = self.km.client()
-            kc.start_channels()
-            try:
-                kc.wait_for_ready(timeout=60)
-                kc.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=60)
-            finally:
-                kc.stop_channels()
-        except BaseException as e:  # the section then starts a kernel of its own
-            self.error = e
-
-    def ready(self):  # noqa: ANN201 - a KernelManager, or None to let papermill start one
-        self.thread.join()
-        return self.km if self.error is None and self.km.is_alive() else None
-
-    def stop(self) -> None:
-        self.thread.join()
-        try:
-            if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
-        except Exception:  # already gone
-            pass
-
-
 class _ProgressTail:
     """Prints the lines a section's steps append to RUNBOOK_PROGRESS (which
     hosts are done) while the section runs; they never enter the notebook."""
@@ -237,14 +192,12 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     os.environ["RUNBOOK_HEADLESS"] = "1"
     sockets = tempfile.TemporaryDirectory(prefix="runbook-kernels-")
     os.environ["RUNBOOK_PROGRESS"] = str(out / "progress.log")
-    kernel: _Kernel | None = _Kernel(names[0], sockets.name, 0) if names else None  # each section starts the next one's
-    stoppers: list[threading.Thread] = []
+    kernel = RunKernel(sockets.name) if names else None  # one kernel for every section (kernels.py)
     try:
         for i, name in enumerate(names, 1):
             os.environ["RUNBOOK_SECTION"] = name
             progress(f"[{i}/{len(names)}] {name} ...")
-            current, kernel = kernel, (_Kernel(names[i], sockets.name, i) if i < len(names) else None)
-            assert current is not None
+            assert kernel is not None
             tail = _ProgressTail(out / "progress.log", progress)
             start_line = sum(1 for _ in open(record)) if record.exists() else 0
             t0 = time.monotonic()
@@ -252,16 +205,13 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             try:
                 pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), result.output, kernel_name=KERNEL,
                                     parameters={"params_file": params_arg, "apply": apply, "hosts": hosts},
-                                    cwd=str(ROOT), progress_bar=False, log_output=False,
-                                    config=kernel_config(sockets.name), km=current.ready())
+                                    cwd=str(ROOT), progress_bar=False, log_output=False, engine_name=ENGINE,
+                                    config=kernel_config(sockets.name), **kernel.for_section(name))
             except pm.PapermillExecutionError as e:
                 result.ok = False
                 result.error = mask_text(f"cell {e.exec_count}: {e.ename}: {e.evalue}".splitlines()[0][:300])
             finally:
                 tail.stop()
-                stopper = threading.Thread(target=current.stop)  # shut down off the critical path
-                stopper.start()
-                stoppers.append(stopper)
             result.seconds = time.monotonic() - t0
             lines = record.read_text().splitlines()[start_line:] if record.exists() else []
             for line in lines:
@@ -276,8 +226,6 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
         os.environ.pop("RUNBOOK_PROGRESS", None)
         if kernel is not None:
             kernel.stop()
-        for t in stoppers:
-            t.join()
         if lock is not None:
             lock.release()
         os.environ.pop("RUNBOOK_SECTION", None)

@@ -385,8 +385,10 @@ def test_sshd_stopped_in_the_middle_of_an_apply(fresh, hosts):
 
 def test_second_apply_is_refused_while_one_runs(fresh):
     runs = STATE["runs"]
+    # sections enough to outlast the second command's start (a few seconds since one kernel serves a run)
     first = subprocess.Popen([str(Path(sys.executable).parent / "runbook"), "run", "params/lab.yaml", "--apply",
-                              "--sections", "preflight", "load_balancer", "--out", str(runs / "lock-first")],
+                              "--sections", "preflight", "load_balancer", "certificates", "databases",
+                              "registry_mount", "--out", str(runs / "lock-first")],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     probe = lock_dir() / f"host-{fresh.hosts['db'].address}.lock"
     held = False

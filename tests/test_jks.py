@@ -62,3 +62,47 @@ def test_trusted_store_merges_with_one_keytool_call(tmp_path):
     entries = read_jks(store.read_bytes(), PW)  # still JKS, integrity intact, the shipped entry kept
     assert entries is not None and set(entries) == {"wso2carbon", "wso2-lb", "wso2-lb-mgt"}
     assert entries["wso2-lb-mgt"] == entries["wso2-lb"]
+
+
+def _der(pem_path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    return x509.load_pem_x509_certificate(pem_path.read_bytes()).public_bytes(serialization.Encoding.DER)
+
+
+def test_merged_store_is_what_keytool_importcert_makes(tmp_path):
+    """merge_trusted writes without a JVM what `keytool -importcert` would:
+    keytool lists the same aliases and fingerprints, the key entry survives
+    (its password still opens it), and the store keeps its password."""
+    from runbook_lib.facts.jks import merge_trusted
+    store = _store(tmp_path, "JKS")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k2.pem"),
+                    "-out", str(tmp_path / "c2.pem"), "-subj", "/CN=mgt.esb.wso2.com", "-days", "3"],
+                   check=True, capture_output=True)
+    ours = tmp_path / "ours.jks"  # WSO2-LB replaced by c2, WSO2-LB-MGT added
+    ours.write_bytes(merge_trusted(store.read_bytes(), PW, [("WSO2-LB", _der(tmp_path / "c2.pem")),
+                                                             ("WSO2-LB-MGT", _der(tmp_path / "c.pem"))]))
+    theirs = tmp_path / "theirs.jks"
+    theirs.write_bytes(store.read_bytes())
+    _keytool("-delete", "-alias", "WSO2-LB", "-keystore", str(theirs), "-storepass", PW)
+    for alias, pem in (("WSO2-LB", "c2.pem"), ("WSO2-LB-MGT", "c.pem")):
+        _keytool("-importcert", "-noprompt", "-alias", alias, "-keystore", str(theirs), "-storepass", PW,
+                 "-file", str(tmp_path / pem))
+    listed = parse_listing(_keytool("-list", "-keystore", str(ours), "-storepass", PW))
+    assert listed == parse_listing(_keytool("-list", "-keystore", str(theirs), "-storepass", PW))
+    assert set(listed) == {"wso2carbon", "wso2-lb", "wso2-lb-mgt"} and listed["wso2-lb"] != listed["wso2-lb-mgt"]
+    assert read_jks(ours.read_bytes(), PW) == listed
+    # the key entry is intact: keytool exports its certificate with the key password
+    _keytool("-certreq", "-alias", "wso2carbon", "-keystore", str(ours), "-storepass", PW, "-keypass", PW,
+             "-file", str(tmp_path / "req.csr"))
+    with pytest.raises(subprocess.CalledProcessError):  # the integrity check holds: a wrong password is refused
+        _keytool("-list", "-keystore", str(ours), "-storepass", "not-the-password")
+    same = merge_trusted(ours.read_bytes(), PW, [("wso2-lb-mgt", _der(tmp_path / "c.pem"))])
+    assert read_jks(same, PW) == listed  # replacing an alias with its own certificate changes no entry
+
+
+def test_merge_leaves_other_formats_and_wrong_passwords_alone(tmp_path):
+    from runbook_lib.facts.jks import merge_trusted
+    assert merge_trusted(_store(tmp_path, "PKCS12").read_bytes(), PW, []) is None
+    with pytest.raises(WrongPassword):
+        merge_trusted(_store(tmp_path, "JKS").read_bytes(), "not-the-password", [])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Generic, Hashable, TypeVar
 
 from runbook_lib.change import Change, unified_diff
 
@@ -24,6 +27,30 @@ class EditResult:
         """The Change record for this result (operations hand it to notebooks)."""
         summary = "; ".join(self.notes) if self.notes else "nothing to do"
         return Change(target, self.changed, summary, self.diff if self.changed else "", commands)
+
+
+T = TypeVar("T")
+
+
+class Memo(Generic[T]):
+    """The last SIZE results by key, shared by threads (values must be immutable)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()  # type: int, OrderedDict, threading.Lock
+
+    def get(self, key: Hashable) -> T | None:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: T) -> T:
+        with self.lock:
+            self.items[key] = value
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
 
 
 def make_result(before: bytes, after: bytes, name: str, notes: list[str]) -> EditResult:

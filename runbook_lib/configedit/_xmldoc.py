@@ -15,8 +15,8 @@ from typing import Mapping, Sequence, Union
 from lxml import etree
 
 from runbook_lib.configedit._result import indent_before, line_end, line_no, newline_of
-from runbook_lib.configedit._spans import (CommentSpan, ElementSpan, SpanError, attr_spans, build_index,
-                                           tag_name)
+from runbook_lib.configedit._spans import (CommentSpan, ElementSpan, SpanError, SpanIndex, attr_spans,
+                                           build_index, tag_name)
 from runbook_lib.errors import ConfigEditError
 
 # A child to write: ("tag", "text"), ("tag", [children]), ("tag", {attrs}, text|children|None),
@@ -91,17 +91,27 @@ class Doc:
         except etree.XMLSyntaxError as e:
             raise ConfigEditError(f"{name}: not well-formed XML at line {e.lineno}: {e.msg}. Nothing was written to it. "
                                   "Fix: correct the file by hand (or restore it from a .bak.<run id> copy), then run again") from e
-        try:
-            self.index = build_index(data)
-        except SpanError as e:
-            raise ConfigEditError(f"{name}: not well-formed XML at line {e.line}: {e}") from e
-        self.elements = list(self.root.iter(etree.Element))
-        if len(self.elements) != len(self.index.elements):
-            raise ConfigEditError(f"{name}: lxml and expat disagree on the element count "
-                                  "(entities or a DTD?); refusing to patch")
-        self.pos = {el: i for i, el in enumerate(self.elements)}
         self.encoding = self.root.getroottree().docinfo.encoding or "UTF-8"
         self.nl = newline_of(data)
+        self._index: SpanIndex | None = None
+
+    @property
+    def index(self) -> SpanIndex:
+        """The byte spans (expat), built on first use: reading values and
+        deciding that an edit is already made need only the lxml tree, and the
+        spans cost most of a parse."""
+        if self._index is None:
+            try:
+                index = build_index(self.data)
+            except SpanError as e:
+                raise ConfigEditError(f"{self.name}: not well-formed XML at line {e.line}: {e}") from e
+            self.elements = list(self.root.iter(etree.Element))
+            if len(self.elements) != len(index.elements):
+                raise ConfigEditError(f"{self.name}: lxml and expat disagree on the element count "
+                                      "(entities or a DTD?); refusing to patch")
+            self.pos = {el: i for i, el in enumerate(self.elements)}
+            self._index = index
+        return self._index
 
     # ---- finding -------------------------------------------------------
     def find(self, xpath: str) -> list:
@@ -132,7 +142,8 @@ class Doc:
 
     # ---- where ---------------------------------------------------------
     def span(self, el: etree._Element) -> ElementSpan:
-        return self.index.elements[self.pos[el]]
+        index = self.index  # builds self.pos on first use
+        return index.elements[self.pos[el]]
 
     def line(self, offset: int) -> int:
         return line_no(self.data, offset)
@@ -171,6 +182,7 @@ class Doc:
 
     def unit(self, el: etree._Element) -> str:
         """One indentation step, read from the nearest parent/child pair that has one."""
+        self.index  # noqa: B018 - builds self.elements with the spans
         for node in (el, *el.iterancestors(), *self.elements):
             outer = self.indent_of(node)
             kids = [c for c in node if isinstance(c.tag, str)]

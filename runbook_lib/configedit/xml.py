@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 from lxml import etree
 
-from runbook_lib.configedit._result import EditResult, make_result, whole_lines
+from runbook_lib.configedit._result import EditResult, Memo, make_result, whole_lines
 from runbook_lib.configedit._xmldoc import (Doc, cached_doc, Node, matches, norm, render_lines, set_attr,
                                             set_text)
 from runbook_lib.errors import ConfigEditError
@@ -252,7 +252,21 @@ class Remove(Edit):
 
 def apply_xml_edits(data: bytes, edits: Sequence[Edit], name: str,
                     namespaces: Mapping[str, str] | None = None) -> EditResult:
-    """Apply ``edits`` in order to ``data``; re-parse after each and prove each converged."""
+    """Apply ``edits`` in order to ``data``; re-parse after each and prove each
+    converged. Remembered by the bytes and the edits (frozen values, compared by
+    their repr): the apply cell recomputes what the plan cell just computed for
+    the same file, and on tens of nodes that CPU was most of a step."""
+    key = (data, name, tuple(sorted((namespaces or {}).items())), repr(list(edits)))
+    found = _RESULTS.get(key)
+    if found is None:
+        found = _RESULTS.put(key, _apply(data, edits, name, namespaces))
+    return found
+
+
+_RESULTS: Memo[EditResult] = Memo(256)  # a step on tens of nodes, a few files each
+
+
+def _apply(data: bytes, edits: Sequence[Edit], name: str, namespaces: Mapping[str, str] | None) -> EditResult:
     doc = cached_doc(data, name, namespaces)
     notes = []
     for edit in edits:

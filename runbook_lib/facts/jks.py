@@ -29,16 +29,15 @@ def _sha256(der: bytes) -> str:
     return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
 
 
-def read_jks(data: bytes, password: str) -> dict[str, str] | None:
-    """alias -> SHA-256 fingerprint (AA:BB:..., as keytool prints it) of the
-    entry's certificate (a key entry: its first certificate). None when DATA
-    is not a JKS store. Raises WrongPassword when the integrity check fails."""
+def _entries(data: bytes, password: str) -> tuple[int, list[tuple[str, bytes, str]]] | None:
+    """(version, [(alias, the entry's bytes, SHA-256 of its certificate)]) in
+    file order; None when DATA is not a JKS store. Raises WrongPassword."""
     if len(data) < 32 or struct.unpack(">I", data[:4])[0] != MAGIC:
         return None
     version, count = struct.unpack(">II", data[4:12])
     if version not in (1, 2):
         return None
-    pos, out = 12, {}
+    pos, out = 12, []
 
     def take(n: int) -> bytes:
         nonlocal pos
@@ -60,6 +59,7 @@ def read_jks(data: bytes, password: str) -> dict[str, str] | None:
 
     try:
         for _ in range(count):
+            start = pos
             (tag,) = struct.unpack(">I", take(4))
             alias = utf()
             take(8)  # creation date
@@ -68,28 +68,64 @@ def read_jks(data: bytes, password: str) -> dict[str, str] | None:
                 take(n)
                 (chain,) = struct.unpack(">I", take(4))
                 certs = [cert() for _ in range(chain)]
-                out[alias] = _sha256(certs[0]) if certs else ""
+                sha = _sha256(certs[0]) if certs else ""
             elif tag == TRUSTED_CERT:
-                out[alias] = _sha256(cert())
+                sha = _sha256(cert())
             else:
                 return None
+            out.append((alias, data[start:pos], sha))
     except (ValueError, struct.error):
         return None
-    body, digest = data[:pos], data[pos:pos + 20]
-    key = password.encode("utf-16-be") + b"Mighty Aphrodite"
-    if hashlib.sha1(key + body).digest() != digest:
+    if hashlib.sha1(_key(password) + data[:pos]).digest() != data[pos:pos + 20]:
         raise WrongPassword()
-    return out
+    return version, out
+
+
+def _key(password: str) -> bytes:
+    """What JKS hashes before the store's bytes: the password as UTF-16BE, then a fixed phrase."""
+    return password.encode("utf-16-be") + b"Mighty Aphrodite"
+
+
+def read_jks(data: bytes, password: str) -> dict[str, str] | None:
+    """alias -> SHA-256 fingerprint (AA:BB:..., as keytool prints it) of the
+    entry's certificate (a key entry: its first certificate). None when DATA
+    is not a JKS store. Raises WrongPassword when the integrity check fails."""
+    parsed = _entries(data, password)
+    return None if parsed is None else {alias: sha for alias, _, sha in parsed[1]}
+
+
+def _trusted_entry(alias: str, der: bytes, now_ms: int) -> bytes:
+    """One trustedCertEntry as keytool -importcert writes it (version 2): the
+    alias in lower case (JKS aliases are case-insensitive; keytool folds them)."""
+    name = alias.lower().encode("utf-8")
+    return (struct.pack(">IH", TRUSTED_CERT, len(name)) + name + struct.pack(">QH", now_ms, 5) + b"X.509"
+            + struct.pack(">I", len(der)) + der)
+
+
+def merge_trusted(data: bytes, password: str, certs: list[tuple[str, bytes]]) -> bytes | None:
+    """DATA (a JKS store) with CERTS (alias, DER certificate) as trusted
+    certificate entries: an alias already there is replaced in place, a new
+    one appended, every other entry (key entries included) kept byte for byte,
+    and the integrity digest made anew with the same password: what
+    `keytool -importcert` leaves, without a JVM. None when DATA is not a
+    version-2 JKS store (the caller then uses keytool). Raises WrongPassword."""
+    parsed = _entries(data, password)
+    if parsed is None or parsed[0] != 2:
+        return None
+    now = int(time.time() * 1000)
+    new = {alias.lower(): _trusted_entry(alias, der, now) for alias, der in certs}
+    chunks = []
+    for alias, chunk, _ in parsed[1]:
+        chunks.append(new.pop(alias.lower(), chunk))
+    chunks += new.values()
+    body = struct.pack(">III", MAGIC, 2, len(chunks)) + b"".join(chunks)
+    return body + hashlib.sha1(_key(password) + body).digest()
 
 
 def trusted_store(entries: list[tuple[str, bytes]], password: str) -> bytes:
     """A JKS store holding only ENTRIES (alias, DER certificate) as trusted
-    certificates: the source `keytool -importkeystore` merges into a node's
-    store in one call (one JVM per node, however many certificates)."""
-    body = struct.pack(">III", MAGIC, 2, len(entries))
+    certificates (the stores that exist on a node only when keytool must
+    merge, e.g. one in a format this module does not write)."""
     now = int(time.time() * 1000)
-    for alias, der in entries:
-        name = alias.encode("utf-8")
-        body += struct.pack(">IH", TRUSTED_CERT, len(name)) + name + struct.pack(">QH", now, 5) + b"X.509"
-        body += struct.pack(">I", len(der)) + der
-    return body + hashlib.sha1(password.encode("utf-16-be") + b"Mighty Aphrodite" + body).digest()
+    body = struct.pack(">III", MAGIC, 2, len(entries)) + b"".join(_trusted_entry(a, d, now) for a, d in entries)
+    return body + hashlib.sha1(_key(password) + body).digest()

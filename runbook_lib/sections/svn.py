@@ -17,6 +17,7 @@ from ..context import Run
 from ..errors import CommandError, RunbookError
 from ..host import Host
 from ..params import NodeView
+from ..probe import probe, quote
 from ..step import Check, Checks, Operation, Plan
 from .filestep import per_node
 
@@ -122,11 +123,15 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
     Left alone once it is an SVN working copy (the synchronizer owns it then)."""
     h, d = run.host(v.host_name), deployment_dir(v)
     target = f"{v.host_name}:{d}"
-    if not h.run("test -d %s", d).ok:
+    got = probe(h, {"dir": quote("test -d %s", d), "svn": quote("test -e %s/.svn", d),
+                    "find": quote("find %s -mindepth 1", d)})  # one command per host, not three
+    if not got["dir"].ok:
         raise RunbookError(f"{target} is missing", fix=f"check nodes.{v.name}.home in the params")
-    if h.run("test -e %s/.svn", d).ok:
+    if got["svn"].ok:
         return Change(target, False, "already an SVN working copy: left to the deployment synchronizer")
-    entries = sorted(h.check("find %s -mindepth 1", d).stdout.split("\n"))
+    if not got["find"].ok:
+        raise CommandError(got["find"].command, got["find"].rc, got["find"].stdout, h.name)
+    entries = sorted(got["find"].stdout.split("\n"))
     entries = [e for e in entries if e]
     if not entries:
         return Change(target, False, "already empty")
@@ -159,10 +164,11 @@ def plan_empty_deployment(run: Run) -> Plan:
 def verify_empty_deployment(run: Run) -> Checks:
     def one(v: NodeView) -> list[Check]:
         h, d = run.host(v.host_name), deployment_dir(v)
-        if h.run("test -e %s/.svn", d).ok:
+        got = probe(h, {"svn": quote("test -e %s/.svn", d), "count": quote("find %s -mindepth 1 2>/dev/null | wc -l", d)})
+        if got["svn"].ok:
             found = "an SVN working copy"
         else:
-            res = h.run("find %s -mindepth 1 | wc -l", d)
+            res = got["count"]
             n = res.stdout.strip() if res.ok else "?"
             found = "empty" if n == "0" else f"{n} entries"
         return [Check(v.host_name, f"{v.name}: {DEPLOYMENT}", "empty or an SVN working copy", found,

@@ -3,14 +3,15 @@ client-truststore.jks (document 004's `keytool -import`), so the nodes trust
 the names they reach through nginx.
 
 Only public certificates travel: read from the LB host (or, with a CA in the
-params, the CA certificate from this machine), put in a small JKS store of
-their own next to the node's store and merged into it with one `keytool
--importkeystore` per node (one JVM, however many certificates; the same
-entries `keytool -importcert` makes). The store password comes from the
-secret the params name and reaches keytool through its environment
-(`-storepass:env`), never a command line. An alias is imported only when
-absent or holding another certificate. Reading a store needs no JVM: its
-bytes are parsed here (facts/jks.py), once per node per step.
+params, the CA certificate from this machine). A JKS store (what Carbon 4.x
+ships) is read and rewritten here without a JVM (facts/jks.py: the same
+trustedCertEntry `keytool -importcert` makes, every other entry kept byte for
+byte, the integrity digest made with the store's password), written like any
+other file (backup first, atomic rename) and read back: on a cluster of tens
+of nodes a JVM per node was most of section 02. A store in another format is
+merged by one `keytool -importkeystore` per node instead, the password reaching
+keytool through its environment (`-storepass:env`), never a command line. An
+alias is imported only when absent or holding another certificate.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..host import Host
 from ..params import NodeView
 from ..step import Check, Checks, Operation, Plan
 from .filestep import per_node
-from ..facts.jks import WrongPassword, read_jks, trusted_store
+from ..facts.jks import WrongPassword, merge_trusted, read_jks, trusted_store
 from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 
 STORE = "client-truststore.jks"
@@ -99,9 +100,9 @@ def _keytool_list(h: Host, store: str, password: str) -> dict[str, str]:
     raise RunbookError(f"{h.name}: keytool -list {store} failed: {text.strip()[-200:]}")
 
 
-def store_entries(h: Host, store: str, password: str) -> dict[str, str] | None:
-    """Every alias of STORE and its certificate's SHA-256, read once: the
-    file's bytes parsed here (JKS, no JVM; integrity checked with the
+def read_store(h: Host, store: str, password: str) -> tuple[bytes, dict[str, str]] | None:
+    """The store's bytes and every alias with its certificate's SHA-256, read
+    once: the bytes parsed here (JKS, no JVM; integrity checked with the
     password), else one `keytool -list`. None when the store does not exist."""
     data = h.read_file(store)
     if data is None:
@@ -110,7 +111,13 @@ def store_entries(h: Host, store: str, password: str) -> dict[str, str] | None:
         entries = read_jks(data, password)
     except WrongPassword:
         raise _password_error(h, store) from None
-    return entries if entries is not None else _keytool_list(h, store, password)
+    return data, entries if entries is not None else _keytool_list(h, store, password)
+
+
+def store_entries(h: Host, store: str, password: str) -> dict[str, str] | None:
+    """Every alias of STORE and its certificate's SHA-256 (None: no store)."""
+    found = read_store(h, store, password)
+    return None if found is None else found[1]
 
 
 def listed_fingerprint(h: Host, store: str, alias: str, password: str) -> str | None:
@@ -148,6 +155,19 @@ class _Anchors:
         return self.value  # type: ignore[return-value]
 
 
+def _keytool_import(h: Host, store: str, password: str, ders: list[tuple[str, bytes]]) -> None:
+    """A store this module does not write (PKCS12...): the certificates in a small
+    JKS store of their own, merged with one `keytool -importkeystore` (one JVM)."""
+    h.backup(store)  # the store before this run's first change (kept across notebooks)
+    with h.sftp.open(import_path(store), "wb") as f:
+        f.chmod(0o600)
+        f.write(trusted_store(ders, password))
+    h.check(READ_PASS + "keytool -importkeystore -noprompt -srckeystore %s -srcstoretype JKS -srcstorepass:env TSP "
+            "-destkeystore %s -deststorepass:env TSP; rc=$?; rm -f %s; exit $rc", import_path(store), store,
+            import_path(store), stdin=f"{password}\n".encode())
+    record_remote(h, store, existed=True, backup=h.backups[store])  # for `runbook rollback`
+
+
 def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
     h, store = run.host(v.host_name), store_path(v)
     c = run.params.certificates
@@ -156,10 +176,11 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
     def fn(dry_run: bool) -> Change:
         target = f"{h.name}:{store}"
         password = run.secret(c.truststore_password.secret)
-        entries = store_entries(h, store, password)
-        if entries is None:
+        found_store = read_store(h, store, password)
+        if found_store is None:
             raise RunbookError(f"{target} does not exist", fix=f"check nodes.{v.name}.home in the params and that "
                                "the product is unpacked there")
+        data, entries = found_store
         wanted = found.get()
         todo: list[tuple[Anchor, str | None]] = []
         for a in wanted:
@@ -170,30 +191,27 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
             return Change(target, False, "already trusts " + ", ".join(f"{a.alias} ({a.label})" for a in wanted))
         words = ", ".join(f"{a.alias} ({a.label}{', replacing another certificate' if have else ''})"
                           for a, have in todo)
-        flat = (_import_cmd(store, ", ".join(f"{a.alias} ({a.label})" for a, _ in todo),
-                            c.truststore_password.secret),)
+        ready = all(a.pem is not None for a, _ in todo)
+        ders = [(a.alias, split_pem(a.pem or b"")[0].public_bytes(serialization.Encoding.DER)) for a, _ in todo
+                if a.pem is not None]
+        merged = merge_trusted(data, password, ders)  # None: not a JKS store this module writes
+        # a JKS store is rewritten here (no JVM, no command); another format is merged by keytool
+        flat = () if merged is not None else (_import_cmd(store, ", ".join(f"{a.alias} ({a.label})" for a, _ in todo),
+                                                          c.truststore_password.secret),)
         if dry_run:
-            pending = any(a.pem is None for a, _ in todo)
-            note = " (once the certificates step has made them)" if pending else ""
+            note = "" if ready else " (once the certificates step has made them)"
             return Change(target, True, f"would import {words}{note}", commands=flat)
-        if any(a.pem is None for a, _ in todo):
+        if not ready:
             raise RunbookError(f"{target}: a certificate is missing on the load balancer", fix="run the "
                                "certificates step of 02 with apply=True first")
-        h.backup(store)  # the store before this run's first change (kept across notebooks)
-        # one JVM per node: the certificates in a small JKS store of their own, merged with -importkeystore
-        # (an alias already there is overwritten, so no -delete first)
-        ders = [(a.alias, split_pem(a.pem or b"")[0].public_bytes(serialization.Encoding.DER)) for a, _ in todo]
-        with h.sftp.open(import_path(store), "wb") as f:
-            f.chmod(0o600)
-            f.write(trusted_store(ders, password))
-        h.check(READ_PASS + "keytool -importkeystore -noprompt -srckeystore %s -srcstoretype JKS -srcstorepass:env TSP "
-                "-destkeystore %s -deststorepass:env TSP; rc=$?; rm -f %s; exit $rc", import_path(store), store,
-                import_path(store), stdin=f"{password}\n".encode())
+        if merged is not None:
+            h.write_file(store, merged)  # backup first (once per run), atomic, owner and mode kept, recorded
+        else:
+            _keytool_import(h, store, password, ders)
         after = store_entries(h, store, password) or {}
         for a, _ in todo:
             if after.get(a.alias.lower()) != fingerprint(split_pem(a.pem or b"")[0]):
                 raise RunbookError(f"{target}: {a.alias} does not hold the certificate after the import")
-        record_remote(h, store, existed=True, backup=h.backups[store])  # for `runbook rollback`
         return Change(target, True, f"imported {words} (backup {h.backups[store]})", commands=flat)
     return Operation(f"{v.host_name}:{store}", fn, v.host_name)
 
