@@ -11,6 +11,8 @@ import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .redact import redact_file
+
 
 @dataclass(frozen=True)
 class Change:
@@ -29,11 +31,14 @@ class Change:
 def unified_diff(before: str | bytes, after: str | bytes, name: str) -> str:
     """A unified diff of two texts, labelled a/NAME and b/NAME like git.
     Remembered: a step diffs the same bytes when it plans, again when it
-    applies, and the edit's result and the write each ask for it."""
+    applies, and the edit's result and the write each ask for it.
+    Both texts are redacted first (redact.py): a secret shows on either side
+    as ***(fingerprint), so a changed password reads ***(a1f3) -> ***(9c02)."""
     if isinstance(before, bytes):
         before = before.decode("utf-8", errors="replace")
     if isinstance(after, bytes):
         after = after.decode("utf-8", errors="replace")
+    before, after = redact_file(before, name), redact_file(after, name)
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),

@@ -6,6 +6,8 @@ Third-party errors (paramiko, pymysql, lxml) are wrapped at the boundary with
 
 from __future__ import annotations
 
+from .redact import redact_text  # every message is masked where it becomes text
+
 
 class RunbookError(Exception):
     """Root of everything the runbook raises on purpose. ``fix`` says, in one
@@ -18,7 +20,7 @@ class RunbookError(Exception):
 
     def __str__(self) -> str:
         base = super().__str__() if len(self.args) != 1 else str(self.args[0])
-        return f"{base}. Fix: {self.fix}" if self.fix else base
+        return redact_text(f"{base}. Fix: {self.fix}" if self.fix else base)
 
 
 class ParamsError(RunbookError, ValueError):

@@ -50,7 +50,7 @@ def _e(text: object) -> str:
     return html.escape(mask_text(str(text)))
 
 
-def _register_secrets(params_file: str) -> None:
+def register_secrets(params_file: str) -> None:
     """Resolve the params' secrets in this process so mask_text hides them."""
     from .context import resolve_params_path
     from .errors import RunbookError
@@ -181,7 +181,7 @@ def write_report(run_dir: str | Path) -> Path:
         raise RunbookError(f"{run_dir}: no summary.json, so not a run folder. Fix: give a folder made by "
                            "`runbook run` or `runbook check` (runs/<UTC time>/)")
     summary = json.loads(summary_path.read_text())
-    _register_secrets(summary["params_file"])
+    register_secrets(summary["params_file"])
     links = render_notebooks(run_dir)
     target = run_dir / INDEX
     tmp = target.with_suffix(".tmp")

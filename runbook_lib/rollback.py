@@ -22,6 +22,7 @@ from .change import unified_diff
 from .changelog import FileChange, read_changes, sha256
 from .errors import RunbookError
 from .host import Host
+from .redact import redact_text
 
 DB_PREFIXES = ("database ", "user ", "grant ", "tables in ")
 
@@ -74,7 +75,7 @@ class RollbackReport:
         if not self.dry_run and any(f.done for f in self.files):
             out.append("Restart or reload the services that read these files (nginx, the Carbon nodes) so they "
                        "take effect.")
-        return "\n".join(out)
+        return redact_text("\n".join(out))  # the diffs are redacted already; paths and reasons too
 
 
 def _groups(changes: list[FileChange]) -> list[tuple[FileChange, FileChange]]:

@@ -21,7 +21,8 @@ from .context import ROOT, change_host, resolve_params_path
 from .kernels import ENGINE, KERNEL, RunKernel
 from .params import Params, load_params
 from .params.secrets import mask_text
-from .report import write_report
+from .redact import redact_notebook, share_key
+from .report import register_secrets, write_report
 
 NOTEBOOKS = ROOT / "notebooks"
 class _ProgressTail:
@@ -47,7 +48,7 @@ class _ProgressTail:
         except OSError:
             return
         for line in text.splitlines():
-            self.progress(f"      {line}")
+            self.progress(f"      {mask_text(line)}")
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -190,6 +191,8 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     os.environ["RUNBOOK_RECORD"] = str(record)
     os.environ["RUNBOOK_RUN_ID"] = stamp
     os.environ["RUNBOOK_HEADLESS"] = "1"
+    register_secrets(str(params_path))  # so this process masks the params' secrets by value too
+    share_key()  # the kernels fingerprint secrets with this process's key: stable within the run
     sockets = tempfile.TemporaryDirectory(prefix="runbook-kernels-")
     os.environ["RUNBOOK_PROGRESS"] = str(out / "progress.log")
     kernel = RunKernel(sockets.name) if names else None  # one kernel for every section (kernels.py)
@@ -212,6 +215,8 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                 result.error = mask_text(f"cell {e.exec_count}: {e.ename}: {e.evalue}".splitlines()[0][:300])
             finally:
                 tail.stop()
+                if Path(result.output).exists():  # what the kernel printed outside the display objects, tracebacks too
+                    redact_notebook(result.output, mask_text)
             result.seconds = time.monotonic() - t0
             lines = record.read_text().splitlines()[start_line:] if record.exists() else []
             for line in lines:

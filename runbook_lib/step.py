@@ -22,6 +22,7 @@ from . import fanout
 from .change import Change
 from .errors import CheckFailed, RunbookError
 from .params.secrets import mask_text
+from .redact import check_values
 from .textview import TextShown, text_table, diff_kind
 
 OpFn = Callable[[bool], Change]
@@ -258,6 +259,12 @@ class Check:
     ok: bool
     fix: str = ""
     via: tuple[str, ...] = ()  # other hosts whose state this check reads (e.g. the database host)
+
+    def __post_init__(self) -> None:
+        # A check of a secret keeps only fingerprints (redact.py): no table, record or repr shows the value.
+        expected, found = check_values(self.what, self.expected, self.found)
+        object.__setattr__(self, "expected", expected)
+        object.__setattr__(self, "found", found)
 
 
 def _check_row(c: Check, state: str) -> dict:

@@ -14,6 +14,7 @@ from lxml import etree
 from runbook_lib.configedit import (EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr,
                                     SetParameter, SetText, Uncomment, apply_xml_edits, get_values)
 from runbook_lib.errors import ConfigEditError
+from runbook_lib.redact import mask_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configedit"
 C = "/axisconfig/clustering"
@@ -371,7 +372,7 @@ def test_ensure_child_adds_next_to_a_commented_example_and_namespaced_attr(upstr
     edit = SetAttr(password, "svns:secretAlias", "WSO2.DB.Password")
     r = apply_xml_edits(data, [edit], "master-datasources.xml")
     assert lines_changed(r.diff)[1] == [
-        '                    <password svns:secretAlias="WSO2.DB.Password">wso2carbon</password>']
+        '                    <password svns:secretAlias="WSO2.DB.Password">' + mask_value("wso2carbon") + "</password>"]
     svns = {"svns": "http://org.wso2.securevault/configuration"}
     assert get_values(r.data, password + "/@svns:secretAlias", svns) == ["WSO2.DB.Password"]
     assert not apply_xml_edits(r.data, [edit], "master-datasources.xml").changed

@@ -1,15 +1,16 @@
 """Secrets by name: looked up in the environment, then in the secrets file.
 
-Values never enter a notebook, a log or a run record: ``Masker`` replaces every
-resolved value with ``***`` in text that is about to be shown.
+Values never enter a notebook, a log or a run record: ``mask_text`` replaces
+every resolved value with ``***(fingerprint)`` in text that is about to be
+shown, and every password at a known location whatever its value (redact.py).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
 
+from .. import redact
 from ..errors import ParamsError, Problem
 
 
@@ -37,12 +38,9 @@ PUBLISHED_DEFAULTS = {"wso2carbon", "admin"}
 
 
 def mask_text(text: str) -> str:
-    """Replace every secret value resolved so far with ***."""
-    for value in sorted(_RESOLVED, key=len, reverse=True):
-        if len(value) >= 3:
-            for form in {value, xml_escape(value), xml_escape(value, {'"': "&quot;"})}:
-                text = text.replace(form, "***")
-    return text
+    """Replace every secret value resolved so far, and every value at a secret
+    location (redact.py), with ***(fingerprint)."""
+    return redact.redact_text(redact.mask_values(text, _RESOLVED))
 
 
 class Secrets:

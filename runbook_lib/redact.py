@@ -1,0 +1,272 @@
+"""Secrets by where they sit: a password is masked because of the element,
+attribute or property that holds it, whether or not the params know its value.
+
+Masking by value (params/secrets.py) only hides what this process resolved; a
+password set by hand on a node, a cluster about to be adopted or WSO2's
+published default would pass through. Here every password-bearing location
+the runbook reads or writes is known by name, and its value is replaced by
+``***(a1f3)``: a fingerprint that is an HMAC of the value under a random key
+made for this run, held in memory only (never the value, never an unkeyed hash
+that a dictionary could reverse). The same value shows the same fingerprint
+within a run, so "***(a1f3) -> ***(9c02)" tells the operator a secret differs
+and where, and "***(a1f3)" on both sides of a check that it matches.
+
+The locations (one place for this knowledge):
+- XML elements whose local name is a password name: datasources' <password>,
+  carbon.xml's keystore/truststore <Password> and <KeyPassword>, user-mgt.xml's
+  admin <Password>, <SvnPassword>, qpid-config.xml's <keyStorePassword>,
+  broker.xml's and axis2.xml's <Password>...;
+- <Property|property|parameter name="NAME">VALUE</...> with a password NAME
+  (user stores' ConnectionPassword, broker.xml's password, mail.smtp.password);
+- attributes with a password name (catalina-server.xml's keystorePass);
+- properties lines KEY=VALUE with a password KEY (log4j's ...password), and
+  every value of cipher-text.properties;
+- URL options (?password=), ``--password VALUE`` and SQL ``IDENTIFIED BY '...'``;
+- configedit's notes ("LABEL/SvnPassword: 'a' -> 'b'") and check rows whose
+  name ends in a password name.
+A password name ends in password/passwd/pwd, or is a camel-case ...Pass;
+names such as PasswordJavaRegEx or passwordHashMethod are settings, not secrets.
+
+Every function takes text in its raw form or HTML-escaped (&lt;password&gt;),
+and leaves text already masked as it is, so applying it twice is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import os
+import re
+import secrets as _random
+import threading
+from pathlib import Path
+
+KEY_ENV = "RUNBOOK_MASK_KEY"  # how the runner hands its key to the kernels it starts (memory only)
+VAULT_REFERENCE = "secretAlias:"  # cipher-tool's form for a value kept in cipher-text.properties
+MASKED = re.compile(r"\*\*\*(?:\([0-9a-f]{4}\))?")
+
+
+def _load_key() -> bytes:
+    try:
+        key = bytes.fromhex(os.environ.get(KEY_ENV, ""))
+    except ValueError:
+        key = b""
+    return key if len(key) == 32 else _random.token_bytes(32)
+
+
+_KEY = _load_key()
+
+
+def share_key() -> None:
+    """Put this process's key in its environment, so the kernels a run starts
+    fingerprint as it does (stable within the run). Never written to a file."""
+    os.environ[KEY_ENV] = _KEY.hex()
+
+
+def fingerprint(value: str) -> str:
+    return hmac.new(_KEY, value.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:4]
+
+
+def mask_value(value: str) -> str:
+    """``***(fp)`` for a secret value. Empty and already masked values stay as
+    they are, and so does a secure-vault reference (``secretAlias:NAME``: a name)."""
+    if not value or MASKED.fullmatch(value.strip()) or value.startswith(VAULT_REFERENCE):
+        return value
+    return f"***({fingerprint(value)})"
+
+
+def _seen(value: str) -> str:
+    """Mask a value found at a secret location, and remember it (when it is not a
+    short or published word that also names other things) so it is masked
+    wherever else it appears in this process's output."""
+    if len(value) >= 8 and value not in SHIPPED_VALUES and not MASKED.fullmatch(value):
+        with _SEEN_LOCK:
+            _SEEN.add(value)
+    return mask_value(value)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+NOT_SECRET = {"storesaltedpassword"}  # user-mgt.xml: a boolean setting whose name ends in Password
+# Passwords as WSO2 ships them, which are also user names, aliases and words in
+# the same files: masked at their locations, never by value everywhere.
+SHIPPED_VALUES = {"wso2carbon", "admin", "password", "root", "sa", "tiger", "postgres", "mailpassword",
+                  "A1b2c3d4", "secret", "123"}
+_SEEN: set[str] = set()  # secret values found at a location in this process
+_SEEN_LOCK = threading.Lock()
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a name that holds a password (element, attribute, property key)."""
+    local = name.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
+    low = local.lower()
+    if low in NOT_SECRET:
+        return False
+    return bool(re.search(r"(password|passwd|pwd)$", low) or re.search(r"(^|[._-])pass$", low)
+                or re.search(r"[a-z0-9]Pass$", local))
+
+
+def names_secret(what: str) -> bool:
+    """A check row is about a secret when its name's last word is a password name
+    ("manager: carbon.xml DeploymentSynchronizer SvnPassword")."""
+    words = re.findall(r"[\w.:\-]+", what)
+    return bool(words) and is_secret_name(words[-1])
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+_LT, _GT = r"(?:<|&lt;)", r"(?:>|&gt;)"
+_Q = r"(?:\"|'|&quot;|&#34;|&#x27;|&#39;)"
+_ELEMENT = re.compile(
+    _LT + r"(?P<tag>[\w.\-]+(?::[\w.\-]+)?)(?P<attrs>(?:\s(?:(?!" + _GT + r")[^<])*?)?)(?<!/)" + _GT
+    + r"(?P<value>(?:(?!" + _LT + r")[^<])*)" + _LT + r"/(?P=tag)\s*" + _GT)
+_NAME_ATTR = re.compile(r"\bname\s*=\s*(?P<q>" + _Q + r")(?P<name>.*?)(?P=q)")
+_ATTR = re.compile(r"(?P<pre>(?P<name>[\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?P<q>" + _Q + r"))(?P<value>.*?)(?P=q)")
+_LINE = re.compile(r"(?m)^(?P<pre>[-+ ]?[ \t]*#?[ \t]*(?P<key>[\w.\-]+)[ \t]*[=:][ \t]*)(?P<value>[^\r\n]*?)"
+                   r"(?P<post>[ \t]*\r?)$")
+_URL_OPTION = re.compile(r"(?i)(?P<pre>[?&;](?:amp;)?(?:password|passwd|pwd)=)(?P<value>[^&;\s<>\"']*)")
+_CLI = re.compile(r"(?P<pre>--password[= ])(?P<value>(?!-)\S+)")
+_SQL = re.compile(r"(?i)(?P<pre>IDENTIFIED\s+(?:BY(?:\s+PASSWORD)?|VIA\s+\S+\s+USING|WITH\s+\S+\s+(?:BY|AS))\s+')"
+                  r"(?P<value>(?:[^'\\]|\\.|'')*)'")
+_REPR = r"(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
+_NOTE = re.compile(r"(?P<label>[\w.\-:]+)(?:\[[^\]\n]*\])*(?: @(?P<attr>[\w.\-:]+))?: "
+                   r"(?P<verb>already |added |appended |uncommented line \d+ and set )?(?P<a>" + _REPR + r")"
+                   r"(?: -> (?P<b>" + _REPR + r"))?")
+
+
+def _plain(value: str) -> str:
+    """The value as the program uses it (XML and HTML entities undone), for a stable fingerprint."""
+    prev = None
+    while prev != value and "&" in value:
+        prev, value = value, html.unescape(value)
+    return value
+
+
+def _keep_space(value: str, masked: str) -> str:
+    """Mask VALUE but keep its surrounding whitespace (pretty-printed XML)."""
+    core = value.strip()
+    if not core:
+        return value
+    start = value.index(core)
+    return value[:start] + masked + value[start + len(core):]
+
+
+def _element(m: re.Match) -> str:
+    tag, attrs, value = m["tag"], m["attrs"] or "", m["value"]
+    named = _NAME_ATTR.search(attrs)
+    if is_secret_name(tag) or (named and is_secret_name(_plain(named["name"]))):
+        start, end = m.span("value")
+        base = m.start()
+        whole = m.group(0)
+        return whole[:start - base] + _keep_space(value, _seen(_plain(value.strip()))) + whole[end - base:]
+    return m.group(0)
+
+
+def _attr(m: re.Match) -> str:
+    if not is_secret_name(m["name"]):
+        return m.group(0)
+    return m["pre"] + _seen(_plain(m["value"])) + m.group("q")
+
+
+def _line(m: re.Match, every_key: bool = False) -> str:
+    if not (every_key or is_secret_name(m["key"])) or not m["value"] or re.match(_Q, m["value"]):
+        return m.group(0)
+    return m["pre"] + _seen(m["value"]) + m["post"]
+
+
+def _repr_value(quoted: str) -> str:
+    q = quoted[0]
+    return q + _seen(quoted[1:-1]) + q
+
+
+def _note(m: re.Match) -> str:
+    name = m["attr"] or m["label"].rsplit("/", 1)[-1]
+    if not is_secret_name(name):
+        return m.group(0)
+    out = m.group(0)
+    for g in ("b", "a"):  # from the end, so the first span stays valid
+        if m[g]:
+            s, e = m.start(g) - m.start(), m.end(g) - m.start()
+            out = out[:s] + _repr_value(m[g]) + out[e:]
+    return out
+
+
+def _simple(m: re.Match) -> str:
+    return m["pre"] + _seen(_plain(m["value"])) + m.group(0)[m.end("value") - m.start():]
+
+
+def redact_text(text: str) -> str:
+    """Mask every secret that TEXT holds at a known location (any kind of text:
+    a file, a diff, a message, HTML)."""
+    if not text:
+        return text
+    text = _ELEMENT.sub(_element, text)
+    text = _ATTR.sub(_attr, text)
+    text = _LINE.sub(_line, text)
+    text = _URL_OPTION.sub(_simple, text)
+    text = _CLI.sub(_simple, text)
+    text = _SQL.sub(_simple, text)
+    text = _NOTE.sub(_note, text)
+    return mask_values(text, _SEEN)
+
+
+def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
+    """Replace each of VALUES (and its XML/HTML-escaped forms) in TEXT by its masked form."""
+    with _SEEN_LOCK:
+        ordered = sorted(set(values), key=len, reverse=True)
+    for value in ordered:
+        if len(value) < 3:
+            continue
+        masked = mask_value(value)
+        for form in dict.fromkeys((value, html.escape(value, quote=False), html.escape(value),
+                                   html.escape(value).replace("&#x27;", "&#39;"))):
+            if form in text:
+                text = text.replace(form, masked)
+    return text
+
+
+CIPHER_TEXT = "cipher-text.properties"  # secure vault: every value is an encrypted secret
+
+
+def redact_file(text: str, name: str = "") -> str:
+    """A file's text with its secrets masked; NAME (its path) picks file-wide
+    rules, e.g. every value of cipher-text.properties."""
+    if name.endswith(CIPHER_TEXT):
+        text = _LINE.sub(lambda m: _line(m, every_key=True), text)
+    return redact_text(text)
+
+
+def check_values(what: str, expected: str, found: str) -> tuple[str, str]:
+    """A check row's expected and found, masked whole when the check is about a
+    secret; otherwise masked at their known locations."""
+    if names_secret(what):
+        return mask_value(expected) if expected not in ("(none)", "(absent)") else expected, \
+            mask_value(found) if found not in ("(none)", "(absent)") else found
+    return redact_text(expected), redact_text(found)
+
+
+
+def redact_notebook(path: str | Path, mask=None) -> None:  # noqa: ANN001 - mask: str -> str
+    """Mask every output of an executed notebook in place (tracebacks included):
+    what a kernel printed outside the runbook's display objects. MASK (default
+    redact_text) may also mask by value, e.g. the params' secrets."""
+    import nbformat
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+
+    def fix(x):  # noqa: ANN001, ANN202
+        if isinstance(x, str):
+            return (mask or redact_text)(x)
+        if isinstance(x, list):
+            return [fix(i) for i in x]
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        return x
+
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = nbformat.from_dict(fix(cell.outputs))
+    tmp = path.with_suffix(".redact.tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)
