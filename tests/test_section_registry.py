@@ -14,6 +14,7 @@ from runbook_lib.configedit import Remove, SetText, apply_xml_edits, get_values
 from runbook_lib.params import jdbc_url
 from runbook_lib.sections import databases as D
 from runbook_lib.sections import registry as R
+from runbook_lib.redact import mask_value
 
 from .nbrun import papermill
 from .conftest import PARAMS_LAB, ROOT, UPSTREAM
@@ -72,7 +73,9 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
         assert {p: _sha(h, p) for p in (MDS, REG, UM)} == before
         assert [len(r.changed) for r in previews] == [0, 1, 2]
         text = "\n".join(r.text() for r in previews) + "".join(r._repr_html_() for r in previews)
-        assert "<password>***</password>" in text and lab_secrets["DB_APP_PASSWORD"] not in text
+        assert f"+                    <password>{mask_value(lab_secrets['DB_APP_PASSWORD'])}</password>" in text
+        assert lab_secrets["DB_APP_PASSWORD"] not in text
+        assert "<password>wso2carbon</password>" not in text  # the shipped H2 password: masked by its place
         assert "-                    <url>jdbc:h2:./repository/database/WSO2CARBON_DB;" in text
         assert f"+                    <url>{URL.format('REGISTRY_LOCAL4').replace('&', '&amp;')}</url>" in text
 

@@ -1,0 +1,224 @@
+"""redact.py on the files WSO2 ships (read in place from ../shared): every
+password-bearing location is masked, nothing else changes, and the masked
+file is still the same XML; plus the fingerprint and the places it is applied."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from lxml import etree
+
+from runbook_lib import redact
+from runbook_lib.change import unified_diff
+from runbook_lib.configedit import SetText, apply_xml_edits
+from runbook_lib.errors import RunbookError
+from runbook_lib.params.secrets import _RESOLVED, mask_text
+from runbook_lib.redact import is_secret_name, mask_value, redact_file, redact_text
+from runbook_lib.step import Check, Checks
+
+XML_FILES = ["elb-2.0.5/repository/conf/user-mgt.xml", "elb-2.0.5/repository/conf/axis2/axis2.xml",
+             "ei-6.1.1/wso2/broker/conf/broker.xml", "ei-6.1.1/wso2/broker/conf/user-mgt.xml",
+             "ei-6.1.1/wso2/broker/conf/carbon.xml", "ei-6.1.1/wso2/broker/conf/datasources/metrics-datasources.xml",
+             "ei-6.1.1/wso2/broker/conf/datasources/master-datasources.xml",
+             "ei-6.1.1/wso2/broker/conf/tomcat/catalina-server.xml", "ei-6.1.1/wso2/broker/conf/registry.xml",
+             "ei-6.1.1/wso2/broker/conf/advanced/qpid-config.xml",
+             "ei-6.1.1/wso2/broker/conf/advanced/qpid-virtualhosts.xml", "ei-6.1.1/wso2/broker/conf/axis2/axis2.xml",
+             "ei-6.1.1/conf/user-mgt.xml", "ei-6.1.1/conf/carbon.xml", "ei-6.1.1/conf/datasources/master-datasources.xml",
+             "ei-6.1.1/conf/tomcat/catalina-server.xml", "ei-6.1.1/conf/registry.xml", "ei-6.1.1/conf/axis2/axis2.xml"]
+PROPERTY_TAGS = {"Property", "property", "parameter", "Parameter"}
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _secret_element(el: etree._Element) -> bool:
+    return is_secret_name(_local(el)) or (_local(el) in PROPERTY_TAGS and is_secret_name(el.get("name", "")))
+
+
+def _parse(data: bytes) -> etree._Element:
+    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+
+
+@pytest.mark.parametrize("rel", XML_FILES)
+def test_shipped_xml_every_secret_masked_and_nothing_else_changed(upstream: Path, rel: str) -> None:
+    raw = (upstream / rel).read_bytes()
+    masked = redact_file(raw.decode(), rel).encode()
+    before, after = _parse(raw), _parse(masked)  # still well-formed: only values were replaced
+    pairs = list(zip(before.iter(), after.iter()))
+    assert len(pairs) == len(list(before.iter())) == len(list(after.iter()))
+    secrets = 0
+    for a, b in pairs:
+        assert a.tag == b.tag
+        if isinstance(a.tag, str) and _secret_element(a) and (a.text or "").strip():
+            secrets += 1
+            assert b.text.strip() == mask_value(a.text.strip()), (rel, _local(a))
+        elif isinstance(a.tag, str) and _secret_element(a):
+            assert not (b.text or "").strip()
+        elif isinstance(a.tag, str):  # settings, user names, aliases, regexes: as shipped
+            assert a.text == b.text, (rel, _local(a), a.text, b.text)
+        for name, value in a.attrib.items():
+            want = mask_value(value) if is_secret_name(name) else value
+            assert b.get(name) == want, (rel, _local(a), name)
+    # commented-out examples too (<!-- <Password>password</Password> -->)
+    for whole, _, value in re.findall(r"(<(\w*[Pp]assword)>([^<]+)</\2>)", raw.decode()):
+        assert whole not in masked.decode() and value.strip(), (rel, whole)
+    if rel.endswith(("datasources.xml", "user-mgt.xml", "carbon.xml", "broker.xml")):
+        assert secrets, rel
+
+
+def test_the_locations_the_runbook_reads_and_writes(upstream: Path) -> None:
+    text = lambda rel: redact_file((upstream / rel).read_text(), rel)  # noqa: E731
+    ds = text("ei-6.1.1/conf/datasources/master-datasources.xml")
+    assert "<password>wso2carbon</password>" not in ds and f"<password>{mask_value('wso2carbon')}</password>" in ds
+    assert "<username>wso2carbon</username>" in ds  # the same word as a user name is not a secret
+    assert '<password svns:secretAlias="WSO2.DB.Password"></password>' in text(
+        "ei-6.1.1/wso2/broker/conf/datasources/master-datasources.xml")  # an alias is a name, shown
+    carbon = text("ei-6.1.1/conf/carbon.xml")
+    for tag in ("Password", "KeyPassword"):
+        assert f"<{tag}>wso2carbon</{tag}>" not in carbon and f"<{tag}>{mask_value('wso2carbon')}</{tag}>" in carbon
+    assert "<KeyAlias>wso2carbon</KeyAlias>" in carbon
+    assert "<SvnPassword>password</SvnPassword>" not in text("ei-6.1.1/wso2/broker/conf/carbon.xml")
+    um = text("ei-6.1.1/conf/user-mgt.xml")
+    assert "<Password>admin</Password>" not in um and "<UserName>admin</UserName>" in um
+    assert '<Property name="ConnectionPassword">admin</Property>' not in um
+    assert '<Property name="PasswordJavaRegEx">^[\\S]{5,30}$</Property>' in um
+    assert '<Property name="StoreSaltedPassword">true</Property>' in um
+    assert 'keystorePass="wso2carbon"' not in text("ei-6.1.1/conf/tomcat/catalina-server.xml")
+    assert "<keyStorePassword>password</keyStorePassword>" not in text("ei-6.1.1/wso2/broker/conf/advanced/qpid-config.xml")
+    broker = text("ei-6.1.1/wso2/broker/conf/broker.xml")
+    assert "<password>wso2carbon</password>" not in broker and '<property name="password">admin</property>' not in broker
+    assert '<parameter name="mail.smtp.password">mailpassword</parameter>' not in text("ei-6.1.1/conf/axis2/axis2.xml")
+    assert "<password>password</password>" not in text("ei-6.1.1/conf/registry.xml")
+
+
+@pytest.mark.parametrize("rel", ["ei-6.1.1/conf/log4j.properties", "ei-6.1.1/wso2/broker/conf/log4j.properties",
+                                 "elb-2.0.5/repository/conf/log4j.properties",
+                                 "ei-6.1.1/wso2/broker/conf/hazelcast.properties",
+                                 "elb-2.0.5/repository/conf/loadbalancer.conf"])
+def test_shipped_properties_only_password_keys_masked(upstream: Path, rel: str) -> None:
+    raw = (upstream / rel).read_text()
+    masked = redact_file(raw, rel)
+    changed = [(a, b) for a, b in zip(raw.splitlines(), masked.splitlines()) if a != b]
+    assert len(raw.splitlines()) == len(masked.splitlines())
+    for a, b in changed:
+        key, _, value = a.partition("=")
+        assert is_secret_name(key.lstrip("#").strip()) and b == f"{key}={mask_value(value)}", a
+    if "LOGEVENT.password=admin" in raw:
+        assert changed
+    # a secure-vault alias is a name, not a secret
+    assert "#log4j.appender.LOGEVENT.password=secretAlias:Log4j" in masked or "secretAlias" not in raw
+
+
+def test_cipher_text_properties_every_value_masked() -> None:
+    text = "# cipher-tool output\nWSO2.DB.Password=kXq1c2VjcmV0\\=\\=\nKeystore.Password=abcdEFGH1234\n"
+    out = redact_file(text, "/opt/x/repository/conf/security/cipher-text.properties")
+    assert "kXq1c2VjcmV0" not in out and "abcdEFGH1234" not in out and out.startswith("# cipher-tool output\n")
+    assert "WSO2.DB.Password=***(" in out and "Keystore.Password=***(" in out
+
+
+def test_names() -> None:
+    for name in ("password", "Password", "KeyPassword", "SvnPassword", "ConnectionPassword", "keyStorePassword",
+                 "keystorePass", "truststorePass", "mail.smtp.password", "log4j.appender.LOGEVENT.password",
+                 "svns:password", "db_passwd", "pass"):
+        assert is_secret_name(name), name
+    for name in ("PasswordJavaRegEx", "passwordHashMethod", "PasswordDigest", "StoreSaltedPassword",
+                 "PasswordsExternallyManaged", "passthru", "bypass", "UserName", "secretAlias", "KeyAlias"):
+        assert not is_secret_name(name), name
+
+
+def test_fingerprint_is_a_keyed_hash_stable_within_a_run() -> None:
+    value = "Tr0ub4dor&3"
+    assert mask_value(value) == mask_value(value) != mask_value(value + "x")
+    assert mask_value(value) == "***(" + hmac.new(redact._KEY, value.encode(), hashlib.sha256).hexdigest()[:4] + ")"
+    assert mask_value("") == "" and mask_value(mask_value(value)) == mask_value(value)
+    # a kernel the runner starts gets the runner's key (environment, never a file): the same fingerprint
+    redact.share_key()
+    try:
+        code = "from runbook_lib.redact import mask_value; print(mask_value('Tr0ub4dor&3'))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        assert out == mask_value(value)
+        code = "from runbook_lib import redact; print(redact._KEY != bytes.fromhex(%r))" % redact._KEY.hex()
+        alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               env={k: v for k, v in os.environ.items() if k != redact.KEY_ENV}).stdout.strip()
+        assert alone == "True"  # a process on its own makes its own random key
+    finally:
+        os.environ.pop(redact.KEY_ENV, None)
+
+
+def test_diff_of_a_password_change_shows_fingerprints_on_both_sides() -> None:
+    before = "<c>\n  <password>Old-Secret-1</password>\n  <username>u</username>\n</c>\n"
+    after = before.replace("Old-Secret-1", "New-Secret-2").replace(">u<", ">v<")
+    diff = unified_diff(before, after, "/opt/x/master-datasources.xml")
+    assert "Old-Secret-1" not in diff and "New-Secret-2" not in diff
+    assert f"-  <password>{mask_value('Old-Secret-1')}</password>" in diff
+    assert f"+  <password>{mask_value('New-Secret-2')}</password>" in diff
+    assert "-  <username>u</username>" in diff and "+  <username>v</username>" in diff
+    same = unified_diff(before, before.replace(">u<", ">v<"), "x.xml")
+    assert "\n   <password>***(" in same and "-  <password>" not in same  # unchanged: context, not a difference
+
+
+def test_edit_notes_and_html_forms() -> None:
+    data = b"<S><DeploymentSynchronizer><SvnPassword>Hand-Set-9</SvnPassword></DeploymentSynchronizer></S>"
+    r = apply_xml_edits(data, [SetText("/S/DeploymentSynchronizer/SvnPassword", "Wanted-77")], "carbon.xml")
+    note = "; ".join(r.notes)
+    shown = redact_text(note)
+    assert "Hand-Set-9" not in shown and "Wanted-77" not in shown
+    assert f"'{mask_value('Hand-Set-9')}' -> '{mask_value('Wanted-77')}'" in shown
+    html_line = '<span style="color:#cf222e">-    &lt;password&gt;Hand&amp;Set&lt;/password&gt;</span>'
+    assert "Hand&amp;Set" not in redact_text(html_line)
+    assert mask_value("Hand&Set") in redact_text(html_line)  # the same fingerprint as the raw value's
+    for text in ("jdbc:mysql://db:3306/R?useSSL=false&password=Url-Pw-1", "svn info --password Cli-Pw-1 x",
+                 "ALTER USER 'u'@'%' IDENTIFIED BY 'Sql-Pw-1'"):
+        assert "-Pw-1" not in redact_text(text), text
+    assert redact_text(redact_text(html_line)) == redact_text(html_line)
+
+
+def test_check_rows_of_a_secret_keep_only_fingerprints() -> None:
+    c = Check("h1", "manager: carbon.xml DeploymentSynchronizer SvnPassword", "Params-Value-1", "Hand-Value-2", False)
+    assert (c.expected, c.found) == (mask_value("Params-Value-1"), mask_value("Hand-Value-2"))
+    table = Checks("05 files", [c])
+    text = table.text() + table._repr_html_() + str(table.record())
+    assert "Params-Value-1" not in text and "Hand-Value-2" not in text
+    assert Check("h1", "manager: carbon.xml HostName", "a.example", "b.example", False).found == "b.example"
+    assert Check("h1", "x: KeyPassword", "(none)", "(none)", True).found == "(none)"
+
+
+def test_values_seen_at_a_location_are_masked_elsewhere_and_in_errors() -> None:
+    redact_text("<password>Seen-Somewhere-42</password>")
+    assert redact_text("login failed with Seen-Somewhere-42") == f"login failed with {mask_value('Seen-Somewhere-42')}"
+    assert "Seen-Somewhere-42" not in str(RunbookError("cannot log in with Seen-Somewhere-42", fix="x"))
+    assert "Bad-Pw-7" not in str(RunbookError("x.xml: <password>Bad-Pw-7</password> is wrong"))
+    redact_text("<password>wso2carbon</password>")
+    assert redact_text("user wso2carbon") == "user wso2carbon"  # a shipped word: by location only
+
+
+def test_mask_text_by_value_and_location() -> None:
+    _RESOLVED.add("Params-Known-5")
+    try:
+        out = mask_text("pw Params-Known-5 and <KeyPassword>wso2carbon</KeyPassword>")
+    finally:
+        _RESOLVED.discard("Params-Known-5")
+    assert out == f"pw {mask_value('Params-Known-5')} and <KeyPassword>{mask_value('wso2carbon')}</KeyPassword>"
+
+
+def test_redact_notebook_masks_every_output(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("error", ename="XMLSyntaxError", evalue="<password>Tb-Pw-3</password>",
+                                           traceback=["line <password>Tb-Pw-3</password>"]),
+                    nbformat.v4.new_output("stream", name="stdout", text="keystorePass=\"Tb-Pw-3\"\n")]
+    nb.cells = [cell]
+    path = tmp_path / "04_x.ipynb"
+    nbformat.write(nb, path)
+    redact.redact_notebook(path)
+    assert "Tb-Pw-3" not in path.read_text() and mask_value("Tb-Pw-3") in path.read_text()
+    nbformat.read(path, as_version=4)
