@@ -108,10 +108,13 @@ def is_secret_name(name: str) -> bool:
 
 
 def names_secret(what: str) -> bool:
-    """A check row is about a secret when its name's last word is a password name
-    ("manager: carbon.xml DeploymentSynchronizer SvnPassword")."""
-    words = re.findall(r"[\w.:\-]+", what)
-    return bool(words) and is_secret_name(words[-1])
+    """A check row is about a secret when its name ends with a password's name
+    as the file writes it ("manager: carbon.xml DeploymentSynchronizer SvnPassword",
+    "... @keystorePass", "... log4j.appender.LOGEVENT.password"); prose that
+    ends in the plain word ("sudo without a password") is not."""
+    words = re.findall(r"[\w.:@/\-]+", what)
+    last = words[-1] if words else ""
+    return is_secret_name(last.lstrip("@/")) and (last != last.lower() or any(c in last for c in "._:@/"))
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ _ELEMENT = re.compile(
     _LT + r"(?P<tag>[\w.\-]+(?::[\w.\-]+)?)(?P<attrs>(?:\s(?:(?!" + _GT + r")[^<])*?)?)(?<!/)" + _GT
     + r"(?P<value>(?:(?!" + _LT + r")[^<])*)" + _LT + r"/(?P=tag)\s*" + _GT)
 _NAME_ATTR = re.compile(r"\bname\s*=\s*(?P<q>" + _Q + r")(?P<name>.*?)(?P=q)")
-_ATTR = re.compile(r"(?P<pre>(?P<name>[\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?P<q>" + _Q + r"))(?P<value>.*?)(?P=q)")
+_ATTR = re.compile(r"(?<![\w.:\-])(?P<pre>(?P<name>[\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?P<q>" + _Q + r"))(?P<value>.*?)(?P=q)")
 _LINE = re.compile(r"(?m)^(?P<pre>[-+ ]?[ \t]*#?[ \t]*(?P<key>[\w.\-]+)[ \t]*[=:][ \t]*)(?P<value>[^\r\n]*?)"
                    r"(?P<post>[ \t]*\r?)$")
 _URL_OPTION = re.compile(r"(?i)(?P<pre>[?&;](?:amp;)?(?:password|passwd|pwd)=)(?P<value>[^&;\s<>\"']*)")
@@ -130,7 +133,7 @@ _CLI = re.compile(r"(?P<pre>--password[= ])(?P<value>(?!-)\S+)")
 _SQL = re.compile(r"(?i)(?P<pre>IDENTIFIED\s+(?:BY(?:\s+PASSWORD)?|VIA\s+\S+\s+USING|WITH\s+\S+\s+(?:BY|AS))\s+')"
                   r"(?P<value>(?:[^'\\]|\\.|'')*)'")
 _REPR = r"(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
-_NOTE = re.compile(r"(?P<label>[\w.\-:]+)(?:\[[^\]\n]*\])*(?: @(?P<attr>[\w.\-:]+))?: "
+_NOTE = re.compile(r"(?<![\w.\-:])(?P<label>[\w.\-:]+)(?:\[[^\]\n]*\])*(?: @(?P<attr>[\w.\-:]+))?: "
                    r"(?P<verb>already |added |appended |uncommented line \d+ and set )?(?P<a>" + _REPR + r")"
                    r"(?: -> (?P<b>" + _REPR + r"))?")
 

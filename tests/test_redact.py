@@ -190,6 +190,8 @@ def test_check_rows_of_a_secret_keep_only_fingerprints() -> None:
     assert "Params-Value-1" not in text and "Hand-Value-2" not in text
     assert Check("h1", "manager: carbon.xml HostName", "a.example", "b.example", False).found == "b.example"
     assert Check("h1", "x: KeyPassword", "(none)", "(none)", True).found == "(none)"
+    assert Check("h1", "x: catalina-server.xml @keystorePass", "a", "b", False).found == mask_value("b")
+    assert Check("h1", "sudo without a password", "allowed", "refused", False).found == "refused"  # prose
 
 
 def test_values_seen_at_a_location_are_masked_elsewhere_and_in_errors() -> None:
