@@ -120,7 +120,7 @@ def names_secret(what: str) -> bool:
 # --- rules ----------------------------------------------------------------------------------
 
 _LT, _GT = r"(?:<|&lt;)", r"(?:>|&gt;)"
-_Q = r"(?:\"|'|&quot;|&#34;|&#x27;|&#39;)"
+_Q = r"(?:\\\"|\"|'|&quot;|&#34;|&#x27;|&#39;)"  # \" too: text inside JSON (the run record)
 _ELEMENT = re.compile(
     _LT + r"(?P<tag>[\w.\-]+(?::[\w.\-]+)?)(?P<attrs>(?:\s(?:(?!" + _GT + r")[^<])*?)?)(?<!/)" + _GT
     + r"(?P<value>(?:(?!" + _LT + r")[^<])*)" + _LT + r"/(?P=tag)\s*" + _GT)

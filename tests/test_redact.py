@@ -224,3 +224,12 @@ def test_redact_notebook_masks_every_output(tmp_path: Path) -> None:
     redact.redact_notebook(path)
     assert "Tb-Pw-3" not in path.read_text() and mask_value("Tb-Pw-3") in path.read_text()
     nbformat.read(path, as_version=4)
+
+
+def test_text_inside_json_is_masked_too() -> None:
+    """The run record is JSON: its quotes are escaped, its secrets still found by their place."""
+    import json
+    line = json.dumps({"diff": '-<Connector keystorePass="Json-Pw-1" port="9443"/>\n'
+                               '+<Property name="ConnectionPassword">Json-Pw-2</Property>'})
+    out = redact_text(line)
+    assert "Json-Pw-1" not in out and "Json-Pw-2" not in out and json.loads(out)["diff"].count("***(") == 2
