@@ -134,7 +134,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     finally:
         for h in hosts.values():
             h.close()
-    print(report.text())
+    from .params.secrets import mask_text
+    from .report import register_secrets
+    register_secrets(params_file)  # the params' secrets masked by value too, as in the run's outputs
+    print(mask_text(report.text()))
     return 0 if report.ok else 1
 
 

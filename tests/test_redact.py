@@ -233,3 +233,26 @@ def test_text_inside_json_is_masked_too() -> None:
                                '+<Property name="ConnectionPassword">Json-Pw-2</Property>'})
     out = redact_text(line)
     assert "Json-Pw-1" not in out and "Json-Pw-2" not in out and json.loads(out)["diff"].count("***(") == 2
+
+
+def test_rollback_diff_masks_both_sides() -> None:
+    """rollback's diff (current file -> its backup) shows fingerprints, never the values."""
+    from runbook_lib.changelog import FileChange, sha256
+    from runbook_lib.rollback import RollbackReport, _plan_one
+
+    path = "/opt/wso2/w/conf/datasources/master-datasources.xml"
+    now = b"<c>\n  <password>Run-Wrote-11</password>\n</c>\n"
+    files = {path: now, path + ".bak": b"<c>\n  <password>Hand-Set-22</password>\n</c>\n"}
+
+    class Files:  # a host's read_file, in memory
+        name = "node1"
+
+        def read_file(self, p: str, sudo: bool = False) -> bytes | None:
+            return files.get(p)
+
+    first = FileChange("node1", path, True, path + ".bak", sha256(now), False, "RUN")
+    fr, _ = _plan_one(Files(), first, first, force=False)  # type: ignore[arg-type]
+    text = RollbackReport("runs/RUN", True, [fr]).text()
+    assert fr.action == "restore" and "Run-Wrote-11" not in text and "Hand-Set-22" not in text
+    assert f"-  <password>{mask_value('Run-Wrote-11')}</password>" in text
+    assert f"+  <password>{mask_value('Hand-Set-22')}</password>" in text
