@@ -45,6 +45,12 @@ from pathlib import Path
 KEY_ENV = "RUNBOOK_MASK_KEY"  # how the runner hands its key to the kernels it starts (memory only)
 VAULT_REFERENCE = "secretAlias:"  # cipher-tool's form for a value kept in cipher-text.properties
 MASKED = re.compile(r"\*\*\*(?:\([0-9a-f]{4}\))?")
+# Passwords as WSO2 ships them, which are also user names, aliases and words in
+# the same files: masked at their locations, never by value everywhere.
+SHIPPED_VALUES = {"wso2carbon", "admin", "password", "root", "sa", "tiger", "postgres", "mailpassword",
+                  "A1b2c3d4", "secret", "123"}
+_SEEN: set[str] = set()  # secret values found at a location in this process
+_SEEN_LOCK = threading.Lock()
 
 
 def _load_key() -> bytes:
@@ -89,12 +95,6 @@ def _seen(value: str) -> str:
 # --- names ----------------------------------------------------------------------------------
 
 NOT_SECRET = {"storesaltedpassword"}  # user-mgt.xml: a boolean setting whose name ends in Password
-# Passwords as WSO2 ships them, which are also user names, aliases and words in
-# the same files: masked at their locations, never by value everywhere.
-SHIPPED_VALUES = {"wso2carbon", "admin", "password", "root", "sa", "tiger", "postgres", "mailpassword",
-                  "A1b2c3d4", "secret", "123"}
-_SEEN: set[str] = set()  # secret values found at a location in this process
-_SEEN_LOCK = threading.Lock()
 
 
 def is_secret_name(name: str) -> bool:
