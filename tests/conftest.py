@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -115,6 +117,97 @@ def lab_hosts(lab, lab_params):
     yield hosts
     for h in hosts.values():
         h.close()
+
+
+# --- lab instances (README "Lab instances") ------------------------------------
+# Lab tests run on this process's lab instance: RUNBOOK_LAB_INSTANCE when
+# given, else under pytest-xdist one instance per worker, else the default
+# lab. Unit tests always see params as written (no instance). An instance
+# this session allocated is taken down and released when the session ends.
+
+_INSTANCE: str | None = None  # this process's instance for lab tests ('' = default)
+_ALLOCATED = False
+
+
+def lab_instance() -> str:
+    global _INSTANCE
+    if _INSTANCE is None:
+        from runbook_lib.params.instance import ENV, check_name
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+        # unique to this session (the controller's pid) and worker: at most 7 characters
+        _INSTANCE = check_name(os.environ.get(ENV) or (f"t{os.getppid() % 10000:04}{worker[2:]}" if worker else ""),
+                               ENV)
+    return _INSTANCE
+
+
+def _ensure_instance() -> None:
+    """Give this process's named instance a subnet before any lab test loads params."""
+    global _ALLOCATED
+    name = lab_instance()
+    if not name or os.geteuid() != 0:
+        return
+    from runbook_lib.params.instance import read_record
+    if read_record(name) is None:
+        from runbook_lib.lab import allocate
+        from runbook_lib.params.load import read_raw
+        allocate(name, read_raw(PARAMS_LAB), str(PARAMS_LAB))
+        _ALLOCATED = True
+
+
+@contextlib.contextmanager
+def _instance_env(item, teardown: bool = False) -> Iterator[None]:
+    """A lab test (and its fixtures' set-up) runs with this process's
+    instance in the environment; any other test without one. Every tear-down
+    runs with the instance: a lab fixture may be torn down after a unit test
+    (the last of its module or session), and must then take down its own
+    instance, never the default lab."""
+    from runbook_lib.params.instance import ENV
+    name = lab_instance() if teardown or item.get_closest_marker("lab") else ""
+    if name:
+        _ensure_instance()
+    before = os.environ.get(ENV)
+    if name:
+        os.environ[ENV] = name
+    else:
+        os.environ.pop(ENV, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _instance_env(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _instance_env(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with _instance_env(item, teardown=True):
+        yield
+
+
+def pytest_sessionfinish(session) -> None:
+    """Take down and release the instance this session allocated (after the
+    session fixtures' own tear-down)."""
+    if _ALLOCATED:
+        from runbook_lib import lab as labmod
+        from runbook_lib.params.instance import ENV
+        os.environ[ENV] = lab_instance()
+        try:
+            labmod.down(log=lambda *_: None, release=True)
+        finally:
+            os.environ.pop(ENV, None)
 
 
 LAB_FIXTURES = {"lab", "lab_mysql", "lab_hosts", "lab_secrets"}
