@@ -118,14 +118,15 @@ def test_params_without_a_lab_section_are_not_translated(records, monkeypatch, t
 
 def test_allocation_takes_the_first_free_subnet_not_used_by_another_instance(records, monkeypatch):
     monkeypatch.setattr(lab_instance.net, "machine_networks", lambda own_bridge=None: [
-        (ipaddress.IPv4Network("198.18.1.0/24"), "route 198.18.1.0/24 dev eth9")])
+        (ipaddress.IPv4Network("198.18.100.0/25"), "route 198.18.100.0/25 dev eth9")])
     raw = read_raw(LAB)
     a = lab_instance.allocate("a", raw, str(LAB))
     b = lab_instance.allocate("b", raw, str(LAB))
-    assert (a["subnet"], b["subnet"]) == ("198.18.0.0/24", "198.18.2.0/24")
+    # as wide as 198.51.100.x, past the machine's route and the other instance
+    assert (a["subnet"], b["subnet"]) == ("198.18.101.0/24", "198.18.102.0/24")
     assert lab_instance.allocate("a", raw, str(LAB)) == a  # again: the same record
     with pytest.raises(Exception) as e:
-        lab_instance.allocate("c", raw, str(LAB), requested="198.18.2.0/24")
+        lab_instance.allocate("c", raw, str(LAB), requested="198.18.102.0/24")
     assert "overlaps lab instance b" in str(e.value)
     assert lab_instance.allocate("c", raw, str(LAB), requested="198.18.9.0/24")["subnet"] == "198.18.9.0/24"
     lab_instance.release("a")

@@ -79,10 +79,12 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     paths.root.chmod(0o755)
     (paths.root / MARKER).write_text("made by `runbook lab up`; `runbook lab down` removes this folder\n")
     state = {"params_file": str(params_file.resolve()), "params_hash": digest, "lab_dir": str(paths.root),
-             "instance": current(), "subnet": str(p.lab.subnet), "hosts": {}, "distributions": {k: str(v) for k, v in distributions.items()}}
-    if not NETNS_ETC.exists():  # remembered there, not in the state file, to survive a crash
-        NETNS_ETC.mkdir()
-        (NETNS_ETC / NETNS_MARKER).write_text("made by `runbook lab up`; removed by `runbook lab down`\n")
+             "instance": current(), "subnet": str(p.lab.subnet), "hosts": {},
+             "distributions": {k: str(v) for k, v in distributions.items()}}
+    with instance.records_locked():  # another instance's down may be removing /etc/netns
+        if not NETNS_ETC.exists():  # remembered there, not in the state file, to survive a crash
+            NETNS_ETC.mkdir()
+            (NETNS_ETC / NETNS_MARKER).write_text("made by `runbook lab up`; removed by `runbook lab down`\n")
     _save(paths, state)
     secrets_path = ensure_secrets(p, paths, params_file)
     secret = read_secrets_file(secrets_path)
@@ -246,9 +248,11 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print, releas
     for etc in sorted(NETNS_ETC.glob(net.names().prefix + "*")) if NETNS_ETC.is_dir() else []:
         shutil.rmtree(etc)
         removed.append(str(etc))
-    if NETNS_ETC.is_dir() and [e.name for e in NETNS_ETC.iterdir()] == [NETNS_MARKER]:
-        shutil.rmtree(NETNS_ETC)
-        removed.append(str(NETNS_ETC))
+    with instance.records_locked():  # the last lab instance down removes /etc/netns if a lab made it
+        if NETNS_ETC.is_dir() and [e.name for e in NETNS_ETC.iterdir()] == [NETNS_MARKER] \
+                and not instance.others_up(name):
+            shutil.rmtree(NETNS_ETC)
+            removed.append(str(NETNS_ETC))
     if root and root.exists():
         if not (root / MARKER).exists():
             raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it",

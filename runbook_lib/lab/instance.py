@@ -1,7 +1,8 @@
 """A named lab instance's subnet: allocated at ``lab up``, released at ``down``.
 
 The default instance uses the params' own lab subnet. A named instance gets
-the first free block of the params' subnet size (/24 or /16) in 198.18.0.0/15
+the first free block of the params' subnet size (/24 or /16) in 198.18.0.0/15,
+preferring blocks whose addresses print as wide as the params' own
 (RFC 2544's benchmarking range, never routed on the internet): free means
 not recorded by another instance and not overlapping any route or address
 the machine shows (other instances' bridges included). ``--subnet`` picks one
@@ -20,15 +21,15 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import LabError
-from ..params.instance import RECORDS, check_name, lab_dir_for, read_record, record_path, subnet_of
+from ..params.instance import RECORDS, check_name, lab_dir_for, octet_prefix, read_record, record_path, subnet_of
 from . import net
 
 POOL = ipaddress.IPv4Network("198.18.0.0/15")
-ALLOC_LOCK = Path("/tmp/rblab-instances.lock")  # held only while a record is written or removed
+ALLOC_LOCK = Path("/tmp/rblab-instances.lock")  # held briefly: records, and /etc/netns made or removed
 
 
 @contextmanager
-def _records_locked() -> Iterator[None]:
+def records_locked() -> Iterator[None]:
     with open(ALLOC_LOCK, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
@@ -52,7 +53,7 @@ def allocate(name: str, raw: dict, file: str, requested: str | None = None) -> d
     check_name(name, "--instance")
     size = subnet_of(raw, file).prefixlen
     base = str((raw.get("lab") or {}).get("dir") or "/tmp/wso2-runbook-lab")
-    with _records_locked():
+    with records_locked():
         rec = read_record(name)
         if rec and (requested is None or ipaddress.IPv4Network(requested) == ipaddress.IPv4Network(rec["subnet"])):
             return rec
@@ -74,8 +75,11 @@ def allocate(name: str, raw: dict, file: str, requested: str | None = None) -> d
                 raise LabError(f"--subnet {subnet} overlaps {'; '.join(clashes)}. Nothing was created",
                                fix="choose another subnet, or leave --subnet out to get a free one")
         else:
-            subnet = next((c for c in POOL.subnets(new_prefix=size) if not any(n.overlaps(c) for n, _ in busy)),
-                          None)
+            wide = len(octet_prefix(subnet_of(raw, file)))
+            # Addresses as wide as the params' own first (198.18.100.0/24 for 198.51.100.0/24),
+            # so tables line up as in recorded outputs; then any.
+            candidates = sorted(POOL.subnets(new_prefix=size), key=lambda c: len(octet_prefix(c)) != wide)
+            subnet = next((c for c in candidates if not any(n.overlaps(c) for n, _ in busy)), None)
             if subnet is None:
                 raise LabError(f"no free /{size} left in {POOL} for lab instance {name}",
                                fix="take another instance down, or give --subnet")
@@ -91,7 +95,7 @@ def allocate(name: str, raw: dict, file: str, requested: str | None = None) -> d
 def release(name: str) -> list[str]:
     """Remove NAME's record (and the records folder once empty)."""
     removed = []
-    with _records_locked():
+    with records_locked():
         path = record_path(name)
         if path.exists():
             path.unlink()
@@ -100,3 +104,12 @@ def release(name: str) -> list[str]:
             RECORDS.rmdir()
             removed.append(str(RECORDS))
     return removed
+
+
+def others_up(name: str) -> bool:
+    """Is any lab instance other than NAME recorded or up (its namespaces)?"""
+    if any(f.stem != name for f in RECORDS.glob("*.json")) if RECORDS.is_dir() else False:
+        return True
+    own = net.Names(name).prefix
+    return any((ns.startswith("rbi-") or ns.startswith("rblab-")) and not ns.startswith(own)
+               for ns in net.all_namespaces())

@@ -114,11 +114,15 @@ def check_no_overlap(subnet: ipaddress.IPv4Network) -> None:
         )
 
 
+def all_namespaces() -> list[str]:
+    res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return [line.split()[0] for line in res.stdout.splitlines() if line.strip()]
+
+
 def lab_namespaces() -> list[str]:
     """This instance's namespaces only."""
-    res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     prefix = names().prefix
-    return [line.split()[0] for line in res.stdout.splitlines() if line.startswith(prefix)]
+    return [ns for ns in all_namespaces() if ns.startswith(prefix)]
 
 
 def link_exists(name: str) -> bool:

@@ -25,7 +25,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ParamsError, Problem
 
@@ -102,9 +102,9 @@ def subnet_of(raw: dict, file: str) -> ipaddress.IPv4Network:
     return subnet
 
 
-def translate(raw: dict, file: str, name: str, record: dict) -> dict:
-    """RAW params as instance NAME sees them (a new dict; RAW is not changed)."""
-    lab = raw.get("lab")
+def _mover(raw: dict, file: str, name: str, record: dict) -> Callable[[Any], Any]:
+    """A function that moves any value (str, list, dict) into instance NAME."""
+    lab = raw.get("lab") or {}
     subnet = subnet_of(raw, file)
     target = ipaddress.IPv4Network(record["subnet"])
     if target.prefixlen != subnet.prefixlen:
@@ -113,24 +113,42 @@ def translate(raw: dict, file: str, name: str, record: dict) -> dict:
             f"take it down and up again with this file: `runbook lab down --instance {name} {file}`, "
             f"then `runbook lab up --instance {name} {file}`")], file)
     addr_re, new_prefix = _address_re(subnet), octet_prefix(target)
-    base = str(lab.get("dir") or DEFAULT_LAB_DIR)
+    base = str(lab.get("dir") or DEFAULT_LAB_DIR).rstrip("/")
     new_base = lab_dir_for(base, name)
 
     def move(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: move(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [move(v) for v in value]
+        if isinstance(value, (list, tuple)):
+            return type(value)(move(v) for v in value)
         if isinstance(value, str):
             value = addr_re.sub(new_prefix, value)
-            if value == base or value.startswith(base.rstrip("/") + "/"):
-                value = new_base + value[len(base.rstrip("/")):]
+            if value == base or value.startswith(base + "/"):
+                value = new_base + value[len(base):]
             return value
         return value
 
-    out = move(raw)
-    out["lab"] = dict(out["lab"], dir=new_base)
+    return move
+
+
+def translate(raw: dict, file: str, name: str, record: dict) -> dict:
+    """RAW params as instance NAME sees them (a new dict; RAW is not changed)."""
+    out = _mover(raw, file, name, record)(raw)
+    out["lab"] = dict(out["lab"], dir=lab_dir_for(str(raw["lab"].get("dir") or DEFAULT_LAB_DIR).rstrip("/"), name))
     return out
+
+
+def as_instance(value: Any, raw: dict, file: str) -> Any:
+    """VALUE (e.g. an address written in the params RAW) as the current
+    instance has it; unchanged on the default instance."""
+    name = current()
+    if not name:
+        return value
+    record = read_record(name)
+    if record is None:
+        raise InstanceError([Problem(file, "lab", f"lab instance {name} is not up",
+                                     f"`runbook lab up --instance {name} {file}`")], file)
+    return _mover(raw, file, name, record)(value)
 
 
 def for_instance(raw: Any, file: str) -> Any:
