@@ -23,8 +23,13 @@ demo: venv
 	@echo "(then open notebooks/00_preflight.ipynb; kernel 'WSO2 runbook (.venv)')"
 	@echo "Take the lab down with:                                          make lab-down"
 
+# Lab tests run in TEST_WORKERS processes side by side (pytest-xdist), each on
+# a lab instance of its own (tests/conftest.py: groups, instances); the default
+# lab is not touched. TEST_WORKERS=0 runs everything in one process, in order,
+# on the default lab, as before.
+TEST_WORKERS ?= 3
 test: venv
-	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra tests
+	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) tests
 
 # Debian packages the lab needs. policy-rc.d keeps apt from starting the
 # machine's own MariaDB, nginx or sshd services: the lab runs its own copies.

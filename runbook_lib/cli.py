@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,27 +24,63 @@ def _distributions(values: list[str]) -> dict[str, Path]:
     return out
 
 
+def _use_instance(args: argparse.Namespace) -> str:
+    """--instance NAME: the lab instance for this command and everything it
+    starts (notebook kernels inherit RUNBOOK_LAB_INSTANCE)."""
+    from .params.instance import ENV, check_name, current
+    if args.instance is not None:
+        if args.instance:
+            os.environ[ENV] = check_name(args.instance, "--instance")
+        else:
+            os.environ.pop(ENV, None)
+    return current()
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     from . import lab
     from .params import load_params
+    from .params.instance import InstanceError, read_record
+    from .params.load import read_raw
+    name = _use_instance(args)
     if args.lab_cmd == "status":
-        return cmd_lab_status(args)
-    p = load_params(args.params)
+        return cmd_lab_status(args, name)
     if args.lab_cmd == "up":
+        fresh = bool(name) and read_record(name) is None
+        if name:
+            lab.allocate(name, read_raw(args.params), args.params, args.subnet)
+        elif args.subnet:
+            raise ParamsError([f"--subnet {args.subnet}: only a named lab instance (--instance NAME) takes "
+                               "--subnet; the default lab uses the params' lab.subnet"])
+        try:
+            p = load_params(args.params)
+        except ParamsError:
+            if fresh:  # bad params, nothing built: give the instance's subnet back
+                lab.down(log=lambda *_: None, release=True)
+            raise
         lab.up(p, Path(args.params), _distributions(args.distribution))
         print(lab.format_status(lab.status(p, Path(args.params)), args.params))
     elif args.lab_cmd == "down":
-        lab.down(p)
+        try:
+            p = load_params(args.params)
+        except InstanceError:
+            p = None  # not up (no record): remove whatever is left of it by its names
+        lab.down(p, release=True)
     return 0
 
 
-def cmd_lab_status(args: argparse.Namespace) -> int:
+def cmd_lab_status(args: argparse.Namespace, name: str = "") -> int:
     """The lab that is up, read from its own state file. Without PARAMS it is
     described with the params file that built it; with PARAMS, also whether
     it was built from them. Exit 0 healthy (and built from PARAMS), else 3."""
     from . import lab
     from .params import load_params
-    p = load_params(args.params or DEFAULT_PARAMS)  # where the lab lives (lab.dir)
+    from .params.instance import read_record
+    record = read_record(name) if name else None
+    if name and record is None:
+        print(f"lab instance {name} is not up (no record of it)")
+        return 3
+    default = record["params_file"] if record and Path(record["params_file"]).is_file() else DEFAULT_PARAMS
+    p = load_params(args.params or default)  # where the lab lives (lab.dir)
     params_file = Path(args.params) if args.params else None
     state = lab.read_state(lab.lab_paths(p)) or {}
     built = Path(state.get("params_file") or "")
@@ -190,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("params", nargs="?", default=None,
                     help="optional: also say whether the lab up was built from this params file")
     st.add_argument("--json", action="store_true")
+    for sp in (up, down, st):
+        sp.add_argument("--instance", default=None, metavar="NAME",
+                        help="a lab of its own beside others (default: $RUNBOOK_LAB_INSTANCE, else the default lab)")
+    up.add_argument("--subnet", default=None, help="with --instance: the instance's subnet (default: the first "
+                    "free one in 198.18.0.0/15)")
     lab.set_defaults(func=cmd_lab)
     val = sub.add_parser("validate", help="check params files; report every problem")
     val.add_argument("params", nargs="+")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -43,6 +45,7 @@ PARAMS_LAB = ROOT / "params" / "lab.yaml"
 
 
 _SHARED: bool | None = None
+_OTHER_LAB_RAN = False  # a module with labs of its own ran in this process since the session lab was made
 
 
 def shared_lab() -> bool:
@@ -81,9 +84,9 @@ def lab_params():
 
 
 @pytest.fixture(scope="session")
-def lab(lab_params):
-    """The real lab from params/lab.yaml, up for the whole session, down at
-    the end. Yields `runbook lab status --json` as a dict."""
+def _lab_session(lab_params):
+    """The real lab from params/lab.yaml, brought up fresh once per session
+    (per test process) and taken down at the end."""
     _need_root()
     from runbook_lib import lab as labmod
     if shared_lab():
@@ -93,12 +96,36 @@ def lab(lab_params):
             pytest.fail("shared lab mode but the lab is not healthy: run `.venv/bin/runbook lab up`")
         yield st
         return
+    global _OTHER_LAB_RAN
     labmod.down(lab_params, log=lambda *_: None)
     labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)
+    _OTHER_LAB_RAN = False
     st = labmod.status(lab_params)
     assert st["healthy"], labmod.format_status(st)
     yield st
     labmod.down(lab_params, log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def lab(_lab_session, lab_params, request):
+    """The lab from params/lab.yaml for this module, as `runbook lab status
+    --json` shows it. When tests run side by side, this process may have run
+    a module with labs of its own on its instance since the session's lab came
+    up: then the session's modules get a fresh lab, as in one process they
+    would (and any module a lab built from params/lab.yaml)."""
+    global _OTHER_LAB_RAN
+    from runbook_lib import lab as labmod
+    if shared_lab():
+        return _lab_session
+    if _OTHER_LAB_RAN and request.path.name in SESSION_LAB:
+        labmod.down(lab_params, log=lambda *_: None)
+        _OTHER_LAB_RAN = False
+    st = labmod.status(lab_params, PARAMS_LAB)
+    if not st["healthy"]:
+        labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)
+        st = labmod.status(lab_params, PARAMS_LAB)
+        assert st["healthy"], labmod.format_status(st)
+    return st
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +135,7 @@ def lab_secrets(lab):
     return read_secrets_file(lab["secrets_file"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_hosts(lab, lab_params):
     from runbook_lib.inventory import hosts_from_params
     hosts = hosts_from_params(lab_params)
@@ -117,12 +144,185 @@ def lab_hosts(lab, lab_params):
         h.close()
 
 
+# --- lab instances (README "Lab instances") ------------------------------------
+# Lab tests run on this process's lab instance: RUNBOOK_LAB_INSTANCE when
+# given, else under pytest-xdist one instance per worker, else the default
+# lab. Unit tests always see params as written (no instance). An instance
+# this session allocated is taken down and released when the session ends.
+
+_INSTANCE: str | None = None  # this process's instance for lab tests ('' = default)
+_ALLOCATED = False
+
+
+_WORKER = ""  # this process's pytest-xdist worker id (gw0, gw1...), '' when not one
+
+
+def pytest_configure(config) -> None:
+    global _WORKER
+    # A pytest started by a test (nbval) inherits PYTEST_XDIST_WORKER but is no worker.
+    _WORKER = getattr(config, "workerinput", {}).get("workerid", "")
+    lab_instance()  # fixed now, before any test changes the environment
+
+
+def lab_instance() -> str:
+    global _INSTANCE
+    if _INSTANCE is None:
+        from runbook_lib.params.instance import ENV, check_name
+        worker = _WORKER
+        # unique to this session (the controller's pid) and worker: at most 7 characters
+        name = os.environ.get(ENV, "")
+        if worker:  # one per worker: NAME0, NAME1... (by default t<controller pid><n>: this session's own)
+            base = name or f"t{os.getppid() % 10000:04}"
+            name = base[: 7 - len(worker[2:])] + worker[2:]
+        _INSTANCE = check_name(name, ENV) if name else ""
+    return _INSTANCE
+
+
+def _ensure_instance() -> None:
+    """Give this process's named instance a subnet before any lab test loads params."""
+    global _ALLOCATED
+    name = lab_instance()
+    if not name or os.geteuid() != 0:
+        return
+    from runbook_lib.params.instance import read_record
+    if read_record(name) is None:
+        from runbook_lib.lab import allocate
+        from runbook_lib.params.load import read_raw
+        allocate(name, read_raw(PARAMS_LAB), str(PARAMS_LAB))
+        _ALLOCATED = True
+
+
+def lab_ip(value):
+    """VALUE (an address, pattern or text written with params/lab.yaml's
+    198.51.100.x addresses) as the lab instance of the running test has it."""
+    from runbook_lib.params.instance import as_instance
+    from runbook_lib.params.load import read_raw
+    return as_instance(value, read_raw(PARAMS_LAB), str(PARAMS_LAB))
+
+
+@contextlib.contextmanager
+def _instance_env(item, teardown: bool = False) -> Iterator[None]:
+    """A lab test (and its fixtures' set-up) runs with this process's
+    instance in the environment; any other test without one. Every tear-down
+    runs with the instance: a lab fixture may be torn down after a unit test
+    (the last of its module or session), and must then take down its own
+    instance, never the default lab."""
+    global _OTHER_LAB_RAN
+    from runbook_lib.params.instance import ENV
+    lab_item = item.get_closest_marker("lab") or item.path.suffix == ".ipynb"  # nbval replays on a lab
+    name = lab_instance() if teardown or lab_item else ""
+    if name and _WORKER and item.path.name in OWN_LAB:
+        _OTHER_LAB_RAN = True
+    if name:
+        _ensure_instance()
+    before = os.environ.get(ENV)
+    if name:
+        os.environ[ENV] = name
+    else:
+        os.environ.pop(ENV, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _instance_env(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _instance_env(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with _instance_env(item, teardown=True):
+        yield
+
+
+def pytest_sessionfinish(session) -> None:
+    """Take down and release the instance this session allocated (after the
+    session fixtures' own tear-down)."""
+    if _ALLOCATED:
+        from runbook_lib import lab as labmod
+        from runbook_lib.params.instance import ENV
+        os.environ[ENV] = lab_instance()
+        try:
+            labmod.down(log=lambda *_: None, release=True)
+        finally:
+            os.environ.pop(ENV, None)
+
+
 LAB_FIXTURES = {"lab", "lab_mysql", "lab_hosts", "lab_secrets"}
 
 
-def pytest_collection_modifyitems(items: list) -> None:
+# --- running side by side (make test: pytest -n 3 --dist loadgroup) ------------
+# Each test process has its own lab instance. Tests are handed out in groups;
+# a group runs in one process, in file order, and groups are handed out in
+# the order below (longest first, as measured), unit tests last, one by one.
+# OWN_LAB: modules that bring up labs of their own, a group each (GROUPS: one
+# per parametrised case). SESSION_LAB: the modules that use the session's lab
+# from params/lab.yaml (the `lab` fixtures): one group, as some build on what
+# earlier ones left. A module using the lab fixtures must be in one of them
+# (collection says so otherwise).
+SESSION_LAB = ["test_backups.py", "test_db.py", "test_host.py", "test_lab.py", "test_preflight.py",
+               "test_section_certificates.py", "test_section_databases.py", "test_section_load_balancer.py",
+               "test_section_manager.py", "test_section_registry.py", "test_section_workers.py",
+               "test_skeletons.py", "test_zc_concurrency.py", "test_zw_cluster_test.py"]
+OWN_LAB = ["test_zy_runbook.py", "test_faults.py", "test_zv_check.py", "test_zx_layouts.py",
+           "test_zx_elb_faults.py", "test_zx_broker.py", "test_lab_instances.py", "test_zz_browser.py",
+           "test_zx_versions.py", "test_00_lab_lifecycle.py"]
+GROUPS = {"test_zx_layouts.py"}
+
+
+def group_of(nodeid: str) -> str:
+    """The group of a test, from its node id alone (the xdist controller's view)."""
+    module = nodeid.split("::")[0].rsplit("/", 1)[-1]
+    if module in SESSION_LAB:
+        return "session-lab"
+    if module in OWN_LAB:
+        case = nodeid.rsplit("[", 1)[1] if module in GROUPS and nodeid.endswith("]") else ""
+        return module[:-3] + (f"[{case}" if case else "")
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` with the groups above. (xdist's own xdist_group marks
+    do not reach its scheduler under pytest 9: it rewrites a nodeid attribute
+    pytest 9 no longer reads.)"""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LabGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return LabGroups(config, log)
+
+
+def pytest_collection_modifyitems(config, items: list) -> None:
     """A test that uses a lab fixture is a lab test, marked or not, so that
-    `-m "not lab"` never brings a lab up (or reuses someone else's)."""
+    `-m "not lab"` never brings a lab up (or reuses someone else's). Under
+    pytest-xdist the groups above go in their order, unit tests last."""
     for item in items:
         if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lab)
+            if item.path.name not in SESSION_LAB + OWN_LAB:
+                raise pytest.UsageError(f"{item.path.name} uses the lab fixtures: add it to SESSION_LAB in "
+                                        "tests/conftest.py (or to OWN_LAB if it brings up labs of its own)")
+    if not _WORKER:
+        return
+    order = {"session-lab": 0, **{m[:-3]: i + 1 for i, m in enumerate(OWN_LAB)}}
+
+    def key(item) -> int:
+        return order.get(group_of(item.nodeid).split("[")[0], len(order))
+
+    items.sort(key=key)  # stable: file order within each group

@@ -16,17 +16,31 @@ import yaml
 
 from runbook_lib import lab as labmod
 from runbook_lib.errors import LabError
+from runbook_lib.lab import net
 from runbook_lib.params import load_params
+from runbook_lib.params.instance import current, read_record
 
-from .conftest import PARAMS_LAB, UPSTREAM, skip_if_shared
+from .conftest import PARAMS_LAB, UPSTREAM, lab_ip, skip_if_shared
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
 
 
+def _others(name: str) -> bool:
+    """A network name of another lab instance than the running test's (they
+    come and go while tests run side by side)."""
+    own = net.names()
+    lab = name.startswith("rbi-") or name == "rblab0" or net.Names("").is_veth(name)
+    return lab and name != own.bridge and not own.is_veth(name) and not name.startswith(own.prefix)
+
+
 def snapshot() -> dict:
     """What the lab may touch: namespaces, links, network namespaces in use
-    by processes, the lab's folders, /etc/netns, the machine's routes."""
+    by processes, the lab's folders, /etc/netns, the machine's routes. Other
+    lab instances' names are left out: they may be up or down meanwhile."""
+    named = set()
+    for ns in Path("/run/netns").iterdir() if Path("/run/netns").is_dir() else []:
+        named.add(f"net:[{ns.stat().st_ino}]")
     netns_in_use = set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -34,14 +48,18 @@ def snapshot() -> dict:
                 netns_in_use.add(os.readlink(f"/proc/{pid}/ns/net"))
             except OSError:
                 pass
+    links = [line.split(":")[1].strip().split("@")[0] for line in
+             subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()]
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout.splitlines()
     return {
-        "netns": subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
-        "links": sorted(line.split(":")[1].strip().split("@")[0] for line in
-                        subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()),
-        "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout,
-        "netns_in_use": netns_in_use,
-        "lab_dir": Path("/tmp/wso2-runbook-lab").exists(),
-        "etc_netns": sorted(os.listdir("/etc/netns")) if Path("/etc/netns").exists() else None,
+        "netns": sorted(n for n in (line.split()[0] for line in subprocess.run(
+            ["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()) if not _others(n)),
+        "links": sorted(x for x in links if not _others(x)),
+        "routes": [r for r in routes if not any(_others(w) for w in r.split())],
+        "netns_in_use": netns_in_use - named,  # unnamed namespaces: a lab's leftover processes would be here
+        "lab_dir": Path(lab_ip("/tmp/wso2-runbook-lab")).exists(),
+        "etc_netns": sorted(x for x in os.listdir("/etc/netns") if not _others(x)) if Path("/etc/netns").exists()
+        else None,
         "etc_hosts": Path("/etc/hosts").read_bytes(),
     }
 
@@ -66,8 +84,16 @@ def test_overlapping_subnet_is_refused_before_anything_is_created(params, tmp_pa
     f = tmp_path / "overlap.yaml"
     f.write_text(yaml.safe_dump(raw))
     before = snapshot()
-    with pytest.raises(LabError, match=r"overlaps the machine's own networks .*192\.0\.2\.0/24.*Nothing was created"):
-        labmod.up(load_params(f), f, **quiet)
+    name = current()
+    if name:  # a named instance's subnet is chosen at allocation: the overlap is refused there
+        other = name[:6] + "o"
+        with pytest.raises(LabError, match=r"--subnet 192\.0\.2\.0/24 overlaps .*192\.0\.2\.0/24.*Nothing was created"):
+            labmod.allocate(other, yaml.safe_load(f.read_text()) | {"lab": {"subnet": "192.0.2.0/24"}}, str(f),
+                            requested="192.0.2.0/24")
+        assert read_record(other) is None
+    else:
+        with pytest.raises(LabError, match=r"overlaps the machine's own networks .*192\.0\.2\.0/24.*Nothing was "):
+            labmod.up(load_params(f), f, **quiet)
     assert snapshot() == before
     assert not (tmp_path / "lab").exists()
 
@@ -85,7 +111,7 @@ def test_up_is_idempotent_recovers_from_a_crash_and_down_restores_everything(par
     assert {h: s["services"]["sshd"]["pid"] for h, s in labmod.status(params)["hosts"].items()} == pids
 
     # A crash: the database host's processes die and the state file is lost.
-    for pid in subprocess.run(["ip", "netns", "pids", "rblab-db"], capture_output=True,
+    for pid in subprocess.run(["ip", "netns", "pids", net.ns_name("db")], capture_output=True,
                               text=True).stdout.split():
         os.kill(int(pid), signal.SIGKILL)
     Path(params.lab.dir, "state.json").unlink()

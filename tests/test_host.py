@@ -13,6 +13,8 @@ from runbook_lib.host import Host
 from runbook_lib.inventory import fan_out
 from runbook_lib.tunnel import Tunnel
 
+from .conftest import lab_ip
+
 pytestmark = pytest.mark.lab
 
 
@@ -73,7 +75,7 @@ def test_root_file_written_with_sudo_keeps_root_ownership(lab_hosts):
 
 def test_fan_out_reports_each_failure_and_keeps_other_results(lab, lab_hosts):
     hosts = dict(lab_hosts)
-    hosts["ghost"] = Host("ghost", "198.51.100.250", "wso2", key_filename=lab["hosts"]["db"]["ssh"]["key"],
+    hosts["ghost"] = Host("ghost", lab_ip("198.51.100.250"), "wso2", key_filename=lab["hosts"]["db"]["ssh"]["key"],
                           known_hosts=lab["known_hosts"], connect_timeout=2)
     results = fan_out(hosts, lambda h: h.check("hostname").stdout.strip())
     assert not results["ghost"].ok and isinstance(results["ghost"].error, ConnectError)

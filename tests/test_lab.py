@@ -9,6 +9,8 @@ import paramiko
 import pymysql
 import pytest
 
+from .conftest import lab_ip
+
 from runbook_lib.errors import HostKeyError
 from runbook_lib.host import Host
 from runbook_lib.inventory import fan_out
@@ -66,8 +68,8 @@ def test_etc_hosts_is_per_host(lab_hosts):
     other_before = b.read_file("/etc/hosts")
     mine = a.read_file("/etc/hosts")
     try:
-        a.write_file("/etc/hosts", mine + b"198.51.100.77 lab-test.example\n", sudo=True)
-        assert a.check("getent hosts lab-test.example").stdout.split()[0] == "198.51.100.77"
+        a.write_file("/etc/hosts", mine + lab_ip("198.51.100.77 lab-test.example\n").encode(), sudo=True)
+        assert a.check("getent hosts lab-test.example").stdout.split()[0] == lab_ip("198.51.100.77")
         assert b.read_file("/etc/hosts") == other_before
         assert not b.run("getent hosts lab-test.example").ok
         assert Path("/etc/hosts").read_bytes() == machine_before
@@ -100,7 +102,7 @@ def test_mariadb_accepts_lab_admin_from_a_node_and_refuses_wrong_password(lab, l
     ok = h.run("mariadb -h %s -u %s -p\"$P\" -N -e 'select current_user()'".replace('"$P"', '%s'),
                addr, db.admin_user, pw)
     assert ok.ok, ok.stderr
-    assert ok.stdout.strip().startswith(f"{db.admin_user}@198.51.100.")
+    assert ok.stdout.strip().startswith(f"{db.admin_user}@{lab_ip('198.51.100.')}")
     bad = h.run("mariadb -h %s -u %s -p%s -e 'select 1'", addr, db.admin_user, pw + "x")
     assert bad.rc != 0 and "Access denied" in bad.stderr
     with pymysql.connect(host=addr, user=db.admin_user, password=pw, connect_timeout=5) as c:
@@ -138,7 +140,7 @@ def test_svn_info_from_a_node_reaches_the_svn_host(lab, lab_params, lab_secrets,
 def test_lab_hosts_reach_only_the_lab(lab_hosts):
     res = lab_hosts["node206"].run("ip -4 route")
     routes = res.stdout.strip().splitlines()
-    assert routes == ["198.51.100.0/24 dev eth0 proto kernel scope link src 198.51.100.206"]
+    assert routes == [lab_ip("198.51.100.0/24 dev eth0 proto kernel scope link src 198.51.100.206")]
 
 
 def test_status_json_has_what_tools_need(lab):

@@ -11,7 +11,7 @@ import pytest
 
 from runbook_lib import lab as labmod
 
-from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+from .conftest import PARAMS_LAB, ROOT, skip_if_shared, lab_ip
 from .nbrun import outputs_text, papermill
 
 pytestmark = pytest.mark.lab
@@ -27,7 +27,7 @@ def test_preflight_passes_on_the_lab(lab, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     text = outputs_text(tmp_path / "out.ipynb")
     assert "preflight: 47 passed, 0 failed" in text
-    assert "manager  manager/mgt    node206  198.51.100.206  ei-6.1.1  1" in text
+    assert lab_ip("manager  manager/mgt    node206  198.51.100.206  ei-6.1.1  1") in text
     assert "thrift=7614" in text  # E12: the broker's Offset 3 shifts the thrift port
 
 

@@ -14,13 +14,17 @@ from runbook_lib.facts import mysql as F
 from runbook_lib.sections import databases as X
 
 from .nbrun import papermill
-from .conftest import PARAMS_LAB
+from .conftest import PARAMS_LAB, lab_ip
 
 pytestmark = pytest.mark.lab
 JAR = "/usr/share/java/mariadb-java-client.jar"
 CLUSTER = ["WSO2_USER_DB", "REGISTRY_DB", "REGISTRY_LOCAL_B1", "REGISTRY_LOCAL_B2", "REGISTRY_LOCAL1",
            "REGISTRY_LOCAL2", "REGISTRY_LOCAL3", "REGISTRY_LOCAL4", "WSO2_MB_DB"]
-APP, APP_HOST = "wso2carbon", "198.51.100.%"
+APP = "wso2carbon"
+
+
+def app_host() -> str:
+    return lab_ip("198.51.100.%")  # the params' app_user_host, as the lab instance has it
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def _state(admin: Db, lab_hosts) -> dict:
         ("node132", "/opt/wso2/worker3/wso2ei-6.1.1/lib/mariadb-java-client.jar"),
         ("broker2", "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar")]}
     return {"tables": {d: sorted(F.tables(admin, d)) for d in CLUSTER if d in present},
-            "grants": sorted(F.grants(admin, APP, APP_HOST)), "jars": jars}
+            "grants": sorted(F.grants(admin, APP, app_host())), "jars": jars}
 
 
 def _failed(checks: rb.Checks) -> list[str]:
@@ -74,7 +78,7 @@ def test_preview_changes_nothing_then_apply_then_no_changes(run, admin, lab_host
     _apply_all(run)
     # take three things away: a database, a grant, a jar
     admin.execute("DROP DATABASE IF EXISTS `REGISTRY_LOCAL_B2`")
-    admin.execute("REVOKE ALL PRIVILEGES ON `REGISTRY\\_LOCAL4`.* FROM %s@%s", (APP, APP_HOST))
+    admin.execute("REVOKE ALL PRIVILEGES ON `REGISTRY\\_LOCAL4`.* FROM %s@%s", (APP, app_host()))
     broker2_jar = "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar"
     lab_hosts["broker2"].check("rm -f %s", broker2_jar)
     before = _state(admin, lab_hosts)
@@ -84,7 +88,7 @@ def test_preview_changes_nothing_then_apply_then_no_changes(run, admin, lab_host
     assert "database REGISTRY_LOCAL_B2 (local registry of broker2): would create (latin1)" in text
     assert "$ CREATE DATABASE `REGISTRY_LOCAL_B2` CHARACTER SET latin1" in text
     assert "$ SOURCE broker2:/opt/wso2/wso2ei-6.1.1/dbscripts/mysql5.7.sql" in text  # E4: the broker ships no 5.7
-    assert "$ GRANT ALL PRIVILEGES ON `REGISTRY\\_LOCAL4`.* TO 'wso2carbon'@'198.51.100.%'" in text
+    assert f"$ GRANT ALL PRIVILEGES ON `REGISTRY\\_LOCAL4`.* TO 'wso2carbon'@'{app_host()}'" in text
     assert f"$ install -m 0644 {JAR} {broker2_jar}" in text
     assert [len(r.changed) for r in previews] == [2, 1, 1]
 
@@ -92,7 +96,7 @@ def test_preview_changes_nothing_then_apply_then_no_changes(run, admin, lab_host
     assert [len(r.changed) for r in applied] == [2, 1, 1]
     assert {"UM_USER", "UM_TENANT", "REG_RESOURCE", "REG_PATH"} <= F.tables(admin, "REGISTRY_LOCAL_B2")
     assert F.database_charset(admin, "REGISTRY_LOCAL_B2") == "latin1"
-    assert F.grant_objects(F.grants(admin, APP, APP_HOST))["REGISTRY\\_LOCAL4.*"] == {"ALL PRIVILEGES"}
+    assert F.grant_objects(F.grants(admin, APP, app_host()))["REGISTRY\\_LOCAL4.*"] == {"ALL PRIVILEGES"}
     assert _jar(lab_hosts, "broker2", broker2_jar) == _jar(lab_hosts, "broker2", JAR)
 
     settled = _state(admin, lab_hosts)
@@ -137,18 +141,18 @@ def test_half_sourced_database_fails_verification_and_is_never_resourced(run, ad
 ])
 def test_extra_grants_fail_verification(run, admin, grant, extra):
     _apply_all(run)
-    admin.execute(grant, (APP, APP_HOST))
+    admin.execute(grant, (APP, app_host()))
     try:
         checks = X.verify_app_user(run)
         failed = {c.what: c for c in checks.failed}
-        assert failed[f"grants of {APP}@{APP_HOST}"].found == f"extra {extra}"
-        assert "REVOKE" in failed[f"grants of {APP}@{APP_HOST}"].fix
+        assert failed[f"grants of {APP}@{app_host()}"].found == f"extra {extra}"
+        assert "REVOKE" in failed[f"grants of {APP}@{app_host()}"].fix
         if extra == "mysql.*":  # and the login from every node host proves it
             assert {c.host for c in checks.failed if c.what.endswith("on database mysql")} == \
                 {"node206", "node132", "broker1", "broker2"}
             assert all(c.found == "allowed" for c in checks.failed if c.what.endswith("on database mysql"))
     finally:
-        admin.execute(grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM "), (APP, APP_HOST))
+        admin.execute(grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM "), (APP, app_host()))
     assert not X.verify_app_user(run).failed
 
 
@@ -188,20 +192,20 @@ def test_a_fresh_cluster_from_nothing(lab, admin, tmp_path):
     finally:
         for d in dbs:
             admin.execute(f"DROP DATABASE IF EXISTS `{d}`")
-        admin.execute("DROP USER IF EXISTS %s@%s", (user, APP_HOST))
+        admin.execute("DROP USER IF EXISTS %s@%s", (user, app_host()))
         fresh.close()
 
 
 def test_client_query_passes_awkward_passwords_safely(admin, lab_hosts):
     user, pw = "t_q_" + secrets.token_hex(4), "p#a\"s\\s'w;rd x" + secrets.token_hex(3)
-    admin.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, APP_HOST, pw))
+    admin.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, app_host(), pw))
     try:
-        ok, out = F.client_query(lab_hosts["node132"], "198.51.100.10", 3306, user, pw, "SELECT CURRENT_USER()")
-        assert ok and out == f"{user}@{APP_HOST}"
-        ok, out = F.client_query(lab_hosts["node132"], "198.51.100.10", 3306, user, pw + "x", "SELECT 1")
+        ok, out = F.client_query(lab_hosts["node132"], lab_ip("198.51.100.10"), 3306, user, pw, "SELECT CURRENT_USER()")
+        assert ok and out == f"{user}@{app_host()}"
+        ok, out = F.client_query(lab_hosts["node132"], lab_ip("198.51.100.10"), 3306, user, pw + "x", "SELECT 1")
         assert not ok and out.startswith("ERROR 1045") and pw not in out
     finally:
-        admin.execute("DROP USER %s@%s", (user, APP_HOST))
+        admin.execute("DROP USER %s@%s", (user, app_host()))
 
 
 def test_notebook_runs_headless(lab, lab_secrets, tmp_path):

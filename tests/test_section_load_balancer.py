@@ -22,7 +22,7 @@ from runbook_lib.params import load_params
 from runbook_lib.sections import elb, loadbalancer, nginx_conf
 from runbook_lib.sections.nginx_site import Site, served_vhost
 
-from .conftest import ROOT
+from .conftest import ROOT, lab_ip
 from .nbrun import papermill
 
 pytestmark = pytest.mark.lab
@@ -142,9 +142,9 @@ def test_vhosts_rendered_for_every_nginx_layout(name: str) -> None:
 
 def test_lab_offsets_and_roles() -> None:
     p = load_params(PARAMS / "lab.yaml")
-    assert nginx_conf.http_vhost(p).upstream.servers == ("198.51.100.206:8282", "198.51.100.132:8280",
-                                                         "198.51.100.132:8281")
-    assert nginx_conf.mgt_vhost(p).upstream.servers == ("198.51.100.206:9444",)
+    assert nginx_conf.http_vhost(p).upstream.servers == lab_ip(("198.51.100.206:8282", "198.51.100.132:8280",
+                                                                "198.51.100.132:8281"))
+    assert nginx_conf.mgt_vhost(p).upstream.servers == (lab_ip("198.51.100.206:9444"),)
     # 004: no manager role; the console goes to the first member, the services to both
     p4 = load_params(PARAMS / "ei-integrator-004.yaml")
     assert [v.name for v in nginx_conf.managers(p4)] == ["node1"]
@@ -181,7 +181,7 @@ def test_elb_000_files() -> None:
     assert not lb.diff.count("\n-")  # only additions: the shipped values were already right
     c = "/axisconfig/clustering"
     assert get_values(ax.data, c + "/parameter[@name='domain']") == ["wso2.carbon.lb.domain"]
-    assert get_values(ax.data, c + "/parameter[@name='localMemberHost']") == ["198.51.100.206"]  # E10
+    assert get_values(ax.data, c + "/parameter[@name='localMemberHost']") == [lab_ip("198.51.100.206")]  # E10
     assert get_values(ax.data, c + "/parameter[@name='localMemberPort']") == ["4000"]
     assert get_values(ax.data, "/axisconfig/transportReceiver[@name='http']/parameter[@name='port']") == ["80"]
     assert get_values(ax.data, "/axisconfig/transportReceiver[@name='https']/parameter[@name='port']") == ["443"]
@@ -221,8 +221,9 @@ def test_elb_two_load_balancers_know_each_other(tmp_path: Path) -> None:
     first, second = elb.elb_nodes(p)
     v, lb, ax = _elb_apply(p, (SKEL / "loadbalancer.conf").read_bytes(), (SKEL / "axis2/axis2.xml").read_bytes(),
                            first)
-    assert read_lbconf(lb.data)["services"]["esb"]["domains"]["wso2.esb.domain"]["members"] == "198.51.100.132:5000"
-    assert get_values(ax.data, "/axisconfig/clustering/members/member/hostName") == ["198.51.100.132"]
+    members = read_lbconf(lb.data)["services"]["esb"]["domains"]["wso2.esb.domain"]["members"]
+    assert members == lab_ip("198.51.100.132:5000")
+    assert get_values(ax.data, "/axisconfig/clustering/members/member/hostName") == [lab_ip("198.51.100.132")]
     assert get_values(ax.data, "/axisconfig/clustering/members/member/port") == ["4100"]
     _, lb2, ax2 = _elb_apply(p, lb.data, ax.data, first)
     assert not lb2.changed and not ax2.changed
@@ -269,13 +270,13 @@ def test_verify_fails_when_broken_and_apply_repairs(run, lab_hosts, lab_params) 
     lb = lab_hosts["lb"]
     v = nginx_conf.http_vhost(lab_params)
     loadbalancer.plan_load_balancer(run).apply()
-    wrong = v.content().replace(b"198.51.100.132:8281;", b"198.51.100.132:9999;")
+    wrong = v.content().replace(lab_ip("198.51.100.132:8281;").encode(), lab_ip("198.51.100.132:9999;").encode())
     lb.write_file(v.path, wrong, sudo=True, backup=False)
     lb.check("nginx -s reload && sleep 1", sudo=True)
     checks = loadbalancer.verify_load_balancer(run)
     failed = {c.what: c for c in checks.failed}
     assert set(failed) == {"esb.wso2.com.http.conf content", "upstream esb.wso2.com-http (nginx -T)"}
-    assert "198.51.100.132:9999" in failed["upstream esb.wso2.com-http (nginx -T)"].found
+    assert lab_ip("198.51.100.132:9999") in failed["upstream esb.wso2.com-http (nginx -T)"].found
     assert all("apply=True" in c.fix for c in failed.values())
 
     lb.check("rm -f %s && nginx -s reload && sleep 1", v.path, sudo=True)  # nginx no longer serves it

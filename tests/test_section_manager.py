@@ -20,7 +20,7 @@ from runbook_lib.sections import clustering as cl
 from runbook_lib.sections import svn
 
 from .nbrun import applies_and_converges
-from .conftest import PARAMS_LAB, ROOT
+from .conftest import PARAMS_LAB, ROOT, lab_ip
 
 pytestmark = pytest.mark.lab
 NB = ROOT / "notebooks" / "05_manager.ipynb"
@@ -77,13 +77,13 @@ def test_preview_changes_nothing_apply_converges_second_apply_is_a_noop(run, nod
     assert {p: sha(node206, p) for p in before} == before  # a dry run writes nothing
     text = "\n".join(r.text() for r in previews)
     assert "-        <parameter name=\"localMemberHost\">127.0.0.1</parameter>" in text
-    assert "+        <parameter name=\"localMemberHost\">198.51.100.206</parameter>" in text
+    assert lab_ip("+        <parameter name=\"localMemberHost\">198.51.100.206</parameter>") in text
     assert "+        <AutoCommit>true</AutoCommit>" in text
     assert 'proxyPort="443"/>' in text and all(len(r.changed) == 1 for r in previews)
 
     assert all(len(p.apply().changed) == 1 for p in plans)
     assert values(node206, AXIS2, cl.C + "/@enable") == ["true"]
-    assert values(node206, AXIS2, cl._param("localMemberHost")) == ["198.51.100.206"]  # one, replaced
+    assert values(node206, AXIS2, cl._param("localMemberHost")) == [lab_ip("198.51.100.206")]  # one, replaced
     assert values(node206, AXIS2, cl.PROPS + "/property[@name='subDomain']/@value") == ["mgt"]
     assert values(node206, CARBON, cl.DS + "/c:AutoCommit", NS) == ["true"]
     assert values(node206, CARBON, cl.S + "/c:Ports/c:Offset", NS) == ["1"]
@@ -100,7 +100,7 @@ def test_manager_values_read_back_from_the_host(run, node206, lab_secrets):
     assert values(node206, AXIS2, cl._param("domain")) == ["wso2.ei.domain"]
     assert values(node206, AXIS2, cl._param("localMemberPort")) == ["4100"]  # not shifted by Offset 1 (E10)
     # the well-known members: every well_known node but the manager itself
-    assert values(node206, AXIS2, cl.C + "/members/member/hostName") == ["198.51.100.132"]
+    assert values(node206, AXIS2, cl.C + "/members/member/hostName") == [lab_ip("198.51.100.132")]
     assert values(node206, AXIS2, cl.C + "/members/member/port") == ["4100"]
     assert values(node206, AXIS2, "//transportReceiver/parameter[@name='WSDLEPRPrefix']") == [
         "http://esb.wso2.com:80", "https://esb.wso2.com:443"]
@@ -133,11 +133,12 @@ def test_hosts_resolve_and_a_wrong_line_is_corrected(run, node206):
     assert not cl.verify_hosts(run, cl.MANAGER).failed
     hosts = node206.read_file("/etc/hosts", sudo=True)
     try:
-        wrong, n = re.subn(rb"(?m)^198\.51\.100\.11(\s+)esb\.wso2\.com", rb"198.51.100.99\1esb.wso2.com", hosts)
+        wrong, n = re.subn(rb"(?m)^" + re.escape(lab_ip("198.51.100.11").encode()) + rb"(\s+)esb\.wso2\.com",
+                           lab_ip("198.51.100.99").encode() + rb"\1esb.wso2.com", hosts)
         assert n == 1, hosts
         node206.write_file("/etc/hosts", wrong, sudo=True, backup=False)
         failed = cl.verify_hosts(run, cl.MANAGER).failed
-        assert [(c.what, c.found) for c in failed] == [("esb.wso2.com resolves", "198.51.100.99")]
+        assert [(c.what, c.found) for c in failed] == [("esb.wso2.com resolves", lab_ip("198.51.100.99"))]
         broken = sha(node206, "/etc/hosts", sudo=True)
         assert cl.plan_hosts(run, cl.MANAGER).preview().changed
         assert sha(node206, "/etc/hosts", sudo=True) == broken

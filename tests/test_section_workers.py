@@ -18,7 +18,7 @@ from runbook_lib.sections import clustering as cl
 from runbook_lib.sections import svn
 
 from .nbrun import applies_and_converges
-from .conftest import PARAMS_LAB, ROOT
+from .conftest import PARAMS_LAB, ROOT, lab_ip
 
 pytestmark = pytest.mark.lab
 NB = ROOT / "notebooks" / "06_workers.ipynb"
@@ -105,8 +105,8 @@ def test_every_worker_reads_back_its_own_values(run, lab_hosts, lab_params):
         assert values(h, carbon, cl.S + "/c:MgtHostName", NS) == []  # a worker has no console
     assert ports == {"node206": ["4200"], "node132": ["4100", "4300"]}  # distinct per host (E10)
     for b in ("broker1", "broker2"):  # 07: every broker, itself included (003), in the brokers' own domain
-        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == ["198.51.100.21",
-                                                                                          "198.51.100.22"]
+        assert values(lab_hosts[b], BROKER_AXIS2, cl.C + "/members/member/hostName") == lab_ip(["198.51.100.21",
+                                                                                                 "198.51.100.22"])
         assert values(lab_hosts[b], BROKER_AXIS2, cl._param("domain")) == ["wso2.mb.domain"]
     assert not cl.verify_files(run, cl.WORKERS).failed
 

@@ -18,7 +18,7 @@ from runbook_lib.sections import cluster_test as ct
 from runbook_lib.sections.cluster_artifact import PROXY
 from runbook_lib.sections import cluster_traffic as tr
 
-from .conftest import PARAMS_LAB
+from .conftest import PARAMS_LAB, lab_ip
 
 pytestmark = pytest.mark.usefixtures("lab")
 
@@ -101,7 +101,7 @@ def test_a_member_list_that_names_no_live_member(run):
         assert time.monotonic() < gone_by, ct.views_now(run)
         time.sleep(1)
     old = edit_text(run, v, "axis2/axis2.xml", r"<members>\s*<member>.*?</members>",
-                    "<members><member><hostName>198.51.100.132</hostName><port>4999</port></member></members>")
+                    lab_ip("<members><member><hostName>198.51.100.132</hostName><port>4999</port></member></members>"))
     try:
         assert ct.start_node(run, v, 60).ok  # it starts, alone
         checks = ct.wait_joined(run, 8)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from ..errors import LabError
 from ..params import Params
+from ..params.instance import current, read_record
 from ..products import spec_for
 from ..params.secrets import read_secrets_file
-from . import hostfs, net, services
+from . import hostfs, instance, net, services
 from .homes import nearest_skeleton
 from .health import SERVICE_PORTS, params_hash, status
 from .paths import NETNS_ETC, LabPaths, lab_paths, read_state, save_state as _save
@@ -68,9 +69,9 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
             return state
         if repair(p, paths, state, log):
             return state
-    if state or net.lab_namespaces() or net.link_exists(net.BRIDGE):
+    if state or net.lab_namespaces() or net.link_exists(net.names().bridge):
         log("taking down an earlier or partial lab first")
-        down(p, log=log)
+        down(p, log=log)  # the instance keeps its record: P was translated with it
     assert p.lab is not None
     net.check_no_overlap(p.lab.subnet)
     t0 = time.monotonic()
@@ -78,10 +79,12 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     paths.root.chmod(0o755)
     (paths.root / MARKER).write_text("made by `runbook lab up`; `runbook lab down` removes this folder\n")
     state = {"params_file": str(params_file.resolve()), "params_hash": digest, "lab_dir": str(paths.root),
-             "hosts": {}, "distributions": {k: str(v) for k, v in distributions.items()}}
-    if not NETNS_ETC.exists():  # remembered there, not in the state file, to survive a crash
-        NETNS_ETC.mkdir()
-        (NETNS_ETC / NETNS_MARKER).write_text("made by `runbook lab up`; removed by `runbook lab down`\n")
+             "instance": current(), "subnet": str(p.lab.subnet), "hosts": {},
+             "distributions": {k: str(v) for k, v in distributions.items()}}
+    with instance.records_locked():  # another instance's down may be removing /etc/netns
+        if not NETNS_ETC.exists():  # remembered there, not in the state file, to survive a crash
+            NETNS_ETC.mkdir()
+            (NETNS_ETC / NETNS_MARKER).write_text("made by `runbook lab up`; removed by `runbook lab down`\n")
     _save(paths, state)
     secrets_path = ensure_secrets(p, paths, params_file)
     secret = read_secrets_file(secrets_path)
@@ -194,7 +197,7 @@ def repair(p: Params, paths: LabPaths, state: dict, log=print) -> bool:
     intact but some processes died; their files, databases and secrets stay.
     False when the lab is too broken for that (then ``up`` rebuilds it)."""
     namespaces = set(net.lab_namespaces())
-    if not net.link_exists(net.BRIDGE) or any(hs["namespace"] not in namespaces for hs in state["hosts"].values()) \
+    if not net.link_exists(net.names().bridge) or any(hs["namespace"] not in namespaces for hs in state["hosts"].values()) \
             or set(state["hosts"]) != set(p.hosts):
         return False
     secret = read_secrets_file(state["secrets_file"])
@@ -224,9 +227,14 @@ def repair(p: Params, paths: LabPaths, state: dict, log=print) -> bool:
     return healthy
 
 
-def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> list[str]:
-    """Remove everything the lab made. Safe to run twice, and after a crash."""
-    root = lab_dir or (lab_paths(p).root if p else None)
+def down(p: Params | None = None, lab_dir: Path | None = None, log=print, release: bool = False) -> list[str]:
+    """Remove everything this lab instance made (and nothing of another
+    instance). Safe to run twice, and after a crash. RELEASE: a named
+    instance also gives up its record (subnet), as `runbook lab down` does;
+    without it, params loaded for the instance stay valid for the next `up`."""
+    name = current()
+    record = read_record(name) if name else None
+    root = lab_dir or (lab_paths(p).root if p else None) or (Path(record["lab_dir"]) if record else None)
     removed: list[str] = []
     pids: list[int] = []
     for ns in net.lab_namespaces():
@@ -237,17 +245,21 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print) -> lis
     if stopped:
         removed.append(f"{len(stopped)} processes")
     removed += net.delete_network()
-    for etc in sorted(NETNS_ETC.glob(net.PREFIX + "*")) if NETNS_ETC.is_dir() else []:
+    for etc in sorted(NETNS_ETC.glob(net.names().prefix + "*")) if NETNS_ETC.is_dir() else []:
         shutil.rmtree(etc)
         removed.append(str(etc))
-    if NETNS_ETC.is_dir() and [e.name for e in NETNS_ETC.iterdir()] == [NETNS_MARKER]:
-        shutil.rmtree(NETNS_ETC)
-        removed.append(str(NETNS_ETC))
+    with instance.records_locked():  # the last lab instance down removes /etc/netns if a lab made it
+        if NETNS_ETC.is_dir() and [e.name for e in NETNS_ETC.iterdir()] == [NETNS_MARKER] \
+                and not instance.others_up(name):
+            shutil.rmtree(NETNS_ETC)
+            removed.append(str(NETNS_ETC))
     if root and root.exists():
         if not (root / MARKER).exists():
             raise LabError(f"{root} exists but was not made by the lab (no {MARKER}); not removing it",
                            fix="choose another lab.dir or remove it yourself")
         shutil.rmtree(root)
         removed.append(str(root))
+    if name and release:
+        removed += instance.release(name)
     log("lab down: " + (", ".join(removed) if removed else "nothing to remove"))
     return removed

@@ -69,7 +69,7 @@ def status(p: Params, params_file: Path | None = None) -> dict:
            "matches": bool(state["hosts"]) and _matches(state, p, params_file),
            "secrets_file": state.get("secrets_file", str(Path(p.secrets_file or paths.secrets))),
            "known_hosts": str(paths.known_hosts), "hosts": {}}
-    namespaces = {n.removeprefix(net.PREFIX) for n in net.lab_namespaces()}
+    namespaces = {n.removeprefix(net.names().prefix) for n in net.lab_namespaces()}
     healthy = bool(state["hosts"])
     # node name -> host, home, dist; a lab made before nodes were recorded names its homes by product
     nodes = state.get("nodes") or {f"{x['dist']}@{x['host']}:{x['home']}": x for x in state.get("homes", [])}

@@ -10,20 +10,58 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import LabError
+from ..params.instance import current
 
-PREFIX = "rblab-"
-BRIDGE = "rblab0"
+IFNAMSIZ = 15  # the longest Linux interface name
+
+
+@dataclass(frozen=True)
+class Names:
+    """The machine-wide names of one lab instance. The default instance ('')
+    keeps the names the lab always had; a named one uses ``rbi-NAME-``, which
+    no other instance's names start with (instance names have no "-"), so
+    ``down`` of one never matches another's."""
+
+    instance: str = ""
+
+    @property
+    def prefix(self) -> str:
+        """Namespaces (and /etc/netns/ folders): prefix + host name."""
+        return f"rbi-{self.instance}-" if self.instance else "rblab-"
+
+    @property
+    def bridge(self) -> str:
+        return f"rbi-{self.instance}" if self.instance else "rblab0"
+
+    def veth(self, index: int) -> str:
+        name = f"{self.prefix}{index}" if self.instance else f"rblv{index}"
+        if len(name) > IFNAMSIZ:
+            raise LabError(f"interface name {name} is longer than Linux allows ({IFNAMSIZ})",
+                           fix="use a shorter lab instance name or fewer hosts")
+        return name
+
+    def is_veth(self, link: str) -> bool:
+        return re.fullmatch(re.escape(self.prefix if self.instance else "rblv") + r"\d+", link) is not None
+
+    @property
+    def lock(self) -> Path:
+        """The lock file people and tests hold while they use this instance."""
+        return Path(f"/tmp/rblab-{self.instance}.lock" if self.instance else "/tmp/rblab.lock")
+
+
+def names() -> Names:
+    """The current instance's names (RUNBOOK_LAB_INSTANCE, read each time)."""
+    return Names(current())
 
 
 def ns_name(host: str) -> str:
-    return PREFIX + host
-
-
-def veth_name(index: int) -> str:
-    return f"rblv{index}"
+    return names().prefix + host
 
 
 def ip(*args: str, check: bool = True, ns: str | None = None) -> subprocess.CompletedProcess:
@@ -39,12 +77,14 @@ def _json(*args: str) -> list[dict]:
     return json.loads(out) if out else []
 
 
-def machine_networks() -> list[tuple[ipaddress.IPv4Network, str]]:
-    """Every IPv4 route and address on the machine, except the lab's own."""
+def machine_networks(own_bridge: str | None = None) -> list[tuple[ipaddress.IPv4Network, str]]:
+    """Every IPv4 route and address on the machine, except this lab
+    instance's own (other instances' bridges count: they must not overlap)."""
+    bridge = own_bridge or names().bridge
     found: list[tuple[ipaddress.IPv4Network, str]] = []
     for r in _json("-4", "route", "show", "table", "all"):
         dst, dev = r.get("dst", ""), r.get("dev", "")
-        if dev == BRIDGE or dst in ("default", "") or r.get("type") in ("broadcast",):
+        if dev == bridge or dst in ("default", "") or r.get("type") in ("broadcast",):
             continue
         try:
             net = ipaddress.IPv4Network(dst, strict=False)
@@ -54,7 +94,7 @@ def machine_networks() -> list[tuple[ipaddress.IPv4Network, str]]:
             continue
         found.append((net, f"route {dst} dev {dev}"))
     for link in _json("-4", "addr", "show"):
-        if link.get("ifname") == BRIDGE:
+        if link.get("ifname") == bridge:
             continue
         for a in link.get("addr_info", []):
             net = ipaddress.IPv4Network(f"{a['local']}/{a['prefixlen']}", strict=False)
@@ -74,9 +114,15 @@ def check_no_overlap(subnet: ipaddress.IPv4Network) -> None:
         )
 
 
-def lab_namespaces() -> list[str]:
+def all_namespaces() -> list[str]:
     res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-    return [line.split()[0] for line in res.stdout.splitlines() if line.startswith(PREFIX)]
+    return [line.split()[0] for line in res.stdout.splitlines() if line.strip()]
+
+
+def lab_namespaces() -> list[str]:
+    """This instance's namespaces only."""
+    prefix = names().prefix
+    return [ns for ns in all_namespaces() if ns.startswith(prefix)]
 
 
 def link_exists(name: str) -> bool:
@@ -84,18 +130,19 @@ def link_exists(name: str) -> bool:
 
 
 def create_bridge(gateway: ipaddress.IPv4Address, subnet: ipaddress.IPv4Network) -> None:
-    ip("link", "add", BRIDGE, "type", "bridge")
-    ip("addr", "add", f"{gateway}/{subnet.prefixlen}", "dev", BRIDGE)
-    ip("link", "set", BRIDGE, "up")
+    bridge = names().bridge
+    ip("link", "add", bridge, "type", "bridge")
+    ip("addr", "add", f"{gateway}/{subnet.prefixlen}", "dev", bridge)
+    ip("link", "set", bridge, "up")
 
 
 def create_host(index: int, host: str, address: ipaddress.IPv4Address, subnet: ipaddress.IPv4Network) -> None:
     """A namespace with loopback and one eth0 on the bridge; no default route,
     so a lab host can reach only the lab."""
-    ns, veth = ns_name(host), veth_name(index)
+    ns, veth, bridge = ns_name(host), names().veth(index), names().bridge
     ip("netns", "add", ns)
     ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
-    ip("link", "set", veth, "master", BRIDGE)
+    ip("link", "set", veth, "master", bridge)
     ip("link", "set", veth, "up")
     ip("link", "set", "lo", "up", ns=ns)
     ip("addr", "add", f"{address}/{subnet.prefixlen}", "dev", "eth0", ns=ns)
@@ -116,17 +163,17 @@ def namespace_pids(ns: str) -> list[int]:
 
 
 def delete_network() -> list[str]:
-    """Remove every lab namespace, veth and the bridge. Safe to run twice."""
-    removed = []
+    """Remove this instance's namespaces, veths and bridge. Safe to run twice."""
+    removed, own = [], names()
     for ns in lab_namespaces():
         ip("netns", "del", ns, check=False)
         removed.append(f"namespace {ns}")
     for link in _json("link", "show"):
         name = link.get("ifname", "")
-        if name.startswith("rblv"):
+        if own.is_veth(name):
             ip("link", "del", name, check=False)
             removed.append(f"link {name}")
-    if link_exists(BRIDGE):
-        ip("link", "del", BRIDGE, check=False)
-        removed.append(f"bridge {BRIDGE}")
+    if link_exists(own.bridge):
+        ip("link", "del", own.bridge, check=False)
+        removed.append(f"bridge {own.bridge}")
     return removed

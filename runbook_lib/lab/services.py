@@ -95,11 +95,16 @@ def run_in_host(init_pid: int, cmd: list[str], check: bool = True, **kw) -> subp
 
 def start_mariadb(paths: LabPaths, host: str, init_pid: int, address: str, port: int) -> int:
     data = paths.host(host) / "mysql"
+    # Its own tmpdir: a MariaDB starting removes every #sql* file in its tmpdir,
+    # so with a shared /tmp one lab's start-up would break another's bootstrap.
+    tmp = paths.host(host) / "mysql-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["chown", "mysql:mysql", str(tmp)], check=True)
     if not (data / "mysql").exists():
         data.mkdir(parents=True, exist_ok=True)
         subprocess.run(["chown", "-R", "mysql:mysql", str(data)], check=True)
         res = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=mysql",
-                              "--auth-root-authentication-method=socket", "--skip-test-db"],
+                              "--auth-root-authentication-method=socket", "--skip-test-db", f"--tmpdir={tmp}"],
                              capture_output=True, text=True)
         if res.returncode != 0:
             raise LabError(f"mariadb-install-db failed: {res.stderr.strip()[-500:]}")
@@ -108,6 +113,7 @@ def start_mariadb(paths: LabPaths, host: str, init_pid: int, address: str, port:
                    check=True)
     return _popen(in_host(init_pid, [
         "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={data}", "--user=mysql", f"--socket={sock}",
+        f"--tmpdir={tmp}",
         f"--port={port}", f"--bind-address={address}", f"--pid-file={paths.pidfile(host, 'mariadb')}",
         f"--log-error={paths.log(host, 'mariadb')}", "--skip-name-resolve", "--character-set-server=latin1",
         "--plugin-load-add=auth_ed25519",  # as many production servers have it

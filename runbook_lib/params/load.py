@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from ..errors import ParamsError, Problem, merged
 from .broker_checks import broker_checks
 from .checks import cross_checks
+from .instance import for_instance
 from .model import Params
 from .problems import SECRET_FIELDS, _field, _fix_for, _is_secret_field, problems_from_validation  # noqa: F401
 from .sanity import sanity_checks
@@ -206,6 +207,16 @@ def _artefact(p: Problem, dropped: set[str]) -> bool:
     return False
 
 
+def read_raw(path: str | Path) -> dict:
+    """The params file's YAML as written (no instance translation, no
+    validation); ParamsError when it is not a readable YAML mapping."""
+    raw, _ = _read_yaml(Path(path), str(path))
+    if not isinstance(raw, dict):
+        raise ParamsError([Problem(str(path), "(top level)", "expected a mapping",
+                                   "start the file with `name:`, `product:`, `hosts:` ...")], str(path))
+    return raw
+
+
 def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> Params:
     """Load and validate a params file; raise ParamsError with every problem.
 
@@ -219,6 +230,7 @@ def load_params(path: str | Path, *, warnings: list[Problem] | None = None) -> P
         got = "an empty file" if raw is None else f"a {type(raw).__name__}"
         raise ParamsError(problems + [Problem(file, "(top level)", f"expected a mapping, got {got}",
                                               "start the file with `name:`, `product:`, `hosts:` ...")], file)
+    raw = for_instance(raw, file)  # a named lab instance's addresses and folder (instance.py)
     params, structural, dropped, salvaged = _validate(raw, file)
     problems += structural
     if params is not None:
