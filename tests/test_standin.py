@@ -85,7 +85,7 @@ def test_start_stop_console_and_services(homes):
     pid = h.pid()
     h.stop()
     h.wait_log("Shutting down OSGi framework...")
-    assert not alive(pid)  # `stop` waits for the process to go
+    assert not alive(pid)
 
 
 def _joined(h: Home, other: Home) -> bool:
@@ -102,7 +102,11 @@ def test_hazelcast_members_join_and_leave(homes):
         h.start()
         h.wait_log("WSO2 Carbon started")
     a.wait_log("Member joined [", count=2)
-    c.wait_log("Member joined [", count=2)
+    b.wait_log(f"/{ADDR}:{pc}")
+    # SOURCES.md H1 (carbon-kernel v4.4.16 WKABasedMembershipScheme.joinGroup): the listener is
+    # registered after the join, so a node logs only later joiners, never the members already there.
+    time.sleep(2)
+    assert b.text().count("Member joined [") == 1 and "Member joined [" not in c.text()
     assert "Elected this member" in a.text() and "Elected this member" not in b.text()
     assert f"Sub-domain:worker" in b.text()
     a.stop()  # the coordinator goes: the oldest of the others takes over

@@ -11,6 +11,8 @@ STARTING = "Starting WSO2 Carbon..."
 STARTED = "WSO2 Carbon started in"
 HZ_JOIN = re.compile(r"Member joined \[[^\]]*\]: /([\d.]+):(\d+)")
 HZ_LEFT = re.compile(r"Member left \[[^\]]*\]: /([\d.]+):(\d+)")
+HZ_JOIN_UUID = re.compile(r"Member (joined|left) \[([^\]]*)\]: /")
+HZ_LOCAL = re.compile(r"Local member: \[([^\]]+)\]")
 TR_JOIN = re.compile(r"New member ([\d.]+):(\d+)\([^)]*\) joined cluster")
 TR_LEFT = re.compile(r"Member ([\d.]+):(\d+)\([^)]*\) left cluster")
 ELB_JOIN = re.compile(r"Application member Host:([\d.]+), Remote Host:\S+ Port: (\d+),.* joined application cluster")
@@ -30,7 +32,7 @@ def started_line(seg: str) -> str | None:
 
 
 def error_lines(seg: str) -> list[str]:
-    return [ln for ln in seg.splitlines() if re.search(r"\]\s+ERROR \{", ln)]
+    return [ln for ln in seg.splitlines() if re.search(r"\]\s+(?:ERROR|FATAL) \{", ln)]
 
 
 def startup_errors(seg: str) -> list[str]:
@@ -64,6 +66,29 @@ def members(seg: str, elb: bool = False) -> list[str]:
                     seen.pop(key, None)
                 break
     return list(seen)
+
+
+def local_uuid(seg: str) -> str | None:
+    """The node's own Hazelcast uuid in this run (`Local member: [<uuid>] - ...`)."""
+    m = HZ_LOCAL.search(seg)
+    return m.group(1) if m else None
+
+
+def member_uuids(seg: str) -> set[str]:
+    """The Hazelcast uuids this run logged as joined and not left since."""
+    seen: set[str] = set()
+    for m in HZ_JOIN_UUID.finditer(seg):
+        (seen.add if m.group(1) == "joined" else seen.discard)(m.group(2))
+    return seen
+
+
+def left_uuids(seg: str) -> set[str]:
+    return {m.group(2) for m in HZ_JOIN_UUID.finditer(seg) if m.group(1) == "left"}
+
+
+def shut_down(seg: str) -> bool:
+    """The run logged Carbon's shutdown (on TERM: `Shutdown hook triggered....`)."""
+    return "Shutdown hook triggered" in seg or "Gracefully shutting down WSO2 Carbon" in seg
 
 
 def count(seg: str, needle: str) -> int:

@@ -87,11 +87,17 @@ def start(node, accept=None) -> Membership | None:
     except StartupError as e:
         raise StartupError(f"Cannot initialize cluster: {e.message}", e.logger) from None
     ms = Membership(proto, local, wka, sock, accept)
-    ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
-    if proto == "tribes":
+    if proto == "tribes":  # unsourced: Tribes' listener is taken to report the members it finds (SOURCES.md H2)
+        ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
         log.info(TR, f"Local Member {local.tribes()}")
         log.info(TR, "Sending JOIN message to WKA members...")
     ms.start()
+    if proto == "hazelcast":
+        # WKABasedMembershipScheme.joinGroup registers its membership listener after
+        # the node has joined (carbon-kernel v4.4.16 .../clustering/hazelcast/wka/
+        # WKABasedMembershipScheme.java; SOURCES.md row H1): the members already
+        # there are never logged as "Member joined" by the newcomer, only later joiners.
+        ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
     if proto == "hazelcast":
         log.info(HZ, f"Hazelcast initialized in {int((time.monotonic() - t0) * 1000)}ms")
         log.info(HZ, f"Local member: [{local.uuid}] - {local.hz()}")

@@ -129,7 +129,13 @@ class Membership:
     # -- running --------------------------------------------------------
     def start(self) -> None:
         threading.Thread(target=self._serve, name="membership-listener", daemon=True).start()
-        self.round()
+        for _ in range(4):  # the join: the whole member list before start() returns, as Hazelcast's join does
+            before = {m.uuid for m in self.members()}
+            self.round()
+            with self._lock:
+                pending = bool(set(self._candidates) - {m.address for m in self._members.values()})
+            if not pending and {m.uuid for m in self.members()} == before:
+                break
         threading.Thread(target=self._loop, name="membership-heartbeat", daemon=True).start()
 
     def stop(self) -> None:
