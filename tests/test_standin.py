@@ -10,6 +10,7 @@ import re
 import signal
 import ssl
 import time
+import zipfile
 import urllib.error
 import urllib.request
 
@@ -137,7 +138,8 @@ def test_other_domain_and_other_agent_never_join(homes):
     ("malformed", "is not well-formed XML"),
     ("undefined_ds", "Error in looking up data source: jdbc/NOPE"),
     ("no_driver", "java.lang.ClassNotFoundException: com.mysql.jdbc.Driver"),
-    ("no_db", "Cannot create PoolableConnectionFactory"),
+    ("named_jar_without_class", "java.lang.ClassNotFoundException: com.mysql.jdbc.Driver"),
+    ("no_db", "Unable to create initial connections of pool."),
 ])
 def test_start_up_faults(homes, fault, expected):
     h = homes("f")
@@ -149,11 +151,25 @@ def test_start_up_faults(homes, fault, expected):
         url = f"jdbc:mysql://{ADDR}:{free_port(ADDR)}/WSO2_USER_DB"
         h.edit("datasources/master-datasources.xml", r"<url>[^<]*</url>", f"<url>{url}</url>")
         h.edit("datasources/master-datasources.xml", r"org\.h2\.Driver", "com.mysql.jdbc.Driver")
-        if fault == "no_db":
-            (h.path / "lib" / "mysql-connector-java-5.1.49.jar").write_bytes(b"PK")
+        if fault == "no_db":  # the class in a jar of any name (SOURCES.md D3: found by class, not by jar name)
+            with zipfile.ZipFile(h.path / "lib" / "any-name.jar", "w") as z:
+                z.writestr("com/mysql/jdbc/Driver.class", b"\xca\xfe\xba\xbe")
+        elif fault == "named_jar_without_class":
+            with zipfile.ZipFile(h.path / "lib" / "mysql-connector-java-5.1.49.jar", "w") as z:
+                z.writestr("README", b"no driver here")
     h.start()
     log = h.wait_log("start-up failed")
     assert expected in log and " ERROR {" in log and "WSO2 Carbon started" not in log
+    if fault in ("malformed", "undefined_ds"):  # SOURCES.md F1: CarbonServerManager's FATAL with its trace
+        assert "] FATAL {org.wso2.carbon.core.init.CarbonServerManager} -  WSO2 Carbon initialization Failed" in log
+        time.sleep(0.5)
+        assert not alive(h.pid())
+    else:  # SOURCES.md D1-D2: tomcat-jdbc's pool error, no datasource named, the process stays up
+        assert "] ERROR {org.apache.tomcat.jdbc.pool.ConnectionPool} -  Unable to create initial connections of pool." \
+            in log and "WSO2_USER_DB" not in log.split("Unable to create", 1)[1]
+        time.sleep(1)
+        assert alive(h.pid()) and "WSO2 Carbon started" not in h.text()
+        h.stop()
 
 
 def test_port_taken_by_a_second_node_with_the_same_offset(homes):

@@ -31,8 +31,19 @@ def started_line(seg: str) -> str | None:
     return next((ln for ln in seg.splitlines() if STARTED in ln), None)
 
 
+TRACE_SEP = " || "
+
+
 def error_lines(seg: str) -> list[str]:
-    return [ln for ln in seg.splitlines() if re.search(r"\]\s+(?:ERROR|FATAL) \{", ln)]
+    """ERROR and FATAL lines, each with the first line of the stack trace log4j
+    writes under it (tomcat-jdbc's pool error names the cause only there), after TRACE_SEP."""
+    lines = seg.splitlines()
+    out = []
+    for i, ln in enumerate(lines):
+        if re.search(r"\]\s+(?:ERROR|FATAL) \{", ln):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            out.append(ln + (TRACE_SEP + nxt.strip() if nxt and not nxt.startswith("TID: ") else ""))
+    return out
 
 
 def startup_errors(seg: str) -> list[str]:
@@ -46,8 +57,9 @@ def startup_errors(seg: str) -> list[str]:
 
 def message(line: str) -> str:
     """A log line's message, without time stamp and logger."""
+    line, _, trace = line.partition(TRACE_SEP)
     m = re.search(r"\} -  (.*?)(?: \{[\w.$]+\})?\s*$", line)
-    return m.group(1) if m else line.strip()
+    return (m.group(1) if m else line.strip()) + (f" ({trace})" if trace else "")
 
 
 def members(seg: str, elb: bool = False) -> list[str]:

@@ -68,7 +68,10 @@ FIXES = [
                       "(04_registry_mount) and check the grants (03_databases)"),
     ("Address already in use", "another process (often a second node on this host with the same Offset) has the "
                                "port: give each node on a host its own offset in the params (05/06)"),
-    ("ClassNotFoundException: com.mysql", "the JDBC driver jar is missing from the lib directory (03_databases)"),
+    ("ClassNotFoundException: ", "no jar in the lib directory holds the datasource's driverClassName: install the "
+                                 "driver jar (03_databases) and check driverClassName (04_registry_mount)"),
+    ("Unable to create initial connections of pool", "a datasource in master-datasources.xml cannot connect: "
+                                                     "check each URL, user and password (04) and the database (03)"),
     ("Error in looking up data source", "registry.xml or user-mgt.xml name a datasource master-datasources.xml "
                                         "does not define (04_registry_mount)"),
     ("not well-formed", "the file named above is not well-formed XML: restore it from its backup"),
