@@ -186,3 +186,23 @@ def test_h3_silent_member_is_kept_dead_one_dropped(homes):
         os.kill(b.pid(), signal.SIGCONT)
     os.kill(b.pid(), signal.SIGKILL)  # the process is gone: its port refuses
     a.wait_log("Member left [", timeout=10)
+
+
+# X1 (unsourced, the stricter reading: Synapse sends a response only from respond/send):
+# a proxy with a log mediator and nothing else leaves the client waiting.
+def test_x1_proxy_without_respond_leaves_the_client_waiting(homes):
+    import socket
+    h = homes("x")
+    h.edit("carbon.xml", r"<DeploymentUpdateInterval>\d+", "<DeploymentUpdateInterval>1")
+    h.start()
+    h.wait_log("WSO2 Carbon started")
+    proxy = h.path / "repository/deployment/server/synapse-configs/default/proxy-services/Quiet.xml"
+    proxy.write_text('<proxy xmlns="http://ws.apache.org/ns/synapse" name="Quiet" transports="http">'
+                     '<target><inSequence><log level="custom"><property name="probe" value="quiet"/></log>'
+                     '</inSequence></target></proxy>')
+    h.wait_log("ProxyService named 'Quiet' has been deployed")
+    with socket.create_connection((ADDR, 8280 + h.offset), timeout=3) as s:
+        s.sendall(b"POST /services/Quiet HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n<ping/>")
+        with pytest.raises(socket.timeout):
+            s.recv(100)
+    assert "probe = quiet" in h.wait_log("probe = quiet")
