@@ -87,7 +87,7 @@ def run(node: Node) -> int:
     except Stalled as e:  # the process stays up; "WSO2 Carbon started" never comes (rows D1-D2)
         log.error_trace(e.logger, e.message, e.trace)
         log.standin("start-up failed to complete; the process stays up, as the real server's does")
-        stop.wait()
+        wait_for_term(stop)
         node.stopping.set()
         node.shutdown()
         return 0
@@ -107,13 +107,20 @@ def run(node: Node) -> int:
         host = node.carbon.mgt_host_name or node.carbon.host_name or node.address
         log.info("org.wso2.carbon.ui.internal.CarbonUIServiceComponent",
                  f"Mgt Console URL  : https://{host}:{node.ports['servlet_https']}/carbon/")
-    stop.wait()
+    wait_for_term(stop)
     node.stopping.set()
     log.info("org.wso2.carbon.core.init.CarbonServerManager", "Shutdown hook triggered....")
     log.info("org.wso2.carbon.core.init.CarbonServerManager", "Gracefully shutting down WSO2 Carbon...")
     node.shutdown()
     log.info("org.wso2.carbon.core.init.CarbonServerManager", "Shutting down OSGi framework...")
     return 0
+
+
+def wait_for_term(stop: threading.Event) -> None:
+    """Wait in short steps: a TERM the kernel hands to another thread (as after
+    SIGSTOP/SIGCONT) runs its Python handler only when the main thread wakes."""
+    while not stop.wait(0.5):
+        pass
 
 
 def start(node: Node, log) -> None:
