@@ -74,7 +74,7 @@ def current_log(run: Run, v: NodeView) -> str:
 
 
 def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
-    h, cmd = run.host(v.host_name), start_command(v)
+    h, cmd = run.host(v.host_name), launch_command(v)
 
     def fn(dry_run: bool) -> Change:
         pid = running(run, v)
@@ -82,7 +82,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
             return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
         if dry_run:
             return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
-        h.check(launch_command(v))
+        h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
         while time.monotonic() < deadline:
