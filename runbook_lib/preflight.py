@@ -3,6 +3,7 @@ say it is. Read-only; each failure comes with the fix in one sentence."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from .configedit import get_values
@@ -65,7 +66,9 @@ def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN00
     if p.hosts[h.name].sudo:
         cmds["sudo"] = "sudo -n true"
     if nodes:
-        cmds["java"], cmds["ss"] = "java -version", "ss -Htln"
+        # JAVA_HOME as the product's start script sees it over this non-interactive session
+        cmds["java_home"] = 'printf "%s" "$JAVA_HOME"'
+        cmds["java"], cmds["ss"] = '"${JAVA_HOME:-/JAVA_HOME-is-not-set}/bin/java" -version', "ss -Htln"
         cmds.update({f"home {v.name}": quote("test -d %s", v.conf("")) for v in nodes})
     if p.database and nodes:
         cmds["db"] = quote("timeout 3 bash -c %s", f"</dev/tcp/{db_address(p)}/{p.database.port}")
@@ -97,10 +100,7 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
                      abs(skew) <= MAX_SKEW_SECONDS,
                      "synchronise clocks (chrony or systemd-timesyncd; ERRATA E17)"))
     if nodes:
-        java = got["java"]  # java -version writes to stderr; probe keeps both streams in stdout
-        out.append(Check(h.name, "Java present", "java -version exits 0",
-                         (java.stdout.splitlines() or ["not found"])[0][:60] if java.ok else "not found",
-                         java.ok, "install a JDK supported by the product (e.g. OpenJDK 8/11/17) on the host"))
+        out += _java_checks(h, nodes, got["java_home"].stdout.strip(), got["java"])
         listening = _ports(got["ss"].stdout)
     for v in nodes:
         out += _node_checks(run, h, v, listening, got[f"home {v.name}"].ok)
@@ -110,6 +110,34 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
         out.append(Check(h.name, "database server reachable", f"{addr}:{port} open",
                          "open" if ok else "unreachable", ok,
                          f"start MariaDB/MySQL on {p.database.host} listening on {addr}:{port} and open the firewall"))
+    return out
+
+
+def java_version(text: str) -> str | None:
+    """The version in `java -version` output: `openjdk version "1.8.0_372"` -> 1.8.0_372."""
+    m = re.search(r'version "([^"]+)"', text)
+    return m.group(1) if m else None
+
+
+def _java_checks(h: Host, nodes: list, java_home: str, java) -> list[Check]:  # noqa: ANN001
+    """JAVA_HOME set, its java runnable, and a JDK every product on the host supports
+    (the start scripts stop without JAVA_HOME; EI 6.1.1 / Carbon 4.4 run on JDK
+    1.7/1.8 only: Java 9+ refuses their -Djava.endorsed.dirs and the JVM never starts)."""
+    supported = sorted(set.intersection(*(set(v.spec.java) for v in nodes)))
+    products = ", ".join(sorted({f"{v.product.dist}" for v in nodes}))
+    want = " or ".join(supported)
+    fix_home = (f"install a JDK {want} and set JAVA_HOME for {h.name}'s product user where a non-interactive "
+                "SSH session reads it (~/.bashrc before its interactive-only guard, or /etc/environment)")
+    out = [Check(h.name, "JAVA_HOME set", "a JDK folder", java_home or "(not set)", bool(java_home),
+                 fix_home + ": without it the start script stops with \"Error: JAVA_HOME is not defined correctly.\"")]
+    if not java_home:
+        return out
+    version = java_version(java.stdout) if java.ok else None
+    found = version or (java.stdout.strip().splitlines() or ["no $JAVA_HOME/bin/java"])[-1][:60]
+    ok = bool(version) and any(version == s or version.startswith(s + ".") for s in supported)
+    out.append(Check(h.name, f"JDK at $JAVA_HOME for {products}", f"version {want}", found, ok,
+                     f"point JAVA_HOME at a JDK {want}: {products} does not start on {version or 'it'} "
+                     "(Java 9+ refuses -Djava.endorsed.dirs, which the start script passes)"))
     return out
 
 

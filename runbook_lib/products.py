@@ -103,6 +103,11 @@ class ProductSpec:
     # What 08 deploys on the manager to prove delivery and routing: a proxy
     # service with a log mediator (Synapse: ESB, EI) or a web application (AS).
     artifact: str = "proxy"
+    # The JDKs the start script accepts (`java -version` | grep "1.[7|8]" in
+    # carbon-kernel v4.4.x bin/wso2server.sh and product-ei v6.1.1 integrator.sh;
+    # Java 9+ refuses their -Djava.endorsed.dirs). Older lines' scripts were not
+    # found: the same, stricter, reading (runbook_lib/lab/standin/SOURCES.md J1-J3).
+    java: tuple[str, ...] = ("1.7", "1.8")
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property

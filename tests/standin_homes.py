@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from runbook_lib.lab.hostfs import install_standin_jdk
 from runbook_lib.lab.standin import launcher, product
 
 SKELETONS = Path(__file__).resolve().parent.parent / "runbook_lib" / "lab" / "skeletons"
@@ -54,6 +55,10 @@ class Home:
                                        "agents": ()})
         self.conf = self.path / self.prof.conf
         self.log = self.prof.log_file(self.path)
+        # the broker profile's own launcher is its wso2server.sh (bin/broker.sh loops for ever, as the real one)
+        self.launcher = (self.path / "bin" / self.prof.script if self.prof.carbon_home in (".", "")
+                         else self.path / self.prof.carbon_home / "bin" / "wso2server.sh")
+        self.java_home = str(install_standin_jdk(tmp / "opt").parent.parent)
 
     def edit(self, rel: str, pattern: str, repl: str, count: int = 1) -> None:
         f = self.conf / rel
@@ -83,17 +88,23 @@ class Home:
         self.member_port = port
 
     def env(self) -> dict:
-        return {**os.environ, "STANDIN_BIND_ADDRESS": self.addr}  # STANDIN_SPEC comes from the bin script
+        # STANDIN_SPEC comes from the bin script; JAVA_HOME is the lab's stand-in JDK (1.8)
+        return {**os.environ, "STANDIN_BIND_ADDRESS": self.addr, "JAVA_HOME": self.java_home}
 
-    def script(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["sh", str(self.path / "bin" / self.prof.script), *args], env=self.env(),
+    def script(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", str(self.launcher), *args], env=env or self.env(),
                               capture_output=True, text=True, timeout=30)
 
     def start(self, *args: str) -> None:
         assert self.script("start", *args).returncode == 0
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 15.0) -> None:
+        """`stop` (TERM, returns at once, as the real script), then wait for the pid to exit."""
+        pid = self.pid()
         self.script("stop")
+        deadline = time.monotonic() + wait
+        while pid and time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
 
     def pid(self) -> int | None:
         try:
@@ -114,6 +125,14 @@ class Home:
         t = self.text()
         assert t.count(needle) >= count, f"{needle!r} not in {self.log}:\n{t[-3000:]}"
         return t
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def amqp_answers(address: str, port: int, timeout: float) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import signal
@@ -26,7 +27,8 @@ def test_preflight_passes_on_the_lab(lab, tmp_path):
     res = _papermill(tmp_path / "out.ipynb")
     assert res.returncode == 0, res.stderr[-2000:]
     text = outputs_text(tmp_path / "out.ipynb")
-    assert "preflight: 47 passed, 0 failed" in text
+    assert "preflight: 51 passed, 0 failed" in text
+    assert "JDK at $JAVA_HOME for ei-6.1.1" in text and "1.8.0_372" in text  # the lab's stand-in JDK
     assert lab_ip("manager  manager/mgt    node206  198.51.100.206  ei-6.1.1  1") in text
     assert "thrift=7614" in text  # E12: the broker's Offset 3 shifts the thrift port
 
@@ -46,7 +48,7 @@ def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp
         # every other host's results are still there
         for host in ("db", "lb", "svn", "node206", "broker1", "broker2"):
             assert re.search(rf"^ok\s+{host}\s+SSH with the known host key", text, re.M), host
-        assert "preflight: 36 passed, 1 failed" in text  # 47 less node132's 11, which never ran
+        assert "preflight: 39 passed, 1 failed" in text  # 51 less node132's 12, which never ran
     finally:
         secrets_before = open(lab["secrets_file"]).read()
         pids_before = {h: v["services"] for h, v in labmod.status(lab_params)["hosts"].items()}
@@ -67,3 +69,46 @@ def test_preflight_host_filter(lab, tmp_path):
     assert "FAIL" not in checks
     hosts = {line.split()[1] for line in checks.splitlines()[2:] if line.startswith("ok ")}
     assert hosts == {"lb", "node132"}
+
+
+JDK17 = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*"))
+
+
+@pytest.mark.parametrize("java_home", ["jdk17", "unset"])
+def test_unsupported_or_missing_jdk_is_refused_by_preflight_and_the_start_script(lab, java_home):
+    """SOURCES.md J1-J2: the product user's JAVA_HOME over a non-interactive SSH session: the
+    machine's real JDK 17, or none. Preflight fails with the fix; the start script refuses too."""
+    if java_home == "jdk17" and not JDK17:
+        pytest.skip("no JDK 17 on this machine")
+    import runbook_lib as rb
+    from runbook_lib import preflight
+    run = rb.open_run(PARAMS_LAB)
+    try:
+        h = run.host("node132")
+        bashrc = f"/home/{run.params.hosts['node132'].ssh_user}/.bashrc"
+        old = h.read_file(bashrc)
+        new = old.decode().replace("export JAVA_HOME=", f"export JAVA_HOME={JDK17[0]} #" if java_home == "jdk17"
+                                   else "# export JAVA_HOME=")
+        h.write_file(bashrc, new.encode(), backup=False)
+        try:
+            checks = {c.what: c for c in preflight._host_checks(run, h)}
+            if java_home == "jdk17":
+                c = next(c for w, c in checks.items() if w.startswith("JDK at $JAVA_HOME"))
+                assert not c.ok and c.found.startswith("17.") and "1.7 or 1.8" in c.fix
+            else:
+                c = checks["JAVA_HOME set"]
+                assert not c.ok and c.found == "(not set)" and "JAVA_HOME is not defined correctly" in c.fix
+            v = next(v for v in run.views.values() if v.host_name == "node132")
+            script = f"{v.node.home}/{v.spec.start_script}"
+            if java_home == "jdk17":  # the foreground run: the JVM itself refuses -Djava.endorsed.dirs
+                res = h.run("timeout 60 sh %s", script)
+                assert res.rc == 1 and " [ERROR] CARBON is supported only on JDK 1.7 and 1.8" in res.stdout
+                assert "Error: Could not create the Java Virtual Machine." in res.stdout + res.stderr
+            else:
+                res = h.run("sh %s start", script)
+                assert res.rc == 1 and "Error: JAVA_HOME is not defined correctly." in res.stdout
+        finally:
+            h.write_file(bashrc, old, backup=False)
+        assert all(c.ok for c in preflight._host_checks(run, h) if "JAVA" in c.what or "JDK" in c.what)
+    finally:
+        run.close()

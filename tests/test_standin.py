@@ -10,6 +10,7 @@ import re
 import signal
 import ssl
 import time
+import zipfile
 import urllib.error
 import urllib.request
 
@@ -85,7 +86,7 @@ def test_start_stop_console_and_services(homes):
     pid = h.pid()
     h.stop()
     h.wait_log("Shutting down OSGi framework...")
-    assert not alive(pid)  # `stop` waits for the process to go
+    assert not alive(pid)
 
 
 def _joined(h: Home, other: Home) -> bool:
@@ -102,7 +103,11 @@ def test_hazelcast_members_join_and_leave(homes):
         h.start()
         h.wait_log("WSO2 Carbon started")
     a.wait_log("Member joined [", count=2)
-    c.wait_log("Member joined [", count=2)
+    b.wait_log(f"/{ADDR}:{pc}")
+    # SOURCES.md H1 (carbon-kernel v4.4.16 WKABasedMembershipScheme.joinGroup): the listener is
+    # registered after the join, so a node logs only later joiners, never the members already there.
+    time.sleep(2)
+    assert b.text().count("Member joined [") == 1 and "Member joined [" not in c.text()
     assert "Elected this member" in a.text() and "Elected this member" not in b.text()
     assert f"Sub-domain:worker" in b.text()
     a.stop()  # the coordinator goes: the oldest of the others takes over
@@ -133,7 +138,8 @@ def test_other_domain_and_other_agent_never_join(homes):
     ("malformed", "is not well-formed XML"),
     ("undefined_ds", "Error in looking up data source: jdbc/NOPE"),
     ("no_driver", "java.lang.ClassNotFoundException: com.mysql.jdbc.Driver"),
-    ("no_db", "Cannot create PoolableConnectionFactory"),
+    ("named_jar_without_class", "java.lang.ClassNotFoundException: com.mysql.jdbc.Driver"),
+    ("no_db", "Unable to create initial connections of pool."),
 ])
 def test_start_up_faults(homes, fault, expected):
     h = homes("f")
@@ -145,11 +151,25 @@ def test_start_up_faults(homes, fault, expected):
         url = f"jdbc:mysql://{ADDR}:{free_port(ADDR)}/WSO2_USER_DB"
         h.edit("datasources/master-datasources.xml", r"<url>[^<]*</url>", f"<url>{url}</url>")
         h.edit("datasources/master-datasources.xml", r"org\.h2\.Driver", "com.mysql.jdbc.Driver")
-        if fault == "no_db":
-            (h.path / "lib" / "mysql-connector-java-5.1.49.jar").write_bytes(b"PK")
+        if fault == "no_db":  # the class in a jar of any name (SOURCES.md D3: found by class, not by jar name)
+            with zipfile.ZipFile(h.path / "lib" / "any-name.jar", "w") as z:
+                z.writestr("com/mysql/jdbc/Driver.class", b"\xca\xfe\xba\xbe")
+        elif fault == "named_jar_without_class":
+            with zipfile.ZipFile(h.path / "lib" / "mysql-connector-java-5.1.49.jar", "w") as z:
+                z.writestr("README", b"no driver here")
     h.start()
     log = h.wait_log("start-up failed")
     assert expected in log and " ERROR {" in log and "WSO2 Carbon started" not in log
+    if fault in ("malformed", "undefined_ds"):  # SOURCES.md F1: CarbonServerManager's FATAL with its trace
+        assert "] FATAL {org.wso2.carbon.core.init.CarbonServerManager} -  WSO2 Carbon initialization Failed" in log
+        time.sleep(0.5)
+        assert not alive(h.pid())
+    else:  # SOURCES.md D1-D2: tomcat-jdbc's pool error, no datasource named, the process stays up
+        assert "] ERROR {org.apache.tomcat.jdbc.pool.ConnectionPool} -  Unable to create initial connections of pool." \
+            in log and "WSO2_USER_DB" not in log.split("Unable to create", 1)[1]
+        time.sleep(1)
+        assert alive(h.pid()) and "WSO2 Carbon started" not in h.text()
+        h.stop()
 
 
 def test_port_taken_by_a_second_node_with_the_same_offset(homes):

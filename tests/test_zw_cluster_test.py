@@ -68,6 +68,38 @@ def test_08_leaves_a_joined_cluster_serving_the_proxy(run):
     assert "worker1" in tr.spread_report(str(PARAMS_LAB))
 
 
+def test_a_late_joiner_logs_no_member_joined_yet_is_judged_joined(run):
+    """SOURCES.md H1: a node joining a running Hazelcast cluster logs no "Member joined" for the
+    members already there; 08 judges it by the others' lines about its own uuid."""
+    v = node(run, "worker3")
+    assert tr.stop_node(run, v).ok
+    ct.wait_left(run, v).require()
+    assert ct.start_node(run, v, 60).ok
+    ct.wait_joined(run, 30).require()
+    seg = ct.L.latest_run(ct.read_log(run, v))
+    assert "Member joined [" not in seg and ct.L.local_uuid(seg)
+    others = [o for o in ct.members_of(run) if o.name != v.name]
+    assert sorted(ct.views_now(run)["worker3"]) == sorted(ct.member_id(o) for o in others)
+
+
+def test_stop_returns_before_the_process_ends(run):
+    """SOURCES.md S1: `stop` sends TERM and returns at once; stop_node waits, bounded, and says so."""
+    v = node(run, "worker3")
+    h = run.host(v.host_name)
+    pid = h.check("cat %s", ct.pid_path(v)).stdout.strip()
+    h.check("kill -STOP %s", pid)  # a JVM slow to shut down: TERM stays pending
+    try:
+        assert h.run(ct.stop_command(v)).ok and ct.running(run, v)  # the script returned; the process runs
+        check = ct.stop_node(run, v, timeout=3)
+        assert not check.ok and f"pid {pid} still running 3s after TERM" in check.found and "kill" in check.fix
+    finally:
+        h.run("kill -CONT %s", pid)
+    check = ct.stop_node(run, v, timeout=30)
+    assert check.ok and ("exited" in check.found or "was not running" in check.found), check.found
+    assert ct.start_node(run, v, 60).ok
+    ct.wait_joined(run, 30).require()
+
+
 def test_wrong_database_password_stops_that_node_at_start_up(run):
     v = node(run, "worker3")
     assert tr.stop_node(run, v).ok

@@ -48,8 +48,8 @@ def broker_lab(tmp_path_factory, upstream):
     labmod.up(p, PARAMS, distributions={"ei-6.1.1": upstream / "ei-6.1.1"}, **quiet)
     run = open_run(PARAMS, apply=True)  # `lab up` installed the stand-in's bin/broker.sh
     yield run
-    for v in rt.nodes(run):
-        run.host(v.host_name).run("sh %s stop", f"{v.node.home}/bin/broker.sh")
+    for v in rt.nodes(run):  # the broker's own script (bin/broker.sh stop would loop for ever, as the real one)
+        run.host(v.host_name).run(rt.stop_command(v))
     run.close()
     labmod.down(p, **quiet)
 
@@ -66,6 +66,17 @@ def test_003_runs_00_03_07_and_converges(broker_lab, tmp_path):
     assert "nothing to do: no manager, worker or member node" in outputs_text(tmp_path / "2" / "08_test_cluster.ipynb")
     checks = rt.verify_cluster(broker_lab)
     assert not checks.failed, checks.text()
+    # SOURCES.md B1: the bin/broker.sh that 07 started never returned (it loops, detached), yet 07 went on
+    for v in rt.nodes(broker_lab):
+        assert broker_lab.host(v.host_name).run("pgrep -f %s", f"{v.node.home}/bin/broker.sh").ok, v.name
+    # SOURCES.md A1-A2: the non-coordinator is judged by its own cluster-gossip line, never "Member added"
+    _, coord, _ = rt._store(broker_lab)
+    for v in rt.nodes(broker_lab):
+        nid = rt.b.node_id(broker_lab.params, v.name)
+        log = rt.current_log(broker_lab, v)
+        assert rt.gossip_joined(nid) in log
+        if nid != coord[0][0]:
+            assert "Member added" not in log, v.name
 
 
 def test_coordinator_stops_other_takes_over_then_partition(broker_lab):
@@ -80,7 +91,7 @@ def test_coordinator_stops_other_takes_over_then_partition(broker_lab):
     amqp2 = 5672 + v2.offset
     assert _amqp_answers(v2.address, amqp2)
     t0 = time.monotonic()
-    run.host(v1.host_name).check("sh %s stop", f"{v1.node.home}/bin/broker.sh")
+    run.host(v1.host_name).check(rt.stop_command(v1))
     # the other node takes over: the MB store's coordinator row, then its log
     assert _wait(lambda: [c[0] for c in rt._store(run)[1]] == [ids[other]], 30), rt._store(run)
     took = time.monotonic() - t0
@@ -96,7 +107,7 @@ def test_coordinator_stops_other_takes_over_then_partition(broker_lab):
     _wait(lambda: "Member removed " + ids[first] in rt.current_log(run, v2), 30)
     assert rt._events(rt.current_log(run, v2), ids[first]) == "removed"
     # the other returns: whole again, AMQP answers, one coordinator
-    run.host(v1.host_name).check("sh %s start", f"{v1.node.home}/bin/broker.sh")
+    run.host(v1.host_name).check(rt.launch_command(v1))
     assert _wait(lambda: "Current cluster size satisfies minimum required. current cluster size: 2"
                  in rt.current_log(run, v2), 30)
     assert _wait(lambda: _amqp_answers(v2.address, amqp2), 10)

@@ -61,10 +61,12 @@ def make_dirs(paths: LabPaths, host: str, users: list[str], uid: int, nginx: boo
     h = paths.host(host)
     for sub in ("opt", "home", "log", "run"):
         (h / sub).mkdir(parents=True, exist_ok=True)
+    install_standin_jdk(h / "opt")
     for i, user in enumerate(sorted(set(users))):
         home = h / "home" / user
         (home / ".ssh").mkdir(parents=True, exist_ok=True)
         (home / ".ssh" / "authorized_keys").write_text(pubkey)
+        (home / ".bashrc").write_text(BASHRC)
         subprocess.run(["chown", "-R", f"{uid + i}:{uid + i}", str(home)], check=True)
     if nginx:
         etc_nginx = h / "etc-nginx"
@@ -76,6 +78,46 @@ def make_dirs(paths: LabPaths, host: str, users: list[str], uid: int, nginx: boo
             (var / sub).mkdir(parents=True, exist_ok=True)
         (var / "html" / "index.html").write_text(f"lab load balancer {host}\n")
         (etc_nginx / "nginx.conf").write_text(NGINX_CONF.format(var=var, log=h / "log", run=h / "run"))
+
+
+# The lab cannot install a JDK 1.8 (none is reachable here) and the products
+# refuse the machine's Java 17 (runbook_lib/lab/standin/SOURCES.md J1-J2). Each lab
+# host gets a STAND-IN JDK at STANDIN_JDK: its `java -version` prints what an
+# OpenJDK 1.8 prints, in that format, and it runs nothing else. The stand-in
+# Carbon node needs no JVM; the runbook's keytool is the machine's real one
+# (on PATH, /usr/bin), not this folder's.
+STANDIN_JDK = "/opt/java/standin-jdk1.8.0_372"
+STANDIN_JAVA = """#!/bin/sh
+# WSO2 Cluster Runbook lab: STAND-IN JDK, NOT JAVA. It prints an OpenJDK 1.8
+# `java -version` (so that the products' start scripts and the runbook's
+# preflight see a supported JDK) and accepts the start scripts' options with
+# -version; anything else fails.
+for a in "$@"; do
+  if [ "$a" = "-version" ]; then
+    echo 'openjdk version "1.8.0_372"' >&2
+    echo 'OpenJDK Runtime Environment (build 1.8.0_372-b07)' >&2
+    echo 'OpenJDK 64-Bit Server VM (build 25.372-b07, mixed mode)' >&2
+    exit 0
+  fi
+done
+echo "lab stand-in JDK ($0): only -version is supported" >&2
+exit 1
+"""
+# The product user's JAVA_HOME where a non-interactive SSH session reads it
+# (Debian's bash reads ~/.bashrc when started by sshd), before any guard.
+BASHRC = f"""# WSO2 Cluster Runbook lab: the lab's STAND-IN JDK (not Java; see README).
+export JAVA_HOME={STANDIN_JDK}
+case $- in *i*) ;; *) return ;; esac
+"""
+
+
+def install_standin_jdk(opt: Path) -> Path:
+    """The stand-in JDK under a lab host's own /opt; returns its java."""
+    java = opt / STANDIN_JDK.removeprefix("/opt/") / "bin" / "java"
+    java.parent.mkdir(parents=True, exist_ok=True)
+    java.write_text(STANDIN_JAVA)
+    os.chmod(java, 0o755)
+    return java
 
 
 NGINX_CONF = """# The lab's nginx.conf for this host (the machine's /etc/nginx is never used).

@@ -11,6 +11,8 @@ STARTING = "Starting WSO2 Carbon..."
 STARTED = "WSO2 Carbon started in"
 HZ_JOIN = re.compile(r"Member joined \[[^\]]*\]: /([\d.]+):(\d+)")
 HZ_LEFT = re.compile(r"Member left \[[^\]]*\]: /([\d.]+):(\d+)")
+HZ_JOIN_UUID = re.compile(r"Member (joined|left) \[([^\]]*)\]: /")
+HZ_LOCAL = re.compile(r"Local member: \[([^\]]+)\]")
 TR_JOIN = re.compile(r"New member ([\d.]+):(\d+)\([^)]*\) joined cluster")
 TR_LEFT = re.compile(r"Member ([\d.]+):(\d+)\([^)]*\) left cluster")
 ELB_JOIN = re.compile(r"Application member Host:([\d.]+), Remote Host:\S+ Port: (\d+),.* joined application cluster")
@@ -29,8 +31,19 @@ def started_line(seg: str) -> str | None:
     return next((ln for ln in seg.splitlines() if STARTED in ln), None)
 
 
+TRACE_SEP = " || "
+
+
 def error_lines(seg: str) -> list[str]:
-    return [ln for ln in seg.splitlines() if re.search(r"\]\s+ERROR \{", ln)]
+    """ERROR and FATAL lines, each with the first line of the stack trace log4j
+    writes under it (tomcat-jdbc's pool error names the cause only there), after TRACE_SEP."""
+    lines = seg.splitlines()
+    out = []
+    for i, ln in enumerate(lines):
+        if re.search(r"\]\s+(?:ERROR|FATAL) \{", ln):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            out.append(ln + (TRACE_SEP + nxt.strip() if nxt and not nxt.startswith("TID: ") else ""))
+    return out
 
 
 def startup_errors(seg: str) -> list[str]:
@@ -44,8 +57,9 @@ def startup_errors(seg: str) -> list[str]:
 
 def message(line: str) -> str:
     """A log line's message, without time stamp and logger."""
+    line, _, trace = line.partition(TRACE_SEP)
     m = re.search(r"\} -  (.*?)(?: \{[\w.$]+\})?\s*$", line)
-    return m.group(1) if m else line.strip()
+    return (m.group(1) if m else line.strip()) + (f" ({trace})" if trace else "")
 
 
 def members(seg: str, elb: bool = False) -> list[str]:
@@ -64,6 +78,29 @@ def members(seg: str, elb: bool = False) -> list[str]:
                     seen.pop(key, None)
                 break
     return list(seen)
+
+
+def local_uuid(seg: str) -> str | None:
+    """The node's own Hazelcast uuid in this run (`Local member: [<uuid>] - ...`)."""
+    m = HZ_LOCAL.search(seg)
+    return m.group(1) if m else None
+
+
+def member_uuids(seg: str) -> set[str]:
+    """The Hazelcast uuids this run logged as joined and not left since."""
+    seen: set[str] = set()
+    for m in HZ_JOIN_UUID.finditer(seg):
+        (seen.add if m.group(1) == "joined" else seen.discard)(m.group(2))
+    return seen
+
+
+def left_uuids(seg: str) -> set[str]:
+    return {m.group(2) for m in HZ_JOIN_UUID.finditer(seg) if m.group(1) == "left"}
+
+
+def shut_down(seg: str) -> bool:
+    """The run logged Carbon's shutdown (on TERM: `Shutdown hook triggered....`)."""
+    return "Shutdown hook triggered" in seg or "Gracefully shutting down WSO2 Carbon" in seg
 
 
 def count(seg: str, needle: str) -> int:

@@ -68,7 +68,10 @@ FIXES = [
                       "(04_registry_mount) and check the grants (03_databases)"),
     ("Address already in use", "another process (often a second node on this host with the same Offset) has the "
                                "port: give each node on a host its own offset in the params (05/06)"),
-    ("ClassNotFoundException: com.mysql", "the JDBC driver jar is missing from the lib directory (03_databases)"),
+    ("ClassNotFoundException: ", "no jar in the lib directory holds the datasource's driverClassName: install the "
+                                 "driver jar (03_databases) and check driverClassName (04_registry_mount)"),
+    ("Unable to create initial connections of pool", "a datasource in master-datasources.xml cannot connect: "
+                                                     "check each URL, user and password (04) and the database (03)"),
     ("Error in looking up data source", "registry.xml or user-mgt.xml name a datasource master-datasources.xml "
                                         "does not define (04_registry_mount)"),
     ("not well-formed", "the file named above is not well-formed XML: restore it from its backup"),
@@ -93,10 +96,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     else:
         how = "started"
         if changed:  # it runs with the old files: restart it, as an operator would
-            h.run(f"{parts[0]} {parts[1]} stop")
-            gone_by = time.monotonic() + timeout
-            while running(run, v) and time.monotonic() < gone_by:  # the real script only sends TERM
-                time.sleep(0.5)
+            stop_node(run, v, timeout)
             wait_left(run, v)  # the others (and the ELB) drop the old instance before the new one joins
             how = f"restarted (changed since its start: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''})"
             before = read_log(run, v).count(L.STARTING)
@@ -120,6 +120,35 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     else:
         found, fix = f"no start-up line within {timeout:.0f}s", f"see {log_path(v)} on {v.host_name}"
     return Check(v.host_name, f"{v.name}: `{command}`", "WSO2 Carbon started", found, bool(ok_line) and not errors, fix)
+
+
+def stop_command(v: NodeView) -> str:
+    parts = start_command(v).split()
+    return f"{parts[0]} {parts[1]} stop"
+
+
+def stop_node(run: Run, v: NodeView, timeout: float = 60) -> Check:
+    """`<script> stop`, then wait (at most TIMEOUT s) for the pid to exit: the
+    real `stop` sends TERM to the pid in wso2carbon.pid and returns at once
+    (carbon-kernel v4.4.16 bin/wso2server.sh, product-ei v6.1.1 integrator.sh);
+    the JVM shuts down after. Says what it saw."""
+    cmd, h = stop_command(v), run.host(v.host_name)
+    pid = h.run("cat %s 2>/dev/null", pid_path(v)).stdout.strip()
+    was = running(run, v)
+    t0 = time.monotonic()
+    h.run(cmd)
+    returned = time.monotonic() - t0
+    while running(run, v) and time.monotonic() - t0 < timeout:
+        time.sleep(0.5)
+    gone, waited = not running(run, v), time.monotonic() - t0
+    if not was:
+        found = "was not running"
+    elif gone:
+        found = f"pid {pid} exited {waited:.1f}s after TERM (the script returned after {returned:.1f}s)"
+    else:
+        found = f"pid {pid} still running {timeout:.0f}s after TERM"
+    return Check(v.host_name, f"`{cmd}`", "the process exits", found, gone,
+                 "" if gone else f"the node ignores TERM: read {log_path(v)}; end it with kill {pid} or kill -9")
 
 
 def wait_left(run: Run, gone: NodeView, timeout: float = 30) -> Checks:
@@ -158,10 +187,24 @@ def start_cluster(run: Run, timeout: float = 90) -> Checks:
 
 # -- membership -----------------------------------------------------------
 def views_now(run: Run) -> dict[str, list[str]]:
-    """Who each node sees as a member, from its log since its latest start."""
-    out = {}
-    for v in cluster_nodes(run):
-        out[v.name] = L.members(L.latest_run(read_log(run, v)), elb=v.node.role == "elb")
+    """Who each node sees as a member, from the logs since their latest starts.
+    A Hazelcast node logs "Member joined" only for members that join after it
+    (its listener registers once it has joined: carbon-kernel v4.4.16
+    WKABasedMembershipScheme.joinGroup), and Hazelcast's own member list is
+    silenced (com.hazelcast SEVERE in logging-bridge.properties). So a late
+    joiner X sees Y when Y's current run logged X's current instance joining
+    (the uuid of X's "Local member" line) and not leaving since, Y's run has not
+    shut down, and X has not logged Y leaving."""
+    segs = {v.name: L.latest_run(read_log(run, v)) for v in cluster_nodes(run)}
+    out = {v.name: L.members(segs[v.name], elb=v.node.role == "elb") for v in cluster_nodes(run)}
+    uids = {v.name: L.local_uuid(segs[v.name]) for v in members_of(run)}
+    for x in members_of(run):
+        for y in members_of(run):
+            if y.name == x.name or member_id(y) in out[x.name] or not uids[x.name] or not uids[y.name]:
+                continue
+            if uids[x.name] in L.member_uuids(segs[y.name]) and not L.shut_down(segs[y.name]) \
+                    and uids[y.name] not in L.left_uuids(segs[x.name]):
+                out[x.name].append(member_id(y))
     return out
 
 
@@ -261,7 +304,6 @@ def plan(run: Run) -> Table:
 
 def finish(run: Run, leave_running: bool) -> Checks:
     """Leave the cluster running (the default) or stop every node."""
-    from .cluster_traffic import stop_node
     if leave_running:
         return Checks("nodes left running", [Check(v.host_name, v.name, "running", "running" if running(run, v)
                                                    else "stopped", running(run, v)) for v in cluster_nodes(run)])

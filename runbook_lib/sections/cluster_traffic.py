@@ -16,7 +16,7 @@ from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
 from .cluster_artifact import artifact_for
-from .cluster_test import TIMINGS, cluster_nodes, member_id, read_log, running, start_node, wait_left
+from .cluster_test import TIMINGS, cluster_nodes, member_id, read_log, running, start_node, stop_node, wait_left
 from .clustering import start_command
 from .cluster_lb import console_checks, file_sub_domain, lb_endpoint, not_applicable, request, serving
 from .common import CARBON_NS
@@ -138,20 +138,6 @@ def spread_checks(run: Run, spread: Spread, stopped: str | None = None) -> Check
                         f"cluster, its port in nginx's upstream) and that it deployed the {artifact_for(run).noun}")
         checks.append(Check(v.host_name, f"{v.name} served", "at least 1", str(n), n > 0, fix))
     return Checks("every live worker takes traffic", checks)
-
-
-def stop_node(run: Run, v: NodeView) -> Check:
-    """`<script> stop`: the real script sends TERM to the pid in wso2carbon.pid."""
-    cmd = start_command_stop(v)
-    run.host(v.host_name).run(cmd)
-    gone = not running(run, v)
-    return Check(v.host_name, f"`{cmd}`", "stopped", "stopped" if gone else "still running", gone,
-                 "the stop command did not end the process: see its log")
-
-
-def start_command_stop(v: NodeView) -> str:
-    parts = start_command(v).split()
-    return f"{parts[0]} {parts[1]} stop"
 
 
 def restart(run: Run, v: NodeView, timeout: float = 90) -> Check:

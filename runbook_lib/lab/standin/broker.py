@@ -214,9 +214,9 @@ def run(node) -> None:
     log, off = node.log, node.offset
     cl = node.axis2.clustering if node.axis2 else None
     clustered = node.membership is not None
-    if cfg.thrift_host == "0.0.0.0":  # ERRATA E12: the node stops at start-up
-        raise StartupError("[stand-in] thriftServerHost 0.0.0.0 in broker.xml: the broker cannot advertise it "
-                           "to the other nodes and does not start (ERRATA E12)", "lab.standin")
+    if cfg.thrift_host == "0.0.0.0":  # ERRATA E12; andes v3.2.19 .../thrift/MBThriftServer.java (SOURCES.md row T1)
+        raise StartupError("org.wso2.andes.kernel.AndesException: Invalid thrift server host 0.0.0.0",
+                           "org.wso2.andes.thrift.MBThriftServer")
     node_id = cfg.node_id if cfg.node_id != "default" else f"NODE:{node.member_host}:{cl.local_port}"
     log.info(BOOT, f"[stand-in] broker profile: node ID {node_id}, offset {off}")
     coordination = None

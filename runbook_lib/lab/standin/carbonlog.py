@@ -38,6 +38,18 @@ class CarbonLog:
     def error(self, logger: str, message: str) -> None:
         self.write("ERROR", logger, message)
 
+    def fatal(self, logger: str, message: str, trace: str = "") -> None:
+        """FATAL with a stack trace on the lines after it, as log4j writes a Throwable."""
+        self._with_trace("FATAL", logger, message, trace)
+
+    def error_trace(self, logger: str, message: str, trace: str) -> None:
+        self._with_trace("ERROR", logger, message, trace)
+
+    def _with_trace(self, level: str, logger: str, message: str, trace: str) -> None:
+        line = self.format(level, logger, message) + (trace.rstrip("\n") + "\n" if trace else "")
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+
     def debug(self, logger: str, message: str) -> None:
         pass  # Carbon ships INFO for org.wso2; debug lines are not written
 

@@ -9,12 +9,13 @@ import ipaddress
 import time
 
 from .errors import StartupError
-from .membership import Member, Membership, new_uuid
+from .membership import MEMBER_DROP, SILENT_DROP, Member, Membership, new_uuid
 from .product import HAZELCAST, HAZELCAST_LOADING_LINE_PRODUCTS, TRIBES
 
 HZ = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
 HZ_WKA = "org.wso2.carbon.core.clustering.hazelcast.wka.WKABasedMembershipScheme"
 
+HZ_PORT_COUNT = 100  # Hazelcast NetworkConfig's default port-count
 TR = "org.apache.axis2.clustering.tribes.TribesClusteringAgent"
 TR_WKA = "org.apache.axis2.clustering.tribes.WkaBasedMembershipScheme"
 TR_LISTENER = "org.apache.axis2.clustering.tribes.TribesMembershipListener"
@@ -82,16 +83,34 @@ def start(node, accept=None) -> Membership | None:
         else:
             log.warn(TR, "Local member advertising its IP address as 127.0.0.1. Remote members will not be able "
                          "to connect to this member.")
-    try:
-        sock = node.bind(cl.local_port, what="cluster member")
-    except StartupError as e:
-        raise StartupError(f"Cannot initialize cluster: {e.message}", e.logger) from None
-    ms = Membership(proto, local, wka, sock, accept)
-    ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
-    if proto == "tribes":
+    sock = None
+    # Hazelcast's port auto-increment (on by default; carbon-kernel v4.4.16
+    # HazelcastClusteringAgent sets only nwConfig.setPort(localMemberPort)): a taken
+    # localMemberPort moves the member to the next free one (SOURCES.md row P1).
+    # Tribes: unsourced, the stricter reading (start-up fails).
+    tries = range(cl.local_port, cl.local_port + (HZ_PORT_COUNT if proto == "hazelcast" else 1))
+    for port in tries:
+        try:
+            sock = node.bind(port, what="cluster member")
+            break
+        except StartupError as e:
+            if port == tries[-1]:
+                raise StartupError(f"Cannot initialize cluster: {e.message}", e.logger) from None
+    if port != cl.local_port:
+        local.port = port
+    ms = Membership(proto, local, wka, sock, accept, silent_drop=_max_no_heartbeat(node) if proto == "hazelcast"
+                    else MEMBER_DROP)
+    if proto == "tribes":  # unsourced: Tribes' listener is taken to report the members it finds (SOURCES.md H2)
+        ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
         log.info(TR, f"Local Member {local.tribes()}")
         log.info(TR, "Sending JOIN message to WKA members...")
     ms.start()
+    if proto == "hazelcast":
+        # WKABasedMembershipScheme.joinGroup registers its membership listener after
+        # the node has joined (carbon-kernel v4.4.16 .../clustering/hazelcast/wka/
+        # WKABasedMembershipScheme.java; SOURCES.md row H1): the members already
+        # there are never logged as "Member joined" by the newcomer, only later joiners.
+        ms.add_listener(lambda event, m: _log_event(node, proto, event, m))
     if proto == "hazelcast":
         log.info(HZ, f"Hazelcast initialized in {int((time.monotonic() - t0) * 1000)}ms")
         log.info(HZ, f"Local member: [{local.uuid}] - {local.hz()}")
@@ -109,6 +128,19 @@ def start(node, accept=None) -> Membership | None:
         log.info(TR, "Cluster initialization completed.")
     node.on_stop(ms.stop)
     return ms
+
+
+def _max_no_heartbeat(node) -> float:
+    """hazelcast.max.no.heartbeat.seconds: 600 as Carbon sets it, or hazelcast.properties' value."""
+    f = node.conf / "hazelcast.properties"
+    try:
+        for line in f.read_text().splitlines():
+            k, sep, v = line.partition("=")
+            if sep and k.strip() == "hazelcast.max.no.heartbeat.seconds" and v.strip().isdigit():
+                return float(v.strip())
+    except OSError:
+        pass
+    return SILENT_DROP
 
 
 def _resolve(host: str) -> str:

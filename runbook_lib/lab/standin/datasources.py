@@ -7,17 +7,15 @@ connection to the lab's MariaDB, with pymysql)."""
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from .config import _local, parse, referenced_datasources, text
-from .errors import StartupError
+from .errors import Stalled, StartupError
 
 NDS = "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader"
-# Which jar a driver class comes from (the lib dir must hold one).
-DRIVER_JARS = {"com.mysql.jdbc.Driver": "mysql-connector-java", "com.mysql.cj.jdbc.Driver": "mysql-connector-java",
-               "org.mariadb.jdbc.Driver": "mariadb-java-client"}
 BUNDLED = {"org.h2.Driver"}  # shipped inside the product
 _URL = re.compile(r"jdbc:(mysql|mariadb)://([^/:?]+)(?::(\d+))?/([^?]*)(?:\?(.*))?$")
 
@@ -82,14 +80,34 @@ def check_references(conf: Path, sources: dict[str, DataSource]) -> None:
                                logger)
 
 
+POOL = "org.apache.tomcat.jdbc.pool.ConnectionPool"
+POOL_FAILED = "Unable to create initial connections of pool."
+
+
+def has_class(lib: Path, cls: str) -> bool:
+    """A jar in LIB holds the class: Carbon loads the driver by class name from the
+    bundles it makes of every lib jar at start-up, whatever the jar is called
+    (carbon-kernel v4.4.16 core/org.wso2.carbon.server/.../extensions/DefaultBundleCreator.java;
+    SOURCES.md row D3)."""
+    entry = cls.replace(".", "/") + ".class"
+    for jar in sorted(lib.glob("*.jar")) if lib.is_dir() else []:
+        try:
+            with zipfile.ZipFile(jar) as z:
+                if entry in z.namelist():
+                    return True
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return False
+
+
 def check_driver(d: DataSource, lib: Path) -> None:
+    """The pool is made lazily; a missing driver class surfaces as tomcat-jdbc's
+    pool error with the ClassNotFoundException, no datasource named (rows D1, D3)."""
     if not d.url.startswith("jdbc:") or d.driver in BUNDLED or d.url.startswith("jdbc:h2:"):
         return
-    prefix = DRIVER_JARS.get(d.driver)
-    jars = sorted(p.name for p in lib.glob("*.jar")) if lib.is_dir() else []
-    if prefix is None or not any(j.startswith(prefix) for j in jars):
-        raise StartupError(f"Error in creating data source [{d.name}]: Cannot load JDBC driver class '{d.driver}' "
-                           f"java.lang.ClassNotFoundException: {d.driver} (no {prefix or 'driver'}*.jar in {lib})", NDS)
+    if not d.driver or not has_class(lib, d.driver):
+        raise Stalled(POOL_FAILED, POOL, f"java.sql.SQLException: {d.driver}\n"
+                      f"Caused by: java.lang.ClassNotFoundException: {d.driver}")
 
 
 def connect(d: DataSource, timeout: float = 5.0):
@@ -101,6 +119,11 @@ def connect(d: DataSource, timeout: float = 5.0):
 
 
 def check_connect(d: DataSource) -> None:
+    """A datasource that cannot connect: tomcat-jdbc's "Unable to create initial
+    connections of pool." with the driver's own message on the next line; the
+    datasource is not named and the process stays up without "WSO2 Carbon started"
+    (carbon-kernel v4.4.16 core/org.wso2.carbon.ndatasource.rdbms/.../RDBMSDataSource.java,
+    utils/RDBMSDataSourceUtils.java; SOURCES.md rows D1-D2)."""
     if d.host is None:
         return  # H2 and other embedded URLs: nothing to connect to
     import pymysql
@@ -108,6 +131,4 @@ def check_connect(d: DataSource) -> None:
         connect(d).close()
     except pymysql.err.MySQLError as e:
         code, msg = (e.args + ("",))[:2] if e.args else ("", str(e))
-        raise StartupError(f"Error in creating data source [{d.name}] for {d.url} as user '{d.user}': "
-                           f"Cannot create PoolableConnectionFactory ({msg}) [MySQL error {code}]",
-                           "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSource") from None
+        raise Stalled(POOL_FAILED, POOL, f"java.sql.SQLException: {msg}") from None

@@ -6,8 +6,12 @@ DeploymentUpdateInterval seconds (carbon.xml, 15 as shipped).
 
 Mediators the stand-in runs: log (simple, headers, full, custom, with
 literal properties), property (ignored), respond (the request is echoed
-back), drop. A proxy whose in-sequence neither responds nor drops gets
-202 Accepted (the stand-in has no back-end to send to)."""
+back), drop. A proxy whose in-sequence neither responds, sends nor drops
+leaves the client waiting, as Synapse does (nothing sends a response), until
+the PassThrough transport's socket timeout; the stand-in then closes the
+connection without an answer (SOURCES.md row X1: unsourced, the stricter
+reading; the 180 s is PassThrough's default http.socket.timeout, unverified).
+A `send` has no back-end in the lab: answered 202 (unsourced)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+
+NO_RESPONSE_WAIT = 180.0  # seconds a request to a proxy without respond/send is held (X1)
 
 SYN = "{http://ws.apache.org/ns/synapse}"
 PROXY_DIR = "repository/deployment/server/synapse-configs/default/proxy-services"
@@ -104,9 +110,10 @@ class Deployer:
                 self.node.log.info(LOGMED, log_line(med, req, msg_id))
             elif kind == "respond":
                 return 200, {"Content-Type": req.headers.get("Content-Type") or "text/xml"}, req.body
-            elif kind == "drop":
+            elif kind in ("drop", "send"):
                 return 202, {}, b""
-        return 202, {}, b""
+        self.node.stopping.wait(NO_RESPONSE_WAIT)
+        return None
 
 
 def log_line(med: ET.Element, req, msg_id: str) -> str:

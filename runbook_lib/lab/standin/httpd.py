@@ -82,7 +82,11 @@ def serve(sock: socket.socket, route: Route, scheme: str, tls: ssl.SSLContext | 
 
         def _handle(self):
             try:
-                status, headers, body = route(Request(self, scheme))
+                answer = route(Request(self, scheme))
+                if answer is None:  # no response at all (a proxy that neither responds nor sends)
+                    self.close_connection = True
+                    return
+                status, headers, body = answer
             except Exception as e:  # a bug in the stand-in must not kill the port
                 status, headers, body = 500, {"Content-Type": "text/plain"}, f"[stand-in] error: {e}\n".encode()
             self.send_response(status)

@@ -13,13 +13,51 @@ from . import product
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent   # runbook_lib/lab: holds the `standin` package
 
+# The Java checks every Carbon 4.4 start script makes before it reads its
+# command (start and stop alike): JAVACMD is $JAVA_HOME/bin/java, or `java`
+# when JAVA_HOME is empty; a JAVACMD that is not executable ends the script with
+# "Error: JAVA_HOME is not defined correctly." (a bare `java` is tested as a file
+# in the current folder, so an unset JAVA_HOME always ends there). Source:
+# carbon-kernel v4.4.16 distribution/kernel/carbon-home/bin/wso2server.sh and
+# product-ei v6.1.1 distribution/src/scripts/integrator.sh (SOURCES.md row J1).
+# Written in our own words; the JDK version check and the JVM's refusal of
+# -Djava.endorsed.dirs happen in the server run itself (main.check_java).
 SCRIPT = """#!/bin/sh
-# WSO2 Cluster Runbook lab: STAND-IN for {product} bin/{script}.
+# WSO2 Cluster Runbook lab: STAND-IN for {product} {where}.
 # The real server cannot run in the lab; this runs the lab's stand-in of a
 # Carbon node ({package}) with the same arguments the real script takes:
-#   sh bin/{script} [start|stop|restart|--start|--stop] [-DworkerNode=true] [-Dsetup]
+#   sh {where} [start|stop|restart|--start|--stop] [-DworkerNode=true] [-Dsetup]
 PRG_DIR=$(cd "$(dirname "$0")" && pwd)
-STANDIN_SPEC='{spec}' PYTHONPATH={pythonpath} exec {python} -m standin "$PRG_DIR/.." {script} "$@"
+if [ -z "$JAVACMD" ]; then
+  if [ -n "$JAVA_HOME" ]; then JAVACMD="$JAVA_HOME/bin/java"; else JAVACMD=java; fi
+fi
+if [ ! -x "$JAVACMD" ]; then
+  echo "Error: JAVA_HOME is not defined correctly."
+  echo " CARBON cannot execute $JAVACMD"
+  exit 1
+fi
+if [ -z "$JAVA_HOME" ]; then
+  echo "You must set the JAVA_HOME variable before running CARBON."
+  exit 1
+fi
+export JAVA_HOME JAVACMD
+STANDIN_SPEC='{spec}' PYTHONPATH={pythonpath} exec {python} -m standin "$PRG_DIR/{up}" {script} "$@"
+"""
+
+# EI 6.1.1's bin/broker.sh (product-ei v6.1.1 distribution/src/scripts/broker.sh,
+# SOURCES.md row B1): it runs wso2/broker/bin/wso2server.sh with its own
+# arguments in the background, stops the broker on INT or TERM, and otherwise
+# loops for ever (sleep 60): `broker.sh start` never returns. Our own script
+# with that behaviour; the broker's wso2server.sh is the stand-in launcher.
+BROKER_LOOP = """#!/bin/sh
+# WSO2 Cluster Runbook lab: STAND-IN for {product} bin/broker.sh.
+# As the real one: starts wso2/broker/bin/wso2server.sh with these arguments in
+# the background, then waits for ever (it never returns; run it detached).
+PRG_DIR=$(cd "$(dirname "$0")" && pwd)
+INIT="$PRG_DIR/../{broker_home}/bin/wso2server.sh"
+sh "$INIT" "$@" &
+trap 'sh "$INIT" stop; exit' INT TERM
+while :; do sleep 60; done
 """
 
 
@@ -55,15 +93,28 @@ def specs_of(home: Path) -> tuple[str, list[dict]]:
 
 
 def install(home: Path, python: str | None = None) -> list[Path]:
-    """Replace HOME's start scripts with stand-in launchers; returns them."""
+    """Replace HOME's start scripts with stand-in launchers; returns them.
+    The broker profile's own launcher is its wso2server.sh under its
+    CARBON_HOME (wso2/broker/bin), and bin/broker.sh loops as the real one."""
     version, specs = specs_of(home)
     py, site = interpreter()
     spec_json = json.dumps(specs, separators=(",", ":"))
     written = []
     for d in specs:
-        path = home / "bin" / d["script"]
-        path.write_text(SCRIPT.format(product=version, script=d["script"], package=PACKAGE_PARENT / "standin",
-                                      spec=spec_json, pythonpath=f"{PACKAGE_PARENT}:{site}", python=python or py))
+        if d["carbon_home"] not in (".", ""):  # a profile with its own CARBON_HOME: wso2/broker
+            where = f"{d['carbon_home']}/bin/wso2server.sh"
+            loop = home / "bin" / d["script"]
+            loop.write_text(BROKER_LOOP.format(product=version, broker_home=d["carbon_home"]))
+            os.chmod(loop, 0o755)
+            written.append(loop)
+        else:
+            where = f"bin/{d['script']}"
+        path = home / where
+        path.parent.mkdir(parents=True, exist_ok=True)
+        up = "/".join([".."] * where.count("/"))
+        path.write_text(SCRIPT.format(product=version, where=where, package=PACKAGE_PARENT / "standin",
+                                      spec=spec_json, pythonpath=f"{PACKAGE_PARENT}:{site}", python=python or py,
+                                      up=up, script=d["script"]))
         os.chmod(path, 0o755)
         written.append(path)
     return written

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from . import cluster, datasources, deployment, httpd, product, setupdb, webapps
 from .depsync import SvnSynchronizer
 from .elb import LoadBalancer
-from .errors import StartupError
+from .errors import Stalled, StartupError
 from .node import Node
 
 CORE = "org.wso2.carbon.core.internal.CarbonCoreActivator"
@@ -29,8 +30,49 @@ PT = "org.apache.synapse.transport.passthru.PassThroughHttpListener"
 PTS = "org.apache.synapse.transport.passthru.PassThroughHttpSSLListener"
 
 
+# The JDK check of the start scripts' foreground run: `java -version` must match
+# grep "1.[7|8]", else two lines are printed and the server starts anyway; the
+# JVM then gets -Djava.endorsed.dirs, which Java 9 and later refuse ("... is not
+# supported. Endorsed standards ...", "Error: Could not create the Java Virtual
+# Machine.", exit 1): no pid file, no log line. Sources: carbon-kernel v4.4.16
+# distribution/kernel/carbon-home/bin/wso2server.sh, product-ei v6.1.1
+# distribution/src/scripts/integrator.sh; the JVM's text is the JVM's own (we run
+# the JAVA_HOME's java with that option). SOURCES.md rows J1-J2.
+JDK_GREP = re.compile(r"1.[7|8]")
+
+
+def check_java(carbon_home: Path) -> int:
+    """0 when the JVM would start; otherwise print what the real script and JVM
+    print and return the JVM's exit status."""
+    java_home = os.environ.get("JAVA_HOME", "")
+    javacmd = os.environ.get("JAVACMD") or os.path.join(java_home, "bin", "java")
+    try:
+        got = subprocess.run([os.path.join(java_home, "bin", "java"), "-version"], capture_output=True, text=True,
+                             timeout=60)
+        version = got.stdout + got.stderr
+    except OSError:
+        version = ""
+    if not JDK_GREP.search(version):
+        print(" Starting WSO2 Carbon (in unsupported JDK)")
+        print(" [ERROR] CARBON is supported only on JDK 1.7 and 1.8")
+    endorsed = f"{carbon_home}/lib/endorsed:{java_home}/jre/lib/endorsed:{java_home}/lib/endorsed"
+    try:
+        jvm = subprocess.run([javacmd, f"-Djava.endorsed.dirs={endorsed}", "-version"], capture_output=True,
+                             text=True, timeout=60)
+    except OSError as e:
+        print(f"{javacmd}: {e.strerror}")
+        return 127
+    if jvm.returncode != 0:
+        sys.stdout.write(jvm.stdout + jvm.stderr)
+        return jvm.returncode
+    return 0
+
+
 def run(node: Node) -> int:
     """Run the node in this process until TERM. Returns the exit status."""
+    status = check_java(node.carbon_home)
+    if status:
+        return status
     t0 = time.monotonic()
     pid_file = node.profile.pid_file(node.home)
     pid_file.write_text(f"{os.getpid()}\n")
@@ -42,8 +84,20 @@ def run(node: Node) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         start(node, log)
+    except Stalled as e:  # the process stays up; "WSO2 Carbon started" never comes (rows D1-D2)
+        log.error_trace(e.logger, e.message, e.trace)
+        log.standin("start-up failed to complete; the process stays up, as the real server's does")
+        wait_for_term(stop)
+        node.stopping.set()
+        node.shutdown()
+        return 0
     except StartupError as e:
         log.error(e.logger, e.message)
+        # CarbonServerManager.initializeCarbon: log.fatal("WSO2 Carbon initialization Failed", e)
+        # (carbon-kernel v4.4.16 core/org.wso2.carbon.core/.../init/CarbonServerManager.java; SOURCES.md row F1)
+        log.fatal("org.wso2.carbon.core.init.CarbonServerManager", "WSO2 Carbon initialization Failed",
+                  f"org.wso2.carbon.CarbonException: {e.message}\n"
+                  "\tat org.wso2.carbon.core.init.CarbonServerManager.initializeCarbon(CarbonServerManager.java)")
         log.standin("start-up failed; the stand-in exits (the real server would not serve either)", "ERROR")
         node.shutdown()
         return 1
@@ -53,7 +107,7 @@ def run(node: Node) -> int:
         host = node.carbon.mgt_host_name or node.carbon.host_name or node.address
         log.info("org.wso2.carbon.ui.internal.CarbonUIServiceComponent",
                  f"Mgt Console URL  : https://{host}:{node.ports['servlet_https']}/carbon/")
-    stop.wait()
+    wait_for_term(stop)
     node.stopping.set()
     log.info("org.wso2.carbon.core.init.CarbonServerManager", "Shutdown hook triggered....")
     log.info("org.wso2.carbon.core.init.CarbonServerManager", "Gracefully shutting down WSO2 Carbon...")
@@ -62,10 +116,17 @@ def run(node: Node) -> int:
     return 0
 
 
+def wait_for_term(stop: threading.Event) -> None:
+    """Wait in short steps: a TERM the kernel hands to another thread (as after
+    SIGSTOP/SIGCONT) runs its Python handler only when the main thread wakes."""
+    while not stop.wait(0.5):
+        pass
+
+
 def start(node: Node, log) -> None:
     log.info(CORE, "Starting WSO2 Carbon...")
     log.info(CORE, f"Operating System : {platform.system()} {platform.release()}, {platform.machine()}")
-    log.info(CORE, f"Java Home        : [stand-in] none: {sys.executable} runs the stand-in")
+    log.info(CORE, f"Java Home        : {os.environ.get('JAVA_HOME', '')}")
     node.load()
     if node.profile.name != "elb":
         datasources.check_references(node.conf, node.sources)
@@ -170,10 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     sysargs = [a for a in rest if a.startswith("-D")]
     prof = product.current(script)
     pid_file = prof.pid_file(home)
-    if cmd in ("stop", "restart"):
-        stop_running(pid_file)
-        if cmd == "stop":
-            return 0
+    if cmd == "stop":  # kill -term `cat wso2carbon.pid`; exit 0: the server shuts down after (row S1)
+        send_term(pid_file)
+        return 0
+    if cmd == "restart":  # TERM, then wait for the old process without a limit, then start (row S1)
+        pid = send_term(pid_file)
+        while pid and alive(pid):
+            time.sleep(1)
         cmd = "start"
     if cmd == "start":
         pid = read_pid(pid_file)
@@ -209,12 +273,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-def stop_running(pid_file: Path, timeout: float = 15.0) -> None:
-    """kill -term `cat wso2carbon.pid`, then wait for it to go (as the real stop)."""
+def send_term(pid_file: Path) -> int | None:
+    """kill -term `cat wso2carbon.pid`, and nothing more: the real `stop` returns
+    at once (carbon-kernel v4.4.16 bin/wso2server.sh; product-ei v6.1.1
+    integrator.sh). Returns the pid signalled."""
     pid = read_pid(pid_file)
-    if not pid or not alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive(pid):
-        time.sleep(0.1)
+    if pid and alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        return pid
+    return None

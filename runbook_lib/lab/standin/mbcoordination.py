@@ -22,6 +22,13 @@ from typing import Callable
 
 STRATEGY = "org.wso2.andes.server.cluster.RDBMSCoordinationStrategy"
 MEMBERSHIP = "org.wso2.andes.server.cluster.coordination.rdbms.RDBMSMembershipEventingEngine"
+# andes v3.2.19: only the coordinator logs "Member added/removed <id>"
+# (RDBMSCoordinationStrategy, its coordinator state); every node told of the
+# change logs ClusterManager's "Handling cluster gossip: Node <id>  Joined the
+# Cluster" / "...  left the Cluster" (two spaces). The event goes to the live
+# nodes, the newcomer included, about the newcomer only: a newcomer is not told
+# of the members already there. SOURCES.md rows A1-A2.
+CLUSTER_MANAGER = "org.wso2.andes.server.cluster.ClusterManager"
 ANCHOR = 1
 ADDED, REMOVED, COORDINATOR_CHANGED = 1, 2, 3  # MB_MEMBERSHIP.CHANGE_TYPE
 
@@ -153,15 +160,13 @@ class Coordination:
             self.elect()
             return
         for (node_id,) in self._q("SELECT NODE_ID FROM MB_NODE_HEARTBEAT WHERE IS_NEW_NODE=1"):
-            self._tell_all(ADDED, node_id)
-            for other in self.live_nodes():  # the newcomer learns the members already there
-                if other != node_id:
-                    self._q("INSERT INTO MB_MEMBERSHIP (NODE_ID, CHANGE_TYPE, CHANGED_MEMBER_ID) VALUES (%s, %s, %s)",
-                            (node_id, ADDED, other))
             self._q("UPDATE MB_NODE_HEARTBEAT SET IS_NEW_NODE=0 WHERE NODE_ID=%s", (node_id,))
+            self._log("INFO", STRATEGY, f"Member added {node_id}")
+            self._tell_all(ADDED, node_id)
         cutoff = now_ms() - self.s.stale_ms
         for (node_id,) in self._q("SELECT NODE_ID FROM MB_NODE_HEARTBEAT WHERE LAST_HEARTBEAT < %s", (cutoff,)):
             self._q("DELETE FROM MB_NODE_HEARTBEAT WHERE NODE_ID=%s", (node_id,))
+            self._log("INFO", STRATEGY, f"Member removed {node_id}")
             self._tell_all(REMOVED, node_id)
 
     def candidate(self, joining: bool = False) -> None:
@@ -181,13 +186,13 @@ class Coordination:
                        "ORDER BY EVENT_ID", (self.s.node_id,))
         for event_id, change, member in rows:
             self._q("DELETE FROM MB_MEMBERSHIP WHERE EVENT_ID=%s", (event_id,))
-            if change == ADDED and member not in self.members:
+            if change == ADDED:
                 self.members.add(member)
-                self._log("INFO", MEMBERSHIP, f"Member added {member}")
+                self._log("INFO", CLUSTER_MANAGER, f"Handling cluster gossip: Node {member}  Joined the Cluster")
                 self._emit("added", member)
-            elif change == REMOVED and member in self.members:
+            elif change == REMOVED:
                 self.members.discard(member)
-                self._log("INFO", MEMBERSHIP, f"Member removed {member}")
+                self._log("INFO", CLUSTER_MANAGER, f"Handling cluster gossip: Node {member}  left the Cluster")
                 self._emit("removed", member)
 
     # -- running ----------------------------------------------------------

@@ -8,8 +8,14 @@ closes the connection, so the two never see each other. A node joins the
 members it reaches through its well-known members (and the members they
 know) when both sides can connect to each other's advertised address in
 the same domain: a node that advertises a loopback or foreign address, or
-is in another domain, is never joined. A member that stops answering is
-taken as left after MEMBER_DROP seconds; a clean stop says so at once.
+is in another domain, is never joined. A clean stop says so at once; a member
+whose process is gone (its port refuses connections) is taken as left after
+MEMBER_DROP seconds; a member that is there but silent (a host that vanished,
+a stopped process) only after SILENT_DROP: Hazelcast closes a dead member's
+connection at once but waits hazelcast.max.no.heartbeat.seconds, which Carbon
+sets to 600 unless hazelcast.properties says otherwise, for a silent one
+(carbon-kernel v4.4.16 HazelcastClusteringAgent.setHazelcastProperties;
+SOURCES.md row H3).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-MEMBER_DROP = 3.0      # seconds without an answer before a member is taken as left
+MEMBER_DROP = 3.0      # seconds of refused connections before a member is taken as left
+SILENT_DROP = 600.0    # seconds without an answer from a member that does not refuse (Carbon's default)
 PERIOD = 1.0           # seconds between heartbeat rounds
 TIMEOUT = 1.0
 
@@ -74,12 +81,24 @@ def request(proto: str, addr: tuple[str, int], msg: dict, timeout: float = TIMEO
         return None
 
 
+def refused(addr: tuple[str, int]) -> bool:
+    """Nothing listens at ADDR (the process is gone; the host answers for it)."""
+    try:
+        with socket.create_connection(addr, timeout=TIMEOUT):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
 class Membership:
     """One listening agent and its view of the cluster."""
 
     def __init__(self, proto: str, local: Member, wka: list[tuple[str, int]], sock: socket.socket,
-                 accept: Callable[[Member], bool] | None = None):
+                 accept: Callable[[Member], bool] | None = None, silent_drop: float = SILENT_DROP):
         self.proto = proto
+        self.silent_drop = silent_drop
         self.local = local
         self.wka = [a for a in wka if a != local.address]
         self.sock = sock
@@ -129,7 +148,13 @@ class Membership:
     # -- running --------------------------------------------------------
     def start(self) -> None:
         threading.Thread(target=self._serve, name="membership-listener", daemon=True).start()
-        self.round()
+        for _ in range(4):  # the join: the whole member list before start() returns, as Hazelcast's join does
+            before = {m.uuid for m in self.members()}
+            self.round()
+            with self._lock:
+                pending = bool(set(self._candidates) - {m.address for m in self._members.values()})
+            if not pending and {m.uuid for m in self.members()} == before:
+                break
         threading.Thread(target=self._loop, name="membership-heartbeat", daemon=True).start()
 
     def stop(self) -> None:
@@ -156,7 +181,8 @@ class Membership:
             answer = self._hello(m.address)
             if answer is not None and answer.uuid != m.uuid:
                 self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
-            elif answer is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP:
+            elif answer is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP and \
+                    (refused(m.address) or now - self._seen.get(m.uuid, now) > self.silent_drop):
                 self._leave(m.uuid)
         known = {m.address for m in self.members()}
         with self._lock:

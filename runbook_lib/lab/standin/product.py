@@ -50,8 +50,12 @@ class Profile:
 
     @property
     def trailing_logger(self) -> bool:
-        """CARBON_LOGFILE ends with " {%c}" except in the EI broker profile (CARBON-RUNTIME.md)."""
-        return self.profile != "broker"
+        """CARBON_LOGFILE ends with " {%c}" in the EI integrator (product-ei v6.1.1
+        distribution/src/conf/log4j.properties) and ESB 4.9.0 (product-esb v4.9.0);
+        the EI broker profile and AS 5.x ship the kernel's `... %m %n` (carbon-kernel
+        v4.4.16 distribution/kernel/carbon-home/repository/conf/log4j.properties).
+        SOURCES.md row L1; ELB 2.x is unsourced and keeps the trailing logger."""
+        return self.profile != "broker" and self.product != "as"
 
     @property
     def worker_profile(self) -> bool:
