@@ -66,7 +66,7 @@ def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN00
         cmds["sudo"] = "sudo -n true"
     if nodes:
         cmds["java"], cmds["ss"] = "java -version", "ss -Htln"
-        cmds.update({f"home {v.name}": quote("test -d %s", v.conf("")) for v in nodes})
+        cmds.update({f"home {v.name}": quote("test -d %s", v.conf_dir) for v in nodes})
     if p.database and nodes:
         cmds["db"] = quote("timeout 3 bash -c %s", f"</dev/tcp/{db_address(p)}/{p.database.port}")
     return cmds
@@ -116,7 +116,7 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
 def _node_checks(run: Run, h: Host, v, listening: set[int], present: bool) -> list[Check]:  # noqa: ANN001
     out = []
     home = v.node.home
-    out.append(Check(h.name, f"{v.name}: product home", f"{v.conf('')} exists", "exists" if present else "missing",
+    out.append(Check(h.name, f"{v.name}: product home", f"{v.conf_dir} exists", "exists" if present else "missing",
                      present, f"unpack {v.product.dist} at {home} on {h.name}, or fix nodes.{v.name}.home"))
     if not present:
         return out

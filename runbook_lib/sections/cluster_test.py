@@ -18,6 +18,7 @@ import time
 
 from ..context import Run
 from ..params import NodeView
+from ..cells import report, show, verify
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
@@ -236,7 +237,6 @@ class NoCluster(NotRun):
 def do(run: Run, title: str, fn) -> None:
     """Run FN (it starts or stops nodes, or sends traffic) only with apply=True;
     a Checks result is verified (papermill stops at a failure), anything else shown."""
-    from ..step import show, verify
     if not run.apply:
         show(NotRun(title))
         return
@@ -245,9 +245,9 @@ def do(run: Run, title: str, fn) -> None:
         return
     result = fn()
     if isinstance(result, Checks):
-        verify(result)
+        verify(result, run)
     elif result is not None:
-        show(result)
+        report(result, run)
 
 
 def plan(run: Run) -> Table:

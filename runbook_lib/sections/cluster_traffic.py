@@ -12,6 +12,7 @@ import time
 from ..configedit import get_values
 from ..context import Run
 from ..params import NodeView
+from ..cells import report, verify
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
@@ -68,7 +69,7 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
 
 
 def never_delivered(run: Run, v: NodeView) -> str:
-    data = run.host(v.host_name).read_file(v.conf("carbon.xml")) or b""
+    data = run.host(v.host_name).read_file(v.file("carbon")) or b""
     enabled = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:Enabled", CARBON_NS) if data else []
     checkout = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", CARBON_NS) if data else []
     if enabled != ["true"] or checkout != ["true"]:
@@ -160,36 +161,34 @@ def restart(run: Run, v: NodeView, timeout: float = 90) -> Check:
 
 def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: str = "") -> None:
     """Send the requests, show the spread (table and chart), then require it."""
-    from ..step import show, verify
     if not_applicable(run):
-        show(Checks(f"requests: not sent ({not_applicable(run)})", []))
+        report(Checks(f"requests: not sent ({not_applicable(run)})", []), run)
         return
     checks, spread = send_requests(run, n, marker, label)
-    show(spread)
-    verify(checks)
-    verify(spread_checks(run, spread, stopped))
+    report(spread, run)
+    verify(checks, run)
+    verify(spread_checks(run, spread, stopped), run)
 
 
 def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
     """Stop the last worker: the others log it as left and the load balancer
     routes around it; start it again: it rejoins and takes traffic."""
-    from ..step import show, verify
     from .cluster_test import wait_joined
     if not_applicable(run):
-        show(Checks(f"stopping a worker: not tested ({not_applicable(run)})", []))
+        report(Checks(f"stopping a worker: not tested ({not_applicable(run)})", []), run)
         return
     victim = serving(run)[-1]
-    verify(Checks(f"stop {victim.name}", [stop_node(run, victim)]))
+    verify(Checks(f"stop {victim.name}", [stop_node(run, victim)]), run)
     t0 = time.monotonic()
-    verify(wait_left(run, victim))
+    verify(wait_left(run, victim), run)
     TIMINGS["member_left_seen"] = round(time.monotonic() - t0, 2)
     if len(serving(run)) > 1:
         traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
     else:  # 001: one worker; nothing to route around it to
-        verify(no_member_left(run, victim, marker))
-    verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]))
-    verify(wait_joined(run, timeout))
-    verify(wait_takes_traffic(run, victim, marker, timeout))
+        verify(no_member_left(run, victim, marker), run)
+    verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]), run)
+    verify(wait_joined(run, timeout), run)
+    verify(wait_takes_traffic(run, victim, marker, timeout), run)
     traffic(run, n, marker, label=f" after {victim.name} rejoined")
 
 

@@ -183,8 +183,9 @@ def read_datasources(data: bytes) -> list[FoundDatasource]:
     return out
 
 
-def _read(run: Run, v: NodeView, rel: str) -> bytes | None:
-    return run.host(v.host_name).read_file(v.conf(rel))  # rel: the spec's files[...].rel
+def _read(run: Run, v: NodeView, key: str) -> bytes | None:
+    """The node's config file KEY (the spec's files)."""
+    return run.host(v.host_name).read_file(v.file(key))
 
 
 def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
@@ -229,18 +230,17 @@ def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
 
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
-        files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
-                                                     "user-mgt.xml")}
-        missing = [rel for rel, data in files.items() if data is None]
+        files = {key: _read(run, v, key) for key in ("datasources", "registry", "user_mgt")}
+        missing = [v.spec.files[key].rel for key, data in files.items() if data is None]
         if missing:
             checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,
                                 f"check nodes.{v.name}.home"))
             return checks
-        found = read_datasources(files["datasources/master-datasources.xml"])
+        found = read_datasources(files["datasources"])
         by_jndi = {ds.jndi: ds for ds in found}
-        refs = [("registry.xml", x) for x in _values(files["registry.xml"], "/wso2registry/dbConfig/dataSource",
+        refs = [("registry.xml", x) for x in _values(files["registry"], "/wso2registry/dbConfig/dataSource",
                                                      "registry.xml")]
-        refs += [("user-mgt.xml", x) for x in _values(files["user-mgt.xml"], USER_MGT_DS, "user-mgt.xml")]
+        refs += [("user-mgt.xml", x) for x in _values(files["user_mgt"], USER_MGT_DS, "user-mgt.xml")]
         for rel, jndi in dict.fromkeys(refs):
             ds = by_jndi.get(jndi)
             checks.append(Check(v.host_name, f"{v.name}: {rel} dataSource {jndi}", "in master-datasources.xml",

@@ -4,9 +4,10 @@ A ``FileStep`` names a file of the node's product spec (``axis2``,
 ``carbon``, ``lbconf``...), its format, the node roles it applies to, and a
 ``wanted(run, node, data)`` function that returns, from the file's current
 bytes, both the edits to make and the values to verify (``Want``: what,
-where, expected values). One read of the file serves the Plan operation
-(edits computed and applied on the same bytes), one read serves the checks,
-so what is verified is exactly what was written.
+where, expected values). One read of the file serves the plan and the apply
+that follows it (edits computed and applied on the same bytes: what was
+shown is what is written), one read after the write serves the checks, so
+what is verified is exactly what was written.
 
 Per-host work stays independent: ``operation`` and ``checks`` touch one node's
 host only, and ``per_node`` is the one place that walks the nodes, so a
@@ -88,18 +89,26 @@ class FileStep:
 
     def operation(self, run: Run, v: NodeView) -> Operation:
         """The Plan operation: read the file once, compute the edits from those
-        bytes, apply them to the same bytes (dry run: everything but the write)."""
+        bytes, apply them to the same bytes (dry run: everything but the write).
+        The bytes the preview read are carried to the apply that follows it, so
+        what is written is exactly the plan shown, and the file is not fetched
+        again; an apply with no preview before it reads the file itself."""
         h, path = run.host(v.host_name), v.file(self.key)
+        planned: list[bytes] = []  # what the latest preview read, until an apply uses it
 
         def fn(dry_run: bool) -> Change:
-            data = h.read_file(path, sudo=self.sudo)
+            data = planned.pop() if planned and not dry_run else h.read_file(path, sudo=self.sudo)
+            planned.clear()
             if data is None:
                 raise ConfigEditError(f"{h.name}:{path} does not exist", fix=self.missing_fix.format(node=v.name))
             edits, _ = self.wanted(run, v, data)
-            return edit_data(h, path, self.kind, data, edits, sudo=self.sudo, namespaces=self.namespaces,
-                             dry_run=dry_run)
+            change = edit_data(h, path, self.kind, data, edits, sudo=self.sudo, namespaces=self.namespaces,
+                               dry_run=dry_run)
+            if dry_run:
+                planned.append(data)
+            return change
 
-        return Operation(f"{v.host_name}:{path}", fn, v.host_name)
+        return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path)
 
     def checks_for(self, v: NodeView, run: Run, data: bytes | None, host: str | None = None) -> list[Check]:
         """The checks of one node's file from its bytes (None: the file is missing)."""

@@ -100,8 +100,7 @@ def verify_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
 
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
-        reg, um = _read(run, v, "registry.xml"), _read(run, v, "user-mgt.xml")
-        mds = _read(run, v, "datasources/master-datasources.xml")
+        reg, um, mds = _read(run, v, "registry"), _read(run, v, "user_mgt"), _read(run, v, "datasources")
         shared = [ds for ds in (read_datasources(mds) if mds else []) if ds.jndi == SHARED_JNDI]
         e8 = f"{shared[0].user}@{shared[0].url}" if shared else cache_id(run)
         ri = f"/wso2registry/remoteInstance[id='{INSTANCE_ID}']"
