@@ -85,6 +85,13 @@ def apply(plan: Plan, run: "Run") -> None:
         apply_button(plan.title, lambda: _apply_now(plan, run))
 
 
+def require(checks: Checks, run: "Run | None") -> None:
+    """A gate: show the table and raise at any miss, in a plan-only run too
+    (00's preflight, the start commands 05 and 06 record)."""
+    report(checks, run)
+    checks.require()
+
+
 def verify(checks: Checks, run: "Run | None" = None) -> None:
     """The checks cell: show the table; raise if anything failed (so papermill stops here).
 

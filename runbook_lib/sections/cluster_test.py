@@ -18,7 +18,7 @@ import time
 
 from ..context import Run
 from ..params import NodeView
-from ..cells import report, show, verify
+from ..cells import report, require, show
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
@@ -245,7 +245,7 @@ def do(run: Run, title: str, fn) -> None:
         return
     result = fn()
     if isinstance(result, Checks):
-        verify(result, run)
+        require(result, run)
     elif result is not None:
         report(result, run)
 

@@ -12,7 +12,7 @@ import time
 from ..configedit import get_values
 from ..context import Run
 from ..params import NodeView
-from ..cells import report, verify
+from ..cells import report, require
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
@@ -166,8 +166,8 @@ def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: st
         return
     checks, spread = send_requests(run, n, marker, label)
     report(spread, run)
-    verify(checks, run)
-    verify(spread_checks(run, spread, stopped), run)
+    require(checks, run)
+    require(spread_checks(run, spread, stopped), run)
 
 
 def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
@@ -178,17 +178,17 @@ def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
         report(Checks(f"stopping a worker: not tested ({not_applicable(run)})", []), run)
         return
     victim = serving(run)[-1]
-    verify(Checks(f"stop {victim.name}", [stop_node(run, victim)]), run)
+    require(Checks(f"stop {victim.name}", [stop_node(run, victim)]), run)
     t0 = time.monotonic()
-    verify(wait_left(run, victim), run)
+    require(wait_left(run, victim), run)
     TIMINGS["member_left_seen"] = round(time.monotonic() - t0, 2)
     if len(serving(run)) > 1:
         traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
     else:  # 001: one worker; nothing to route around it to
-        verify(no_member_left(run, victim, marker), run)
-    verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]), run)
-    verify(wait_joined(run, timeout), run)
-    verify(wait_takes_traffic(run, victim, marker, timeout), run)
+        require(no_member_left(run, victim, marker), run)
+    require(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]), run)
+    require(wait_joined(run, timeout), run)
+    require(wait_takes_traffic(run, victim, marker, timeout), run)
     traffic(run, n, marker, label=f" after {victim.name} rejoined")
 
 
