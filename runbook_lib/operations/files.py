@@ -54,10 +54,12 @@ def ensure_content(host: Host, path: str, content: bytes, *, sudo: bool = False,
 
 
 def ensure_hosts_entries(host: Host, entries: Sequence[tuple[str, str]], *, dry_run: bool = False,
-                         path: str = "/etc/hosts") -> Change:
+                         path: str = "/etc/hosts", before: bytes | None = None) -> Change:
     """Each (address, name) resolves as given: a line mapping NAME elsewhere is
-    rewritten, a missing one appended; all other lines stay untouched."""
-    before = host.read_file(path) or b""  # world-readable: no sudo (a process per host) to read it
+    rewritten, a missing one appended; all other lines stay untouched. BEFORE:
+    the file's bytes as the caller read them (else read here)."""
+    if before is None:
+        before = host.read_file(path) or b""  # world-readable: no sudo (a process per host) to read it
     lines = before.decode().splitlines(keepends=True)
     wanted = dict((name, addr) for addr, name in entries)
     done: set[str] = set()

@@ -26,7 +26,7 @@ from ..change import Change
 from ..configedit import get_values, read_lbconf, read_properties
 from ..context import Run
 from ..errors import ConfigEditError
-from ..operations.files import Kind, edit_data
+from ..operations.files import Kind, edit_data, ensure_hosts_entries
 from ..params import NodeView
 from ..step import Check, Operation
 
@@ -141,6 +141,37 @@ class FileStep:
         """Every wanted value read back from the file on the node's host (one read)."""
         data = run.host(v.host_name).read_file(v.file(self.key), sudo=self.sudo)
         return self.checks_for(v, run, data)
+
+
+HOSTS_FILE = "/etc/hosts"
+
+
+@dataclass(frozen=True)
+class HostsStep:
+    """/etc/hosts on each host, in the config-file step's shape: one read serves
+    the plan and the apply that follows it (ENTRIES: (address, name) lines, the
+    same on every host so sections converge); the checks ask the resolver
+    (``hosts_checks``), FIX saying what to run when a name does not resolve."""
+
+    entries: tuple[tuple[str, str], ...]
+    fix: str = "apply the /etc/hosts step of this notebook"
+
+    def operation(self, run: Run, host: str) -> Operation:
+        h = run.host(host)
+        planned: list[bytes | None] = []  # what the latest preview read, until an apply uses it
+
+        def fn(dry_run: bool) -> Change:
+            data = planned.pop() if planned and not dry_run else h.read_file(HOSTS_FILE)
+            planned.clear()
+            change = ensure_hosts_entries(h, self.entries, dry_run=dry_run, path=HOSTS_FILE, before=data)
+            if dry_run:
+                planned.append(data)
+            return change
+
+        return Operation(f"{host}:{HOSTS_FILE}", fn, host, path=HOSTS_FILE)
+
+    def checks(self, run: Run, hosts: Sequence[str]) -> list[Check]:
+        return hosts_checks(run, hosts, self.entries, self.fix)
 
 
 def per_node(nodes: Sequence[NodeView], fn: Callable[[NodeView], list[T]], label: str = "") -> list[T]:

@@ -15,12 +15,11 @@ from ..context import Run
 from ..params import NodeView
 from ..params.derive import jdbc_url
 from ..step import Checks, Plan
-from .common import hosts_op
 from .datasources import (BROKERS, CARBON_DS, DS_PARENT, DS_ROLES, section, LOCAL_JNDI, MB_DS, MB_JNDI, SHARED_DS,  # noqa: F401
                           SHARED_JNDI, USER_DS, USER_JNDI, USER_MGT_DS, Datasource, FoundDatasource, _alias_checks,
                           _nodes, _read, _values, alias_entries, datasource_edits, datasource_node, driver_class,
                           node_datasources, plan_datasources, read_datasources, verify_datasources)
-from .filestep import FileStep, Reader, Want, per_node
+from .filestep import FileStep, HostsStep, Reader, Want, per_node
 
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"
 REMOTE_URL = "https://localhost:9443/registry"  # as in the documents; unused with a dbConfig
@@ -71,7 +70,8 @@ def plan_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     05/06 write the same line (same derive.hosts_entries), so the full run converges."""
     entries = alias_entries(run)
     hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles))) if entries else []
-    return Plan(f"{section(roles)} database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
+    step = HostsStep(tuple(entries))
+    return Plan(f"{section(roles)} database alias in /etc/hosts", [step.operation(run, h) for h in hosts])
 
 
 def _values_of(xpath: str) -> Reader:
