@@ -14,6 +14,7 @@ import nbformat
 from runbook_lib import cells, recorder, step
 from runbook_lib.params.secrets import _RESOLVED
 from runbook_lib.report import write_report
+from runbook_lib.operations.files import ensure_hosts_entries
 from runbook_lib.runner import RunSummary, SectionResult, difference, kernel_config
 
 from .conftest import ROOT
@@ -108,11 +109,18 @@ def test_exit_codes_and_drift_lines():
     assert applied.exit_code == 0 and applied.text().splitlines()[-1].startswith("OK:")
 
 
+class FakeHosts:
+    name = "node206"
+
+    def read_file(self, path: str) -> bytes:
+        return b"127.0.0.1\tlocalhost\n"
+
+
 def test_summary_counts_contradictions_in_a_plan_as_failures():
     s = _section("04_registry_mount")
     s.count({"type": "report", "applied": False, "changed": 1, "changes": [
-        {"target": "node206:/etc/hosts", "host": "node206", "path": "/etc/hosts",
-         "summary": "would change: 1 names in /etc/hosts", "pending": ["1 names in /etc/hosts"]}]}, apply=False)
+        recorder.change_entry(ensure_hosts_entries(FakeHosts(), [("198.51.100.10", "db")], dry_run=True))]},
+        apply=False)
     s.count({"type": "checks", "passed": 3, "to_change": 1, "failed": 0}, apply=False)
     assert s.ok and (s.changed, s.to_change) == (1, 1) and s.differs == ["node206  /etc/hosts: 1 names in /etc/hosts"]
     s.count({"type": "checks", "passed": 0, "to_change": 0, "failed": 1}, apply=False)

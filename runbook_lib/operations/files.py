@@ -18,6 +18,9 @@ APPLIERS = {"xml": apply_xml_edits, "properties": apply_properties_edits, "lbcon
 
 def _write(host: Host, path: str, before: bytes | None, after: bytes, summary: str, sudo: bool,
            dry_run: bool, mode: int | None = None, edits: tuple[EditNote, ...] = ()) -> Change:
+    if not edits:  # the whole file is the edit (a file the runbook owns, /etc/hosts)
+        edits = (EditNote(path, None if before is None else "other content", "as intended", None, summary,
+                          before != after),)
     target, on = f"{host.name}:{path}", dict(host=host.name, path=path, edits=edits)
     if before == after:
         return Change(target, False, summary, **on)
