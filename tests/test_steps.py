@@ -84,3 +84,29 @@ def test_the_record_keeps_changes_as_data_and_the_summary_reads_them(tmp_path):
     line = difference(change)
     assert line.startswith(f"{v.host_name}  {path}: ") and "already" not in line
     assert line.endswith("more (see the report)") == (len(change["pending"]) > 3)
+
+
+def test_a_test_step_yields_its_findings_and_the_cell_stops_at_the_first_failure(monkeypatch):
+    """08: library functions yield what they find; ``do`` verifies each before the next step runs."""
+    from types import SimpleNamespace
+
+    from runbook_lib.errors import CheckFailed
+    from runbook_lib.sections import cluster_test as ct
+    monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
+    ran: list[str] = []
+
+    def steps():
+        ran.append("stop")
+        yield rb.Checks("stop", [rb.Check("h", "stopped", "yes", "yes", True)])
+        ran.append("left")
+        yield rb.Checks("left", [rb.Check("h", "logged as left", "yes", "no", False)])
+        ran.append("restart")
+
+    run = SimpleNamespace(apply=True, recorder=Recorder())
+    try:
+        ct.do(run, "route around", steps)
+    except CheckFailed as e:
+        assert "logged as left" in str(e)
+    else:
+        raise AssertionError("a failed finding must stop the cell")
+    assert ran == ["stop", "left"]
