@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .params.secrets import mask_text
-from .step import Checks, Plan, Report
+from .step import Checks, Plan
 from .textview import TextShown
 from .widgets import apply_button
 

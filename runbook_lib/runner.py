@@ -18,7 +18,7 @@ from traitlets.config import Config
 
 from .context import ROOT, resolve_params_path
 from .kernels import ENGINE, KERNEL, RunKernel
-from .params import Params, load_params
+from .params import load_params
 from .params.secrets import mask_text
 from .report import write_report
 

@@ -17,7 +17,7 @@ from ..params.derive import jdbc_url
 from ..step import Checks, Plan
 from .datasources import (BROKERS, CARBON_DS, DS_PARENT, DS_ROLES, section, LOCAL_JNDI, MB_DS, MB_JNDI, SHARED_DS,  # noqa: F401
                           SHARED_JNDI, USER_DS, USER_JNDI, USER_MGT_DS, Datasource, FoundDatasource, _alias_checks,
-                          _nodes, _read, _values, alias_entries, datasource_edits, datasource_node, driver_class,
+                          _nodes, alias_entries, datasource_edits, datasource_node, driver_class,
                           node_datasources, plan_datasources, read_datasources, verify_datasources)
 from .filestep import FileStep, HostsStep, Reader, Want, per_node
 
