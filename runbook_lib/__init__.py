@@ -4,8 +4,10 @@ Facts read state, operations compute a Change and apply it only when asked.
 Notebooks use the names re-exported here.
 """
 
+from .cells import apply, preview, report, require, show, verify
 from .context import Run, open_run
-from .step import Check, Checks, Operation, Plan, Report, apply, show, verify
+from .step import Check, Checks, Operation, Plan, Report
 
 __version__ = "0.1.0"
-__all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "verify", "apply"]
+__all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "report", "preview",
+           "verify", "require", "apply"]

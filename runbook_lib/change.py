@@ -2,7 +2,10 @@
 
 Every operation returns one. A no-op is ``Change(target, changed=False,
 summary="... already ...")``. Its text form is deterministic so nbval can
-compare notebook outputs between runs.
+compare notebook outputs between runs. A Change carries its facts as
+fields (the host, the file, each edit with its value before and after, the
+notes), so the run summary and the run record never read them back out of
+the summary's text.
 """
 
 from __future__ import annotations
@@ -15,12 +18,50 @@ from .redact import redact_file
 
 
 @dataclass(frozen=True)
+class EditNote:
+    """What one edit of a file did, or found already done: WHAT it sets (an
+    element, attribute, key or block), the value BEFORE and AFTER (None:
+    absent; equal: already as intended), the LINE it is at, and TEXT, how the
+    plan reads it."""
+
+    what: str
+    before: str | None
+    after: str | None
+    line: int | None = None
+    text: str = ""
+    changed: bool = True
+
+    @classmethod
+    def same(cls, what: str, value: str | None, text: str) -> "EditNote":
+        """An edit found already made."""
+        return cls(what, value, value, None, text, False)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Change:
-    target: str
+    target: str  # how the plan names it: "host:path", "database X", "user U"...
     changed: bool
     summary: str
     diff: str = ""
     commands: tuple[str, ...] = field(default_factory=tuple)
+    host: str = ""  # the host the change is made on (a database object: the database host)
+    path: str = ""  # the file, folder or service on that host it is about ("" when the target is not on a host)
+    edits: tuple[EditNote, ...] = ()  # a config file's edits, as made or found already made
+    notes: tuple[str, ...] = ()  # anything else the plan says about it (e.g. the backup taken)
+
+    @property
+    def subject(self) -> str:
+        """What the change is about on its host (the run summary's "file or object")."""
+        return self.path or self.target
+
+    def pending(self) -> list[str]:
+        """What is still to be made, one item per edit (the summary when the change has no edits)."""
+        if self.edits:
+            return [e.text for e in self.edits if e.changed]
+        return [self.summary]
 
     def __str__(self) -> str:
         mark = "CHANGE" if self.changed else "ok    "

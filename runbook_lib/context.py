@@ -3,13 +3,13 @@ cells of one notebook. ``open_run`` is the first call in every notebook."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from . import fanout
+from .change import Change
 from .db import Db
 from .errors import ParamsError, Problem
 from .params.derive import db_address
@@ -17,6 +17,7 @@ from .tunnel import Tunnel
 from .host import Host, run_id_now
 from .inventory import hosts_from_params
 from .params import NodeView, Params, Secrets, load_params, node_views
+from .recorder import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,15 +40,6 @@ def _split(filter_: str | list[str] | None) -> list[str] | None:
     return [x for x in filter_ if x] or None
 
 
-def change_host(params: Params, target: str) -> str:
-    """The host a change target is on: ``host:path``, else (a database, a
-    grant, a script) the database host."""
-    name = target.split(":", 1)[0]
-    if name in params.hosts:
-        return name
-    return params.database.host if params.database else name
-
-
 @dataclass
 class Run:
     params: Params
@@ -60,6 +52,7 @@ class Run:
     hosts: dict[str, Host] = field(default_factory=dict)
     tunnels: list[Tunnel] = field(default_factory=list)
     pending: set[str] = field(default_factory=set)  # hosts with changes shown but not applied
+    recorder: Recorder = field(default_factory=Recorder)  # the run record (recorder.py); none outside the runner
 
     @cached_property
     def views(self) -> dict[str, NodeView]:
@@ -83,27 +76,14 @@ class Run:
         keep = set(self.only) | {v.host_name for v in self.selected_nodes()}
         return {n: h for n, h in self.hosts.items() if n in keep}
 
-    def change_host(self, target: str) -> str:
-        return change_host(self.params, target)
-
-    def note_pending(self, changes: list) -> None:  # list[Change]
-        """A plan-only run left these changes unapplied (see step.verify)."""
-        self.pending.update(self.change_host(c.target) for c in changes)
+    def note_pending(self, changes: list[Change]) -> None:
+        """A plan-only run left these changes unapplied (see cells.verify)."""
+        self.pending.update(c.host for c in changes if c.host)
 
     def pending_hosts(self) -> set[str]:
         """Hosts with changes not applied in this run: this notebook's plans,
-        and, in a headless run, those of the sections before it."""
-        out = set(self.pending)
-        record = os.environ.get("RUNBOOK_RECORD")
-        if record and os.path.exists(record):
-            with open(record) as f:
-                for line in f:
-                    if '"applied": false' not in line:  # the plans not applied; checks' tables are most of the file
-                        continue
-                    entry = json.loads(line)
-                    if entry.get("type") == "report" and not entry.get("applied"):
-                        out.update(self.change_host(t) for t in entry.get("targets", []))
-        return out
+        and, in a headless run, those of the sections before it (the run record)."""
+        return self.pending | self.recorder.unapplied_hosts()
 
     def host(self, name: str) -> Host:
         return self.hosts[name]
@@ -169,4 +149,5 @@ def open_run(params_file: str | Path, apply: bool = False, hosts: str | list[str
     secrets_file = p.secrets_file and (path.parent / p.secrets_file)  # relative to the params file
     secrets = Secrets(secrets_file)
     fanout.configure(p.ssh.parallel)
-    return Run(p, path, bool(apply), only, secrets, warnings, run_id, hosts_from_params(p, run_id))
+    return Run(p, path, bool(apply), only, secrets, warnings, run_id, hosts_from_params(p, run_id),
+               recorder=Recorder.from_env())

@@ -69,7 +69,7 @@ def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN00
         # JAVA_HOME as the product's start script sees it over this non-interactive session
         cmds["java_home"] = 'printf "%s" "$JAVA_HOME"'
         cmds["java"], cmds["ss"] = '"${JAVA_HOME:-/JAVA_HOME-is-not-set}/bin/java" -version', "ss -Htln"
-        cmds.update({f"home {v.name}": quote("test -d %s", v.conf("")) for v in nodes})
+        cmds.update({f"home {v.name}": quote("test -d %s", v.conf_dir) for v in nodes})
     if p.database and nodes:
         cmds["db"] = quote("timeout 3 bash -c %s", f"</dev/tcp/{db_address(p)}/{p.database.port}")
     return cmds
@@ -144,7 +144,7 @@ def _java_checks(h: Host, nodes: list, java_home: str, java) -> list[Check]:  # 
 def _node_checks(run: Run, h: Host, v, listening: set[int], present: bool) -> list[Check]:  # noqa: ANN001
     out = []
     home = v.node.home
-    out.append(Check(h.name, f"{v.name}: product home", f"{v.conf('')} exists", "exists" if present else "missing",
+    out.append(Check(h.name, f"{v.name}: product home", f"{v.conf_dir} exists", "exists" if present else "missing",
                      present, f"unpack {v.product.dist} at {home} on {h.name}, or fix nodes.{v.name}.home"))
     if not present:
         return out

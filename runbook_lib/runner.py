@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import threading
 import time
@@ -17,9 +16,9 @@ from pathlib import Path
 import papermill as pm
 from traitlets.config import Config
 
-from .context import ROOT, change_host, resolve_params_path
+from .context import ROOT, resolve_params_path
 from .kernels import ENGINE, KERNEL, RunKernel
-from .params import Params, load_params
+from .params import load_params
 from .params.secrets import mask_text
 from .redact import redact_notebook, share_key
 from .report import register_secrets, write_report
@@ -74,12 +73,12 @@ class SectionResult:
     to_change: int = 0  # plan only: checks not yet as intended on a host the plan changes
     differs: list[str] = field(default_factory=list)  # plan only: "host  file: what would change"
 
-    def count(self, entry: dict, apply: bool, params: Params | None = None) -> None:
+    def count(self, entry: dict, apply: bool) -> None:
         """Add one record entry (a shown Report or Checks) to the totals."""
         if entry["type"] == "report" and entry["applied"] == apply:
             self.changed += entry["changed"]
             if not apply:
-                self.differs += [difference(c, params) for c in entry.get("changes", [])]
+                self.differs += [difference(c) for c in entry["changes"]]
         elif entry["type"] == "checks":
             self.passed += entry["passed"]
             self.failed += entry["failed"]
@@ -142,19 +141,16 @@ class RunSummary:
 
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-ALREADY = re.compile(r":\s+(\w+\s+)?already\b")  # "x: already 'wka'", "members: children already as wanted"
 MAX_PARTS = 3  # changes named per file in the summary; the report and notebooks have them all
 
 
-def difference(change: dict, params: Params | None = None) -> str:
+def difference(change: dict) -> str:
     """One line naming the host, the file (or database object) and what
-    would change in it, without the parts already as intended."""
-    target = change["target"]
-    host = change_host(params, target) if params else target.partition(":")[0]
-    what = target.removeprefix(host + ":")
-    parts = [x for x in change["summary"].removeprefix("would change: ").split("; ") if not ALREADY.search(x)]
+    would change in it, without the parts already as intended (a change
+    as the run record keeps it: recorder.change_entry)."""
+    parts = change["pending"]
     more = f"; and {len(parts) - MAX_PARTS} more (see the report)" if len(parts) > MAX_PARTS else ""
-    return f"{host}  {what}: {'; '.join(parts[:MAX_PARTS]) or change['summary']}{more}"
+    return f"{change['host']}  {change['path'] or change['target']}: {'; '.join(parts[:MAX_PARTS]) or change['summary']}{more}"
 
 
 def kernel_config(socket_dir: str) -> Config:
@@ -220,7 +216,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             result.seconds = time.monotonic() - t0
             lines = record.read_text().splitlines()[start_line:] if record.exists() else []
             for line in lines:
-                result.count(json.loads(line), apply, params)
+                result.count(json.loads(line), apply)
             summary.sections.append(result)
             progress(f"      {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f}s"
                      + (f": {result.error}" if result.error else ""))

@@ -49,7 +49,7 @@ def test_doc_edit_set_adds_only_the_new_lines(shipped: bytes) -> None:
         "                }",
     ]
     assert r.diff == (FIXTURES / "elb-loadbalancer-esb.diff").read_text()  # golden, as reviewed
-    assert r.notes[0] == "services/esb/domains/wso2.esb.domain/tenant_range: already '*'"
+    assert r.texts[0] == "services/esb/domains/wso2.esb.domain/tenant_range: already '*'"
     domain = read_lbconf(r.data)["services"]["esb"]["domains"]["wso2.esb.domain"]
     assert domain == {"tenant_range": "*", "group_mgt_port": "5000", "members": "127.0.0.1:6000",
                       "mgt": {"hosts": "mgt.esb.wso2.com"}, "worker": {"hosts": "esb.wso2.com"}}

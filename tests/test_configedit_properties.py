@@ -49,7 +49,7 @@ def test_log4j_one_value_changes_one_line(upstream: Path) -> None:
                                [SetProperty(CLUSTER_LOGGER, "DEBUG, CARBON_CONSOLE, CARBON_LOGFILE")], "log4j")
     assert lines_changed(r.diff) == ([f"{CLUSTER_LOGGER}=INFO, CARBON_CONSOLE, CARBON_LOGFILE"],
                                      [f"{CLUSTER_LOGGER}=DEBUG, CARBON_CONSOLE, CARBON_LOGFILE"])
-    assert r.notes == [f"{CLUSTER_LOGGER}: 'INFO, CARBON_CONSOLE, CARBON_LOGFILE' -> "
+    assert r.texts == [f"{CLUSTER_LOGGER}: 'INFO, CARBON_CONSOLE, CARBON_LOGFILE' -> "
                        f"'DEBUG, CARBON_CONSOLE, CARBON_LOGFILE' (line 30)"]
 
 
@@ -77,7 +77,7 @@ def test_commented_line_is_uncommented_when_no_active_one() -> None:
     assert r.data == b"a=1\n#b=2\nb = 3\nc=4\n"  # picks the example already holding the value
     r = apply_properties_edits(data, [SetProperty("b", "9")], "t")
     assert r.data == b"a=1\n#b=2\nb = 9\nc=4\n"  # else the last example
-    assert r.notes == ["b: uncommented line 3 and set '9'"]
+    assert r.texts == ["b: uncommented line 3 and set '9'"]
 
 
 def test_separators_continuations_and_crlf() -> None:
@@ -94,12 +94,12 @@ def test_separators_continuations_and_crlf() -> None:
 def test_remove_takes_continuation_lines_and_duplicates() -> None:
     data = b"k=1\nx=2\nk=a \\\n  b\n"
     r = apply_properties_edits(data, [RemoveProperty("k")], "t")
-    assert r.data == b"x=2\n" and r.notes == ["k: removed 2 line(s)"]
+    assert r.data == b"x=2\n" and r.texts == ["k: removed 2 line(s)"]
 
 
 def test_duplicate_key_sets_the_effective_last_one() -> None:
     r = apply_properties_edits(b"k=1\nk=2\n", [SetProperty("k", "3")], "t")
-    assert r.data == b"k=1\nk=3\n" and "1 earlier duplicate(s) left" in r.notes[0]
+    assert r.data == b"k=1\nk=3\n" and "1 earlier duplicate(s) left" in r.texts[0]
 
 
 def test_non_ascii_values_are_unicode_escaped() -> None:

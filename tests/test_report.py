@@ -11,9 +11,10 @@ from types import SimpleNamespace
 
 import nbformat
 
-from runbook_lib import step
+from runbook_lib import cells, recorder, step
 from runbook_lib.params.secrets import _RESOLVED
 from runbook_lib.report import write_report
+from runbook_lib.operations.files import ensure_hosts_entries
 from runbook_lib.runner import RunSummary, SectionResult, difference, kernel_config
 
 from .conftest import ROOT
@@ -44,19 +45,19 @@ def test_plan_only_checks_show_misses_the_plan_makes_as_to_change():
     assert checks.planned({"db"}).state(ROWS[3]) == "to change"
     html = checks._repr_html_()
     assert html.count("#ffebe9") == 2 and html.count("#f6f8fa") == 1 and html.count("#dafbe1") == 1
-    record = checks.record()
+    record = recorder.checks_entry(checks)
     assert (record["passed"], record["to_change"], record["failed"]) == (1, 1, 2)
     assert [r["state"] for r in record["rows"]] == ["to change", "FAIL", "ok", "FAIL"]
 
 
 def test_verify_with_a_plan_only_run_shows_and_does_not_raise(capsys):
-    run = SimpleNamespace(apply=False, pending_hosts=lambda: {"node206", "node132", "db"})
-    step.verify(step.Checks("05 axis2.xml", ROWS), run)
+    run = SimpleNamespace(apply=False, pending_hosts=lambda: {"node206", "node132", "db"}, recorder=recorder.Recorder())
+    cells.verify(step.Checks("05 axis2.xml", ROWS), run)
     out = capsys.readouterr().out
     assert "1 passed, 3 to change, 0 failed" in out and "FIX" not in out
-    applied = SimpleNamespace(apply=True, pending_hosts=set)
+    applied = SimpleNamespace(apply=True, pending_hosts=set, recorder=recorder.Recorder())
     try:
-        step.verify(step.Checks("05 axis2.xml", ROWS), applied)
+        cells.verify(step.Checks("05 axis2.xml", ROWS), applied)
     except step.CheckFailed as e:
         assert "3 failed" in str(e)
     else:
@@ -68,11 +69,11 @@ def test_plan_apply_notes_the_pending_hosts():
     plan = step.Plan("t", [step.Operation("node206:/etc/hosts", lambda dry: Change("node206:/etc/hosts", True, "x")),
                            step.Operation("database X", lambda dry: Change("database X", True, "y"))])
     noted: list = []
-    run = SimpleNamespace(apply=False, note_pending=noted.extend)
-    step.apply(plan, run)  # no preview yet: nothing known to be pending
+    run = SimpleNamespace(apply=False, note_pending=noted.extend, recorder=recorder.Recorder())
+    cells.apply(plan, run)  # no preview yet: nothing known to be pending
     assert noted == []
     plan.preview()
-    step.apply(plan, run)
+    cells.apply(plan, run)
     assert [c.target for c in noted] == ["node206:/etc/hosts", "database X"]
 
 
@@ -83,10 +84,15 @@ def _section(name, **kw) -> SectionResult:
 def test_exit_codes_and_drift_lines():
     ok = RunSummary("runs/x", "params/lab.yaml", False, [_section("00_preflight", passed=47)])
     assert ok.exit_code == 0 and "AS INTENDED" in ok.text() and "exit 0" in ok.text()
-    change = {"target": "node132:/opt/wso2/worker2/conf/axis2/axis2.xml",
-              "summary": "would change: /axisconfig/clustering @enable: already 'true'; "
-                         "/axisconfig/clustering/parameter[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196); "
-                         "/axisconfig/clustering/members: children already as wanted"}
+    from runbook_lib.change import Change, EditNote
+    path = "/opt/wso2/worker2/conf/axis2/axis2.xml"
+    notes = (EditNote.same("/axisconfig/clustering @enable", "true", "/axisconfig/clustering @enable: already 'true'"),
+             EditNote("/axisconfig/clustering/parameter[@name='domain']", "hand.edit", "wso2.ei.domain", 196,
+                      "/axisconfig/clustering/parameter[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196)"),
+             EditNote.same("/axisconfig/clustering/members", "as wanted",
+                           "/axisconfig/clustering/members: children already as wanted"))
+    change = recorder.change_entry(Change(f"node132:{path}", True, "would change: " + "; ".join(n.text for n in notes),
+                                          host="node132", path=path, edits=notes))
     line = difference(change)
     assert line == ("node132  /opt/wso2/worker2/conf/axis2/axis2.xml: /axisconfig/clustering/parameter"
                     "[@name='domain']: 'hand.edit' -> 'wso2.ei.domain' (line 196)")
@@ -103,10 +109,18 @@ def test_exit_codes_and_drift_lines():
     assert applied.exit_code == 0 and applied.text().splitlines()[-1].startswith("OK:")
 
 
+class FakeHosts:
+    name = "node206"
+
+    def read_file(self, path: str) -> bytes:
+        return b"127.0.0.1\tlocalhost\n"
+
+
 def test_summary_counts_contradictions_in_a_plan_as_failures():
     s = _section("04_registry_mount")
     s.count({"type": "report", "applied": False, "changed": 1, "changes": [
-        {"target": "node206:/etc/hosts", "summary": "would change: 1 names in /etc/hosts"}]}, apply=False)
+        recorder.change_entry(ensure_hosts_entries(FakeHosts(), [("198.51.100.10", "db")], dry_run=True))]},
+        apply=False)
     s.count({"type": "checks", "passed": 3, "to_change": 1, "failed": 0}, apply=False)
     assert s.ok and (s.changed, s.to_change) == (1, 1) and s.differs == ["node206  /etc/hosts: 1 names in /etc/hosts"]
     s.count({"type": "checks", "passed": 0, "to_change": 0, "failed": 1}, apply=False)

@@ -13,8 +13,10 @@ import runbook_lib as rb
 from runbook_lib.configedit import Remove, SetText, apply_xml_edits, get_values
 from runbook_lib.params import jdbc_url
 from runbook_lib.sections import databases as D
+from runbook_lib.sections import datasources as DS
 from runbook_lib.sections import registry as R
 from runbook_lib.redact import mask_value
+from runbook_lib.sections.filestep import FileStep
 
 from .nbrun import papermill
 from .conftest import PARAMS_LAB, ROOT, UPSTREAM
@@ -166,6 +168,9 @@ def test_every_layout_edits_its_shipped_files(params: Path):
     run = rb.open_run(params)
     nodes = [v for v in run.views.values() if v.node.role in ALL]
     assert nodes
+    ds_step = FileStep("datasources", "xml", lambda r, v, d: ([], DS.datasource_wants(r, v)), ALL, named=False)
+    steps = {"datasources/master-datasources.xml": ds_step, "registry.xml": R.REGISTRY_STEP,
+             "user-mgt.xml": R.USER_MGT_STEP}
     for v in nodes:
         want = R.node_datasources(run, v)
         edits = {"datasources/master-datasources.xml": R.datasource_edits(run, v, "org.mariadb.jdbc.Driver", "pw"),
@@ -176,6 +181,9 @@ def test_every_layout_edits_its_shipped_files(params: Path):
             for name, data in files:
                 once = apply_xml_edits(data, e, name)
                 assert once.changed and not apply_xml_edits(once.data, e, name).changed, name
+                # the values the step verifies: not yet there as shipped, all there once edited
+                assert not all(c.ok for c in steps[rel].checks_for(v, run, data)), name
+                assert all(c.ok for c in steps[rel].checks_for(v, run, once.data)), name
                 if rel.startswith("datasources"):
                     got = get_values(once.data, f"{DSX}/name")
                     assert {w.name for w in want} <= set(got) and len(got) == len(set(got)), name

@@ -51,7 +51,7 @@ def test_check_exits_0_on_a_converged_lab_and_writes_the_report(converged, tmp_p
 
 def test_check_exits_2_and_names_host_file_and_value_after_a_hand_edit(converged, lab_hosts, tmp_path):
     worker = node_views(converged)["worker3"]
-    axis2, host = worker.conf("axis2/axis2.xml"), lab_hosts[worker.host_name]
+    axis2, host = worker.file("axis2"), lab_hosts[worker.host_name]
     original = host.read_file(axis2)
     assert b"<parameter name=\"domain\">wso2.ei.domain</parameter>" in original
     host.check(f"sed -i 's|<parameter name=\"domain\">wso2.ei.domain<|<parameter name=\"domain\">{HAND_VALUE}<|' "

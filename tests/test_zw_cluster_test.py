@@ -47,9 +47,9 @@ def node(run, name):
     return run.views[name]
 
 
-def edit_text(run, v, rel: str, pattern: str, repl: str) -> bytes:
+def edit_text(run, v, key: str, pattern: str, repl: str) -> bytes:
     """Change one node's config file by a regular expression; returns the old bytes."""
-    h, path = run.host(v.host_name), v.conf(rel)
+    h, path = run.host(v.host_name), v.file(key)
     old = h.read_file(path)
     new, n = re.subn(pattern, repl, old.decode(), count=1, flags=re.S)
     assert n, f"{pattern} not in {path}"
@@ -57,8 +57,8 @@ def edit_text(run, v, rel: str, pattern: str, repl: str) -> bytes:
     return old
 
 
-def restore(run, v, rel: str, data: bytes) -> None:
-    run.host(v.host_name).write_file(v.conf(rel), data, backup=False)
+def restore(run, v, key: str, data: bytes) -> None:
+    run.host(v.host_name).write_file(v.file(key), data, backup=False)
 
 
 def test_08_leaves_a_joined_cluster_serving_the_proxy(run):
@@ -103,25 +103,25 @@ def test_stop_returns_before_the_process_ends(run):
 def test_wrong_database_password_stops_that_node_at_start_up(run):
     v = node(run, "worker3")
     assert tr.stop_node(run, v).ok
-    old = edit_text(run, v, "datasources/master-datasources.xml", r"(<password>)[^<]*(</password>)",
+    old = edit_text(run, v, "datasources", r"(<password>)[^<]*(</password>)",
                     r"\1wrong-password\2")
     try:
         check = ct.start_node(run, v, 60)
         assert not check.ok and "Access denied" in check.found and "master-datasources.xml" in check.fix
     finally:
-        restore(run, v, "datasources/master-datasources.xml", old)
+        restore(run, v, "datasources", old)
         assert ct.start_node(run, v, 60).ok
 
 
 def test_two_nodes_with_one_offset_on_one_host(run):
     manager, v = node(run, "manager"), node(run, "worker1")  # both on node206
     assert tr.stop_node(run, v).ok
-    old = edit_text(run, v, "carbon.xml", r"<Offset>\d+</Offset>", f"<Offset>{manager.offset}</Offset>")
+    old = edit_text(run, v, "carbon", r"<Offset>\d+</Offset>", f"<Offset>{manager.offset}</Offset>")
     try:
         check = ct.start_node(run, v, 60)
         assert not check.ok and "Address already in use" in check.found and "offset" in check.fix
     finally:
-        restore(run, v, "carbon.xml", old)
+        restore(run, v, "carbon", old)
         assert ct.start_node(run, v, 60).ok
 
 
@@ -132,7 +132,7 @@ def test_a_member_list_that_names_no_live_member(run):
     while any(ct.member_id(v) in seen for name, seen in ct.views_now(run).items() if name != "worker3"):
         assert time.monotonic() < gone_by, ct.views_now(run)
         time.sleep(1)
-    old = edit_text(run, v, "axis2/axis2.xml", r"<members>\s*<member>.*?</members>",
+    old = edit_text(run, v, "axis2", r"<members>\s*<member>.*?</members>",
                     lab_ip("<members><member><hostName>198.51.100.132</hostName><port>4999</port></member></members>"))
     try:
         assert ct.start_node(run, v, 60).ok  # it starts, alone
@@ -143,7 +143,7 @@ def test_a_member_list_that_names_no_live_member(run):
             checks.require()
     finally:
         tr.stop_node(run, v)
-        restore(run, v, "axis2/axis2.xml", old)
+        restore(run, v, "axis2", old)
         assert ct.start_node(run, v, 60).ok
         assert ct.wait_joined(run, 30).failed == []
 
@@ -151,7 +151,7 @@ def test_a_member_list_that_names_no_live_member(run):
 def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
     v = node(run, "worker2")
     assert tr.stop_node(run, v).ok
-    old = edit_text(run, v, "carbon.xml", r"(<DeploymentSynchronizer>\s*<Enabled>)true", r"\1false")
+    old = edit_text(run, v, "carbon", r"(<DeploymentSynchronizer>\s*<Enabled>)true", r"\1false")
     try:
         assert ct.start_node(run, v, 60).ok
         checks = tr.deploy_artifact(run, "runbook-08-sync-off", timeout=40)
@@ -160,7 +160,7 @@ def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
         assert "synchroniser is off" in bad[0].fix
     finally:
         tr.stop_node(run, v)
-        restore(run, v, "carbon.xml", old)
+        restore(run, v, "carbon", old)
         assert ct.start_node(run, v, 60).ok
         tr.deploy_artifact(run, "runbook-08", timeout=60).require()
 
@@ -168,7 +168,7 @@ def test_a_proxy_never_reaches_a_worker_whose_synchroniser_is_off(run):
 def test_a_node_advertising_loopback_is_never_joined(run):
     v = node(run, "worker3")
     assert tr.stop_node(run, v).ok
-    old = edit_text(run, v, "axis2/axis2.xml", r'(<parameter name="localMemberHost">)[^<]*', r"\g<1>127.0.0.1")
+    old = edit_text(run, v, "axis2", r'(<parameter name="localMemberHost">)[^<]*', r"\g<1>127.0.0.1")
     try:
         assert ct.start_node(run, v, 60).ok
         log = ct.read_log(run, v)
@@ -177,6 +177,6 @@ def test_a_node_advertising_loopback_is_never_joined(run):
         assert {c.what.split()[0] for c in checks.failed} >= {"manager", "worker1", "worker2"}
     finally:
         tr.stop_node(run, v)
-        restore(run, v, "axis2/axis2.xml", old)
+        restore(run, v, "axis2", old)
         assert ct.start_node(run, v, 60).ok
         assert ct.wait_joined(run, 30).failed == []

@@ -57,7 +57,7 @@ def elb_lab(tmp_path_factory):
 def _edit_axis2(run, node: str, change) -> None:
     """Change NODE's axis2.xml on its host with CHANGE(root), as a hand edit would."""
     v = run.views[node]
-    h, path = run.host(v.host_name), v.conf("axis2/axis2.xml")
+    h, path = run.host(v.host_name), v.file("axis2")
     root = etree.fromstring(h.read_file(path))
     change(root)
     assert h.run("cat > %s", path, stdin=etree.tostring(root, xml_declaration=True, encoding="UTF-8")).ok

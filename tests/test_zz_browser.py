@@ -77,7 +77,7 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
     from runbook_lib.params import node_views
     base, token = jupyterlab
     manager = node_views(lab_params)["manager"]
-    axis2 = manager.conf("axis2/axis2.xml")
+    axis2 = manager.file("axis2")
     before = lab_hosts[manager.host_name].read_file(axis2)
     SHOTS.mkdir(exist_ok=True)
     import nbformat

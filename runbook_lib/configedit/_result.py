@@ -7,12 +7,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Generic, Hashable, TypeVar
 
-from runbook_lib.change import Change, unified_diff
+from runbook_lib.change import EditNote, unified_diff
 
 
 @dataclass(frozen=True)
 class EditResult:
-    """New bytes, whether they differ, the real diff, and one note per edit.
+    """New bytes, whether they differ, the real diff, and what each edit did.
 
     ``diff`` is computed from the actual before/after bytes, never from a
     re-serialisation, so what the operator reads is what gets written.
@@ -21,12 +21,16 @@ class EditResult:
     data: bytes
     changed: bool
     diff: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[EditNote] = field(default_factory=list)
 
-    def to_change(self, target: str, commands: tuple[str, ...] = ()) -> Change:
-        """The Change record for this result (operations hand it to notebooks)."""
-        summary = "; ".join(self.notes) if self.notes else "nothing to do"
-        return Change(target, self.changed, summary, self.diff if self.changed else "", commands)
+    @property
+    def texts(self) -> list[str]:
+        """Each note as the plan reads it."""
+        return [n.text for n in self.notes]
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(n.text for n in self.notes) if self.notes else "nothing to do"
 
 
 T = TypeVar("T")
@@ -53,7 +57,7 @@ class Memo(Generic[T]):
         return value
 
 
-def make_result(before: bytes, after: bytes, name: str, notes: list[str]) -> EditResult:
+def make_result(before: bytes, after: bytes, name: str, notes: list[EditNote]) -> EditResult:
     """Build an EditResult; ``changed`` is byte inequality, the only honest test."""
     changed = before != after
     return EditResult(after, changed, unified_diff(before, after, name) if changed else "", notes)

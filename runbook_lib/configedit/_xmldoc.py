@@ -14,6 +14,7 @@ from typing import Mapping, Sequence, Union
 
 from lxml import etree
 
+from runbook_lib.change import EditNote
 from runbook_lib.configedit._result import indent_before, line_end, line_no, newline_of
 from runbook_lib.configedit._spans import (CommentSpan, ElementSpan, SpanError, SpanIndex, attr_spans,
                                            build_index, tag_name)
@@ -265,18 +266,19 @@ class Doc:
         return self.patch(sp.stag_end, sp.etag_start, tail)
 
 
-def set_text(doc: Doc, el: etree._Element, value: str, label: str) -> tuple[bytes, str]:
-    """Replace a leaf element's content (or expand ``<a/>``); returns (bytes, note)."""
+def set_text(doc: Doc, el: etree._Element, value: str, label: str) -> tuple[bytes, list[EditNote]]:
+    """Replace a leaf element's content (or expand ``<a/>``); returns (bytes, notes)."""
     if any(isinstance(c.tag, str) for c in el):
         raise ConfigEditError(f"{doc.name}: {label}: <{local(el)}> has child elements, cannot set its text")
     current = el.xpath("string()")
     if current == value:
-        return doc.data, f"{label}: already {value!r}"
+        return doc.data, [EditNote.same(label, value, f"{label}: already {value!r}")]
     sp = doc.span(el)
     if sp.comments:
         raise ConfigEditError(f"{doc.name}: {label}: <{local(el)}> holds a comment; refusing to drop it")
     text = doc.enc(escape_text(value))
-    where = f"{label}: {current!r} -> {value!r} (line {doc.line(sp.start)})"
+    line = doc.line(sp.start)
+    where = [EditNote(label, current, value, line, f"{label}: {current!r} -> {value!r} (line {line})")]
     if sp.empty:
         head = doc.data[sp.start:sp.stag_end - 2].rstrip()
         return doc.patch(sp.start, sp.stag_end, head + b">" + text + b"</" + doc.raw_name(el) + b">"), where
@@ -292,11 +294,11 @@ def qname(doc: Doc, el: etree._Element, name: str) -> str:
     return name
 
 
-def set_attr(doc: Doc, el: etree._Element, name: str, value: str, label: str) -> tuple[bytes, str]:
+def set_attr(doc: Doc, el: etree._Element, name: str, value: str, label: str) -> tuple[bytes, list[EditNote]]:
     """Patch an attribute value in place, or add it after the last attribute."""
     current = el.get(qname(doc, el, name))
     if current == value:
-        return doc.data, f"{label} @{name}: already {value!r}"
+        return doc.data, [EditNote.same(f"{label} @{name}", value, f"{label} @{name}: already {value!r}")]
     sp = doc.span(el)
     spans = attr_spans(doc.data, sp.start, sp.stag_end)
     raw = doc.enc(name)
@@ -304,10 +306,14 @@ def set_attr(doc: Doc, el: etree._Element, name: str, value: str, label: str) ->
         if aname == raw:
             quote = doc.data[vs - 1:vs].decode("ascii")
             new = doc.enc(escape_attr(value, quote))
-            return doc.patch(vs, ve, new), f"{label} @{name}: {current!r} -> {value!r} (line {doc.line(vs)})"
+            line = doc.line(vs)
+            return doc.patch(vs, ve, new), [EditNote(f"{label} @{name}", current, value, line,
+                                                     f"{label} @{name}: {current!r} -> {value!r} (line {line})")]
     at = spans[-1][2] + 1 if spans else sp.start + 1 + len(doc.raw_name(el))
     new = b" " + raw + b'="' + doc.enc(escape_attr(value)) + b'"'
-    return doc.patch(at, at, new), f"{label} @{name}: added {value!r} (line {doc.line(at)})"
+    line = doc.line(at)
+    return doc.patch(at, at, new), [EditNote(f"{label} @{name}", None, value, line,
+                                             f"{label} @{name}: added {value!r} (line {line})")]
 
 
 _docs = threading.local()

@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Sequence
 
+from runbook_lib.change import EditNote
 from runbook_lib.configedit._lbparse import LbBlock, LbEntry, parse, problems, render, to_dict
 from runbook_lib.configedit._result import (EditResult, indent_before, line_end, line_no, make_result,
                                             newline_of, whole_lines)
@@ -125,14 +126,14 @@ class SetLbValue:
     path: Path
     value: str
 
-    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, str]:
+    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, EditNote]:
         _check(self.value, name, self.path)
         *where, key = self.path
         label = "/".join(self.path)
         block, missing = _walk(root, where, name)
         if missing:
             lines = _nest(missing, [f"{key} {self.value};"], _unit(text, root))
-            note = f"{label}: added {self.value!r} (new block {'/'.join(missing)})"
+            note = EditNote(label, None, self.value, None, f"{label}: added {self.value!r} (new block {'/'.join(missing)})")
             return _insert(text, block, root, lines, False, name), note
         hits = block.entries(key)
         if len(hits) > 1:
@@ -140,12 +141,14 @@ class SetLbValue:
         if hits:
             e = hits[0]
             if e.value == self.value:
-                return text, f"{label}: already {self.value!r}"
+                return text, EditNote.same(label, self.value, f"{label}: already {self.value!r}")
             new = self.value if e.value_start > e.start + len(e.key) else " " + self.value
+            at = line_no(text, e.start)
             return (text[:e.value_start] + new + text[e.value_end:],
-                    f"{label}: {e.value!r} -> {self.value!r} (line {line_no(text, e.start)})")
+                    EditNote(label, e.value, self.value, at, f"{label}: {e.value!r} -> {self.value!r} (line {at})"))
         line = _entry_line(text, block, key, self.value)
-        return _insert(text, block, root, [line], True, name), f"{label}: added {self.value!r}"
+        return _insert(text, block, root, [line], True, name), EditNote(label, None, self.value, None,
+                                                                        f"{label}: added {self.value!r}")
 
 
 def _strings(d: dict) -> dict:
@@ -160,7 +163,7 @@ class ReplaceLbBlock:
     path: Path
     body: str | dict
 
-    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, str]:
+    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, EditNote]:
         label, unit = "/".join(self.path), _unit(text, root)
         if isinstance(self.body, dict):
             want = _strings(self.body)
@@ -172,16 +175,18 @@ class ReplaceLbBlock:
         block, missing = _walk(root, self.path, name)
         if missing:
             new = _nest(missing, lines, unit)
-            return _insert(text, block, root, new, False, name), f"{label}: added (new block {'/'.join(missing)})"
+            return _insert(text, block, root, new, False, name), EditNote(
+                label, None, "added", None, f"{label}: added (new block {'/'.join(missing)})")
         if to_dict(block) == want:
-            return text, f"{label}: already as wanted"
+            return text, EditNote.same(label, "as wanted", f"{label}: already as wanted")
         nl, indent = newline_of(text), _item_indent(text, block, root)
         outer = indent_before(text, block.start) or ""
         content = nl + nl.join(indent + ln for ln in lines) + nl + outer
         if not block.closed:
             content += "}" + nl
+        at = line_no(text, block.start)
         return (text[:block.open + 1] + content + text[block.close:],
-                f"{label}: content replaced (line {line_no(text, block.start)})")
+                EditNote(label, "other content", "as wanted", at, f"{label}: content replaced (line {at})"))
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ class RemoveLbBlock:
 
     path: Path
 
-    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, str]:
+    def step(self, text: str, root: LbBlock, name: str) -> tuple[str, EditNote]:
         label = "/".join(self.path)
         block, missing = _walk(root, self.path, name)
         spans: list[tuple[int, int]] = []
@@ -199,11 +204,12 @@ class RemoveLbBlock:
         elif len(missing) == 1:
             spans = [(e.start, e.end) for e in block.entries(missing[0])]
         if not spans:
-            return text, f"{label}: already absent"
+            return text, EditNote.same(label, None, f"{label}: already absent")
         for start, end in reversed(spans):
             s, e = whole_lines(text, start, end)
             text = text[:s] + text[e:]
-        return text, f"{label}: removed (line {line_no(text, spans[0][0])})"
+        at = line_no(text, spans[0][0])
+        return text, EditNote(label, "present", None, at, f"{label}: removed (line {at})")
 
 
 Edit = SetLbValue | ReplaceLbBlock | RemoveLbBlock
@@ -228,7 +234,7 @@ def apply_lbconf_edits(data: bytes, edits: Sequence[Edit], name: str) -> EditRes
     """Apply ``edits`` in order; re-parse after each and prove each converged."""
     text = _decode(data)
     root = parse(text, name)
-    notes = []
+    notes: list[EditNote] = []
     for edit in edits:
         new, note = edit.step(text, root, name)
         if new != text:

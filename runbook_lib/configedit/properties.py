@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from runbook_lib.change import EditNote
 from runbook_lib.configedit._result import EditResult, make_result, newline_of
 from runbook_lib.errors import ConfigEditError
 
@@ -151,7 +152,7 @@ class SetProperty:
     key: str
     value: str
 
-    def step(self, text: str) -> tuple[str, str]:
+    def step(self, text: str) -> tuple[str, EditNote]:
         entries = _entries(text)
         active = [e for e in entries if e.key == self.key and not e.commented]
         val = _escape(self.value)
@@ -159,22 +160,26 @@ class SetProperty:
             e = active[-1]  # the one Java uses
             extra = f" ({len(active) - 1} earlier duplicate(s) left)" if len(active) > 1 else ""
             if e.value == self.value:
-                return text, f"{self.key}: already {self.value!r}{extra}"
+                return text, EditNote.same(self.key, self.value, f"{self.key}: already {self.value!r}{extra}")
             sep = e.sep or "="
             new = text[:e.value_start] + ("" if e.sep else sep) + val + text[e.end:]
-            return new, f"{self.key}: {e.value!r} -> {self.value!r} (line {_line(text, e.start)}){extra}"
+            at = _line(text, e.start)
+            return new, EditNote(self.key, e.value, self.value, at,
+                                 f"{self.key}: {e.value!r} -> {self.value!r} (line {at}){extra}")
         commented = [e for e in entries if e.key == self.key]
         if commented:
             e = ([c for c in commented if c.value == self.value] or commented)[-1]
             line = e.indent + e.key_raw + (e.sep or "=") + val
+            at = _line(text, e.start)
             return (text[:e.start] + line + text[e.end:],
-                    f"{self.key}: uncommented line {_line(text, e.start)} and set {self.value!r}")
+                    EditNote(self.key, None, self.value, at, f"{self.key}: uncommented line {at} and set {self.value!r}"))
         seps = [e.sep for e in entries if not e.commented and e.sep]
         line = _escape(self.key, key=True) + (seps[-1] if seps else "=") + val
         nl = newline_of(text)
         if not text or text.endswith(("\n", "\r")):
-            return text + line + nl, f"{self.key}: appended {self.value!r}"
-        return text + nl + line, f"{self.key}: appended {self.value!r} (file keeps no final newline)"
+            return text + line + nl, EditNote(self.key, None, self.value, None, f"{self.key}: appended {self.value!r}")
+        return text + nl + line, EditNote(self.key, None, self.value, None,
+                                          f"{self.key}: appended {self.value!r} (file keeps no final newline)")
 
 
 @dataclass(frozen=True)
@@ -183,13 +188,14 @@ class RemoveProperty:
 
     key: str
 
-    def step(self, text: str) -> tuple[str, str]:
+    def step(self, text: str) -> tuple[str, EditNote]:
         hits = [e for e in _entries(text) if e.key == self.key and not e.commented]
         if not hits:
-            return text, f"{self.key}: already absent"
+            return text, EditNote.same(self.key, None, f"{self.key}: already absent")
         for e in reversed(hits):
             text = text[:e.start] + text[e.stop:]
-        return text, f"{self.key}: removed {len(hits)} line(s)"
+        return text, EditNote(self.key, hits[-1].value, None, _line(text, hits[0].start),
+                              f"{self.key}: removed {len(hits)} line(s)")
 
 
 def _line(text: str, offset: int) -> int:
@@ -200,7 +206,7 @@ def apply_properties_edits(data: bytes, edits: Sequence[SetProperty | RemoveProp
                            name: str) -> EditResult:
     """Apply ``edits`` in order; each re-reads the text, so later edits see earlier ones."""
     text = data.decode("latin-1")
-    notes = []
+    notes: list[EditNote] = []
     for edit in edits:
         text, note = edit.step(text)
         notes.append(note)

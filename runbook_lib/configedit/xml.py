@@ -10,11 +10,12 @@ written unprefixed and so inherit the parent's default namespace.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 from lxml import etree
 
+from runbook_lib.change import EditNote
 from runbook_lib.configedit._result import EditResult, Memo, make_result, whole_lines
 from runbook_lib.configedit._xmldoc import (Doc, cached_doc, Node, matches, norm, render_lines, set_attr,
                                             set_text)
@@ -23,7 +24,7 @@ from runbook_lib.errors import ConfigEditError
 __all__ = ["SetText", "SetAttr", "EnsureChild", "SetParameter", "EnsureProperty", "Uncomment",
            "ReplaceChildren", "Remove", "Edit", "apply_xml_edits", "get_values"]
 
-Step = tuple[bytes, str]  # (new bytes, note)
+Step = tuple[bytes, list[EditNote]]  # (new bytes, what each part of the edit did)
 
 
 def _anchor(doc: Doc, parent: etree._Element, tag: str, attrs: Mapping[str, str] | None,
@@ -50,11 +51,11 @@ def _ensure(doc: Doc, parent: etree._Element, node: tuple, attrs: Mapping[str, s
     want = doc.desired(parent, lines)
     after, how = _anchor(doc, parent, node[0], attrs, kids, want[0])
     data = doc.insert_child(parent, lines, after)
-    return data, f"{label}: added{how}"
+    return data, [EditNote(label, None, "added", None, f"{label}: added{how}")]
 
 
 class Edit:
-    """Base of the declarative edits; ``step`` returns (new bytes, note)."""
+    """Base of the declarative edits; ``step`` returns (new bytes, notes)."""
 
     def step(self, doc: Doc) -> Step:  # pragma: no cover - interface
         raise NotImplementedError
@@ -117,10 +118,10 @@ class EnsureChild(Edit):
         if self.children is not None:
             subs.append(ReplaceChildren(path, self.children))
         for sub in subs:
-            data, note = sub.step(cur)
-            notes.append(note.replace(path, label))
+            data, made = sub.step(cur)
+            notes += [replace(n, what=n.what.replace(path, label), text=n.text.replace(path, label)) for n in made]
             cur = cached_doc(data, doc.name, doc.ns) if data != cur.data else cur
-        return cur.data, "; ".join(notes) if notes else f"{label}: already present"
+        return cur.data, notes or [EditNote.same(label, "present", f"{label}: already present")]
 
 
 def _as_list(children: Sequence[Node] | str) -> list:
@@ -190,14 +191,16 @@ class Uncomment(Edit):
         preds = "".join(f"[@{k}={v!r}]" for k, v in (self.match_attrs or {}).items())
         label = f"{self.parent_xpath}/{self.tag}{preds}"
         if doc.children(parent, self.tag, self.match_attrs):
-            return doc.data, f"{label}: already active"
+            return doc.data, [EditNote.same(label, "active", f"{label}: already active")]
         shared = []
         for c, pre, suf, els in doc.examples(parent):
             hits = [e for e in els if matches(e, self.tag, self.match_attrs)]
             if hits and len(els) == 1:
                 inner = doc.data[c.start + 4:c.end - 3].strip()
                 new = pre.encode() + inner + suf.encode()
-                return doc.patch(c.start, c.end, new), f"{label}: uncommented (line {doc.line(c.start)})"
+                line = doc.line(c.start)
+                return doc.patch(c.start, c.end, new), [EditNote(label, "commented out", "active", line,
+                                                                 f"{label}: uncommented (line {line})")]
             if hits:
                 shared.append(doc.line(c.start))
         why = (f"the commented-out one at line {shared[0]} shares its comment with other elements"
@@ -220,12 +223,14 @@ class ReplaceChildren(Edit):
         lines = [ln for ch in _as_list(self.children) for ln in render_lines(ch, unit)]
         want = doc.desired(el, lines) if lines else ()
         if tuple(norm(c) for c in el if isinstance(c.tag, str)) == want:
-            return doc.data, f"{self.xpath}: children already as wanted"
+            return doc.data, [EditNote.same(self.xpath, "as wanted", f"{self.xpath}: children already as wanted")]
         indent = doc.child_indent(el)
-        dropped = len(doc.span(el).comments)
-        note = f"{self.xpath}: children replaced ({len(want)} element(s), line {doc.line(doc.span(el).start)})"
-        note += f"; {dropped} comment(s) inside dropped" if dropped else ""
-        return doc.replace_content(el, doc.nl.join(indent + ln for ln in lines)), note
+        dropped, line = len(doc.span(el).comments), doc.line(doc.span(el).start)
+        notes = [EditNote(self.xpath, "other children", f"{len(want)} element(s)", line,
+                          f"{self.xpath}: children replaced ({len(want)} element(s), line {line})")]
+        notes += [EditNote(self.xpath, f"{dropped} comment(s)", None, line, f"{dropped} comment(s) inside dropped")] \
+            if dropped else []
+        return doc.replace_content(el, doc.nl.join(indent + ln for ln in lines)), notes
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ class Remove(Edit):
     def step(self, doc: Doc) -> Step:
         found = [e for e in doc.find(self.xpath) if isinstance(e, etree._Element) and isinstance(e.tag, str)]
         if not found:
-            return doc.data, f"{self.xpath}: already absent"
+            return doc.data, [EditNote.same(self.xpath, None, f"{self.xpath}: already absent")]
         if any(e is doc.root for e in found):
             raise ConfigEditError(f"{doc.name}: {self.xpath}: refusing to remove the root element")
         spans = sorted({(doc.span(e).start, doc.span(e).end) for e in found}, reverse=True)
@@ -247,7 +252,9 @@ class Remove(Edit):
                 continue  # nested inside one already removed
             s, e = whole_lines(data, start, end)
             data, last = data[:s] + data[e:], (start, end)
-        return data, f"{self.xpath}: removed {len(found)} element(s) (line {doc.line(spans[-1][0])})"
+        line = doc.line(spans[-1][0])
+        return data, [EditNote(self.xpath, f"{len(found)} element(s)", None, line,
+                               f"{self.xpath}: removed {len(found)} element(s) (line {line})")]
 
 
 def apply_xml_edits(data: bytes, edits: Sequence[Edit], name: str,
@@ -268,9 +275,9 @@ _RESULTS: Memo[EditResult] = Memo(256)  # a step on tens of nodes, a few files e
 
 def _apply(data: bytes, edits: Sequence[Edit], name: str, namespaces: Mapping[str, str] | None) -> EditResult:
     doc = cached_doc(data, name, namespaces)
-    notes = []
+    notes: list[EditNote] = []
     for edit in edits:
-        new, note = edit.step(doc)
+        new, made = edit.step(doc)
         if new != doc.data:
             try:
                 after = cached_doc(new, name, namespaces)
@@ -279,7 +286,7 @@ def _apply(data: bytes, edits: Sequence[Edit], name: str, namespaces: Mapping[st
             if edit.step(after)[0] != new:
                 raise ConfigEditError(f"{name}: {edit!r} does not converge (a second run changes more)")
             doc = after
-        notes.append(note)
+        notes += made
     return make_result(data, doc.data, name, notes)
 
 

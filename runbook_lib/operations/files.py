@@ -1,16 +1,15 @@
-"""File operations on a Host: edit a config file in place, ensure a whole
-file's content, ensure /etc/hosts lines. Each returns a Change whose diff is
+"""File operations on a Host: edit a config file's bytes in place, ensure a
+whole file's content, ensure /etc/hosts lines. Each returns a Change whose diff is
 of the real before/after bytes; a dry run runs the same code but the write."""
 
 from __future__ import annotations
 
 from typing import Literal, Sequence
 
-from ..change import Change, unified_diff
+from ..change import Change, EditNote, unified_diff
 from ..configedit import apply_xml_edits
 from ..configedit.lbconf import apply_lbconf_edits
 from ..configedit.properties import apply_properties_edits
-from ..errors import ConfigEditError
 from ..host import Host
 
 Kind = Literal["xml", "properties", "lbconf"]
@@ -18,40 +17,33 @@ APPLIERS = {"xml": apply_xml_edits, "properties": apply_properties_edits, "lbcon
 
 
 def _write(host: Host, path: str, before: bytes | None, after: bytes, summary: str, sudo: bool,
-           dry_run: bool, mode: int | None = None) -> Change:
-    target = f"{host.name}:{path}"
+           dry_run: bool, mode: int | None = None, edits: tuple[EditNote, ...] = ()) -> Change:
+    if not edits:  # the whole file is the edit (a file the runbook owns, /etc/hosts)
+        edits = (EditNote(path, None if before is None else "other content", "as intended", None, summary,
+                          before != after),)
+    target, on = f"{host.name}:{path}", dict(host=host.name, path=path, edits=edits)
     if before == after:
-        return Change(target, False, summary)
+        return Change(target, False, summary, **on)
     diff = unified_diff(before or b"", after, path)
     if dry_run:
-        return Change(target, True, f"would change: {summary}", diff)
+        return Change(target, True, f"would change: {summary}", diff, **on)
     backup = host.write_file(path, after, sudo=sudo, mode=mode)
     note = f" (backup {backup})" if backup else ""
-    return Change(target, True, summary + note, diff)
-
-
-def edit_file(host: Host, path: str, kind: Kind, edits: Sequence[object], *, sudo: bool = False,
-              namespaces: dict[str, str] | None = None, dry_run: bool = False) -> Change:
-    """Apply declarative edits (runbook_lib.configedit) to a remote file."""
-    before = host.read_file(path, sudo=sudo)
-    if before is None:
-        raise ConfigEditError(f"{host.name}:{path} does not exist", fix="check the node's product home "
-                              "in the params (nodes.<name>.home) and that the product is unpacked there")
-    return edit_data(host, path, kind, before, edits, sudo=sudo, namespaces=namespaces, dry_run=dry_run)
+    return Change(target, True, summary + note, diff, notes=(f"backup {backup}",) if backup else (), **on)
 
 
 def edit_data(host: Host, path: str, kind: Kind, before: bytes, edits: Sequence[object], *, sudo: bool = False,
               namespaces: dict[str, str] | None = None, dry_run: bool = False) -> Change:
-    """Apply EDITS to BEFORE, the file's bytes as the caller just read them
-    (so a step that needs the file to compute its edits reads it once)."""
+    """Apply EDITS (runbook_lib.configedit) to BEFORE, the file's bytes as the
+    caller read them (so a step reads a file once for its plan and its apply)."""
     if kind == "xml":
         result = apply_xml_edits(before, list(edits), path, namespaces=namespaces)
     else:
         result = APPLIERS[kind](before, list(edits), path)
-    summary = "; ".join(result.notes) if result.notes else "nothing to do"
     if not result.changed:
-        return Change(f"{host.name}:{path}", False, f"already as intended ({len(result.notes)} settings)")
-    return _write(host, path, before, result.data, summary, sudo, dry_run)
+        return Change(f"{host.name}:{path}", False, f"already as intended ({len(edits)} settings)",
+                      host=host.name, path=path, edits=tuple(result.notes))
+    return _write(host, path, before, result.data, result.summary, sudo, dry_run, edits=tuple(result.notes))
 
 
 def ensure_content(host: Host, path: str, content: bytes, *, sudo: bool = False, mode: int | None = None,
@@ -59,16 +51,18 @@ def ensure_content(host: Host, path: str, content: bytes, *, sudo: bool = False,
     """The whole file is CONTENT (a file the runbook owns, e.g. an nginx vhost)."""
     before = host.read_file(path, sudo=sudo)
     if before == content:
-        return Change(f"{host.name}:{path}", False, f"{what} already as intended")
+        return Change(f"{host.name}:{path}", False, f"{what} already as intended", host=host.name, path=path)
     verb = "create" if before is None else "replace"
     return _write(host, path, before, content, f"{verb} {what}", sudo, dry_run, mode)
 
 
 def ensure_hosts_entries(host: Host, entries: Sequence[tuple[str, str]], *, dry_run: bool = False,
-                         path: str = "/etc/hosts") -> Change:
+                         path: str = "/etc/hosts", before: bytes | None = None) -> Change:
     """Each (address, name) resolves as given: a line mapping NAME elsewhere is
-    rewritten, a missing one appended; all other lines stay untouched."""
-    before = host.read_file(path) or b""  # world-readable: no sudo (a process per host) to read it
+    rewritten, a missing one appended; all other lines stay untouched. BEFORE:
+    the file's bytes as the caller read them (else read here)."""
+    if before is None:
+        before = host.read_file(path) or b""  # world-readable: no sudo (a process per host) to read it
     lines = before.decode().splitlines(keepends=True)
     wanted = dict((name, addr) for addr, name in entries)
     done: set[str] = set()

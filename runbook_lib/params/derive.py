@@ -67,8 +67,10 @@ class NodeView:
         """An absolute path inside this node's product home."""
         return join(self.node.home, rel) if rel not in ("", ".") else self.node.home
 
-    def conf(self, rel: str) -> str:
-        return self.path(join(self.layout.conf, rel) if rel else self.layout.conf)
+    @property
+    def conf_dir(self) -> str:
+        """The absolute path of the product's configuration folder (its files: ``file(key)``)."""
+        return self.path(self.layout.conf)
 
 
 def node_offset(node: Node, product: Product | None = None) -> int:

@@ -97,7 +97,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
         return Change(f"{v.host_name}:{v.name}", True, "started: " + next(
             ln.split(" - ", 1)[-1].strip() for ln in log.splitlines() if STARTED in ln), commands=(cmd,))
 
-    return Operation(f"{v.host_name}:{v.name}", fn)
+    return Operation(f"{v.host_name}:{v.name}", fn, on=v.host_name, path=v.name)
 
 
 def plan_start(run: Run) -> Plan:

@@ -154,7 +154,8 @@ def _cert_op(run: Run, h: Host, name: str) -> Operation:
         if after.problems:
             raise RunbookError(f"{h.name}: the new certificate for {name} is still wrong: {'; '.join(after.problems)}")
         return Change(target, True, f"made {what} (was: {why})", commands=shown)
-    return Operation(f"{h.name}:{run.params.load_balancer.ssl_dir}/{name}.crt", fn, h.name)
+    crt = f"{run.params.load_balancer.ssl_dir}/{name}.crt"
+    return Operation(f"{h.name}:{crt}", fn, h.name, path=crt)
 
 
 def plan_certificates(run: Run) -> Plan:
@@ -180,7 +181,7 @@ def _affinity_op(run: Run, h: Host) -> Operation:
             raise RunbookError(f"{h.name}: affinity `sticky` needs NGINX Plus or nginx 1.29.6+, this is {label} "
                                "(ERRATA E15)", fix="set load_balancer.affinity: ip_hash in the params")
         return Change(f"{h.name}:nginx -v", False, f"{label}: affinity {lb.affinity} is supported")
-    return Operation(f"{h.name}:nginx -v", fn, h.name)
+    return Operation(f"{h.name}:nginx -v", fn, h.name, path="nginx -v")
 
 
 def _stale_certificates(run: Run) -> list[str]:

@@ -69,7 +69,7 @@ class Artifact:
             text = read_log(run, v)
             return L.count(L.latest_run(text) if since_start else text, f"runbook = {marker}")
         h = run.host(v.host_name)
-        pattern = access_log_glob(v, h.read_file(v.conf("tomcat/catalina-server.xml")) or b"")
+        pattern = access_log_glob(v, h.read_file(v.file("catalina")) or b"")
         if not pattern:
             return 0
         needle = f'"{self.method} {self.request_path(marker)} '

@@ -60,7 +60,7 @@ def not_applicable(run: Run) -> str:
 
 def file_sub_domain(run: Run, v: NodeView) -> str | None:
     """The subDomain V's axis2.xml says now (the ELB routes by what the node advertises, not by the params)."""
-    data = run.host(v.host_name).read_file(v.conf("axis2/axis2.xml")) or b""
+    data = run.host(v.host_name).read_file(v.file("axis2")) or b""
     found = get_values(data, SUB_DOMAIN) if data else []
     return found[0] if found else None
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import html
 import time
+from typing import Iterator
 
 from ..context import Run
 from ..params import NodeView
+from ..cells import report, require, show
 from ..step import Check, Checks
 from ..textview import TextShown, text_table
 from . import carbonlog as L
@@ -277,9 +279,11 @@ class NoCluster(NotRun):
 
 
 def do(run: Run, title: str, fn) -> None:
-    """Run FN (it starts or stops nodes, or sends traffic) only with apply=True;
-    a Checks result is verified (papermill stops at a failure), anything else shown."""
-    from ..step import show, verify
+    """Run FN (it starts or stops nodes, or sends traffic) only with apply=True.
+    FN returns what it found, or yields each finding in turn (a test of several
+    steps): a Checks is verified as it comes (papermill stops at a failure,
+    before the next step runs), anything else shown. The library functions
+    never show or verify by themselves."""
     if not run.apply:
         show(NotRun(title))
         return
@@ -287,10 +291,11 @@ def do(run: Run, title: str, fn) -> None:
         show(NoCluster(title))
         return
     result = fn()
-    if isinstance(result, Checks):
-        verify(result)
-    elif result is not None:
-        show(result)
+    for found in result if isinstance(result, Iterator) else [result]:
+        if isinstance(found, Checks):
+            require(found, run)
+        elif found is not None:
+            report(found, run)
 
 
 def plan(run: Run) -> Table:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+from typing import Iterator, Union
 
 from ..configedit import get_values
 from ..context import Run
@@ -68,7 +69,7 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
 
 
 def never_delivered(run: Run, v: NodeView) -> str:
-    data = run.host(v.host_name).read_file(v.conf("carbon.xml")) or b""
+    data = run.host(v.host_name).read_file(v.file("carbon")) or b""
     enabled = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:Enabled", CARBON_NS) if data else []
     checkout = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", CARBON_NS) if data else []
     if enabled != ["true"] or checkout != ["true"]:
@@ -144,39 +145,43 @@ def restart(run: Run, v: NodeView, timeout: float = 90) -> Check:
     return start_node(run, v, timeout)
 
 
-def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: str = "") -> None:
-    """Send the requests, show the spread (table and chart), then require it."""
-    from ..step import show, verify
+Shown = Union[Checks, "Spread"]  # what a step of the test finds, verified (Checks) or shown by the cell
+
+
+def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: str = "") -> Iterator[Shown]:
+    """Send the requests; yield the spread (table and chart), then the checks on it
+    (the cell verifies each as it comes: ``cluster_test.do``)."""
     if not_applicable(run):
-        show(Checks(f"requests: not sent ({not_applicable(run)})", []))
+        yield Checks(f"requests: not sent ({not_applicable(run)})", [])
         return
     checks, spread = send_requests(run, n, marker, label)
-    show(spread)
-    verify(checks)
-    verify(spread_checks(run, spread, stopped))
+    yield spread
+    yield checks
+    yield spread_checks(run, spread, stopped)
 
 
-def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> None:
+def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> Iterator[Shown]:
     """Stop the last worker: the others log it as left and the load balancer
-    routes around it; start it again: it rejoins and takes traffic."""
-    from ..step import show, verify
+    routes around it; start it again: it rejoins and takes traffic. Yields each
+    finding as it is made; the cell verifies it before the next step runs, so a
+    failure stops the test there."""
     from .cluster_test import wait_joined
     if not_applicable(run):
-        show(Checks(f"stopping a worker: not tested ({not_applicable(run)})", []))
+        yield Checks(f"stopping a worker: not tested ({not_applicable(run)})", [])
         return
     victim = serving(run)[-1]
-    verify(Checks(f"stop {victim.name}", [stop_node(run, victim)]))
+    yield Checks(f"stop {victim.name}", [stop_node(run, victim)])
     t0 = time.monotonic()
-    verify(wait_left(run, victim))
+    yield wait_left(run, victim)
     TIMINGS["member_left_seen"] = round(time.monotonic() - t0, 2)
     if len(serving(run)) > 1:
-        traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
+        yield from traffic(run, n, marker, stopped=victim.name, label=f" with {victim.name} stopped")
     else:  # 001: one worker; nothing to route around it to
-        verify(no_member_left(run, victim, marker))
-    verify(Checks(f"start {victim.name} again", [restart(run, victim, timeout)]))
-    verify(wait_joined(run, timeout))
-    verify(wait_takes_traffic(run, victim, marker, timeout))
-    traffic(run, n, marker, label=f" after {victim.name} rejoined")
+        yield no_member_left(run, victim, marker)
+    yield Checks(f"start {victim.name} again", [restart(run, victim, timeout)])
+    yield wait_joined(run, timeout)
+    yield wait_takes_traffic(run, victim, marker, timeout)
+    yield from traffic(run, n, marker, label=f" after {victim.name} rejoined")
 
 
 def no_member_left(run: Run, victim: NodeView, marker: str) -> Checks:

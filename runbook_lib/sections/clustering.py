@@ -19,8 +19,8 @@ from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
 from ..step import Check, Checks, Plan
-from .common import CARBON_NS, hosts_op
-from .filestep import FileStep, Want, hosts_checks, per_node
+from .common import CARBON_NS
+from .filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)
 WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)
@@ -201,7 +201,7 @@ def node_hosts(run: Run, roles: tuple[str, ...]) -> list[str]:
 def plan_hosts(run: Run, roles: tuple[str, ...]) -> Plan:
     """The same /etc/hosts lines on every node host, so 04, 05 and 06 converge."""
     entries = hosts_entries(run.params)
-    ops = [hosts_op(run, h, entries) for h in node_hosts(run, roles)]
+    ops = [HostsStep(tuple(entries)).operation(run, h) for h in node_hosts(run, roles)]
     return Plan(_title(roles, "/etc/hosts", "on the hosts of the"), ops)
 
 

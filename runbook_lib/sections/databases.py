@@ -170,7 +170,7 @@ def _database_op(admin: _Admin, spec: DbSpec, charset: str) -> Operation:
     def fn(dry: bool) -> Change:
         change = ensure_database(admin(), spec.name, charset=charset, dry_run=dry)
         return replace(change, target=f"database {spec.name} ({spec.purpose})")
-    return Operation(f"database {spec.name}", fn, admin.group(spec))
+    return Operation(f"database {spec.name}", fn, admin.group(spec), on=admin.run.params.database.host)
 
 
 def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
@@ -189,7 +189,7 @@ def _source_op(admin: _Admin, spec: DbSpec) -> Operation:
         note = " (no mysql5.7.sql shipped: mysql.sql, zero dates allowed for this session, E4)" \
             if s.relax_zero_dates else ""
         return Change(target, True, change.summary + note, commands=commands)
-    return Operation(f"script into {spec.name}", fn, admin.group(spec))
+    return Operation(f"script into {spec.name}", fn, admin.group(spec), on=admin.run.params.database.host)
 
 
 def plan_databases(run: Run) -> Plan:
@@ -208,10 +208,10 @@ def plan_app_user(run: Run) -> Plan:
         return Plan("03 application user and grants", [])
     admin, password = _Admin(run), run.secret(d.app_password.secret)
     ops = [Operation(f"user {d.app_user}", lambda dry: ensure_user(admin(), d.app_user, d.app_user_host,
-                                                                    password, dry_run=dry))]
+                                                                    password, dry_run=dry), on=d.host)]
     for spec in database_specs(run):
         ops.append(Operation(f"grant on {spec.name}", lambda dry, n=spec.name: ensure_grant(
-            admin(), "ALL", n, d.app_user, d.app_user_host, dry_run=dry, literal=True)))
+            admin(), "ALL", n, d.app_user, d.app_user_host, dry_run=dry, literal=True), on=d.host))
     return Plan("03 application user and grants", ops)
 
 

@@ -25,7 +25,7 @@ from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..step import Check, Checks, Plan
-from .filestep import FileStep, hosts_checks, per_node
+from .filestep import FileStep, Reader, Want, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
 BROKERS = ("broker",)
@@ -140,16 +140,34 @@ def alias_entries(run: Run) -> list[tuple[str, str]]:
     return [e for e in hosts_entries(run.params) if alias and e[1] == alias]
 
 
+def _written_as(name: str, url: str, database: str) -> Reader:
+    """A datasource as "JNDI name, database, user" (the URL in place of the database when it is not URL)."""
+    def read(data: bytes) -> list[str]:
+        ds = next((x for x in read_datasources(data) if x.name == name), None)
+        return [] if ds is None else [f"{ds.jndi}, {database if ds.url == url else ds.url}, {ds.user}"]
+    return read
+
+
+def datasource_wants(run: Run, v: NodeView) -> list[Want]:
+    """Each of the node's datasources with its JNDI name, database (by its URL) and user."""
+    user = run.params.database.app_user
+    return [Want(f"datasource {ds.name}", _written_as(ds.name, jdbc_url(run.params, ds.database), ds.database),
+                 [f"{ds.jndi}, {ds.database}, {user}"]) for ds in node_datasources(run, v)]
+
+
 def _datasources_step(run: Run) -> FileStep:
-    """master-datasources.xml: the driver class read once per host from the jar there."""
+    """master-datasources.xml: the driver class read once per host from the jar there
+    (for the edits only: the values verified do not need it)."""
     d, drivers = run.params.database, {}
     password = run.secret(d.app_password.secret)  # registered: every diff shows it as ***
 
     def wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list]:
         if v.host_name not in drivers:
             drivers[v.host_name] = driver_class_on(run.host(v.host_name), d.driver_jar)
-        return datasource_edits(run, v, drivers[v.host_name], password), []
-    return FileStep("datasources", "xml", wanted, DS_ROLES + BROKERS)
+        return datasource_edits(run, v, drivers[v.host_name], password), datasource_wants(run, v)
+    return FileStep("datasources", "xml", wanted, DS_ROLES + BROKERS, empty="(absent)",
+                    fix="apply the datasources step", named=False,
+                    expected=lambda run, v, data: datasource_wants(run, v))
 
 
 def plan_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
@@ -183,8 +201,9 @@ def read_datasources(data: bytes) -> list[FoundDatasource]:
     return out
 
 
-def _read(run: Run, v: NodeView, rel: str) -> bytes | None:
-    return run.host(v.host_name).read_file(v.conf(rel))  # rel: the spec's files[...].rel
+def _read(run: Run, v: NodeView, key: str) -> bytes | None:
+    """The node's config file KEY (the spec's files)."""
+    return run.host(v.host_name).read_file(v.file(key))
 
 
 def _values(data: bytes | None, xpath: str, name: str) -> list[str]:
@@ -225,22 +244,21 @@ def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """Every dataSource named in registry.xml and user-mgt.xml exists in
     master-datasources.xml; the runbook's datasources are as intended; every URL is a
     well-formed MySQL URL (E3) that connects with its own credentials from the node's host."""
-    checks = _alias_checks(run, roles)
+    checks, step = _alias_checks(run, roles), _datasources_step(run) if _nodes(run, roles) else None
 
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
-        files = {rel: _read(run, v, rel) for rel in ("datasources/master-datasources.xml", "registry.xml",
-                                                     "user-mgt.xml")}
-        missing = [rel for rel, data in files.items() if data is None]
+        files = {key: _read(run, v, key) for key in ("datasources", "registry", "user_mgt")}
+        missing = [v.spec.files[key].rel for key, data in files.items() if data is None]
         if missing:
             checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,
                                 f"check nodes.{v.name}.home"))
             return checks
-        found = read_datasources(files["datasources/master-datasources.xml"])
+        found = read_datasources(files["datasources"])
         by_jndi = {ds.jndi: ds for ds in found}
-        refs = [("registry.xml", x) for x in _values(files["registry.xml"], "/wso2registry/dbConfig/dataSource",
+        refs = [("registry.xml", x) for x in _values(files["registry"], "/wso2registry/dbConfig/dataSource",
                                                      "registry.xml")]
-        refs += [("user-mgt.xml", x) for x in _values(files["user-mgt.xml"], USER_MGT_DS, "user-mgt.xml")]
+        refs += [("user-mgt.xml", x) for x in _values(files["user_mgt"], USER_MGT_DS, "user-mgt.xml")]
         for rel, jndi in dict.fromkeys(refs):
             ds = by_jndi.get(jndi)
             checks.append(Check(v.host_name, f"{v.name}: {rel} dataSource {jndi}", "in master-datasources.xml",
@@ -249,13 +267,7 @@ def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
         dup = sorted({ds.jndi for ds in found if [x.jndi for x in found].count(ds.jndi) > 1})
         checks.append(Check(v.host_name, f"{v.name}: JNDI names unique", "no duplicates", ", ".join(dup) or
                             "no duplicates", not dup, "remove the older datasource with that JNDI name"))
-        d, named = run.params.database, {ds.name: ds for ds in found}
-        for want in node_datasources(run, v):
-            ds, url = named.get(want.name), jdbc_url(run.params, want.database)
-            got = "(absent)" if ds is None else f"{ds.jndi}, {want.database if ds.url == url else ds.url}, {ds.user}"
-            checks.append(Check(v.host_name, f"{v.name}: datasource {want.name}",
-                                f"{want.jndi}, {want.database}, {d.app_user}", got,
-                                got == f"{want.jndi}, {want.database}, {d.app_user}", "apply the datasources step"))
+        checks += step.checks_for(v, run, files["datasources"])
         for ds in found:
             checks += _url_checks(run, v, ds)
         return checks

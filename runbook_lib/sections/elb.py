@@ -17,8 +17,7 @@ from ..params import NodeView, Params, hosts_entries, node_views
 from ..params.derive import cluster_agent
 from ..products import spec_for
 from ..step import Check, Checks, Plan
-from .common import hosts_op
-from .filestep import FileStep, Want, hosts_checks, per_node
+from .filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
 # 000: the ELBs' own cluster, not the domain of the cluster they front.
 LB_DOMAIN = "wso2.carbon.lb.domain"
@@ -121,7 +120,7 @@ def plan_elb(run: Run) -> Plan:
     nodes = run.selected_nodes(("elb",))
     ops = [step.operation(run, v) for v in nodes for step in (LBCONF_STEP, AXIS2_STEP)]
     hosts = list(dict.fromkeys(v.host_name for v in nodes))
-    ops += [hosts_op(run, h, hosts_entries(run.params)) for h in hosts]
+    ops += [HostsStep(tuple(hosts_entries(run.params))).operation(run, h) for h in hosts]
     return Plan("01 WSO2 ELB: loadbalancer.conf, axis2.xml, /etc/hosts", ops)
 
 

@@ -49,7 +49,7 @@ def _jar_op(run: Run, host: str, dest: str) -> Operation:
             h.check("install -m 0644 %s %s", src, dest)
         verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
         return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
-    return Operation(f"{host}:{dest}", fn, host)
+    return Operation(f"{host}:{dest}", fn, host, path=dest)
 
 
 def plan_driver(run: Run) -> Plan:

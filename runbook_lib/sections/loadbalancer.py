@@ -135,6 +135,8 @@ class Backends(Checks):
     """A table shown for information: rows say up/down, the run record counts
     it as information (never as failed checks), and it never raises."""
 
+    information = True
+
     def headline(self) -> str:
         down = len(self.failed)
         return f"{self.title}: {len(self.checks) - down} up, {down} down"
@@ -143,10 +145,6 @@ class Backends(Checks):
         return "\n".join(ln.replace("FAIL  ", "down  ", 1) if ln.startswith("FAIL  ") else
                          ln.replace("ok    ", "up    ", 1) if ln.startswith("ok    ") else ln
                          for ln in super().text().splitlines())
-
-    def record(self) -> dict:
-        return {"type": "info", "title": self.title, "up": len(self.checks) - len(self.failed),
-                "down": len(self.failed)}
 
     def require(self) -> "Backends":
         return self

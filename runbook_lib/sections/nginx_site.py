@@ -59,8 +59,9 @@ class Site:
         self.would: list[str] = []  # paths a preview found different
 
     def operations(self) -> list[Operation]:
-        ops = [Operation(f"{self.host.name}:{v.path}", self._file_fn(v, i == 0), self.host.name) for i, v in enumerate(self.vhosts)]
-        return ops + [Operation(f"{self.host.name}:nginx", self._reload, self.host.name)]
+        ops = [Operation(f"{self.host.name}:{v.path}", self._file_fn(v, i == 0), self.host.name, path=v.path)
+               for i, v in enumerate(self.vhosts)]
+        return ops + [Operation(f"{self.host.name}:nginx", self._reload, self.host.name, path="nginx")]
 
     def _file_fn(self, v: Vhost, first: bool) -> Callable[[bool], Change]:
         def fn(dry_run: bool) -> Change:

@@ -10,17 +10,16 @@ datasources.py (re-exported here: notebook 04 calls both halves through this mod
 
 from __future__ import annotations
 
-from ..configedit import EnsureChild, SetText
+from ..configedit import EnsureChild, SetText, get_values
 from ..context import Run
 from ..params import NodeView
 from ..params.derive import jdbc_url
-from ..step import Check, Checks, Plan
-from .common import hosts_op
+from ..step import Checks, Plan
 from .datasources import (BROKERS, CARBON_DS, DS_PARENT, DS_ROLES, section, LOCAL_JNDI, MB_DS, MB_JNDI, SHARED_DS,  # noqa: F401
                           SHARED_JNDI, USER_DS, USER_JNDI, USER_MGT_DS, Datasource, FoundDatasource, _alias_checks,
-                          _nodes, _read, _values, alias_entries, datasource_edits, datasource_node, driver_class,
+                          _nodes, alias_entries, datasource_edits, datasource_node, driver_class,
                           node_datasources, plan_datasources, read_datasources, verify_datasources)
-from .filestep import FileStep, per_node
+from .filestep import FileStep, HostsStep, Reader, Want, per_node
 
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"
 REMOTE_URL = "https://localhost:9443/registry"  # as in the documents; unused with a dbConfig
@@ -71,11 +70,43 @@ def plan_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
     05/06 write the same line (same derive.hosts_entries), so the full run converges."""
     entries = alias_entries(run)
     hosts = list(dict.fromkeys(v.host_name for v in _nodes(run, roles))) if entries else []
-    return Plan(f"{section(roles)} database alias in /etc/hosts", [hosts_op(run, h, entries) for h in hosts])
+    step = HostsStep(tuple(entries))
+    return Plan(f"{section(roles)} database alias in /etc/hosts", [step.operation(run, h) for h in hosts])
 
 
-REGISTRY_STEP = FileStep("registry", "xml", lambda run, v, data: (registry_edits(run, v), []), DS_ROLES + BROKERS)
-USER_MGT_STEP = FileStep("user_mgt", "xml", lambda run, v, data: (usermgt_edits(), []), DS_ROLES + BROKERS)
+def _values_of(xpath: str) -> Reader:
+    """The stripped values at XPATH in registry.xml."""
+    return lambda data: [x.strip() for x in get_values(data, xpath, name="registry.xml")]
+
+
+def _mount(path: str) -> Reader:
+    """A mount as "instanceId -> targetPath"."""
+    m = f"/wso2registry/mount[@path='{path}']"
+    return lambda data: [f"{a} -> {b}" for a, b in zip(_values_of(f"{m}/instanceId")(data),
+                                                          _values_of(f"{m}/targetPath")(data))]
+
+
+def registry_wants(run: Run, v: NodeView) -> list[Want]:
+    """sharedregistry on the shared datasource, the remote instance with readOnly as
+    intended and cacheId = user@url of that datasource (E8), both mounts."""
+    ri = f"/wso2registry/remoteInstance[id='{INSTANCE_ID}']"
+    return [
+        Want("registry.xml sharedregistry dataSource",
+             _values_of(f"/wso2registry/dbConfig[@name='{SHARED_DBCONFIG}']/dataSource"), [SHARED_JNDI]),
+        Want("remoteInstance dbConfig", _values_of(f"{ri}/dbConfig"), [SHARED_DBCONFIG]),
+        Want("remoteInstance readOnly", _values_of(f"{ri}/readOnly"), [read_only(v)]),
+        Want("remoteInstance cacheId (E8)", _values_of(f"{ri}/cacheId"), [cache_id(run)]),
+        *[Want(f"mount {path}", _mount(path), [f"{INSTANCE_ID} -> {target}"])
+          for path, target in (("/_system/config", config_target(v)), ("/_system/governance", "/_system/governance"))],
+    ]
+
+
+_FIX = "apply the registry step of this notebook (and the datasources step first)"
+REGISTRY_STEP = FileStep("registry", "xml", lambda run, v, data: (registry_edits(run, v), registry_wants(run, v)),
+                         DS_ROLES + BROKERS, empty="(absent)", fix=_FIX, named=False)
+USER_MGT_STEP = FileStep("user_mgt", "xml", lambda run, v, data: (
+    usermgt_edits(), [Want("dataSource", _values_of(USER_MGT_DS), [USER_JNDI])]), DS_ROLES + BROKERS,
+    empty="(absent)", fix=_FIX)
 
 
 def plan_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Plan:
@@ -93,36 +124,7 @@ def verify_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
 
 
 def verify_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
-    """registry.xml: sharedregistry on the shared datasource, the remote instance with
-    readOnly as intended and cacheId = user@url of that datasource (E8), both mounts;
-    user-mgt.xml on the shared user store."""
-    checks: list[Check] = []
-
-    def one(v: NodeView) -> list[Check]:
-        checks: list[Check] = []
-        reg, um = _read(run, v, "registry.xml"), _read(run, v, "user-mgt.xml")
-        mds = _read(run, v, "datasources/master-datasources.xml")
-        shared = [ds for ds in (read_datasources(mds) if mds else []) if ds.jndi == SHARED_JNDI]
-        e8 = f"{shared[0].user}@{shared[0].url}" if shared else cache_id(run)
-        ri = f"/wso2registry/remoteInstance[id='{INSTANCE_ID}']"
-        rows = [
-            ("user-mgt.xml dataSource", _values(um, USER_MGT_DS, "user-mgt.xml"), USER_JNDI),
-            ("registry.xml sharedregistry dataSource", _values(
-                reg, f"/wso2registry/dbConfig[@name='{SHARED_DBCONFIG}']/dataSource", "registry.xml"), SHARED_JNDI),
-            ("remoteInstance dbConfig", _values(reg, f"{ri}/dbConfig", "registry.xml"), SHARED_DBCONFIG),
-            ("remoteInstance readOnly", _values(reg, f"{ri}/readOnly", "registry.xml"), read_only(v)),
-            ("remoteInstance cacheId (E8)", _values(reg, f"{ri}/cacheId", "registry.xml"), e8),
-        ]
-        for path, target in (("/_system/config", config_target(v)), ("/_system/governance", "/_system/governance")):
-            m = f"/wso2registry/mount[@path='{path}']"
-            got = [f"{a} -> {b}" for a, b in zip(_values(reg, f"{m}/instanceId", "registry.xml"),
-                                                 _values(reg, f"{m}/targetPath", "registry.xml"))]
-            rows.append((f"mount {path}", got, f"{INSTANCE_ID} -> {target}"))
-        for what, got, want in rows:
-            shown = " | ".join(got) if got else "(absent)"
-            ok = got == [want] and (what != "remoteInstance cacheId (E8)" or want == cache_id(run))
-            checks.append(Check(v.host_name, f"{v.name}: {what}", want, shown, ok,
-                                "apply the registry step of this notebook (and the datasources step first)"))
-        return checks
-    checks += per_node(_nodes(run, roles), one)
+    """user-mgt.xml on the shared user store; registry.xml as its step wants it
+    (each file read once)."""
+    checks = per_node(_nodes(run, roles), lambda v: USER_MGT_STEP.checks(run, v) + REGISTRY_STEP.checks(run, v))
     return Checks(f"{section(roles)} registry and user store", checks)

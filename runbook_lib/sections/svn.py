@@ -65,7 +65,8 @@ def plan_repository(run: Run) -> Plan:
     ops = []
     if _svn_host_selected(run) and ds.repo_path:
         h = run.host(ds.host)
-        ops.append(Operation(f"{ds.host}:{ds.repo_path}", lambda dry: _create_repository(h, ds.repo_path, dry), ds.host))
+        ops.append(Operation(f"{ds.host}:{ds.repo_path}", lambda dry: _create_repository(h, ds.repo_path, dry), ds.host,
+                             path=ds.repo_path))
     return Plan("05 SVN repository for the deployment synchronizer", ops)
 
 
@@ -157,7 +158,8 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
 def plan_empty_deployment(run: Run) -> Plan:
     """One operation per selected worker (only with the SVN synchronizer)."""
     return Plan("06 empty repository/deployment/server on the workers",
-                [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry), v.host_name)
+                [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry), v.host_name,
+                           path=deployment_dir(v))
                  for v in _workers(run)])
 
 

@@ -213,7 +213,7 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
             if after.get(a.alias.lower()) != fingerprint(split_pem(a.pem or b"")[0]):
                 raise RunbookError(f"{target}: {a.alias} does not hold the certificate after the import")
         return Change(target, True, f"imported {words} (backup {h.backups[store]})", commands=flat)
-    return Operation(f"{v.host_name}:{store}", fn, v.host_name)
+    return Operation(f"{v.host_name}:{store}", fn, v.host_name, path=store)
 
 
 def plan_truststores(run: Run) -> Plan:
