@@ -14,7 +14,7 @@ import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .redact import redact_file
+from .redact import mask_value, names_secret, redact_file, redact_text
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class EditNote:
     line: int | None = None
     text: str = ""
     changed: bool = True
+
+    def __post_init__(self) -> None:
+        # An edit of a secret keeps only fingerprints (redact.py): no record or plan shows the value.
+        if names_secret(self.what):
+            for name in ("before", "after"):
+                value = getattr(self, name)
+                if value is not None:
+                    object.__setattr__(self, name, mask_value(value))
+        object.__setattr__(self, "text", redact_text(self.text))
 
     @classmethod
     def same(cls, what: str, value: str | None, text: str) -> "EditNote":

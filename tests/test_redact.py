@@ -22,6 +22,7 @@ from runbook_lib.configedit import SetText, apply_xml_edits
 from runbook_lib.errors import RunbookError
 from runbook_lib.params.secrets import _RESOLVED, mask_text
 from runbook_lib.redact import is_secret_name, mask_value, redact_file, redact_text
+from runbook_lib.recorder import checks_entry
 from runbook_lib.step import Check, Checks
 
 XML_FILES = ["elb-2.0.5/repository/conf/user-mgt.xml", "elb-2.0.5/repository/conf/axis2/axis2.xml",
@@ -169,7 +170,8 @@ def test_diff_of_a_password_change_shows_fingerprints_on_both_sides() -> None:
 def test_edit_notes_and_html_forms() -> None:
     data = b"<S><DeploymentSynchronizer><SvnPassword>Hand-Set-9</SvnPassword></DeploymentSynchronizer></S>"
     r = apply_xml_edits(data, [SetText("/S/DeploymentSynchronizer/SvnPassword", "Wanted-77")], "carbon.xml")
-    note = "; ".join(r.notes)
+    assert all("Hand-Set-9" not in f"{n.before}{n.after}{n.text}" for n in r.notes)  # the structured note too
+    note = "; ".join(map(str, r.notes))
     shown = redact_text(note)
     assert "Hand-Set-9" not in shown and "Wanted-77" not in shown
     assert f"'{mask_value('Hand-Set-9')}' -> '{mask_value('Wanted-77')}'" in shown
@@ -186,7 +188,7 @@ def test_check_rows_of_a_secret_keep_only_fingerprints() -> None:
     c = Check("h1", "manager: carbon.xml DeploymentSynchronizer SvnPassword", "Params-Value-1", "Hand-Value-2", False)
     assert (c.expected, c.found) == (mask_value("Params-Value-1"), mask_value("Hand-Value-2"))
     table = Checks("05 files", [c])
-    text = table.text() + table._repr_html_() + str(table.record())
+    text = table.text() + table._repr_html_() + str(checks_entry(table))
     assert "Params-Value-1" not in text and "Hand-Value-2" not in text
     assert Check("h1", "manager: carbon.xml HostName", "a.example", "b.example", False).found == "b.example"
     assert Check("h1", "x: KeyPassword", "(none)", "(none)", True).found == "(none)"
