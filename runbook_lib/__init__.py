@@ -4,8 +4,8 @@ Facts read state, operations compute a Change and apply it only when asked.
 Notebooks use the names re-exported here.
 """
 
-from .context import Run, open_run
-from .step import Check, Checks, Operation, Plan, Report, apply, show, verify
+from .core.context import Run, open_run
+from .core.step import Check, Checks, Operation, Plan, Report, apply, show, verify
 
 __version__ = "0.1.0"
 __all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "verify", "apply"]

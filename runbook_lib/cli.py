@@ -8,7 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ParamsError, RunbookError
+from .core.context import resolve_params_path
+from .core.errors import ParamsError, RunbookError
+from .lab import control as lab_control, health as lab_health, paths as lab_files
+from .params import load_params, validate_file
+from .remote.inventory import hosts_from_params
+from .run.backups import backups_report
+from .run.report import write_report
+from .run.rollback import rollback
 
 DEFAULT_PARAMS = "params/lab.yaml"
 
@@ -24,16 +31,14 @@ def _distributions(values: list[str]) -> dict[str, Path]:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from . import lab
-    from .params import load_params
     if args.lab_cmd == "status":
         return cmd_lab_status(args)
     p = load_params(args.params)
     if args.lab_cmd == "up":
-        lab.up(p, Path(args.params), _distributions(args.distribution))
-        print(lab.format_status(lab.status(p, Path(args.params)), args.params))
+        lab_control.up(p, Path(args.params), _distributions(args.distribution))
+        print(lab_health.format_status(lab_health.status(p, Path(args.params)), args.params))
     elif args.lab_cmd == "down":
-        lab.down(p)
+        lab_control.down(p)
     return 0
 
 
@@ -41,21 +46,18 @@ def cmd_lab_status(args: argparse.Namespace) -> int:
     """The lab that is up, read from its own state file. Without PARAMS it is
     described with the params file that built it; with PARAMS, also whether
     it was built from them. Exit 0 healthy (and built from PARAMS), else 3."""
-    from . import lab
-    from .params import load_params
     p = load_params(args.params or DEFAULT_PARAMS)  # where the lab lives (lab.dir)
     params_file = Path(args.params) if args.params else None
-    state = lab.read_state(lab.lab_paths(p)) or {}
+    state = lab_files.read_state(lab_files.lab_paths(p)) or {}
     built = Path(state.get("params_file") or "")
     if params_file is None and built.is_file():
         p, params_file = load_params(built), built
-    st = lab.status(p, params_file)
-    print(json.dumps(st, indent=2) if args.json else lab.format_status(st, args.params))
+    st = lab_health.status(p, params_file)
+    print(json.dumps(st, indent=2) if args.json else lab_health.format_status(st, args.params))
     return 0 if st["healthy"] else 3
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .params import validate_file
     worst = 0
     for f in args.params:
         errors, warnings = validate_file(f)
@@ -78,14 +80,13 @@ RUN_CODES = """exit codes:
 
 
 def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
-    from .params import load_params
-    from .runner import run_sections
     try:
         load_params(args.params)  # bad params stop here, before any notebook runs
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     only = [x for s in args.sections for x in s.split(",") if x] or None
+    from .run.runner import run_sections  # papermill takes seconds to import: only run and check need it
     summary = run_sections(args.params, apply=getattr(args, "apply", False), only=only, out_dir=args.out,
                            hosts=args.hosts, progress=(lambda _: None) if quiet else print)
     print(summary.text())
@@ -99,29 +100,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
     print(f"report: {write_report(args.run_dir)}")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .runner import publish
+    from .run.runner import publish  # papermill, as above
     for path in publish(args.run_dir):
         print(f"published {path}")
     return 0
 
 
 def _run_hosts(params_file: str):
-    from .context import resolve_params_path
-    from .inventory import hosts_from_params
-    from .params import load_params
     p = load_params(resolve_params_path(params_file))
     return p, hosts_from_params(p)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Restore the files a run changed from its backups (rollback.py)."""
-    from .rollback import rollback
     run_dir = Path(args.run_dir)
     summary = run_dir / "summary.json"
     params_file = args.params or (json.loads(summary.read_text())["params_file"] if summary.exists() else None)
@@ -140,7 +136,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_backups(args: argparse.Namespace) -> int:
     """List backups older than the params' retention; delete them only with --prune."""
-    from .backups import backups_report
     p, hosts = _run_hosts(args.params)
     try:
         print(backups_report(p, hosts, prune=args.prune))

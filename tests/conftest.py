@@ -58,7 +58,7 @@ def shared_lab() -> bool:
         elif os.geteuid() != 0:
             _SHARED = False
         else:
-            from runbook_lib import lab as labmod
+            from runbook_lib.lab import control as labmod
             from runbook_lib.params import load_params
             _SHARED = bool(labmod.status(load_params(PARAMS_LAB))["healthy"])
     return _SHARED
@@ -85,7 +85,7 @@ def lab(lab_params):
     """The real lab from params/lab.yaml, up for the whole session, down at
     the end. Yields `runbook lab status --json` as a dict."""
     _need_root()
-    from runbook_lib import lab as labmod
+    from runbook_lib.lab import control as labmod, health
     if shared_lab():
         # Development: use the lab that is already up, and leave it up.
         st = labmod.status(lab_params)
@@ -96,7 +96,7 @@ def lab(lab_params):
     labmod.down(lab_params, log=lambda *_: None)
     labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)
     st = labmod.status(lab_params)
-    assert st["healthy"], labmod.format_status(st)
+    assert st["healthy"], health.format_status(st)
     yield st
     labmod.down(lab_params, log=lambda *_: None)
 
@@ -110,7 +110,7 @@ def lab_secrets(lab):
 
 @pytest.fixture(scope="session")
 def lab_hosts(lab, lab_params):
-    from runbook_lib.inventory import hosts_from_params
+    from runbook_lib.remote.inventory import hosts_from_params
     hosts = hosts_from_params(lab_params)
     yield hosts
     for h in hosts.values():

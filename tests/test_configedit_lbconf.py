@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib.configedit.lbconf import (RemoveLbBlock, ReplaceLbBlock, SetLbValue, apply_lbconf_edits,
                                            lbconf_problems, read_lbconf)
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.core.errors import ConfigEditError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configedit"
 LB = "elb-2.0.5/repository/conf/loadbalancer.conf"

@@ -13,7 +13,7 @@ from lxml import etree
 
 from runbook_lib.configedit import (EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr,
                                     SetParameter, SetText, Uncomment, apply_xml_edits, get_values)
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.core.errors import ConfigEditError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configedit"
 C = "/axisconfig/clustering"

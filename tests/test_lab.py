@@ -9,9 +9,9 @@ import paramiko
 import pymysql
 import pytest
 
-from runbook_lib.errors import HostKeyError
-from runbook_lib.host import Host
-from runbook_lib.inventory import fan_out
+from runbook_lib.core.errors import HostKeyError
+from runbook_lib.remote.host import Host
+from runbook_lib.remote.inventory import fan_out
 
 pytestmark = pytest.mark.lab
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from runbook_lib import lab as labmod
+from runbook_lib.lab import control as labmod
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 from .nbrun import outputs_text, papermill

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import nbformat
 
-from runbook_lib import step
+from runbook_lib.core import step
 from runbook_lib.params.secrets import _RESOLVED
-from runbook_lib.report import write_report
-from runbook_lib.runner import RunSummary, SectionResult, difference, kernel_config
+from runbook_lib.run.report import write_report
+from runbook_lib.run.runner import RunSummary, SectionResult, difference, kernel_config
 
 from .conftest import ROOT
 
@@ -64,7 +64,7 @@ def test_verify_with_a_plan_only_run_shows_and_does_not_raise(capsys):
 
 
 def test_plan_apply_notes_the_pending_hosts():
-    from runbook_lib.change import Change
+    from runbook_lib.core.change import Change
     plan = step.Plan("t", [step.Operation("node206:/etc/hosts", lambda dry: Change("node206:/etc/hosts", True, "x")),
                            step.Operation("database X", lambda dry: Change("database X", True, "y"))])
     noted: list = []

@@ -11,8 +11,8 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..db import Db
-    from ..host import Host
+    from ..remote.db import Db
+    from ..remote.host import Host
 
 
 def databases(db: Db) -> set[str]:

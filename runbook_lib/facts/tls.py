@@ -18,8 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..errors import ParamsError, Problem
-from ..host import Host
+from ..core.errors import ParamsError, Problem
+from ..remote.host import Host
 from ..params import Params
 
 PEM_END = b"-----END CERTIFICATE-----"

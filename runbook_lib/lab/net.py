@@ -12,7 +12,7 @@ import ipaddress
 import json
 import subprocess
 
-from ..errors import LabError
+from ..core.errors import LabError
 
 PREFIX = "rblab-"
 BRIDGE = "rblab0"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import LabError
+from ..core.errors import LabError
 from .net import ns_name
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..products import spec_for
-from .checks import Report
+from .findings import Report
 from .derive import cluster_agent
 
 

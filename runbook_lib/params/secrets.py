@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from ..errors import ParamsError, Problem
+from ..core.errors import ParamsError, Problem
 
 
 def read_secrets_file(path: str | Path) -> dict[str, str]:
