@@ -18,7 +18,7 @@ from ..remote.host import Host, run_id_now
 from ..remote.inventory import hosts_from_params
 from ..params import NodeView, Params, Secrets, load_params, node_views
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project: runbook_lib/core/ -> ../..
 
 
 def resolve_params_path(path: str | Path) -> Path:
