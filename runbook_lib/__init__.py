@@ -1,7 +1,10 @@
 """WSO2 Cluster Runbook: the library behind the notebooks.
 
 Facts read state, operations compute a Change and apply it only when asked.
-Notebooks use the names re-exported here.
+Notebooks use the names re-exported here. The packages, by concern: core/
+(the step model), sections/ (what the notebooks call), remote/ (the hosts),
+run/ (headless runs and their record), params/, products.py, facts/,
+operations/, configedit/, lab/ (the lab and its stand-in).
 """
 
 from .core.context import Run, open_run
