@@ -4,7 +4,8 @@ host returns them, or a file as WSO2 ships it in ../shared/wso2-upstream),
 the operation's arguments, and the Change out (changed, summary, the lines
 the diff removes and adds), or the error it must raise. One test per
 operation kind; a new case is a new file. The "already as intended" cases
-(noop-*) also prove the bytes stay identical.
+(noop-*) also prove the bytes stay identical. The nginx virtual hosts 01
+renders from each nginx layout are data too (tests/fixtures/nginx/).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from runbook_lib.core.change import Change
 from runbook_lib.core.errors import ConfigEditError, RunbookError
 from runbook_lib.operations import mysql as mysql_ops
 from runbook_lib.operations.files import APPLIERS, edit_data, ensure_hosts_entries
+from runbook_lib.params import load_params
+from runbook_lib.sections.lb import nginx_conf
+
+from .conftest import ROOT
 
 CASES = Path(__file__).parent / "fixtures" / "operations"
 
@@ -156,3 +161,16 @@ def test_mysql_plan(path: Path) -> None:
     change = operation(db, **case["args"], dry_run=True)
     check_change(change, expect)
     assert list(change.commands) == expect.get("commands", [])
+
+
+NGINX = Path(__file__).parent / "fixtures" / "nginx"
+
+
+@pytest.mark.parametrize("layout", sorted(p.name for p in NGINX.iterdir()))
+def test_nginx_vhosts_render(layout: str) -> None:
+    """The virtual hosts 01 writes for a layout (params/<layout>.yaml in), as
+    committed in tests/fixtures/nginx/<layout>/{http,https,mgt}.conf (the files
+    out). A change to the rendering shows here as a diff to review."""
+    p = load_params(ROOT / "params" / f"{layout}.yaml")
+    for kind, vhost in zip(("http", "https", "mgt"), nginx_conf.all_vhosts(p)):
+        assert vhost.text() == (NGINX / layout / f"{kind}.conf").read_text(), f"{layout}/{kind}.conf"
