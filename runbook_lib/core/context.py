@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ..params import NodeView, Params, Secrets, load_params, node_views
+from ..params.derive import db_address
 from ..remote import fanout
 from ..remote.db import Db
-from .errors import ParamsError, Problem
-from ..params.derive import db_address
-from ..remote.tunnel import Tunnel
 from ..remote.host import Host, run_id_now
 from ..remote.inventory import hosts_from_params
-from ..params import NodeView, Params, Secrets, load_params, node_views
+from ..remote.tunnel import Tunnel
+from .errors import ParamsError, Problem
 
 ROOT = Path(__file__).resolve().parents[2]  # the project: runbook_lib/core/ -> ../..
 

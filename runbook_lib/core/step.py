@@ -18,10 +18,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..params.secrets import mask_text
 from ..remote import fanout
 from .change import Change
 from .errors import CheckFailed, RunbookError
-from ..params.secrets import mask_text
 from .textview import TextShown, text_table, diff_kind
 
 OpFn = Callable[[bool], Change]

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..core.errors import ParamsError, Problem
-from ..remote.host import Host
 from ..params import Params
+from ..remote.host import Host
 
 PEM_END = b"-----END CERTIFICATE-----"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Literal, Sequence
 
-from ..core.change import Change, unified_diff
 from ..configedit import apply_xml_edits
 from ..configedit.lbconf import apply_lbconf_edits
 from ..configedit.properties import apply_properties_edits
+from ..core.change import Change, unified_diff
 from ..core.errors import ConfigEditError
 from ..remote.host import Host
 

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 
 import paramiko
 
-from . import sshpool
 from ..core.errors import CommandError, ConnectError, HostKeyError, RunbookError
 from ..facts.files import RemoteFile
 from ..run.changelog import record_file, sha256
+from . import sshpool
 from .hostkeys import RefuseUnknownKeys, fingerprint
 
 

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..params import Params
 from . import fanout
 from .host import Host, run_id_now
-from ..params import Params
 
 
 def hosts_from_params(p: Params, run_id: str | None = None, only: list[str] | None = None) -> dict[str, Host]:

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..remote.host import Host
 from ..params import Params
+from ..remote.host import Host
 
 BAK_RE = re.compile(r"\.bak\.(\d{8}T\d{6}Z)$")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.change import unified_diff
-from .changelog import FileChange, read_changes, sha256
 from ..core.errors import RunbookError
 from ..remote.host import Host
+from .changelog import FileChange, read_changes, sha256
 
 DB_PREFIXES = ("database ", "user ", "grant ", "tables in ")
 

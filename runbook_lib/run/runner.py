@@ -19,9 +19,9 @@ import papermill as pm
 from traitlets.config import Config
 
 from ..core.context import ROOT, change_host, resolve_params_path
-from .kernels import ENGINE, KERNEL, RunKernel
 from ..params import Params, load_params
 from ..params.secrets import mask_text
+from .kernels import ENGINE, KERNEL, RunKernel
 from .report import write_report
 from .runlock import acquire
 

@@ -22,11 +22,11 @@ import time
 
 from ..configedit import Edit, SetAttr, SetProperty, SetText
 from ..core.context import Run
+from ..core.step import Check, Checks, Plan
 from ..facts.mysql import client_query, tables
 from ..params import NodeView
 from ..params import brokers as b
 from ..params.derive import db_address
-from ..core.step import Check, Checks, Plan
 from .shared.builders import CARBON_NS
 from .shared.filestep import FileStep, Want, per_node
 

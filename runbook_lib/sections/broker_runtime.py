@@ -19,9 +19,9 @@ import time
 
 from ..core.change import Change
 from ..core.context import Run
+from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
-from ..core.step import Check, Checks, Operation, Plan
 from .broker import nodes
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"

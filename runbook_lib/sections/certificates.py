@@ -24,15 +24,15 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ..core.change import Change
 from ..core.context import Run
 from ..core.errors import RunbookError
-from ..remote.host import Host
 from ..core.step import Check, Checks, Operation, Plan
-from . import truststore
-from .load_balancer import Backends, answer_check, backend_reachability, config_checks, lb_address
-from .lb.nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
-from .lb.nginx_site import Site, lb_host
 from ..facts import tls
 from ..facts.tls import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
                         split_pem)
+from ..remote.host import Host
+from . import truststore
+from .lb.nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
+from .lb.nginx_site import Site, lb_host
+from .load_balancer import Backends, answer_check, backend_reachability, config_checks, lb_address
 
 EXT = "wso2_server"
 

@@ -17,9 +17,9 @@ import html
 import time
 
 from ..core.context import Run
-from ..params import NodeView
 from ..core.step import Check, Checks, show, verify
 from ..core.textview import TextShown, text_table
+from ..params import NodeView
 from .cluster import carbonlog as L
 from .clustering import start_command
 

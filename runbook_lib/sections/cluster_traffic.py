@@ -11,13 +11,13 @@ import time
 
 from ..configedit import get_values
 from ..core.context import Run, open_run
-from ..params import NodeView
 from ..core.step import Check, Checks, show, verify
 from ..core.textview import TextShown, text_table
+from ..params import NodeView
 from .cluster import carbonlog as L
 from .cluster.artifact import artifact_for
-from .cluster_check import TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined, wait_left
 from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
+from .cluster_check import TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined, wait_left
 from .shared.builders import CARBON_NS
 
 __all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]

@@ -14,11 +14,11 @@ import posixpath
 from ..configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr, SetParameter,
                           SetText, Uncomment, get_values)
 from ..core.context import Run
+from ..core.step import Check, Checks, Plan
 from ..params import NodeView
 from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
-from ..core.step import Check, Checks, Plan
 from .shared.builders import CARBON_NS, hosts_op
 from .shared.filestep import FileStep, Want, hosts_checks, per_node
 

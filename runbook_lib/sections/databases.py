@@ -16,19 +16,19 @@ import posixpath
 import threading
 from dataclasses import dataclass, replace
 
-from ..remote import fanout
 from ..core.change import Change
 from ..core.context import Run
-from ..remote.db import Db
 from ..core.errors import RunbookError
+from ..core.step import Check, Checks, Operation, Plan
 from ..facts.mysql import client_query, database_charset, databases, grant_objects, grants, like_escape, \
     needs_57_script, tables
 from ..operations.mysql import ensure_database, ensure_grant, ensure_user, source_script_once
 from ..params import NodeView
 from ..params.derive import db_address
 from ..products import spec_for
+from ..remote import fanout
+from ..remote.db import Db
 from ..remote.sqlsplit import create_table_names, split_sql
-from ..core.step import Check, Checks, Operation, Plan
 from .datasources import BROKERS, DS_ROLES
 
 DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)

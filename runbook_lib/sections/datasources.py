@@ -20,11 +20,11 @@ from lxml import etree
 
 from ..configedit import EnsureChild, Remove, get_values
 from ..core.context import Run
-from ..remote.host import Host
+from ..core.step import Check, Checks, Plan
 from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
-from ..core.step import Check, Checks, Plan
+from ..remote.host import Host
 from .shared.filestep import FileStep, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS

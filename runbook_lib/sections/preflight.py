@@ -9,13 +9,13 @@ import time
 from ..configedit import get_values
 from ..core.context import Run
 from ..core.errors import CommandError, RunbookError
-from ..remote.host import Host
-from ..remote.inventory import fan_out
-from ..params.derive import db_address, hosts_entries, well_known_members
-from ..remote.probe import probe, quote
-from .shared.builders import CARBON_NS
 from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
+from ..params.derive import db_address, hosts_entries, well_known_members
+from ..remote.host import Host
+from ..remote.inventory import fan_out
+from ..remote.probe import probe, quote
+from .shared.builders import CARBON_NS
 
 MAX_SKEW_SECONDS = 2.0
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from ..configedit import EnsureChild, SetText
 from ..core.context import Run
+from ..core.step import Check, Checks, Plan
 from ..params import NodeView
 from ..params.derive import jdbc_url
-from ..core.step import Check, Checks, Plan
-from .shared.builders import hosts_op
 from .datasources import (BROKERS, DS_ROLES, SHARED_JNDI, USER_JNDI, USER_MGT_DS, _alias_checks, _nodes, _read,
                           _values, alias_entries, read_datasources, section)
+from .shared.builders import hosts_op
 from .shared.filestep import FileStep, per_node
 
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from ..remote import fanout
 from ..core.change import Change
 from ..core.context import Run
 from ..core.errors import CommandError, RunbookError
-from ..remote.host import Host
-from ..params import NodeView
-from ..remote.probe import probe, quote
 from ..core.step import Check, Checks, Operation, Plan
+from ..params import NodeView
+from ..remote import fanout
+from ..remote.host import Host
+from ..remote.probe import probe, quote
 from .shared.filestep import per_node
 
 DEPLOYMENT = "repository/deployment/server"

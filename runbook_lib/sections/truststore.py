@@ -23,14 +23,14 @@ from cryptography.hazmat.primitives import serialization
 
 from ..core.change import Change
 from ..core.context import Run
-from ..run.changelog import record_remote
 from ..core.errors import RunbookError
-from ..remote.host import Host
-from ..params import NodeView
 from ..core.step import Check, Checks, Operation, Plan
-from .shared.filestep import per_node
 from ..facts.jks import WrongPassword, merge_trusted, read_jks, trusted_store
 from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
+from ..params import NodeView
+from ..remote.host import Host
+from ..run.changelog import record_remote
+from .shared.filestep import per_node
 
 STORE = "client-truststore.jks"
 NODE_ROLES = ("manager", "worker", "member")  # the nodes behind the load balancer

@@ -13,10 +13,10 @@ from types import SimpleNamespace
 
 from ...configedit import EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetText, read_lbconf
 from ...core.context import Run
+from ...core.step import Check, Checks, Plan
 from ...params import NodeView, Params, hosts_entries, node_views
 from ...params.derive import cluster_agent
 from ...products import spec_for
-from ...core.step import Check, Checks, Plan
 from ..shared.builders import hosts_op
 from ..shared.filestep import FileStep, Want, hosts_checks, per_node
 

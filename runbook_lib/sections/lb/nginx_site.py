@@ -9,9 +9,9 @@ from typing import Callable
 from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import CommandError, RunbookError
-from ...remote.host import Host
-from ...operations.files import ensure_content
 from ...core.step import Operation
+from ...operations.files import ensure_content
+from ...remote.host import Host
 from .nginx_conf import MARKER, Vhost
 
 TEST = "nginx -t"

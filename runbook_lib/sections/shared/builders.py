@@ -7,9 +7,9 @@ from typing import Sequence
 
 from ...configedit import get_values
 from ...core.context import Run
+from ...core.step import Check, Operation
 from ...operations.files import Kind, edit_file, ensure_content, ensure_hosts_entries
 from ...params import NodeView
-from ...core.step import Check, Operation
 
 CARBON_NS = {"c": "http://wso2.org/projects/carbon/carbon.xml"}
 

@@ -20,14 +20,14 @@ import shlex
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence, TypeVar
 
-from ...remote import fanout
-from ...core.change import Change
 from ...configedit import get_values, read_lbconf, read_properties
+from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import ConfigEditError
+from ...core.step import Check, Operation
 from ...operations.files import Kind, edit_data
 from ...params import NodeView
-from ...core.step import Check, Operation
+from ...remote import fanout
 
 T = TypeVar("T")
 
