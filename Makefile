@@ -75,7 +75,7 @@ record: venv
 	# 08 applied on the same lab (after 00-07 applied): the nbval fixture tests/nbval/ replays on a lab
 	rm -rf runs/record-applied
 	$(BIN)/runbook run params/lab.yaml --apply --out runs/record-applied
-	$(BIN)/python -c 'from runbook_lib.runner import publish; publish("runs/record-applied", "tests/nbval", "08_*", keep_parameters=True)'
+	$(BIN)/python -c 'from runbook_lib.run.runner import publish; publish("runs/record-applied", "tests/nbval", "08_*", keep_parameters=True)'
 	$(BIN)/runbook lab down params/lab.yaml
 
 # Speed (issue 10): the lab's own figures, then 1 manager + 4 and 32 workers

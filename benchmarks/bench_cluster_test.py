@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import runbook_lib as rb
-from runbook_lib import lab
+from runbook_lib.lab import control as lab
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections
-from runbook_lib.sections import cluster_test as ct
+from runbook_lib.run.runner import run_sections
+from runbook_lib.sections import cluster_check as ct
 from runbook_lib.sections import cluster_traffic as tr
 
 ROOT = Path(__file__).resolve().parent.parent

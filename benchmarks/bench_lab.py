@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from runbook_lib import lab
+from runbook_lib.lab import control as lab
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections
+from runbook_lib.run.runner import run_sections
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params" / "lab.yaml"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from runbook_lib import lab
+from runbook_lib.lab import control as lab
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections
+from runbook_lib.run.runner import run_sections
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the targets are about (issue 10): the configuration sections. 07 has nothing to do in this layout and

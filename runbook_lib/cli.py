@@ -9,7 +9,17 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import ParamsError, RunbookError
+from .core.context import resolve_params_path
+from .core.errors import ParamsError, RunbookError
+from .lab import control as lab_control, health as lab_health, instance as lab_instance, paths as lab_files
+from .params import load_params, validate_file
+from .params.instance import ENV, InstanceError, check_name, current, read_record
+from .params.secrets import mask_text
+from .params.load import read_raw
+from .remote.inventory import hosts_from_params
+from .run.backups import backups_report
+from .run.report import register_secrets, write_report
+from .run.rollback import rollback
 
 DEFAULT_PARAMS = "params/lab.yaml"
 
@@ -27,7 +37,6 @@ def _distributions(values: list[str]) -> dict[str, Path]:
 def _use_instance(args: argparse.Namespace) -> str:
     """--instance NAME: the lab instance for this command and everything it
     starts (notebook kernels inherit RUNBOOK_LAB_INSTANCE)."""
-    from .params.instance import ENV, check_name, current
     if args.instance is not None:
         if args.instance:
             os.environ[ENV] = check_name(args.instance, "--instance")
@@ -37,17 +46,13 @@ def _use_instance(args: argparse.Namespace) -> str:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from . import lab
-    from .params import load_params
-    from .params.instance import InstanceError, read_record
-    from .params.load import read_raw
     name = _use_instance(args)
     if args.lab_cmd == "status":
         return cmd_lab_status(args, name)
     if args.lab_cmd == "up":
         fresh = bool(name) and read_record(name) is None
         if name:
-            lab.allocate(name, read_raw(args.params), args.params, args.subnet)
+            lab_instance.allocate(name, read_raw(args.params), args.params, args.subnet)
         elif args.subnet:
             raise ParamsError([f"--subnet {args.subnet}: only a named lab instance (--instance NAME) takes "
                                "--subnet; the default lab uses the params' lab.subnet"])
@@ -55,16 +60,16 @@ def cmd_lab(args: argparse.Namespace) -> int:
             p = load_params(args.params)
         except ParamsError:
             if fresh:  # bad params, nothing built: give the instance's subnet back
-                lab.down(log=lambda *_: None, release=True)
+                lab_control.down(log=lambda *_: None, release=True)
             raise
-        lab.up(p, Path(args.params), _distributions(args.distribution))
-        print(lab.format_status(lab.status(p, Path(args.params)), args.params))
+        lab_control.up(p, Path(args.params), _distributions(args.distribution))
+        print(lab_health.format_status(lab_health.status(p, Path(args.params)), args.params))
     elif args.lab_cmd == "down":
         try:
             p = load_params(args.params)
         except InstanceError:
             p = None  # not up (no record): remove whatever is left of it by its names
-        lab.down(p, release=True)
+        lab_control.down(p, release=True)
     return 0
 
 
@@ -72,9 +77,6 @@ def cmd_lab_status(args: argparse.Namespace, name: str = "") -> int:
     """The lab that is up, read from its own state file. Without PARAMS it is
     described with the params file that built it; with PARAMS, also whether
     it was built from them. Exit 0 healthy (and built from PARAMS), else 3."""
-    from . import lab
-    from .params import load_params
-    from .params.instance import read_record
     record = read_record(name) if name else None
     if name and record is None:
         print(f"lab instance {name} is not up (no record of it)")
@@ -82,17 +84,16 @@ def cmd_lab_status(args: argparse.Namespace, name: str = "") -> int:
     default = record["params_file"] if record and Path(record["params_file"]).is_file() else DEFAULT_PARAMS
     p = load_params(args.params or default)  # where the lab lives (lab.dir)
     params_file = Path(args.params) if args.params else None
-    state = lab.read_state(lab.lab_paths(p)) or {}
+    state = lab_files.read_state(lab_files.lab_paths(p)) or {}
     built = Path(state.get("params_file") or "")
     if params_file is None and built.is_file():
         p, params_file = load_params(built), built
-    st = lab.status(p, params_file)
-    print(json.dumps(st, indent=2) if args.json else lab.format_status(st, args.params))
+    st = lab_health.status(p, params_file)
+    print(json.dumps(st, indent=2) if args.json else lab_health.format_status(st, args.params))
     return 0 if st["healthy"] else 3
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .params import validate_file
     worst = 0
     for f in args.params:
         errors, warnings = validate_file(f)
@@ -115,14 +116,13 @@ RUN_CODES = """exit codes:
 
 
 def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
-    from .params import load_params
-    from .runner import run_sections
     try:
         load_params(args.params)  # bad params stop here, before any notebook runs
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     only = [x for s in args.sections for x in s.split(",") if x] or None
+    from .run.runner import run_sections  # papermill takes seconds to import: only run and check need it
     summary = run_sections(args.params, apply=getattr(args, "apply", False), only=only, out_dir=args.out,
                            hosts=args.hosts, progress=(lambda _: None) if quiet else print)
     print(summary.text())
@@ -136,29 +136,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
     print(f"report: {write_report(args.run_dir)}")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .runner import publish
+    from .run.runner import publish  # papermill, as above
     for path in publish(args.run_dir):
         print(f"published {path}")
     return 0
 
 
 def _run_hosts(params_file: str):
-    from .context import resolve_params_path
-    from .inventory import hosts_from_params
-    from .params import load_params
     p = load_params(resolve_params_path(params_file))
     return p, hosts_from_params(p)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Restore the files a run changed from its backups (rollback.py)."""
-    from .rollback import rollback
     run_dir = Path(args.run_dir)
     summary = run_dir / "summary.json"
     params_file = args.params or (json.loads(summary.read_text())["params_file"] if summary.exists() else None)
@@ -171,8 +166,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     finally:
         for h in hosts.values():
             h.close()
-    from .params.secrets import mask_text
-    from .report import register_secrets
     register_secrets(params_file)  # the params' secrets masked by value too, as in the run's outputs
     print(mask_text(report.text()))
     return 0 if report.ok else 1
@@ -180,7 +173,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_backups(args: argparse.Namespace) -> int:
     """List backups older than the params' retention; delete them only with --prune."""
-    from .backups import backups_report
     p, hosts = _run_hosts(args.params)
     try:
         print(backups_report(p, hosts, prune=args.prune))

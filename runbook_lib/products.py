@@ -20,10 +20,12 @@ from posixpath import join
 from types import MappingProxyType
 from typing import Mapping
 
-from .errors import RunbookError
+from .core.errors import RunbookError
 
 HAZELCAST = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
 TRIBES = "org.apache.axis2.clustering.tribes.TribesClusteringAgent"
+# The membership protocol each agent speaks: the two never see each other (CARBON-RUNTIME.md).
+AGENT_PROTOCOLS: Mapping[str, str] = MappingProxyType({HAZELCAST: "hazelcast", TRIBES: "tribes"})
 
 # Default ports before the carbon.xml Offset is added (E12: the broker ships Offset 3).
 SERVLET_PORTS = {"https": 9443, "http": 9763}
@@ -51,8 +53,37 @@ def _files(**kw: tuple[str, str]) -> Mapping[str, ConfigFile]:
     return MappingProxyType({k: ConfigFile(rel, role) for k, (rel, role) in kw.items()})
 
 
-def _vt(version: str) -> tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``6.1.1`` -> (6, 1, 1), for comparing versions (non-numeric parts are ignored)."""
     return tuple(int(x) for x in version.split(".") if x.isdigit())
+
+
+@dataclass(frozen=True)
+class TestArtifact:
+    """What 08 deploys on the manager to prove delivery and routing, and what a
+    node shows of it (sections/cluster/artifact.py writes and counts it):
+    proxy (ESB, EI): a proxy with a log mediator, logged `ProxyService named '…'
+    has been deployed` (CARBON-RUNTIME.md "Proxy services and the log mediator");
+    webapp (AS, document 001): an exploded web application, logged `Deployed
+    webapp: …StandardContext[/<name>]…` (carbon-deployment's TomcatGenericWebappsDeployer)."""
+
+    kind: str  # proxy or webapp
+    noun: str  # how the notebook names it
+    rel_path: str  # the one file written on a deploy target, relative to the product home
+    deployed_line: str  # in the node's log, once per deployment
+    method: str  # the HTTP method of a test request
+    url_path: str  # with {marker}
+    marker_in_content: bool  # a new marker means a new deployment (the proxy's log property)
+
+
+TEST_PROXY, TEST_WEBAPP = "RunbookClusterTest", "runbook-cluster-test"
+PROXY_ARTIFACT = TestArtifact(
+    "proxy", f"proxy {TEST_PROXY}",
+    f"repository/deployment/server/synapse-configs/default/proxy-services/{TEST_PROXY}.xml",
+    f"ProxyService named '{TEST_PROXY}' has been", "POST", f"/services/{TEST_PROXY}", True)
+WEBAPP_ARTIFACT = TestArtifact(
+    "webapp", f"webapp /{TEST_WEBAPP}", f"repository/deployment/server/webapps/{TEST_WEBAPP}/index.html",
+    f"StandardContext[/{TEST_WEBAPP}]", "GET", f"/{TEST_WEBAPP}/?runbook={{marker}}", False)
 
 
 # The files of a Carbon 4.x node (same names in every product; the conf dir differs).
@@ -102,7 +133,7 @@ class ProductSpec:
     version_file: str = "bin/version.txt"
     # What 08 deploys on the manager to prove delivery and routing: a proxy
     # service with a log mediator (Synapse: ESB, EI) or a web application (AS).
-    artifact: str = "proxy"
+    artifact: TestArtifact = PROXY_ARTIFACT
     # The JDKs the start script accepts (`java -version` | grep "1.[7|8]" in
     # carbon-kernel v4.4.x bin/wso2server.sh and product-ei v6.1.1 integrator.sh;
     # Java 9+ refuses their -Djava.endorsed.dirs). Older lines' scripts were not
@@ -126,14 +157,14 @@ class ProductSpec:
         """The agent class axis2.xml ships for VERSION (the file's class attribute decides at run time)."""
         chosen = self.agents[0][1]
         for first, cls in self.agents:
-            if _vt(version) >= _vt(first):
+            if version_tuple(version) >= version_tuple(first):
                 chosen = cls
         return chosen
 
     def agents_in(self, version: str) -> list[str]:
         """Every agent class VERSION has: those the line shipped up to it (ELB 2.0.x,
         Carbon 4.1: Tribes only; the Hazelcast agent came with Carbon 4.2)."""
-        return sorted({cls for first, cls in self.agents if _vt(first) <= _vt(version)})
+        return sorted({cls for first, cls in self.agents if version_tuple(first) <= version_tuple(version)})
 
     def conf(self, key: str) -> str:
         """A config file's path relative to the home, e.g. ``conf/axis2/axis2.xml``."""
@@ -153,7 +184,8 @@ class ProductSpec:
 
 
 def _carbon4(product: str, title: str, short: str, major: str, roles: tuple[str, ...], ports: dict,
-             agents: tuple, target: str, elb_service: str | None, files: dict, artifact: str = "proxy") -> ProductSpec:
+             agents: tuple, target: str, elb_service: str | None, files: dict,
+             artifact: TestArtifact = PROXY_ARTIFACT) -> ProductSpec:
     return ProductSpec(
         product=product, profile=DEFAULT_PROFILE, title=title, short=short, major=major, roles=roles,
         carbon_home=".", conf_dir="repository/conf", lib_dir="repository/components/lib", dbscripts_dir="dbscripts",
@@ -193,7 +225,7 @@ ESB = _carbon4("esb", "Enterprise Service Bus", "ESB", "4", ("manager", "worker"
 # AS 5.2.1 (document 001, our skeleton) ships Tribes; AS 5.3.0 Hazelcast (CARBON-RUNTIME.md).
 AS = _carbon4("as", "Application Server", "AS", "5", ("manager", "worker", "member"), dict(SERVLET_PORTS),
               (("5.0.0", TRIBES), ("5.3.0", HAZELCAST)), "/_system/asnodes", "appserver", _CARBON_FILES,
-              artifact="webapp")
+              artifact=WEBAPP_ARTIFACT)
 # ELB 2.0.x (Carbon 4.1) Tribes; 2.1.0 (Carbon 4.2) Hazelcast. Its PassThrough ports are the LB's.
 ELB = _carbon4("elb", "Elastic Load Balancer", "ELB", "2", ("elb",), {**SERVLET_PORTS, **PASSTHROUGH_PORTS},
                (("2.0.0", TRIBES), ("2.1.0", HAZELCAST)), "", None,

@@ -61,7 +61,7 @@ def shared_lab() -> bool:
         elif os.geteuid() != 0:
             _SHARED = False
         else:
-            from runbook_lib import lab as labmod
+            from runbook_lib.lab import api as labmod
             from runbook_lib.params import load_params
             _SHARED = bool(labmod.status(load_params(PARAMS_LAB))["healthy"])
     return _SHARED
@@ -88,7 +88,7 @@ def _lab_session(lab_params):
     """The real lab from params/lab.yaml, brought up fresh once per session
     (per test process) and taken down at the end."""
     _need_root()
-    from runbook_lib import lab as labmod
+    from runbook_lib.lab import api as labmod, health
     if shared_lab():
         # Development: use the lab that is already up, and leave it up.
         st = labmod.status(lab_params)
@@ -101,7 +101,7 @@ def _lab_session(lab_params):
     labmod.up(lab_params, PARAMS_LAB, log=lambda *_: None)
     _OTHER_LAB_RAN = False
     st = labmod.status(lab_params)
-    assert st["healthy"], labmod.format_status(st)
+    assert st["healthy"], health.format_status(st)
     yield st
     labmod.down(lab_params, log=lambda *_: None)
 
@@ -114,7 +114,7 @@ def lab(_lab_session, lab_params, request):
     up: then the session's modules get a fresh lab, as in one process they
     would (and any module a lab built from params/lab.yaml)."""
     global _OTHER_LAB_RAN
-    from runbook_lib import lab as labmod
+    from runbook_lib.lab import api as labmod
     if shared_lab():
         return _lab_session
     if _OTHER_LAB_RAN and request.path.name in SESSION_LAB:
@@ -137,7 +137,7 @@ def lab_secrets(lab):
 
 @pytest.fixture(scope="module")
 def lab_hosts(lab, lab_params):
-    from runbook_lib.inventory import hosts_from_params
+    from runbook_lib.remote.inventory import hosts_from_params
     hosts = hosts_from_params(lab_params)
     yield hosts
     for h in hosts.values():
@@ -251,7 +251,7 @@ def pytest_sessionfinish(session) -> None:
     """Take down and release the instance this session allocated (after the
     session fixtures' own tear-down)."""
     if _ALLOCATED:
-        from runbook_lib import lab as labmod
+        from runbook_lib.lab import api as labmod
         from runbook_lib.params.instance import ENV
         os.environ[ENV] = lab_instance()
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pymysql
 
-from runbook_lib.sqlsplit import split_sql
+from runbook_lib.remote.sqlsplit import split_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 MB_SQL = [ROOT.parent / "shared/wso2-upstream/ei-6.1.1/wso2/broker/dbscripts/mb-store/mysql-mb.sql",

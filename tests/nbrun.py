@@ -44,7 +44,7 @@ def applies_and_converges(notebook: str, tmp_path: Path, secret: str) -> str:
 def runs_apply_twice_and_converge(params: Path, sections: list[str], tmp_path: Path):
     """`runbook run --apply` twice on PARAMS' lab: the first changes something,
     both pass every check, the second changes nothing. Returns the second summary."""
-    from runbook_lib.runner import run_sections
+    from runbook_lib.run.runner import run_sections
     first = run_sections(params, apply=True, only=sections, out_dir=tmp_path / "1", progress=lambda *_: None)
     assert first.ok, first.text()
     assert sum(s.changed for s in first.sections) > 0

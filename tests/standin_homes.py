@@ -13,8 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from runbook_lib.lab import launcher
 from runbook_lib.lab.hostfs import install_standin_jdk
-from runbook_lib.lab.standin import launcher, product
+from runbook_lib.lab.standin import product
 
 SKELETONS = Path(__file__).resolve().parent.parent / "runbook_lib" / "lab" / "skeletons"
 BASE_PORTS = (9763, 9443, 8280, 8243)
@@ -52,7 +53,7 @@ class Home:
         self.addr = addr
         _, specs = launcher.specs_of(self.path)
         self.prof = product.Profile(**{**next(d for d in specs if d["script"] == (script or specs[0]["script"])),
-                                       "agents": ()})
+                                       "agents": {}})
         self.conf = self.path / self.prof.conf
         self.log = self.prof.log_file(self.path)
         # the broker profile's own launcher is its wso2server.sh (bin/broker.sh loops for ever, as the real one)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook_lib import lab as labmod
-from runbook_lib.errors import LabError
+from runbook_lib.core.errors import LabError
+from runbook_lib.lab import api as labmod
 from runbook_lib.lab import net
 from runbook_lib.params import load_params
 from runbook_lib.params.instance import current, read_record
@@ -131,7 +131,7 @@ def test_distribution_builds_a_home_from_real_files(params):
     dist = UPSTREAM / "ei-6.1.1"
     labmod.up(params, PARAMS_LAB, {"ei-6.1.1": dist}, **quiet)
     try:
-        from runbook_lib.inventory import hosts_from_params
+        from runbook_lib.remote.inventory import hosts_from_params
         hosts = hosts_from_params(params)
         h = hosts["node132"]
         for rel in ("conf/axis2/axis2.xml", "conf/carbon.xml", "wso2/broker/conf/broker.xml", "dbscripts/mysql.sql"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.inventory import hosts_from_params
+from runbook_lib.remote.inventory import hosts_from_params
 
 from .conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""08's test artifact per product (sections/cluster_artifact.py), and the
+"""08's test artifact per product (sections/cluster/artifact.py; the facts are the product spec's artifact), and the
 clustering agent the ELB must share with its members, without the lab."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from runbook_lib.params import load_params, node_views
 from runbook_lib.params.derive import cluster_agent
 from runbook_lib.products import HAZELCAST, TRIBES, spec_for
-from runbook_lib.sections.cluster_artifact import access_log_glob, artifact_for
-from runbook_lib.sections.elb import axis2_wanted
+from runbook_lib.sections.cluster.artifact import access_log_glob, artifact_for
+from runbook_lib.sections.lb.elb import axis2_wanted
 
 from .conftest import ROOT
 

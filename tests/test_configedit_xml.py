@@ -13,8 +13,8 @@ from lxml import etree
 
 from runbook_lib.configedit import (EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr,
                                     SetParameter, SetText, Uncomment, apply_xml_edits, get_values)
-from runbook_lib.errors import ConfigEditError
-from runbook_lib.redact import mask_value
+from runbook_lib.core.errors import ConfigEditError
+from runbook_lib.core.redact import mask_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configedit"
 C = "/axisconfig/clustering"
@@ -183,40 +183,7 @@ def test_single_change_touches_one_line(upstream: Path) -> None:
     assert r.texts == ["/axisconfig/clustering @enable: 'false' -> 'true' (line 493)"]
 
 
-NOOPS = {
-    "axis2": ("ei-6.1.1/conf/axis2/axis2.xml", None, [
-        SetAttr(C, "enable", "false"), SetParameter(C, "membershipScheme", "wka"),
-        SetParameter(C, "localMemberHost", "127.0.0.1"), SetParameter(C, "localMemberPort", "4100"),
-        EnsureProperty(PROPS, "mgtConsoleURL", "https://${hostName}:${httpsPort}/"),
-        ReplaceChildren(C + "/members", members("127.0.0.1")),
-        Uncomment(HTTP, "parameter", {"name": "port"}), Remove(C + "/parameter[@name='nope']"),
-        EnsureChild(C, "members")]),
-    "carbon": ("ei-6.1.1/conf/carbon.xml", NS, [
-        SetText(S + "/c:Ports/c:Offset", "0"), SetText(S + "/c:DeploymentSynchronizer/c:Enabled", "false"),
-        EnsureChild(S + "/c:DeploymentSynchronizer", "RepositoryType", text="svn")]),
-    "catalina": ("ei-6.1.1/conf/tomcat/catalina-server.xml", None, [
-        SetAttr("//Connector[@port='9443']", "scheme", "https")]),
-    "registry-crlf": ("ei-6.1.1/conf/registry.xml", None, [
-        EnsureChild(REG, "dbConfig", match_attrs={"name": "wso2registry"},
-                    children=[("dataSource", "jdbc/WSO2CarbonDB")]),
-        SetText(REG + "/readOnly", "false")]),
-    "datasources": ("ei-6.1.1/conf/datasources/master-datasources.xml", None, [
-        EnsureChild("/datasources-configuration/datasources", "datasource",
-                    match_children={"name": "WSO2_CARBON_DB"})]),
-    "user-mgt": ("ei-6.1.1/conf/user-mgt.xml", None, [
-        SetText("/UserManager/Realm/Configuration/Property[@name='dataSource']", "jdbc/WSO2CarbonDB")]),
-    "elb-axis2": ("elb-2.0.5/repository/conf/axis2/axis2.xml", None, [
-        SetAttr(C, "enable", "true"), SetParameter(C, "domain", "wso2.carbon.lb.domain")]),
-}
-
-
-@pytest.mark.parametrize("key", NOOPS)
-def test_desired_state_is_a_byte_identical_noop(upstream: Path, key: str) -> None:
-    rel, ns, edits = NOOPS[key]
-    before = read(upstream, rel)
-    r = apply_xml_edits(before, edits, Path(rel).name, ns)
-    assert r.data == before and not r.changed and r.diff == ""
-    assert len(r.texts) == len(edits) and all("already" in n for n in r.texts)
+# The desired state as shipped (a byte-identical no-op per file): tests/fixtures/operations/xml/noop-*.yaml.
 
 
 def test_every_leaf_and_attribute_set_to_itself_is_a_noop(upstream: Path) -> None:
@@ -330,20 +297,7 @@ def test_no_trailing_newline_and_crlf_small_files() -> None:
                       b'  <d>4</d>\r\n</a>')
 
 
-@pytest.mark.parametrize("data,edits,expect", [
-    (b"<a>\n<b>\n</a>\n", [], ["broken.xml", "line 3"]),
-    (b"<a><b>1</b><b>2</b></a>", [SetText("/a/b", "3")], ["broken.xml", "/a/b", "ambiguous"]),
-    (b"<a><b>1</b></a>", [SetText("/a/x", "3")], ["broken.xml", "/a/x", "no element matches"]),
-    (b"<a><b><c/></b></a>", [SetText("/a/b", "3")], ["/a/b", "child elements"]),
-    (b"<a><b>1</b></a>", [SetText("/a/[", "3")], ["bad XPath"]),
-    (b"<a>\n<!--<b/>\n<c/>-->\n</a>", [Uncomment("/a", "b")], ["/a/b", "shares its comment"]),
-    (b"<a/>", [Uncomment("/a", "b")], ["no active or commented-out"]),
-])
-def test_errors_name_file_xpath_and_cause(data: bytes, edits: list, expect: list[str]) -> None:
-    with pytest.raises(ConfigEditError) as e:
-        apply_xml_edits(data, edits, "broken.xml")
-    for part in expect:
-        assert part in str(e.value)
+# Errors that name the file, the XPath and the cause: tests/fixtures/operations/xml/error-*.yaml.
 
 
 def test_shared_comment_uncomment_refused_on_shipped_axis2(upstream: Path) -> None:

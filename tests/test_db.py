@@ -9,10 +9,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-from runbook_lib import db as D
+from runbook_lib.remote import db as D
 from runbook_lib.facts import mysql as F
 from runbook_lib.operations import mysql as O
-from runbook_lib.errors import SqlError
+from runbook_lib.core.errors import SqlError
 
 KERNEL = "ei-6.1.1/dbscripts/mysql.sql"
 KERNEL_57 = "ei-6.1.1/dbscripts/mysql5.7.sql"

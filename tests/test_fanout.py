@@ -1,4 +1,4 @@
-"""The per-host fan-out (runbook_lib/fanout.py), without the lab: results in
+"""The per-host fan-out (runbook_lib/remote/fanout.py), without the lab: results in
 item order, hosts concurrently, one host's items one after another, every
 error kept with its item, and progress kept out of headless output."""
 
@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from runbook_lib import fanout
-from runbook_lib.change import Change
-from runbook_lib.errors import RunbookError
-from runbook_lib.step import Operation, Plan
+from runbook_lib.remote import fanout
+from runbook_lib.core.change import Change
+from runbook_lib.core.errors import RunbookError
+from runbook_lib.core.step import Operation, Plan
 
 
 @pytest.fixture(autouse=True)

@@ -27,13 +27,13 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from runbook_lib import lab as labmod
-from runbook_lib.errors import RunbookError
-from runbook_lib.inventory import hosts_from_params
+from runbook_lib.lab import api as labmod
+from runbook_lib.core.errors import RunbookError
+from runbook_lib.remote.inventory import hosts_from_params
 from runbook_lib.params.secrets import PUBLISHED_DEFAULTS, read_secrets_file
-from runbook_lib.runlock import lock_dir
-from runbook_lib.runner import run_sections
-from runbook_lib.sections.nginx_conf import tls_vhosts
+from runbook_lib.run.runlock import lock_dir
+from runbook_lib.run.runner import run_sections
+from runbook_lib.sections.lb.nginx_conf import tls_vhosts
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 from .nbrun import outputs_text

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from runbook_lib.db import Db
-from runbook_lib.errors import CommandError, ConnectError
-from runbook_lib.host import Host
-from runbook_lib.inventory import fan_out
-from runbook_lib.tunnel import Tunnel
+from runbook_lib.remote.db import Db
+from runbook_lib.core.errors import CommandError, ConnectError
+from runbook_lib.remote.host import Host
+from runbook_lib.remote.inventory import fan_out
+from runbook_lib.remote.tunnel import Tunnel
 
 from .conftest import lab_ip
 

@@ -11,10 +11,10 @@ import nbformat
 import papermill as pm
 import pytest
 
-from runbook_lib import sshpool
-from runbook_lib.host import Host
-from runbook_lib.kernels import ENGINE, KERNEL, RunKernel
-from runbook_lib.runner import kernel_config
+from runbook_lib.remote import sshpool
+from runbook_lib.remote.host import Host
+from runbook_lib.run.kernels import ENGINE, KERNEL, RunKernel
+from runbook_lib.run.runner import kernel_config
 
 
 def _notebook(path) -> None:
@@ -22,7 +22,7 @@ def _notebook(path) -> None:
     nb.metadata.kernelspec = {"name": KERNEL, "display_name": "runbook", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell("import os\nleft_over = 'left_over' in dir()\nleft_over"),
                 nbformat.v4.new_code_cell("os.environ['RUNBOOK_SECTION'], os.environ['RUNBOOK_KEEP_CONNECTIONS']"),
-                nbformat.v4.new_code_cell("import runbook_lib.sshpool as p\np.__dict__.setdefault('seen', [])"
+                nbformat.v4.new_code_cell("import runbook_lib.remote.sshpool as p\np.__dict__.setdefault('seen', [])"
                                           ".append(os.getpid())\nlen(set(p.seen)), len(p.seen)"),
                 nbformat.v4.new_code_cell("left_over = True")]
     nbformat.write(nb, path)

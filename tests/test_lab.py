@@ -11,9 +11,9 @@ import pytest
 
 from .conftest import lab_ip
 
-from runbook_lib.errors import HostKeyError
-from runbook_lib.host import Host
-from runbook_lib.inventory import fan_out
+from runbook_lib.core.errors import HostKeyError
+from runbook_lib.remote.host import Host
+from runbook_lib.remote.inventory import fan_out
 
 pytestmark = pytest.mark.lab
 

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from runbook_lib.errors import ParamsError
+from runbook_lib.core.errors import ParamsError
 from runbook_lib.lab import instance as lab_instance
 from runbook_lib.lab.net import IFNAMSIZ, Names
 from runbook_lib.params import instance as pin

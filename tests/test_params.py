@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.errors import ParamsError
+from runbook_lib.core.errors import ParamsError
 from runbook_lib.params import (
     all_databases,
     hosts_entries,

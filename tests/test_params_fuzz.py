@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from runbook_lib.errors import ParamsError
+from runbook_lib.core.errors import ParamsError
 from runbook_lib.params import validate_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from runbook_lib import lab as labmod
+from runbook_lib.lab import api as labmod
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared, lab_ip
 from .nbrun import outputs_text, papermill
@@ -81,7 +81,7 @@ def test_unsupported_or_missing_jdk_is_refused_by_preflight_and_the_start_script
     if java_home == "jdk17" and not JDK17:
         pytest.skip("no JDK 17 on this machine")
     import runbook_lib as rb
-    from runbook_lib import preflight
+    from runbook_lib.sections import preflight
     run = rb.open_run(PARAMS_LAB)
     try:
         h = run.host("node132")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
-from runbook_lib.host import CommandResult
-from runbook_lib.probe import probe, quote
+from runbook_lib.remote.host import CommandResult
+from runbook_lib.remote.probe import probe, quote
 
 
 class _LocalShell:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook_lib.errors import RunbookError
+from runbook_lib.core.errors import RunbookError
 from runbook_lib.products import HAZELCAST, SPECS, TRIBES, UnsupportedProduct, spec_for, spec_for_role
 
 from .conftest import ROOT

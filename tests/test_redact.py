@@ -16,14 +16,14 @@ import nbformat
 import pytest
 from lxml import etree
 
-from runbook_lib import redact
-from runbook_lib.change import unified_diff
+from runbook_lib.core import redact
+from runbook_lib.core.change import unified_diff
 from runbook_lib.configedit import SetText, apply_xml_edits
-from runbook_lib.errors import RunbookError
+from runbook_lib.core.errors import RunbookError
 from runbook_lib.params.secrets import _RESOLVED, mask_text
-from runbook_lib.redact import is_secret_name, mask_value, redact_file, redact_text
-from runbook_lib.recorder import checks_entry
-from runbook_lib.step import Check, Checks
+from runbook_lib.core.redact import is_secret_name, mask_value, redact_file, redact_text
+from runbook_lib.core.recorder import checks_entry
+from runbook_lib.core.step import Check, Checks
 
 XML_FILES = ["elb-2.0.5/repository/conf/user-mgt.xml", "elb-2.0.5/repository/conf/axis2/axis2.xml",
              "ei-6.1.1/wso2/broker/conf/broker.xml", "ei-6.1.1/wso2/broker/conf/user-mgt.xml",
@@ -144,7 +144,7 @@ def test_fingerprint_is_a_keyed_hash_stable_within_a_run() -> None:
     # a kernel the runner starts gets the runner's key (environment, never a file): the same fingerprint
     redact.share_key()
     try:
-        code = "from runbook_lib.redact import mask_value; print(mask_value('Tr0ub4dor&3'))"
+        code = "from runbook_lib.core.redact import mask_value; print(mask_value('Tr0ub4dor&3'))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         assert out == mask_value(value)
         code = "from runbook_lib import redact; print(redact._KEY != bytes.fromhex(%r))" % redact._KEY.hex()
@@ -239,8 +239,8 @@ def test_text_inside_json_is_masked_too() -> None:
 
 def test_rollback_diff_masks_both_sides() -> None:
     """rollback's diff (current file -> its backup) shows fingerprints, never the values."""
-    from runbook_lib.changelog import FileChange, sha256
-    from runbook_lib.rollback import RollbackReport, _plan_one
+    from runbook_lib.run.changelog import FileChange, sha256
+    from runbook_lib.run.rollback import RollbackReport, _plan_one
 
     path = "/opt/wso2/w/conf/datasources/master-datasources.xml"
     now = b"<c>\n  <password>Run-Wrote-11</password>\n</c>\n"

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import nbformat
 
-from runbook_lib import cells, recorder, step
-from runbook_lib.params.secrets import _RESOLVED
-from runbook_lib.report import write_report
+from runbook_lib.core import cells, recorder, step
 from runbook_lib.operations.files import ensure_hosts_entries
-from runbook_lib.runner import RunSummary, SectionResult, difference, kernel_config
+from runbook_lib.params.secrets import _RESOLVED
+from runbook_lib.run.report import write_report
+from runbook_lib.run.runner import RunSummary, SectionResult, difference, kernel_config
 
 from .conftest import ROOT
 
@@ -65,7 +65,7 @@ def test_verify_with_a_plan_only_run_shows_and_does_not_raise(capsys):
 
 
 def test_plan_apply_notes_the_pending_hosts():
-    from runbook_lib.change import Change
+    from runbook_lib.core.change import Change
     plan = step.Plan("t", [step.Operation("node206:/etc/hosts", lambda dry: Change("node206:/etc/hosts", True, "x")),
                            step.Operation("database X", lambda dry: Change("database X", True, "y"))])
     noted: list = []
@@ -84,7 +84,7 @@ def _section(name, **kw) -> SectionResult:
 def test_exit_codes_and_drift_lines():
     ok = RunSummary("runs/x", "params/lab.yaml", False, [_section("00_preflight", passed=47)])
     assert ok.exit_code == 0 and "AS INTENDED" in ok.text() and "exit 0" in ok.text()
-    from runbook_lib.change import Change, EditNote
+    from runbook_lib.core.change import Change, EditNote
     path = "/opt/wso2/worker2/conf/axis2/axis2.xml"
     notes = (EditNote.same("/axisconfig/clustering @enable", "true", "/axisconfig/clustering @enable: already 'true'"),
              EditNote("/axisconfig/clustering/parameter[@name='domain']", "hand.edit", "wso2.ei.domain", 196,

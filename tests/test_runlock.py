@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.params import load_params
-from runbook_lib.runlock import RunLocked, acquire
+from runbook_lib.run.runlock import RunLocked, acquire
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "params" / "lab.yaml"
 HOLD = """
 import sys, time
 from runbook_lib.params import load_params
-from runbook_lib.runlock import acquire
+from runbook_lib.run.runlock import acquire
 lock = acquire(load_params(sys.argv[1]), sys.argv[1], "runs/holder")
 print("held", flush=True)
 time.sleep(120)

@@ -11,7 +11,7 @@ from runbook_lib.configedit import apply_properties_edits, apply_xml_edits
 from runbook_lib.params import load_params
 from runbook_lib.params.derive import node_views
 from runbook_lib.sections import broker
-from runbook_lib.sections.filestep import read_values
+from runbook_lib.sections.shared.filestep import read_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT.parent / "shared" / "wso2-upstream" / "ei-6.1.1" / "wso2" / "broker" / "conf"

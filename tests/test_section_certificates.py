@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import runbook_lib as rb
-from runbook_lib.sections import certificates, loadbalancer, nginx_conf, truststore
-from runbook_lib.sections.nginx_site import served_vhost
+from runbook_lib.sections import certificates, load_balancer as loadbalancer, truststore
+from runbook_lib.sections.lb import nginx_conf
+from runbook_lib.sections.lb.nginx_site import served_vhost
 from runbook_lib.facts.tls import fingerprint, served_fingerprint, split_pem
 
 from .conftest import ROOT
@@ -32,7 +33,7 @@ def run(lab):
     loadbalancer.plan_load_balancer(r).apply()
     certificates.plan_certificates(r).apply()
     certificates.plan_tls_vhosts(r).apply()
-    certificates.plan_truststores(r).apply()
+    truststore.plan_truststores(r).apply()
     yield r
     r.close()
 
@@ -196,13 +197,13 @@ def test_renewal_reaches_nginx_and_the_truststores(run, lab_hosts, lab_params) -
     assert served_fingerprint(lb, 443, "mgt.esb.wso2.com") == fingerprint(new)
     assert not certificates.verify_tls(run).failed
 
-    stale = certificates.verify_truststores(run).failed
+    stale = truststore.verify_truststores(run).failed
     assert {c.what.split(":")[0] for c in stale} == {"manager", "worker1", "worker2", "worker3"}
     assert {c.found for c in stale} == {"another certificate"}
-    report = certificates.plan_truststores(run).apply()
+    report = truststore.plan_truststores(run).apply()
     assert all("wso2-lb-mgt (the certificate of mgt.esb.wso2.com, replacing another certificate)" in c.summary
                for c in report.changes)
-    assert not certificates.verify_truststores(run).failed
+    assert not truststore.verify_truststores(run).failed
 
 
 def test_truststore_import_keytool_listing_and_repair(run, lab_hosts, lab_params, lab_secrets) -> None:
@@ -220,18 +221,18 @@ def test_truststore_import_keytool_listing_and_repair(run, lab_hosts, lab_params
 
     node.check("IFS= read -r P && export P && keytool -delete -alias wso2-lb -keystore %s -storepass:env P", store,
                stdin=f"{password}\n".encode())
-    failed = certificates.verify_truststores(run).failed
+    failed = truststore.verify_truststores(run).failed
     assert [(c.what, c.found) for c in failed] == [("worker3: wso2-lb in client-truststore.jks", "(alias absent)")]
     assert "apply=True" in failed[0].fix
     before = {v: sha(lab_hosts[views[v].host_name], truststore.store_path(views[v])) for v in views
               if views[v].node.role in truststore.NODE_ROLES}
-    report = certificates.plan_truststores(run).apply()
+    report = truststore.plan_truststores(run).apply()
     assert [c.target.split("/")[3] for c in report.changed] == ["worker3"]
     assert "imported wso2-lb (the certificate of esb.wso2.com) (backup " in report.changed[0].summary
     after = {v: sha(lab_hosts[views[v].host_name], truststore.store_path(views[v])) for v in before}
     assert [v for v in before if before[v] != after[v]] == ["worker3"]
-    assert not certificates.verify_truststores(run).failed
-    assert not certificates.plan_truststores(run).apply().changed
+    assert not truststore.verify_truststores(run).failed
+    assert not truststore.plan_truststores(run).apply().changed
 
 
 def test_https_routing_affinity_and_management(run, lab_hosts, lab_params) -> None:
@@ -267,7 +268,7 @@ def test_host_filter(lab) -> None:
     try:
         assert certificates.plan_certificates(r).operations == []
         assert certificates.plan_tls_vhosts(r).operations == []
-        assert [op.target.split("/")[3] for op in certificates.plan_truststores(r).operations] == ["worker2"]
-        assert [c.what.split(":")[0] for c in certificates.verify_truststores(r).checks] == ["worker2", "worker2"]
+        assert [op.target.split("/")[3] for op in truststore.plan_truststores(r).operations] == ["worker2"]
+        assert [c.what.split(":")[0] for c in truststore.verify_truststores(r).checks] == ["worker2", "worker2"]
     finally:
         r.close()

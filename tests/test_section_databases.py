@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 import runbook_lib as rb
-from runbook_lib.db import Db
-from runbook_lib.errors import RunbookError
+from runbook_lib.remote.db import Db
+from runbook_lib.core.errors import RunbookError
 from runbook_lib.facts import mysql as F
 from runbook_lib.sections import databases as X
+from runbook_lib.sections import jdbc_driver as J
 
 from .nbrun import papermill
 from .conftest import PARAMS_LAB, lab_ip
@@ -41,7 +42,7 @@ def admin(lab_mysql):
 
 
 def _apply_all(run) -> list[rb.Report]:
-    return [X.plan_databases(run).apply(), X.plan_app_user(run).apply(), X.plan_driver(run).apply()]
+    return [X.plan_databases(run).apply(), X.plan_app_user(run).apply(), J.plan_driver(run).apply()]
 
 
 def _jar(lab_hosts, host: str, path: str) -> str | None:
@@ -70,7 +71,7 @@ def test_database_specs_follow_params_and_host_filter(run):
     only = rb.open_run(PARAMS_LAB, hosts="broker2")
     assert [s.name for s in X.database_specs(only)] == ["WSO2_USER_DB", "REGISTRY_DB", "REGISTRY_LOCAL_B2",
                                                         "WSO2_MB_DB"]
-    assert X._jar_targets(only) == [("broker2", "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar")]
+    assert J._jar_targets(only) == [("broker2", "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar")]
     assert [s.name for s in X.database_specs(rb.open_run(PARAMS_LAB, hosts="db"))] == CLUSTER
 
 
@@ -82,7 +83,7 @@ def test_preview_changes_nothing_then_apply_then_no_changes(run, admin, lab_host
     broker2_jar = "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar"
     lab_hosts["broker2"].check("rm -f %s", broker2_jar)
     before = _state(admin, lab_hosts)
-    previews = [X.plan_databases(run).preview(), X.plan_app_user(run).preview(), X.plan_driver(run).preview()]
+    previews = [X.plan_databases(run).preview(), X.plan_app_user(run).preview(), J.plan_driver(run).preview()]
     assert _state(admin, lab_hosts) == before  # a preview changes nothing
     text = "\n".join(r.text() for r in previews)
     assert "database REGISTRY_LOCAL_B2 (local registry of broker2): would create (latin1)" in text
@@ -104,7 +105,7 @@ def test_preview_changes_nothing_then_apply_then_no_changes(run, admin, lab_host
     assert all("no changes - everything already as intended" in r.headline() for r in again), \
         [r.headline() for r in again]
     assert _state(admin, lab_hosts) == settled
-    for checks in (X.verify_databases(run), X.verify_app_user(run), X.verify_driver(run)):
+    for checks in (X.verify_databases(run), X.verify_app_user(run), J.verify_driver(run)):
         assert not checks.failed, _failed(checks)
 
 
@@ -160,11 +161,11 @@ def test_changed_jar_fails_verification_and_is_replaced(run, lab_hosts):
     _apply_all(run)
     dest = "/opt/wso2/wso2ei-6.1.1/lib/mariadb-java-client.jar"
     lab_hosts["broker1"].write_file(dest, b"not a jar", backup=False)
-    checks = X.verify_driver(run)
+    checks = J.verify_driver(run)
     assert [(c.host, c.found) for c in checks.failed] == [("broker1", "differs")]
-    change = [c for c in X.plan_driver(run).apply().changed]
+    change = [c for c in J.plan_driver(run).apply().changed]
     assert [c.target for c in change] == [f"broker1:{dest}"] and "replaced" in change[0].summary
-    assert not X.verify_driver(run).failed
+    assert not J.verify_driver(run).failed
 
 
 def test_a_fresh_cluster_from_nothing(lab, admin, tmp_path):

@@ -17,10 +17,11 @@ import yaml
 
 import runbook_lib as rb
 from runbook_lib.configedit import apply_lbconf_edits, apply_xml_edits, get_values, read_lbconf
-from runbook_lib.errors import RunbookError
+from runbook_lib.core.errors import RunbookError
 from runbook_lib.params import load_params
-from runbook_lib.sections import elb, loadbalancer, nginx_conf
-from runbook_lib.sections.nginx_site import Site, served_vhost
+from runbook_lib.sections.lb import elb, nginx_conf
+from runbook_lib.sections import load_balancer as loadbalancer
+from runbook_lib.sections.lb.nginx_site import Site, served_vhost
 
 from .conftest import ROOT, lab_ip
 from .nbrun import papermill

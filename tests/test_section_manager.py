@@ -14,7 +14,7 @@ import pytest
 
 import runbook_lib as rb
 from runbook_lib.configedit import EnsureProperty, SetAttr, SetParameter, SetText, apply_xml_edits, get_values
-from runbook_lib.errors import CheckFailed
+from runbook_lib.core.errors import CheckFailed
 from runbook_lib.params import load_params, node_views
 from runbook_lib.sections import clustering as cl
 from runbook_lib.sections import svn

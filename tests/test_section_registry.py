@@ -12,11 +12,10 @@ import pytest
 import runbook_lib as rb
 from runbook_lib.configedit import Remove, SetText, apply_xml_edits, get_values
 from runbook_lib.params import jdbc_url
-from runbook_lib.sections import databases as D
-from runbook_lib.sections import datasources as DS
-from runbook_lib.sections import registry as R
-from runbook_lib.redact import mask_value
-from runbook_lib.sections.filestep import FileStep
+from runbook_lib.core.redact import mask_value
+from runbook_lib.sections import databases as D, datasources as DS, jdbc_driver as J
+from runbook_lib.sections import registry_mount as R
+from runbook_lib.sections.shared.filestep import FileStep
 
 from .nbrun import papermill
 from .conftest import PARAMS_LAB, ROOT, UPSTREAM
@@ -33,7 +32,7 @@ URL = "jdbc:mysql://carbondb.mysql-wso2.com:3306/{}?autoReconnect=true&useSSL=fa
 @pytest.fixture(scope="module")
 def run(lab):
     r = rb.open_run(PARAMS_LAB, apply=True)
-    for plan in (D.plan_databases(r), D.plan_app_user(r), D.plan_driver(r)):  # 04 needs 03's state
+    for plan in (D.plan_databases(r), D.plan_app_user(r), J.plan_driver(r)):  # 04 needs 03's state
         plan.apply()
     yield r
     r.close()
@@ -48,11 +47,11 @@ def _edit(host, path: str, edits: list) -> None:
     host.write_file(path, apply_xml_edits(host.read_file(path), edits, path).data, backup=False)
 
 
-ALL = R.DS_ROLES + R.BROKERS  # 04's nodes and 07's brokers: the same steps
+ALL = DS.DS_ROLES + DS.BROKERS  # 04's nodes and 07's brokers: the same steps
 
 
 def _plans(run) -> list[rb.Plan]:
-    return [R.plan_hosts(run, ALL), R.plan_datasources(run, ALL), R.plan_registry(run, ALL)]
+    return [R.plan_hosts(run, ALL), DS.plan_datasources(run, ALL), R.plan_registry(run, ALL)]
 
 
 def _failed(checks: rb.Checks) -> dict[str, rb.Check]:
@@ -66,7 +65,7 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
     skel = SKELETONS / "ei-6.1.1" / "conf"
     h.write_file(MDS, (skel / "datasources/master-datasources.xml").read_bytes(), backup=False)
     h.write_file(REG, (skel / "registry.xml").read_bytes(), backup=False)
-    _edit(h, UM, [SetText(R.USER_MGT_DS, "jdbc/WSO2CarbonDB")])
+    _edit(h, UM, [SetText(DS.USER_MGT_DS, "jdbc/WSO2CarbonDB")])
     only = rb.open_run(PARAMS_LAB, apply=True, hosts="worker3")
     try:
         R.plan_hosts(only).apply()  # the database alias line: this test is about the three files
@@ -100,13 +99,13 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
         assert get_values(reg, f"{ri}/cacheId") == ["wso2carbon@" + URL.format("REGISTRY_DB")]  # E8
         assert get_values(reg, f"{ri}/readOnly") == ["true"]  # a worker
         assert get_values(reg, "/wso2registry/mount/targetPath") == ["/_system/eiconfig", "/_system/governance"]
-        assert get_values(h.read_file(UM), R.USER_MGT_DS) == ["jdbc/WSO2UMDB"]
+        assert get_values(h.read_file(UM), DS.USER_MGT_DS) == ["jdbc/WSO2UMDB"]
 
         settled = {p: _sha(h, p) for p in (MDS, REG, UM)}
         again = [p.apply() for p in _plans(only)]
         assert all("no changes" in r.headline() for r in again), [r.headline() for r in again]
         assert {p: _sha(h, p) for p in (MDS, REG, UM)} == settled
-        for checks in (R.verify_hosts(only, ALL), R.verify_datasources(only, ALL), R.verify_registry(only, ALL)):
+        for checks in (R.verify_hosts(only, ALL), DS.verify_datasources(only, ALL), R.verify_registry(only, ALL)):
             assert not checks.failed, [str(c) for c in checks.failed]
     finally:
         only.close()
@@ -126,17 +125,17 @@ def test_verification_fails_when_broken_then_apply_repairs(run, lab_hosts):
                 "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=60000"),
         SetText(f"{DSX}[name='WSO2_USER_DB']/{cfg}/password", "not-the-password"),
     ])
-    _edit(h, um, [SetText(R.USER_MGT_DS, "jdbc/NoSuchDB")])
+    _edit(h, um, [SetText(DS.USER_MGT_DS, "jdbc/NoSuchDB")])
     _edit(h, reg, [SetText("/wso2registry/remoteInstance/cacheId", "wso2carbon@jdbc:mysql://elsewhere/REGISTRY_DB"),
                    Remove("/wso2registry/mount[@path='/_system/governance']")])
     try:
-        ds = _failed(R.verify_datasources(run, ALL))
+        ds = _failed(DS.verify_datasources(run, ALL))
         assert ds["broker2: REGISTRY_DB URL"].found.endswith("DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=60000")
         assert "ERRATA E3" in ds["broker2: REGISTRY_DB URL"].fix
         assert ds["broker2: WSO2_USER_DB connects as wso2carbon"].found.startswith("ERROR 1045")
         assert ds["broker2: user-mgt.xml dataSource jdbc/NoSuchDB"].found == "not defined"
-        assert {c.host for c in R.verify_datasources(run, ALL).failed} == {"broker2"}
-        assert not R.verify_datasources(run).failed  # 04 alone leaves the brokers to 07
+        assert {c.host for c in DS.verify_datasources(run, ALL).failed} == {"broker2"}
+        assert not DS.verify_datasources(run).failed  # 04 alone leaves the brokers to 07
         reg_checks = _failed(R.verify_registry(run, ALL))
         assert set(reg_checks) == {"broker2: user-mgt.xml dataSource", "broker2: remoteInstance cacheId (E8)",
                                    "broker2: mount /_system/governance"}
@@ -148,7 +147,7 @@ def test_verification_fails_when_broken_then_apply_repairs(run, lab_hosts):
     finally:
         for plan in _plans(run):
             plan.apply()
-    for checks in (R.verify_datasources(run, ALL), R.verify_registry(run, ALL)):
+    for checks in (DS.verify_datasources(run, ALL), R.verify_registry(run, ALL)):
         assert not checks.failed, [str(c) for c in checks.failed]
 
 
@@ -172,8 +171,8 @@ def test_every_layout_edits_its_shipped_files(params: Path):
     steps = {"datasources/master-datasources.xml": ds_step, "registry.xml": R.REGISTRY_STEP,
              "user-mgt.xml": R.USER_MGT_STEP}
     for v in nodes:
-        want = R.node_datasources(run, v)
-        edits = {"datasources/master-datasources.xml": R.datasource_edits(run, v, "org.mariadb.jdbc.Driver", "pw"),
+        want = DS.node_datasources(run, v)
+        edits = {"datasources/master-datasources.xml": DS.datasource_edits(run, v, "org.mariadb.jdbc.Driver", "pw"),
                  "registry.xml": R.registry_edits(run, v), "user-mgt.xml": R.usermgt_edits()}
         for rel, e in edits.items():
             files = _shipped(v.product.dist, v.layout.conf, rel)
@@ -187,7 +186,7 @@ def test_every_layout_edits_its_shipped_files(params: Path):
                 if rel.startswith("datasources"):
                     got = get_values(once.data, f"{DSX}/name")
                     assert {w.name for w in want} <= set(got) and len(got) == len(set(got)), name
-                    local = any(w.jndi == R.LOCAL_JNDI for w in want)
+                    local = any(w.jndi == DS.LOCAL_JNDI for w in want)
                     assert ("WSO2_CARBON_DB" in got) is not local, name
                     assert get_values(once.data, f"{DSX}[name='REGISTRY_DB']/definition/configuration/url") == \
                         [jdbc_url(run.params, run.params.database.names.shared_registry)]
@@ -196,14 +195,14 @@ def test_every_layout_edits_its_shipped_files(params: Path):
                     assert get_values(once.data, "/wso2registry/dbConfig[@name='wso2registry']/dataSource") == \
                         ["jdbc/WSO2CarbonDB"]  # 003: the local dbConfig stays
                 else:
-                    assert get_values(once.data, R.USER_MGT_DS) == ["jdbc/WSO2UMDB"]
+                    assert get_values(once.data, DS.USER_MGT_DS) == ["jdbc/WSO2UMDB"]
     run.close()
 
 
 def test_driver_class_comes_from_the_jar(lab_hosts):
     jar = lab_hosts["node206"].read_file("/usr/share/java/mariadb-java-client.jar")
-    assert R.driver_class(jar, "/x/mariadb-java-client.jar") == "org.mariadb.jdbc.Driver"
-    assert R.driver_class(None, "/x/mysql-connector-java-5.1.49.jar") == "com.mysql.jdbc.Driver"
+    assert DS.driver_class(jar, "/x/mariadb-java-client.jar") == "org.mariadb.jdbc.Driver"
+    assert DS.driver_class(None, "/x/mysql-connector-java-5.1.49.jar") == "com.mysql.jdbc.Driver"
 
 
 def test_notebook_runs_headless(run, lab_secrets, tmp_path):

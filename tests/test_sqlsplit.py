@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.errors import SqlError
-from runbook_lib.sqlsplit import Statement, create_table_names, split_sql
+from runbook_lib.core.errors import SqlError
+from runbook_lib.remote.sqlsplit import Statement, create_table_names, split_sql
 
 # Counted by hand and cross-checked: kernel scripts have 39 live CREATE TABLE, 21 CREATE
 # INDEX, 1 CREATE UNIQUE INDEX, 13 ALTER TABLE; `grep -ci 'create table'` says 40 because

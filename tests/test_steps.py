@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import runbook_lib as rb
-from runbook_lib.recorder import Recorder
-from runbook_lib.runner import difference
+from runbook_lib.core.recorder import Recorder
+from runbook_lib.run.runner import difference
 from runbook_lib.sections import clustering as cl
-from runbook_lib.sections.filestep import HostsStep
+from runbook_lib.sections.shared.filestep import HostsStep
 
 from .conftest import PARAMS_LAB, ROOT
 
@@ -90,8 +90,8 @@ def test_a_test_step_yields_its_findings_and_the_cell_stops_at_the_first_failure
     """08: library functions yield what they find; ``do`` verifies each before the next step runs."""
     from types import SimpleNamespace
 
-    from runbook_lib.errors import CheckFailed
-    from runbook_lib.sections import cluster_test as ct
+    from runbook_lib.core.errors import CheckFailed
+    from runbook_lib.sections import cluster_check as ct
     monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
     ran: list[str] = []
 

@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from runbook_lib import lab as labmod
+from runbook_lib.lab import api as labmod
 from runbook_lib.params import node_views
-from runbook_lib.runner import run_sections
+from runbook_lib.run.runner import run_sections
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 

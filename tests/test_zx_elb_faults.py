@@ -20,11 +20,11 @@ from lxml import etree
 
 import pytest
 
-from runbook_lib import lab as labmod
-from runbook_lib.context import open_run
+from runbook_lib.lab import api as labmod
+from runbook_lib.core.context import open_run
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections, sections
-from runbook_lib.sections import cluster_test as ct
+from runbook_lib.run.runner import run_sections, sections
+from runbook_lib.sections import cluster_check as ct
 from runbook_lib.sections import cluster_traffic as tr
 
 from .conftest import ROOT, skip_if_shared

@@ -9,12 +9,12 @@ import subprocess
 
 import pytest
 
-from runbook_lib import lab as labmod
-from runbook_lib.context import open_run
+from runbook_lib.lab import api as labmod
+from runbook_lib.core.context import open_run
 from runbook_lib.params import load_params
-from runbook_lib.runner import run_sections, sections
-from runbook_lib.sections.cluster_artifact import artifact_for
-from runbook_lib.sections.cluster_lb import serving
+from runbook_lib.run.runner import run_sections, sections
+from runbook_lib.sections.cluster.artifact import artifact_for
+from runbook_lib.sections.cluster.through_lb import serving
 
 from .conftest import skip_if_shared, ROOT
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import lab as labmod
-from runbook_lib.inventory import hosts_from_params
+from runbook_lib.lab import api as labmod
+from runbook_lib.remote.inventory import hosts_from_params
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 

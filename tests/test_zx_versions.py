@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from runbook_lib import lab as labmod
+from runbook_lib.lab import api as labmod
 from runbook_lib.lab.homes import nearest_skeleton
 from runbook_lib.params import load_params, node_views
 from runbook_lib.products import spec_for
@@ -56,7 +56,7 @@ def test_version_without_skeleton_comes_up_from_real_files_and_converges(tmp_pat
         said = [ln for ln in lines if "<-" in ln]
         assert said and all("skeleton ei-6.1.1 (nearest to ei-6.4.0, same line)" in ln and str(dist) in ln
                             for ln in said), lines
-        home = labmod.control.lab_paths(p).host("ei102") / "opt" / "wso2" / "wso2ei-6.4.0"
+        home = labmod.lab_paths(p).host("ei102") / "opt" / "wso2" / "wso2ei-6.4.0"
         assert (home / "bin/version.txt").read_text() == "WSO2 Enterprise Integrator v6.4.0\n"
         assert (home / "conf/axis2/axis2.xml").read_bytes() == (UPSTREAM / "conf/axis2/axis2.xml").read_bytes()
 

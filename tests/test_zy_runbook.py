@@ -14,10 +14,10 @@ import nbformat
 import pymysql
 import pytest
 
-from runbook_lib import lab as labmod
-from runbook_lib.inventory import fan_out, hosts_from_params
+from runbook_lib.lab import api as labmod
+from runbook_lib.remote.inventory import fan_out, hosts_from_params
 from runbook_lib.params.secrets import PUBLISHED_DEFAULTS, read_secrets_file
-from runbook_lib.runner import run_sections, sections
+from runbook_lib.run.runner import run_sections, sections
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 from .nbrun import outputs_text

@@ -36,7 +36,7 @@ def _free_port() -> int:
 @pytest.fixture
 def jupyterlab(lab, lab_params, tmp_path):
     skip_if_shared()
-    from runbook_lib import lab as labmod
+    from runbook_lib.lab import api as labmod
     labmod.down(lab_params, log=lambda *_: None)  # a fresh lab: the plan has changes to show
     labmod.up(lab_params, ROOT / "params" / "lab.yaml", log=lambda *_: None)
     if not shutil.which(CHROMIUM):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.core.errors import ConfigEditError
 
 
 @dataclass

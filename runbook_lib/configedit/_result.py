@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Generic, Hashable, TypeVar
 
-from runbook_lib.change import EditNote, unified_diff
+from runbook_lib.core.change import EditNote, unified_diff
 
 
 @dataclass(frozen=True)

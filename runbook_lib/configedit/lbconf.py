@@ -12,11 +12,11 @@ import textwrap
 from dataclasses import dataclass
 from typing import Sequence
 
-from runbook_lib.change import EditNote
+from runbook_lib.core.change import EditNote
 from runbook_lib.configedit._lbparse import LbBlock, LbEntry, parse, problems, render, to_dict
 from runbook_lib.configedit._result import (EditResult, indent_before, line_end, line_no, make_result,
                                             newline_of, whole_lines)
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.core.errors import ConfigEditError
 
 __all__ = ["SetLbValue", "ReplaceLbBlock", "RemoveLbBlock", "apply_lbconf_edits", "read_lbconf",
            "lbconf_problems"]

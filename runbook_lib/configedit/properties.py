@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from runbook_lib.change import EditNote
+from runbook_lib.core.change import EditNote
 from runbook_lib.configedit._result import EditResult, make_result, newline_of
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.core.errors import ConfigEditError
 
 __all__ = ["SetProperty", "RemoveProperty", "apply_properties_edits", "read_properties"]
 

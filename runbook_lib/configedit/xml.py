@@ -15,11 +15,11 @@ from typing import Mapping, Sequence
 
 from lxml import etree
 
-from runbook_lib.change import EditNote
+from runbook_lib.core.change import EditNote
 from runbook_lib.configedit._result import EditResult, Memo, make_result, whole_lines
-from runbook_lib.configedit._xmldoc import (Doc, cached_doc, Node, matches, norm, render_lines, set_attr,
-                                            set_text)
-from runbook_lib.errors import ConfigEditError
+from runbook_lib.configedit._xmldoc import Doc, cached_doc, Node, matches, norm, render_lines
+from runbook_lib.configedit._xmlvalues import set_attr, set_text
+from runbook_lib.core.errors import ConfigEditError
 
 __all__ = ["SetText", "SetAttr", "EnsureChild", "SetParameter", "EnsureProperty", "Uncomment",
            "ReplaceChildren", "Remove", "Edit", "apply_xml_edits", "get_values"]

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 
 class Reader(Protocol):
-    """What a RemoteFile uses of a host (runbook_lib.host.Host provides it)."""
+    """What a RemoteFile uses of a host (runbook_lib.remote.host.Host provides it)."""
 
     def read_file(self, path: str, sudo: bool = False) -> bytes | None: ...
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..db import Db
-    from ..host import Host
+from ..remote.db import Db
+from ..remote.host import Host
 
 
 def databases(db: Db) -> set[str]:
@@ -156,7 +154,7 @@ def _opt_value(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def client_query(host: "Host", address: str, port: int, user: str, password: str, sql: str,
+def client_query(host: Host, address: str, port: int, user: str, password: str, sql: str,
                  database: str | None = None) -> tuple[bool, str]:
     """Run SQL with the ``mariadb`` (or ``mysql``) client ON ``host``, as user/password:
     proof that the account works from that host's address, not only from ours.

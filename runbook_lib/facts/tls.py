@@ -18,9 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..errors import ParamsError, Problem
-from ..host import Host
+from ..core.errors import ParamsError, Problem
 from ..params import Params
+from ..remote.host import Host
 
 PEM_END = b"-----END CERTIFICATE-----"
 

@@ -1,9 +1,6 @@
 """The lab: a multi-host cluster environment on one machine (network
-namespaces, real sshd, MariaDB, nginx, svnserve). See control.py and health.py."""
+namespaces, real sshd, MariaDB, nginx, svnserve). control.py brings it up
+and down, health.py says what is up, paths.py where it keeps its files.
 
-from .control import down, up
-from .health import format_status, status
-from .instance import allocate
-from .paths import lab_paths, read_state
-
-__all__ = ["up", "down", "allocate", "status", "format_status", "lab_paths", "read_state"]
+Nothing is imported here: the params checks ask homes.py which skeleton a
+version is built on, and the lab's own modules import the params."""

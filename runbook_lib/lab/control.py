@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
-from ..errors import LabError
+from ..core.errors import LabError
 from ..params import Params
 from ..params.instance import current, read_record
 from ..products import spec_for
@@ -91,7 +92,6 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     state["secrets_file"] = str(secrets_path)
     paths.ssh.mkdir(mode=0o700, exist_ok=True)
     if not paths.client_key.exists():
-        import subprocess
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runbook-lab-client",
                         "-f", str(paths.client_key)], check=True)
     pubkey = Path(str(paths.client_key) + ".pub").read_text()

@@ -5,10 +5,12 @@ params alone, so it describes the lab that is actually up."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 from pathlib import Path
 
+from ..core.context import ROOT
 from ..params import Params
-from ..textview import text_table
+from ..core.textview import text_table
 from . import net, services
 from .paths import lab_paths, read_state
 
@@ -20,7 +22,6 @@ def _health(service: str, address: str) -> bool:
     if service == "sshd":
         return services.banner(address, port).startswith(b"SSH-")
     if service == "nginx":
-        import http.client
         try:
             c = http.client.HTTPConnection(address, port, timeout=2)
             c.request("GET", "/lab-health")
@@ -39,7 +40,6 @@ def params_hash(path: Path, distributions: dict[str, Path]) -> str:
 
 def _shown(path: str) -> str:
     """A params path as shown: relative to the project when inside it."""
-    from ..context import ROOT
     try:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:

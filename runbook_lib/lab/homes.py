@@ -14,14 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LabError
-from ..products import line_spec
+from ..core.errors import LabError
+from ..products import line_spec, version_tuple
 
 SKELETONS = Path(__file__).resolve().parent / "skeletons"
-
-
-def _vt(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split(".") if x.isdigit())
 
 
 def skeleton_names() -> list[str]:
@@ -56,10 +52,10 @@ def nearest_skeleton(name: str, version: str) -> HomeSource:
     if not candidates:
         raise LabError(f"the lab has no skeleton of the {line.versions} line (known: {skeleton_names()})",
                        fix="add a skeleton under runbook_lib/lab/skeletons/ or use a product line the lab has")
-    want = _vt(version)
+    want = version_tuple(version)
 
     def distance(item: tuple[str, str]) -> tuple:
-        v = _vt(item[0])
+        v = version_tuple(item[0])
         width = max(len(v), len(want))
         a = v + (0,) * (width - len(v))
         b = want + (0,) * (width - len(want))

@@ -8,16 +8,17 @@ product path holds different files on different hosts, as on real servers.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
 import subprocess
 from pathlib import Path
 
-from ..errors import LabError
-from .homes import SKELETONS, HomeSource, skeleton_dir  # noqa: F401 - SKELETONS kept for callers
+from ..core.errors import LabError
+from .homes import HomeSource, skeleton_dir
 from .paths import LabPaths
-from .standin import launcher
+from . import launcher
 TRUSTSTORE_PASSWORD = "wso2carbon"  # as WSO2 ships it
 
 
@@ -25,7 +26,6 @@ def free_uid(start: int = 2900) -> int:
     """An id no account or group on the machine uses (the lab adds no account
     to the machine; this id appears only in lab hosts' own passwd files)."""
     used = {p.pw_uid for p in pwd.getpwall()}
-    import grp
     used |= {g.gr_gid for g in grp.getgrall()}
     uid = start
     while uid in used:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import LabError
+from ..core.errors import LabError
 from ..params.instance import RECORDS, check_name, lab_dir_for, octet_prefix, read_record, record_path, subnet_of
 from . import net
 

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LabError
+from ..core.errors import LabError
 from ..params.instance import current
 
 IFNAMSIZ = 15  # the longest Linux interface name

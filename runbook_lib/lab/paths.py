@@ -7,13 +7,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..errors import LabError
+from ..core.errors import LabError
+from ..params import Params
 from .net import ns_name
-
-if TYPE_CHECKING:
-    from ..params import Params
 
 NETNS_ETC = Path("/etc/netns")
 

@@ -10,13 +10,14 @@ run over SSH sees exactly the files its services read.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from ..errors import LabError
+from ..core.errors import LabError
 from .net import ns_name
 from .paths import LabPaths
 
@@ -227,5 +228,4 @@ def require_tools() -> None:
 
 
 def _which(tool: str) -> bool:
-    from shutil import which
-    return which(tool) is not None
+    return shutil.which(tool) is not None

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Literal, Sequence
 
-from ..change import Change, EditNote, unified_diff
 from ..configedit import apply_xml_edits
 from ..configedit.lbconf import apply_lbconf_edits
 from ..configedit.properties import apply_properties_edits
-from ..host import Host
+from ..core.change import Change, EditNote, unified_diff
+from ..remote.host import Host
 
 Kind = Literal["xml", "properties", "lbconf"]
 APPLIERS = {"xml": apply_xml_edits, "properties": apply_properties_edits, "lbconf": apply_lbconf_edits}

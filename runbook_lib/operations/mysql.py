@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from ..change import Change
-from ..db import Db, DbError, IdentifierError, _lit, check_identifier, quote_ident
-from ..errors import SqlError
+from ..core.change import Change
+from ..core.errors import SqlError
 from ..facts.mysql import _granted, _password_matches, databases, grant_objects, grants, like_escape, \
     tables, user_exists
-from ..sqlsplit import create_table_names, split_sql
+from ..remote.db import Db, DbError, IdentifierError, _lit, check_identifier, quote_ident
+from ..remote.sqlsplit import create_table_names, split_sql
 
 _WORD_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _PRIVILEGES = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..errors import Problem
+from ..core.errors import Problem
 from . import brokers as b
 from .derive import node_offset, node_ports
 from .model import Params

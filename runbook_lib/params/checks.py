@@ -12,9 +12,12 @@ from collections import defaultdict
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from ..errors import Problem, RunbookError
+from ..core.errors import Problem, RunbookError
+from ..lab.homes import nearest_skeleton
 from ..products import SPECS, line_spec, role_allowed, specs_for_role
+from .checks_services import SERVICE_RULES
 from .derive import layout, node_offset, node_ports
+from .findings import Report
 from .model import Params
 
 SVN_PORT = 3690
@@ -37,33 +40,8 @@ def _role_problem(field: str, product: str, role: str) -> tuple[str, str, str]:
             + " or ".join(f"`{r}`" for r in roles) + f", not `{role}`", f"set role: {roles[0]}")
 
 
-class Report:
-    """The problems found so far, and the small helpers every rule uses."""
-
-    def __init__(self, p: Params, file: str) -> None:
-        self.p, self.file, self.out = p, file, []  # type: ignore[var-annotated]
-
-    def err(self, field: str, message: str, fix: str) -> None:
-        self.out.append(Problem(self.file, field, message, fix))
-
-    def warn(self, field: str, message: str, fix: str) -> None:
-        self.out.append(Problem(self.file, field, message, fix, level="warning"))
-
-    def host_ref(self, field: str, name: str | None, role: str | None = None) -> None:
-        p = self.p
-        if name is None:
-            return
-        if name not in p.hosts:
-            self.err(field, f"no host named `{name}`", f"use one of {sorted(p.hosts)} or add it under hosts:")
-        elif role and role not in p.hosts[name].roles:
-            self.err(field, f"host `{name}` does not have the role `{role}`",
-                     f"add `{role}` to hosts.{name}.roles")
-
-
 def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
     """Every rule, in the order the problems are reported."""
-    from .checks_services import SERVICE_RULES  # they build on Report, defined above
-
     r = Report(p, file)
     for rule in (_hosts, _nodes, _ports, _roles):
         rule(r)
@@ -100,7 +78,6 @@ def _hosts(r: Report) -> None:
 def _nodes(r: Report) -> None:
     """Each node: its host, a role its product line has, a version the lab can build."""
     p, err, host_ref = r.p, r.err, r.host_ref
-    from ..lab.homes import nearest_skeleton  # local import: the lab package imports params
     # --- nodes -------------------------------------------------------------
     for nname, n in p.nodes.items():
         field = f"nodes.{nname}"

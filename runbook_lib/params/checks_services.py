@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..products import spec_for
-from .checks import Report
 from .derive import cluster_agent
+from .findings import Report
 
 
 def _inside_git_repo(path: Path) -> bool:

@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ParamsError, Problem
+from ..core.errors import ParamsError, Problem
 
 ENV = "RUNBOOK_LAB_INSTANCE"
 RECORDS = Path("/tmp/rblab-instances")

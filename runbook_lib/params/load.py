@@ -20,12 +20,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import ParamsError, Problem, merged
+from ..core.errors import ParamsError, Problem, merged
 from .broker_checks import broker_checks
 from .checks import cross_checks
 from .instance import for_instance
 from .model import Params
-from .problems import SECRET_FIELDS, _field, _fix_for, _is_secret_field, problems_from_validation  # noqa: F401
+from .problems import SECRET_FIELDS, _field, _fix_for, _is_secret_field
 from .sanity import sanity_checks
 from .yamlstrict import read_strict
 

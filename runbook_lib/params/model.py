@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..products import PRODUCTS, UnsupportedProduct, spec_for
-from .fields import (DOMAIN_RE, MYSQL_HOST_RE, NODE_ID_RE, PATTERN_WORDS, PRODUCT_WORDS,  # noqa: F401 - re-exported
-                     SECRET_NAME_RE, SUPPORTED_LINES, TENANT_RANGE_RE, VERSION_RE, AbsPath, HostName, Name, Port,
-                     SecretRef, SqlIdent, SqlUser, Strict, UnixUser, fail)
+from .fields import (DOMAIN_RE, MYSQL_HOST_RE, NODE_ID_RE, SECRET_NAME_RE, SUPPORTED_LINES, TENANT_RANGE_RE,
+                     VERSION_RE, AbsPath, HostName, Name, Port, SecretRef, SqlIdent, SqlUser, Strict, UnixUser, fail)
 
 class Product(Strict):
     name: Literal[PRODUCTS]  # type: ignore[valid-type] - the lines of products.py: ei, esb, as, elb

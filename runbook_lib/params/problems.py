@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import Problem
-from .model import PATTERN_WORDS, Params
+from ..core.errors import Problem
+from .fields import PATTERN_WORDS
+from .model import Params
 
 SECRET_FIELDS = {"admin_password", "app_password", "password", "truststore_password"}
 

@@ -38,7 +38,7 @@ from collections import defaultdict
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from ..errors import Problem
+from ..core.errors import Problem
 from .derive import hosts_entries, node_ports
 from .model import Params
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import redact
-from ..errors import ParamsError, Problem
+from ..core import redact
+from ..core.errors import ParamsError, Problem
 
 
 def read_secrets_file(path: str | Path) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ParamsError, Problem
+from ..core.errors import ParamsError, Problem
 
 MAX_BYTES = 256 * 1024  # the largest example is ~3 KiB
 MAX_DEPTH = 20  # the deepest params field is 5 levels down

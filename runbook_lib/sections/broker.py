@@ -18,13 +18,17 @@ section alone.
 
 from __future__ import annotations
 
+import time
+
 from ..configedit import Edit, SetAttr, SetProperty, SetText
-from ..context import Run
+from ..core.context import Run
+from ..core.step import Check, Checks, Plan
+from ..facts.mysql import client_query, tables
 from ..params import NodeView
 from ..params import brokers as b
-from ..step import Check, Checks, Plan
-from .common import CARBON_NS
-from .filestep import FileStep, Want, per_node
+from ..params.derive import db_address
+from .shared.builders import CARBON_NS
+from .shared.filestep import FileStep, Want, per_node
 
 ROLES = ("broker",)
 CO = "/broker/coordination"
@@ -145,8 +149,6 @@ def verify_mb_store(run: Run) -> Checks:
     """03 sourced mysql-mb.sql once into an empty database (E4); here: the
     coordination tables are there, and each broker's host reads them with the
     application user, as the broker will."""
-    from ..facts.mysql import client_query, tables
-    from ..params.derive import db_address
 
     d = run.params.database
     checks: list[Check] = []
@@ -169,7 +171,6 @@ def verify_mb_store(run: Run) -> Checks:
 
 def _clock(h) -> tuple[float, float]:  # noqa: ANN001 - a Host
     """(remote clock - local clock in seconds, round trip): the midpoint estimate."""
-    import time
 
     t0 = time.time()
     remote = float(h.check("date +%s.%N").stdout.strip())

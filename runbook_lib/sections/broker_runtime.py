@@ -20,11 +20,11 @@ from __future__ import annotations
 import posixpath
 import time
 
-from ..change import Change
-from ..context import Run
+from ..core.change import Change
+from ..core.context import Run
+from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
-from ..step import Check, Checks, Operation, Plan
 from .broker import nodes
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"

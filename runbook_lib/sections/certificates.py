@@ -21,18 +21,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ..change import Change
-from ..context import Run
-from ..errors import RunbookError
-from ..host import Host
-from ..step import Check, Checks, Operation, Plan
-from . import truststore
-from .loadbalancer import Backends, answer_check, backend_reachability, config_checks, lb_address
-from .nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
-from .nginx_site import Site, lb_host
+from ..core.change import Change
+from ..core.context import Run
+from ..core.errors import RunbookError
+from ..core.step import Check, Checks, Operation, Plan
 from ..facts import tls
 from ..facts.tls import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
                         split_pem)
+from ..remote.host import Host
+from . import truststore
+from .lb.nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
+from .lb.nginx_site import Site, lb_host
+from .load_balancer import Backends, answer_check, backend_reachability, config_checks, lb_address
 
 EXT = "wso2_server"
 
@@ -252,11 +252,3 @@ def verify_tls(run: Run) -> Checks:
 def https_backends(run: Run) -> Backends:
     """Information: the workers' HTTPS and the manager's console ports, seen from the LB host."""
     return backend_reachability(run, ("https", "mgt"))
-
-
-def plan_truststores(run: Run) -> Plan:
-    return truststore.plan_truststores(run)
-
-
-def verify_truststores(run: Run) -> Checks:
-    return truststore.verify_truststores(run)

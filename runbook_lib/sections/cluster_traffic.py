@@ -1,8 +1,8 @@
 """08 · Traffic through the load balancer: a test artifact
-(cluster_artifact.py: a proxy for ESB/EI, a webapp for AS) deployed on the
+(cluster/artifact.py: a proxy for ESB/EI, a webapp for AS) deployed on the
 manager and delivered to every worker, requests spread over the workers
 (counted from each worker's own log), and a stopped worker routed around.
-The console check and the way in are in cluster_lb.py."""
+The console check is here too; the way in is cluster/through_lb.py."""
 
 from __future__ import annotations
 
@@ -11,19 +11,51 @@ import time
 from typing import Iterator, Union
 
 from ..configedit import get_values
-from ..context import Run
+from ..core.context import Run, open_run
+from ..core.step import Check, Checks
+from ..core.textview import TextShown, text_table
 from ..params import NodeView
-from ..step import Check, Checks
-from ..textview import TextShown, text_table
-from . import carbonlog as L
-from .cluster_artifact import artifact_for
-from .cluster_test import TIMINGS, cluster_nodes, member_id, read_log, running, start_node, stop_node, wait_left
-from .clustering import start_command
-from .cluster_lb import console_checks, file_sub_domain, lb_endpoint, not_applicable, request, serving
-from .common import CARBON_NS
+from .cluster import carbonlog as L
+from .cluster.artifact import artifact_for
+from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
+from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined,
+                            wait_left)
+from .shared.builders import CARBON_NS
 
-__all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "stop_node",
-           "traffic"]
+__all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
+
+
+def console_checks(run: Run) -> Checks:
+    if not_applicable(run):
+        return Checks(f"the management console: not tested ({not_applicable(run)})", [])
+    addr, _, https = lb_endpoint(run)
+    names = run.params.cluster.hostnames
+    checks = []
+    status, loc, _ = request(addr, https, names.management, "/carbon/", True)
+    checks.append(Check(addr, f"https://{names.management}/carbon/", "302 to /carbon/admin/login.jsp",
+                        f"{status} {loc}".strip(), status == 302 and loc.endswith("/carbon/admin/login.jsp"),
+                        console_fix(run)))
+    status, _, body = request(addr, https, names.management, "/carbon/admin/login.jsp", True)
+    checks.append(Check(addr, f"https://{names.management}/carbon/admin/login.jsp", "200 with the login form",
+                        f"{status}{' with the login form' if 'login_action.jsp' in body else ''}",
+                        status == 200 and "login_action.jsp" in body, "see the check above"))
+    status, loc, body = request(addr, https, names.cluster, "/carbon/", True)
+    login = status == 302 and "login.jsp" in loc or "login_action.jsp" in body
+    checks.append(Check(addr, f"https://{names.cluster}/carbon/", "no console", f"{status} {loc}".strip()
+                        + (" (the console!)" if login else ""), not login,
+                        "the cluster host name must not reach a console: route it to the workers' PassThrough ports"))
+    return Checks("the management console through the load balancer", checks)
+
+
+def console_fix(run: Run) -> str:
+    if run.params.load_balancer.kind != "elb":
+        return "the management vhost must send /carbon/ to the manager's servlet HTTPS port (01)"
+    others = [v.name for v in serving(run) if file_sub_domain(run, v) == "mgt"]
+    if others:
+        return (f"{', '.join(others)} advertise subDomain `mgt`, so the ELB also sends console requests to them "
+                "(ERRATA E9): re-run 06 with apply=True and restart them")
+    return ("the ELB sends the management host name to the mgt sub-domain: the manager must be in it and map the "
+            "ELB's ports to its console (port.mapping in its axis2.xml, 05)")
 
 
 def deploy_targets(run: Run) -> list[NodeView]:
@@ -165,7 +197,6 @@ def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> Iterator
     routes around it; start it again: it rejoins and takes traffic. Yields each
     finding as it is made; the cell verifies it before the next step runs, so a
     failure stops the test there."""
-    from .cluster_test import wait_joined
     if not_applicable(run):
         yield Checks(f"stopping a worker: not tested ({not_applicable(run)})", [])
         return
@@ -227,7 +258,6 @@ def wait_takes_traffic(run: Run, v: NodeView, marker: str, timeout: float = 90) 
 
 def spread_report(params_file: str, marker: str = "runbook-08") -> str:
     """For `make demo`: the requests each worker served with 08's MARKER (proxy: since its latest start)."""
-    from ..context import open_run
     run = open_run(params_file)
     try:
         art = artifact_for(run)

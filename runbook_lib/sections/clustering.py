@@ -13,14 +13,14 @@ import posixpath
 
 from ..configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr, SetParameter,
                           SetText, Uncomment, get_values)
-from ..context import Run
+from ..core.context import Run
+from ..core.step import Check, Checks, Plan
 from ..params import NodeView
 from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
-from ..step import Check, Checks, Plan
-from .common import CARBON_NS
-from .filestep import FileStep, HostsStep, Want, hosts_checks, per_node
+from .shared.builders import CARBON_NS
+from .shared.filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)
 WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)

@@ -16,21 +16,20 @@ import posixpath
 import threading
 from dataclasses import dataclass, replace
 
-from .. import fanout
-from ..change import Change
-from ..context import Run
-from ..db import Db
-from ..errors import RunbookError
+from ..core.change import Change
+from ..core.context import Run
+from ..core.errors import RunbookError
+from ..core.step import Check, Checks, Operation, Plan
 from ..facts.mysql import client_query, database_charset, databases, grant_objects, grants, like_escape, \
     needs_57_script, tables
 from ..operations.mysql import ensure_database, ensure_grant, ensure_user, source_script_once
 from ..params import NodeView
 from ..params.derive import db_address
 from ..products import spec_for
-from ..sqlsplit import create_table_names, split_sql
-from ..step import Check, Checks, Operation, Plan
+from ..remote import fanout
+from ..remote.db import Db
+from ..remote.sqlsplit import create_table_names, split_sql
 from .datasources import BROKERS, DS_ROLES
-from .jdbc_driver import _jar_targets, plan_driver, verify_driver  # noqa: F401 - 03's third step, re-exported
 
 DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import posixpath
 
-from .. import fanout
-from ..change import Change
-from ..context import Run
-from ..errors import RunbookError
-from ..step import Check, Checks, Operation, Plan
+from ..core.change import Change
+from ..core.context import Run
+from ..core.errors import RunbookError
+from ..core.step import Check, Checks, Operation, Plan
+from ..remote import fanout
 from .datasources import BROKERS, DS_ROLES
 
 DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from .. import fanout
-from ..change import Change
-from ..context import Run
-from ..errors import CommandError, RunbookError
-from ..host import Host
+from ..core.change import Change
+from ..core.context import Run
+from ..core.errors import CommandError, RunbookError
+from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
-from ..probe import probe, quote
-from ..step import Check, Checks, Operation, Plan
-from .filestep import per_node
+from ..remote import fanout
+from ..remote.host import Host
+from ..remote.probe import probe, quote
+from .shared.filestep import per_node
 
 DEPLOYMENT = "repository/deployment/server"
 

@@ -19,6 +19,7 @@ import struct
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from html import escape
 
 from .errors import StartupError
 from .mbcoordination import Coordination, DuplicateNodeId, Settings
@@ -186,7 +187,6 @@ NODE_LIST = "/carbon/andes-cluster-mgt/nodesList.jsp"
 def node_list_page(node, coordination: Coordination) -> tuple[int, dict, bytes]:
     """Cluster Information -> Node List (CARBON-RUNTIME.md): the live nodes of the
     MB store, the coordinator marked, and the store's health."""
-    from html import escape
     try:
         rows = coordination._q("SELECT NODE_ID, CLUSTER_AGENT_HOST, CLUSTER_AGENT_PORT FROM MB_NODE_HEARTBEAT "
                                "WHERE LAST_HEARTBEAT >= %s ORDER BY NODE_ID",

@@ -6,11 +6,12 @@ with its own protocol word, so the two never see each other."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 
 from .errors import StartupError
 from .membership import MEMBER_DROP, SILENT_DROP, Member, Membership, new_uuid
-from .product import HAZELCAST, HAZELCAST_LOADING_LINE_PRODUCTS, TRIBES
+from .product import HAZELCAST_LOADING_LINE_PRODUCTS
 
 HZ = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
 HZ_WKA = "org.wso2.carbon.core.clustering.hazelcast.wka.WKABasedMembershipScheme"
@@ -40,10 +41,11 @@ def local_member(node) -> Member:
 
 def agent_proto(node) -> str:
     cl = node.axis2.clustering
-    if cl.agent not in (HAZELCAST, TRIBES) or cl.agent not in node.profile.agents:
+    proto = node.profile.agents.get(cl.agent)  # None: a class this version does not ship
+    if proto is None:
         raise StartupError(f"Cannot initialize cluster: java.lang.ClassNotFoundException: {cl.agent}",
                            "org.wso2.carbon.core.internal.CarbonCoreServiceComponent")
-    return "hazelcast" if cl.agent == HAZELCAST else "tribes"
+    return proto
 
 
 def start(node, accept=None) -> Membership | None:
@@ -144,7 +146,6 @@ def _max_no_heartbeat(node) -> float:
 
 
 def _resolve(host: str) -> str:
-    import socket
     try:
         return socket.gethostbyname(host)
     except OSError:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import pymysql
+
 from .config import _local, parse, referenced_datasources, text
 from .errors import Stalled, StartupError
 
@@ -111,7 +113,6 @@ def check_driver(d: DataSource, lib: Path) -> None:
 
 
 def connect(d: DataSource, timeout: float = 5.0):
-    import pymysql
     if d.host is None:
         raise StartupError(f"Error in creating data source [{d.name}]: unsupported URL {d.url}", NDS)
     return pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password, database=d.database or None,
@@ -126,7 +127,6 @@ def check_connect(d: DataSource) -> None:
     utils/RDBMSDataSourceUtils.java; SOURCES.md rows D1-D2)."""
     if d.host is None:
         return  # H2 and other embedded URLs: nothing to connect to
-    import pymysql
     try:
         connect(d).close()
     except pymysql.err.MySQLError as e:

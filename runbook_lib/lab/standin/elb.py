@@ -11,6 +11,7 @@ import http.client
 import itertools
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 
 from .httpd import Request, Response, html_page
@@ -113,7 +114,6 @@ class LoadBalancer:
         if r is None:
             self.node.log.error(TLB, f"Invalid host name : {host}")
             return 404, {"Content-Type": "text/html"}, html_page("Invalid host", f"<h2>Invalid host name : {host}</h2>")
-        import time
         members = [m for m in self.members(r) if self._suspended.get(m.uuid, 0) < time.monotonic()]
         if not members:
             self.node.log.error(TLB, "No application members available")

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs
 
+from .webapps import combined_line
+
 Response = tuple[int, dict[str, str], bytes]
 Route = Callable[["Request"], Response]
 
@@ -115,7 +117,6 @@ def with_access_log(route: Route, log) -> Route:
     request on the servlet transport (LOG: a webapps.AccessLog, or None)."""
     if log is None:
         return route
-    from .webapps import combined_line
     lock = threading.Lock()
 
     def logged(req: Request) -> Response:

@@ -18,7 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from . import cluster, datasources, deployment, httpd, product, setupdb, webapps
+from . import broker, cluster, datasources, deployment, httpd, product, setupdb, webapps
+from .config import read_loadbalancer_conf
 from .depsync import SvnSynchronizer
 from .elb import LoadBalancer
 from .errors import Stalled, StartupError
@@ -137,7 +138,6 @@ def start(node: Node, log) -> None:
             setupdb.run(node)
     http_ports(node)
     if node.profile.name == "elb":
-        from .config import read_loadbalancer_conf
         lb = node.lb = LoadBalancer(node, read_loadbalancer_conf(node.conf / "loadbalancer.conf"))
         own_domain = node.axis2.clustering.domain
         node.membership = cluster.start(node, lambda m: m.domain in lb.domains() or m.domain == own_domain)
@@ -146,11 +146,6 @@ def start(node: Node, log) -> None:
     else:
         node.membership = cluster.start(node)
     if node.profile.name == "broker":
-        try:
-            from . import broker
-        except ImportError:
-            raise StartupError("[stand-in] the stand-in has no broker profile yet (runbook_lib/lab/standin/broker.py)",
-                               "lab.standin") from None
         broker.run(node)
     if node.deployer is not None:
         deployment_loop(node)

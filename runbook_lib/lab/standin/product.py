@@ -2,7 +2,7 @@
 product spec (runbook_lib/products.py: where the carbon home, conf, lib, log
 and pid file are, the start script, which clustering agents the version
 ships), which `runbook lab up` writes into each start script as the
-STANDIN_SPEC environment variable (launcher.py): the stand-in itself needs
+STANDIN_SPEC environment variable (lab/launcher.py): the stand-in itself needs
 nothing but the standard library and pymysql on a lab host.
 
 Only facts about the running server that the spec does not hold are here,
@@ -15,8 +15,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HAZELCAST = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
-TRIBES = "org.apache.axis2.clustering.tribes.TribesClusteringAgent"
 # CARBON-RUNTIME.md "Management console and workers": ESB (and AS) workers run a
 # worker profile without the console; EI 6.1.1 has no worker profile.
 WORKER_PROFILE_PRODUCTS = {"esb", "as"}
@@ -36,7 +34,7 @@ class Profile:
     lib: str
     log: str                # relative to the home
     pid: str                # relative to the home
-    agents: tuple[str, ...]  # clustering agent classes this version has
+    agents: dict[str, str]  # clustering agent class this version has -> its protocol (hazelcast, tribes)
     artifact: str = "proxy"  # what the product deploys for 08: proxy (Synapse) or webapp (AS)
 
     @property
@@ -71,17 +69,6 @@ class Profile:
         return home / self.pid
 
 
-def from_spec(spec, version: str) -> dict:  # noqa: ANN001 - a runbook_lib.products.ProductSpec
-    """What launcher.py writes into STANDIN_SPEC for one spec: every agent the
-    line has shipped up to VERSION (ELB 2.0.x: Tribes only; the Hazelcast agent
-    came with Carbon 4.2)."""
-    agents = spec.agents_in(version)
-    return {"product": spec.product, "profile": spec.profile, "version": version,
-            "script": spec.start_script.rsplit("/", 1)[-1], "carbon_home": spec.carbon_home, "conf": spec.conf_dir,
-            "lib": spec.lib_dir, "log": spec.log_file, "pid": spec.pid_file, "agents": agents,
-            "artifact": spec.artifact}
-
-
 def current(script: str) -> Profile:
     """The profile STANDIN_SPEC (set by the start script) gives for SCRIPT."""
     raw = os.environ.get("STANDIN_SPEC")
@@ -90,5 +77,5 @@ def current(script: str) -> Profile:
                          "(written by `runbook lab up`)")
     for d in json.loads(raw):
         if d["script"] == script:
-            return Profile(**{**d, "agents": tuple(d["agents"])})
+            return Profile(**d)
     raise SystemExit(f"[stand-in] no product profile starts with {script}")

@@ -1,0 +1,310 @@
+"""One SSH target, shaped like Fabric's Connection and testinfra's Host.
+
+Host keys are checked strictly against the params' known_hosts: an unknown or
+changed key is refused with the fingerprints in the message, never added.
+The connection opens on first use and is reused for the whole run.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+import secrets
+import shlex
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import paramiko
+
+from ..core.errors import CommandError, ConnectError, HostKeyError, RunbookError
+from ..facts.files import RemoteFile
+from ..run.changelog import record_file, sha256
+from . import sshpool
+from .hostkeys import RefuseUnknownKeys, fingerprint
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+def run_id_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class Host:
+    """A lazily connected SSH host: run/check commands, read/write files."""
+
+    def __init__(self, name: str, address: str, user: str, *, port: int = 22, key_filename: str | None = None,
+                 known_hosts: str, sudo: bool = True, jump: "Host | None" = None,
+                 connect_timeout: float = 10, command_timeout: float = 120, run_id: str | None = None) -> None:
+        self.name, self.address, self.user, self.port = name, address, user, port
+        self.key_filename, self.known_hosts, self.can_sudo, self.jump = key_filename, known_hosts, sudo, jump
+        self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
+        self.run_id = run_id or run_id_now()
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._kept: sshpool.Kept | None = None  # the run's kept connection (sshpool), when it is on
+        self._lock = threading.Lock()
+        self.backups: dict[str, str] = {}  # path -> backup path, taken in this run
+
+    def __repr__(self) -> str:
+        return f"Host({self.name} {self.user}@{self.address}:{self.port})"
+
+    # -- connection -------------------------------------------------------
+    @property
+    def client(self) -> paramiko.SSHClient:
+        with self._lock:
+            if self._client is None or not self._client.get_transport() or \
+                    not self._client.get_transport().is_active():
+                self._client = self._connect_or_reuse()
+            return self._client
+
+    def _connect_or_reuse(self) -> paramiko.SSHClient:
+        """In a headless run, the connection an earlier notebook made to this host (sshpool); else a new one."""
+        if not sshpool.enabled():
+            return self._connect()
+        self._kept = sshpool.take(self, self._connect)
+        return self._kept.client
+
+    def _connect(self) -> paramiko.SSHClient:
+        c = paramiko.SSHClient()
+        try:
+            c.load_host_keys(self.known_hosts)
+        except FileNotFoundError as e:
+            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing",
+                               fix="set ssh.known_hosts in the params to an existing file") from e
+        c.set_missing_host_key_policy(RefuseUnknownKeys(self.known_hosts))
+        sock = None
+        if self.jump is not None:
+            try:
+                sock = self.jump.client.get_transport().open_channel(
+                    "direct-tcpip", (self.address, self.port), ("127.0.0.1", 0), timeout=self.connect_timeout)
+            except (paramiko.SSHException, OSError) as e:
+                raise ConnectError(self.name, f"jump host {self.jump.name} could not reach "
+                                   f"{self.address}:{self.port}: {e}") from e
+        try:
+            c.connect(self.address, port=self.port, username=self.user, key_filename=self.key_filename,
+                      timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                      auth_timeout=self.connect_timeout, sock=sock, allow_agent=True,
+                      look_for_keys=self.key_filename is None)
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as e:
+            raise HostKeyError(self.name, f"host key CHANGED: offered {fingerprint(e.key)}, known_hosts "
+                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused",
+                               fix="if the change is expected (host rebuilt), replace its line in known_hosts") from e
+        except paramiko.AuthenticationException as e:
+            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e})",
+                               fix=f"put the public key of {self.key_filename} in ~{self.user}/.ssh/"
+                               "authorized_keys on that host") from e
+        except (socket.timeout, TimeoutError) as e:
+            raise ConnectError(self.name, f"no answer from {self.address}:{self.port} in "
+                               f"{self.connect_timeout:g}s", fix="check the address and that sshd runs") from e
+        except (paramiko.SSHException, OSError) as e:
+            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}",
+                               fix="check that sshd runs on the host and the address is right") from e
+        c.get_transport().set_keepalive(15)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kept is not None:  # kept for the run's next notebook (sshpool)
+                self._client = self._sftp = self._kept = None
+                return
+            if self._sftp:
+                self._sftp.close()
+            if self._client:
+                self._client.close()
+            self._client = self._sftp = None
+
+    def __enter__(self) -> "Host":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands ---------------------------------------------------------
+    def run(self, command: str, *args: object, sudo: bool = False, timeout: float | None = None,
+            stdin: bytes | None = None) -> CommandResult:
+        """Run COMMAND with ARGS shell-quoted into its %s slots; never raises on rc."""
+        cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
+        full = f"sudo -n -- sh -c {shlex.quote(cmd)}" if sudo else cmd
+        try:
+            chan = self._open_session()
+            chan.settimeout(timeout or self.command_timeout)
+            chan.exec_command(full)
+            if stdin is not None:
+                chan.sendall(stdin)
+                chan.shutdown_write()
+            out, err = chan.makefile("rb"), chan.makefile_stderr("rb")
+            stdout = out.read().decode(errors="replace")
+            stderr = err.read().decode(errors="replace")
+            rc = chan.recv_exit_status()
+        except (socket.timeout, TimeoutError) as e:
+            raise CommandError(cmd, -1, f"timed out after {timeout or self.command_timeout:g}s", self.name) from e
+        except paramiko.SSHException as e:
+            raise ConnectError(self.name, f"SSH failed while running `{cmd}`: {e}") from e
+        return CommandResult(cmd, rc, stdout, stderr)
+
+    def _open_session(self) -> paramiko.Channel:
+        """A new session channel, within the connect timeout. If the server
+        does not answer on a reused connection, reconnect once and retry:
+        nothing has run yet, so the retry is safe."""
+        for attempt in (1, 2):
+            try:
+                return self.client.get_transport().open_session(timeout=self.connect_timeout)
+            except paramiko.SSHException:
+                if attempt == 2:
+                    raise
+                with self._lock:
+                    if self._kept is not None:
+                        sshpool.forget(sshpool.key_of(self))
+                    elif self._client is not None:
+                        self._client.close()
+                    self._client = self._sftp = self._kept = None
+        raise AssertionError("unreachable")
+
+    def check(self, command: str, *args: object, **kw) -> CommandResult:
+        res = self.run(command, *args, **kw)
+        if not res.ok:
+            raise CommandError(res.command, res.rc, res.stderr or res.stdout, self.name)
+        return res
+
+    # -- files ------------------------------------------------------------
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None or self._sftp.sock.closed:
+            client, kept = self.client, self._kept
+            if kept is not None and kept.client is client:  # one SFTP session per kept connection
+                if kept.sftp is None or kept.sftp.sock.closed:
+                    kept.sftp = client.open_sftp()
+                self._sftp = kept.sftp
+            else:
+                self._sftp = client.open_sftp()
+        return self._sftp
+
+    def read_file(self, path: str, sudo: bool = False) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        if sudo:
+            res = self.run("test -e %s && base64 < %s || echo __ABSENT__", path, path, sudo=True)
+            if res.stdout.strip() == "__ABSENT__":
+                return None
+            if not res.ok:
+                raise CommandError(res.command, res.rc, res.stderr, self.name)
+            return base64.b64decode(res.stdout)
+        try:
+            with self.sftp.open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except PermissionError as e:
+            raise CommandError(f"read {path}", 13, f"permission denied ({e}); set sudo for this file",
+                               self.name) from e
+
+    def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None,
+                   backup: bool = True) -> str | None:
+        """Write atomically (temporary file in the same folder, then rename),
+        keeping owner and mode; back the old file up first, once per run.
+        Returns the backup's path when one was taken."""
+        d, base = posixpath.split(path)
+        # Names unique to this write: hosts are written concurrently, and in the lab they share /tmp and,
+        # for /etc/hosts (a per-namespace bind mount), the folder /etc as well.
+        token = secrets.token_hex(4)
+        tmp = posixpath.join(d, f".{base}.runbook-tmp-{token}")
+        staging = f"/tmp/.runbook-{self.run_id}-{self.name}-{token}-{base}" if sudo else tmp
+        try:
+            with self.sftp.open(staging, "wb") as f:
+                f.write(data)
+        except (OSError, EOFError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
+            dropped = not isinstance(e, OSError) or "closed" in str(e).lower()
+            avail = ""
+            try:
+                self.run("rm -f %s", staging)  # the partial staging file (reconnects if the connection dropped)
+                avail = self.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
+            except RunbookError:
+                dropped = True
+            if dropped:
+                raise ConnectError(self.name, f"the connection broke while writing {path} ({e or type(e).__name__})."
+                                   " The original file is untouched (the new content goes to a temporary file "
+                                   "renamed only when complete)", fix="check the host and its sshd, then run again") \
+                    from e
+            why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
+                else f"{e} ({avail} KiB free there)"
+            raise RunbookError(f"{self.name}: cannot write {path}: {why}; the original file is untouched and no "
+                               "partial file was left", fix="free space on the host (df -h), then run again") from e
+        bak = self.backup_path(path)
+        take_backup = backup and path not in self.backups
+        script = WRITE_SCRIPT.format(
+            path=shlex.quote(path), staging=shlex.quote(staging), bak=shlex.quote(bak),
+            tmp=shlex.quote(tmp),
+            backup="1" if take_backup else "0", mode=f"{mode:o}" if mode is not None else "")
+        res = self.run(script, sudo=sudo)
+        if not res.ok:
+            raise CommandError(f"write {path}", res.rc, res.stderr + "\nThe original file is untouched (the new "
+                               "content goes to a temporary file renamed only when complete). Fix: the error above "
+                               "(e.g. free space with df -h), then run again", self.name)
+        if take_backup and "BACKUP" in res.stdout:  # BACKUP or BACKUP_KEPT (an earlier notebook of this run)
+            self.backups[path] = bak
+        record_file(self.name, path, existed="EXISTED" in res.stdout, backup=self.backups.get(path) if backup else None,
+                    sha256_after=sha256(data), sudo=sudo, run_id=self.run_id)
+        return bak if take_backup and "BACKUP" in res.stdout else None
+
+    # -- backups: one naming and one record for every writer ------------------
+
+    def backup_path(self, path: str) -> str:
+        """Where PATH is backed up in this run: ``<path>.bak.<run id>``, next to it."""
+        return f"{path}.bak.{self.run_id}"
+
+    def backup_command(self, path: str) -> str:
+        """The shell command that backs PATH up (for writers that show their commands)."""
+        return f"cp -p {shlex.quote(path)} {shlex.quote(self.backup_path(path))}"
+
+    def backup(self, path: str, *, sudo: bool = False) -> str | None:
+        """Back PATH up once per run (write_file does it by itself); the backup's
+        path, or None when PATH does not exist."""
+        if path in self.backups:
+            return self.backups[path]
+        if not self.run("test -e %s", path, sudo=sudo).ok:
+            return None
+        bak = self.backup_path(path)  # kept when an earlier notebook of this run made it: the pre-run state
+        self.check("test -e %s || cp -p %s %s", bak, path, bak, sudo=sudo)
+        self.backups[path] = bak
+        return self.backups[path]
+
+    def archive_path(self, label: str) -> str:
+        """Where a folder is archived before the runbook empties it:
+        ~/runbook-backups/<label>.<run id>.tar.gz (a folder has no place beside it)."""
+        home = self.check('printf %s "$HOME"').stdout
+        return f"{home}/runbook-backups/{label}.{self.run_id}.tar.gz"
+
+    def file(self, path: str, sudo: bool = False) -> RemoteFile:
+        return RemoteFile(self, path, sudo)
+
+
+# Runs on the host. The rename is atomic; /etc/hosts in containers and in the
+# lab is a bind mount that cannot be renamed over (EBUSY), so that one case
+# falls back to rewriting in place after the backup, and says so. The backup
+# is the file before this run's FIRST write (kept when a later notebook of the
+# same run writes it again); a failure part-way (a full disk) leaves no
+# temporary or partial backup file behind.
+WRITE_SCRIPT = """set -e
+trap "rm -f {tmp} {staging} {bak}.part" EXIT
+if [ -e {path} ]; then echo EXISTED; fi
+if [ -e {path} ] && [ {backup} = 1 ]; then
+  if [ -e {bak} ]; then echo BACKUP_KEPT; else cp -p {path} {bak}.part; mv {bak}.part {bak}; echo BACKUP; fi
+fi
+if [ {staging} != {tmp} ]; then cp {staging} {tmp}; rm -f {staging}; fi
+if [ -e {path} ]; then chown --reference={path} {tmp}; chmod --reference={path} {tmp}; fi
+if [ -n "{mode}" ]; then chmod {mode} {tmp}; fi
+if ! mv -f {tmp} {path} 2>/dev/null; then cat {tmp} > {path}; rm -f {tmp}; echo IN_PLACE; fi
+"""
