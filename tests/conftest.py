@@ -186,7 +186,7 @@ def _ensure_instance() -> None:
         return
     from runbook_lib.params.instance import read_record
     if read_record(name) is None:
-        from runbook_lib.lab import allocate
+        from runbook_lib.lab.instance import allocate
         from runbook_lib.params.load import read_raw
         allocate(name, read_raw(PARAMS_LAB), str(PARAMS_LAB))
         _ALLOCATED = True

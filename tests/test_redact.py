@@ -147,7 +147,7 @@ def test_fingerprint_is_a_keyed_hash_stable_within_a_run() -> None:
         code = "from runbook_lib.core.redact import mask_value; print(mask_value('Tr0ub4dor&3'))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         assert out == mask_value(value)
-        code = "from runbook_lib import redact; print(redact._KEY != bytes.fromhex(%r))" % redact._KEY.hex()
+        code = "from runbook_lib.core import redact; print(redact._KEY != bytes.fromhex(%r))" % redact._KEY.hex()
         alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                env={k: v for k, v in os.environ.items() if k != redact.KEY_ENV}).stdout.strip()
         assert alone == "True"  # a process on its own makes its own random key
