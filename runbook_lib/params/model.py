@@ -147,6 +147,10 @@ class LoadBalancer(Strict):
     # `well_known: true` as a well-known member, which is how the ELB learns
     # them. None: its group_mgt_port (000); 001 lists its localMemberPort 4000.
     registration_port: Port | None = None
+    # WSO2 ELB: repository/conf/passthru-http.properties http.socket.timeout,
+    # in MILLISECONDS (001 step 4; ERRATA E16: 001's "6000 (60 seconds)" is 6 s).
+    # 0: never time out. None: leave the file as shipped.
+    socket_timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
 
