@@ -174,6 +174,10 @@ class Database(Strict):
     app_user_host: str = "%"
     charset: Literal["latin1", "utf8", "utf8mb4"] = "latin1"
     jdbc_options: str = "autoReconnect=true&useSSL=false"
+    # The datasources' URL scheme: jdbc:mysql: (the documents') or jdbc:mariadb:.
+    # MariaDB Connector/J 3.x refuses jdbc:mysql: unless jdbc_options holds
+    # permitMysqlScheme=true (03 reads the driver jar's version and says so).
+    url_scheme: Literal["mysql", "mariadb"] = "mysql"
     driver_jar: AbsPath = "/usr/share/java/mariadb-java-client.jar"
     names: Databases = Databases()
     tunnel_via: str | None = None  # reach the database through an SSH tunnel via this host
