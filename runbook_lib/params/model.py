@@ -133,6 +133,9 @@ class Cluster(Strict):
     hostnames: HostNames
     membership_scheme: Literal["wka"] = "wka"
     extra_hosts: list[ExtraHost] = []
+    # E17: the largest clock difference allowed between any two hosts running
+    # nodes, measured host against host (00); brokers have their own (brokers:).
+    max_clock_skew_ms: Annotated[int, Field(ge=1, le=60000)] = 1000
 
 
 class LoadBalancer(Strict):

@@ -4,7 +4,6 @@ say it is. Read-only; each failure comes with the fix in one sentence."""
 from __future__ import annotations
 
 import html
-import time
 
 from ..configedit import get_values
 from ..core.context import Run
@@ -15,9 +14,8 @@ from ..params.derive import db_address, hosts_entries, well_known_members
 from ..remote.host import Host
 from ..remote.inventory import fan_out
 from ..remote.probe import probe, quote
+from .clocks import cluster_skew_checks
 from .shared.builders import CARBON_NS
-
-MAX_SKEW_SECONDS = 2.0
 
 
 class Topology(TextShown):
@@ -92,10 +90,6 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
         ok = got["sudo"].ok
         out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,
                          f"give {spec.ssh_user} passwordless sudo for root-only steps, or set sudo: false"))
-    skew = _clock_skew(h)
-    out.append(Check(h.name, "clock skew vs this machine", f"<= {MAX_SKEW_SECONDS:g}s", f"{skew:.2f}s",
-                     abs(skew) <= MAX_SKEW_SECONDS,
-                     "synchronise clocks (chrony or systemd-timesyncd; ERRATA E17)"))
     if nodes:
         java = got["java"]  # java -version writes to stderr; probe keeps both streams in stdout
         out.append(Check(h.name, "Java present", "java -version exits 0",
@@ -154,13 +148,6 @@ def _own_ports(h: Host, v) -> set[int]:  # noqa: ANN001
     return ports
 
 
-def _clock_skew(h: Host) -> float:
-    t0 = time.time()
-    remote = float(h.check("date +%s.%N").stdout.strip())
-    t1 = time.time()
-    return remote - (t0 + t1) / 2
-
-
 def _ports(listing: str) -> set[int]:
     """The listening ports in `ss -Htln` output."""
     ports = set()
@@ -182,4 +169,6 @@ def host_checks(run: Run) -> Checks:
     for name, o in outcomes.items():
         checks += o.value if o.ok else [Check(name, "preflight", "completes", f"error: {o.error}", False,
                                               "see the error; fix the host and run again")]
+    if all(o.ok for o in outcomes.values()):  # E17: the node hosts' clocks, host against host
+        checks += cluster_skew_checks(run)
     return Checks("preflight", checks)
