@@ -109,3 +109,11 @@ def test_2x_jar_takes_mysql_scheme(tmp_path: Path) -> None:
 def test_permit_false_is_not_a_permit(tmp_path: Path) -> None:
     jar = driver_jar(manifest_of(connector_j_jar("3.0.8")))
     assert J.scheme_problem(_run(tmp_path, jdbc_options="permitMysqlScheme=false"), jar)
+
+
+def test_mysql_connector_with_mariadb_scheme_is_refused(tmp_path: Path) -> None:
+    jar = driver_jar(parse_manifest("Implementation-Title: MySQL Connector/J\nImplementation-Version: 8.0.33\n"))
+    run = _run(tmp_path, url_scheme="mariadb")
+    assert "only MariaDB's driver accepts jdbc:mariadb:" in J.scheme_problem(run, jar)
+    assert "database.driver_jar to MariaDB Connector/J" in J.scheme_fix(run)
+    assert J.scheme_problem(_run(tmp_path), jar) is None  # jdbc:mysql: is MySQL's own scheme

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import http.client
+import os
+
 import pytest
 
 from runbook_lib.configedit import read_properties
@@ -15,6 +18,8 @@ from runbook_lib.core.context import open_run
 from runbook_lib.lab import control as labmod
 from runbook_lib.params import load_params
 from runbook_lib.run.runner import run_sections
+from runbook_lib.sections import certificates, load_balancer
+from runbook_lib.sections.lb import nginx_conf
 
 from .conftest import ROOT, skip_if_shared
 
@@ -90,10 +95,6 @@ def test_004_nginx_websocket_headers_and_logs_on_its_lab(tmp_path):
     pass-through port) over HTTP/1.1 with `Upgrade: websocket` and
     `Connection: upgrade`. Without 004's lines nginx would send HTTP/1.0 and
     drop both hop-by-hop headers."""
-    import http.client
-
-    from runbook_lib.sections import certificates, load_balancer
-    from runbook_lib.sections.lb import nginx_conf
 
     path, p = _lab("ei-integrator-004.yaml")
     try:
@@ -113,7 +114,6 @@ def test_004_nginx_websocket_headers_and_logs_on_its_lab(tmp_path):
             assert not load_balancer.verify_load_balancer(run).failed
             # the lab's /var/log/nginx is the LB host's own, never the machine's
             assert lb.run("test -f %s", mgt.logs[1], sudo=True).ok
-            import os
             assert not os.path.exists(mgt.logs[1]) or "runbook-log-check" not in open(mgt.logs[1]).read()
             for v in nginx_conf.workers(p):
                 h = run.host(v.host_name)

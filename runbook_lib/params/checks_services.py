@@ -154,6 +154,14 @@ def _deployment_sync(r: Report, base: Path) -> None:
                 "set kind: svn, or remove " + ", ".join(given))
 
 
+def _elb_only_settings(r: Report, base: Path) -> None:
+    """E16's socket timeout is a WSO2 ELB file's; nginx has no passthru-http.properties."""
+    if r.p.load_balancer.socket_timeout_ms is not None and r.p.load_balancer.kind != "elb":
+        r.err("load_balancer.socket_timeout_ms", f"set, but load_balancer.kind is `{r.p.load_balancer.kind}`: only "
+              "the WSO2 ELB has passthru-http.properties, so it would be ignored",
+              "remove it (nginx: its vhosts keep the documents' proxy_read_timeout 5m)")
+
+
 def _no_synchronizer(r: Report, base: Path) -> None:
     """A manager with workers and no deployment synchronizer: what is deployed on
     the manager never reaches the workers, which 08 would find only at its end."""
@@ -205,4 +213,4 @@ def _lab(r: Report, base: Path) -> None:
                 err(f"hosts.{hname}.address", "same address as lab.gateway", "pick another address")
 
 
-SERVICE_RULES = (_load_balancer, _database, _deployment_sync, _no_synchronizer, _secret_files, _lab)
+SERVICE_RULES = (_load_balancer, _database, _deployment_sync, _no_synchronizer, _elb_only_settings, _secret_files, _lab)

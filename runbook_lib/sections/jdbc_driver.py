@@ -91,6 +91,8 @@ def scheme_problem(run: Run, jar: DriverJar) -> str | None:
     3.x accepts `jdbc:mysql:` only with permitMysqlScheme (MariaDB's Connector/J
     documentation, "jdbc:mysql: scheme compatibility"); 2.x accepts both schemes."""
     d = run.params.database
+    if d.url_scheme == "mariadb" and jar.name and not jar.is_mariadb:
+        return f"{jar} is not MariaDB Connector/J: only MariaDB's driver accepts jdbc:mariadb: URLs"
     if not (jar.is_mariadb and (jar.major or 0) >= 3 and d.url_scheme == "mysql"):
         return None
     if _permits_mysql_scheme(d.jdbc_options):
@@ -99,6 +101,9 @@ def scheme_problem(run: Run, jar: DriverJar) -> str | None:
 
 
 def scheme_fix(run: Run) -> str:
+    if run.params.database.url_scheme == "mariadb":
+        return (f"in {run.shown_path} set database.driver_jar to MariaDB Connector/J, or database.url_scheme: "
+                "mysql; then re-run 03 and 04")
     return (f"in {run.shown_path} set database.url_scheme: mariadb (URLs become jdbc:mariadb://...), or add "
             f"{PERMIT}=true to database.jdbc_options, or set database.driver_jar to a 2.x driver; "
             "then re-run 03 and 04")
