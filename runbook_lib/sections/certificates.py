@@ -245,7 +245,7 @@ def verify_tls(run: Run) -> Checks:
                             "re-run 02 with apply=True (it makes the certificate and reloads nginx)"))
         checks.append(answer_check(run, v, cadata))
     checks += config_checks(run, tls_vhosts(run.params)) + _e14_e15_checks(run, tls_vhosts(run.params))
-    checks += log_checks(run, tls_vhosts(run.params), cadata)  # 002/004: the management vhost's own logs
+    checks += log_checks(run, tls_vhosts(run.params))  # 002/004: the management vhost's own logs
     return Checks("02 certificates and HTTPS vhosts", checks)
 
 

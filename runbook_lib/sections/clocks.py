@@ -84,8 +84,10 @@ def skew_checks(readings: Sequence[Reading], limit_ms: int, what: str) -> list[C
     return out
 
 
-def cluster_skew_checks(run: Run) -> list[Check]:
+def cluster_skew_checks(run: Run, reachable: set[str] | None = None) -> list[Check]:
     """00: every host running a node of the params (brokers and ELBs included)
-    against the others, with cluster.max_clock_skew_ms."""
-    hosts = list(dict.fromkeys(v.host_name for v in run.selected_nodes()))
+    against the others, with cluster.max_clock_skew_ms. REACHABLE: only those
+    hosts (preflight leaves out a host whose SSH check failed: it is reported there)."""
+    hosts = [h for h in dict.fromkeys(v.host_name for v in run.selected_nodes())
+             if reachable is None or h in reachable]
     return skew_checks(measure(run, hosts), run.params.cluster.max_clock_skew_ms, "cluster's hosts")
