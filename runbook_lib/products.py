@@ -229,7 +229,8 @@ AS = _carbon4("as", "Application Server", "AS", "5", ("manager", "worker", "memb
 # ELB 2.0.x (Carbon 4.1) Tribes; 2.1.0 (Carbon 4.2) Hazelcast. Its PassThrough ports are the LB's.
 ELB = _carbon4("elb", "Elastic Load Balancer", "ELB", "2", ("elb",), {**SERVLET_PORTS, **PASSTHROUGH_PORTS},
                (("2.0.0", TRIBES), ("2.1.0", HAZELCAST)), "", None,
-               {**_CARBON_FILES, "lbconf": ("loadbalancer.conf", "the ELB's domains, host names, group_mgt_port")})
+               {**_CARBON_FILES, "lbconf": ("loadbalancer.conf", "the ELB's domains, host names, group_mgt_port"),
+                "passthru": ("passthru-http.properties", "the PassThrough transport's socket timeout (E16)")})
 
 SPECS: tuple[ProductSpec, ...] = (EI_INTEGRATOR, EI_BROKER, ESB, AS, ELB)
 PRODUCTS: tuple[str, ...] = tuple(dict.fromkeys(s.product for s in SPECS))  # ei, esb, as, elb

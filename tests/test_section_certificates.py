@@ -252,7 +252,7 @@ def test_notebook_headless(lab, tmp_path) -> None:
     t0 = time.time()
     res, text = papermill("02_certificates.ipynb", tmp_path / "a.ipynb", "-p", "apply", "True")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "02 certificates and HTTPS vhosts: 14 passed, 0 failed" in text
+    assert "02 certificates and HTTPS vhosts: 15 passed, 0 failed" in text
     assert "02 client-truststore.jks on the nodes: 8 passed, 0 failed" in text
     assert "backends behind nginx (information: down until the WSO2 servers are started): 0 up, 4 down" in text
     for title, n in (("02 certificates on the load balancer", 2), ("02 nginx HTTPS vhosts", 4),

@@ -178,7 +178,7 @@ def client_query(host: Host, address: str, port: int, user: str, password: str, 
     return False, error.replace(password, "***") if password else error
 
 
-_JDBC_RE = re.compile(r"^jdbc:mysql://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?/(?P<db>[A-Za-z0-9_$]+)"
+_JDBC_RE = re.compile(r"^jdbc:(?:mysql|mariadb)://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?/(?P<db>[A-Za-z0-9_$]+)"
                       r"(?:\?(?P<opts>[A-Za-z][\w.]*=[^&;\s=]*(?:&[A-Za-z][\w.]*=[^&;\s=]*)*))?$")
 
 

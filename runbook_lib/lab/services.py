@@ -2,7 +2,7 @@
 
 Each host starts as one init process: ``ip netns exec`` (network namespace,
 per-host /etc files) + ``unshare --uts`` (its own host name), which binds the
-host's /opt, /home and /etc/nginx, mounts a private /run and becomes sshd.
+host's /opt, /home, /etc/nginx and /var/log/nginx, mounts a private /run and becomes sshd.
 Other services join that same mount namespace with ``nsenter``, so a command
 run over SSH sees exactly the files its services read.
 """
@@ -74,7 +74,9 @@ def start_host(paths: LabPaths, host: str, users: list[str], nginx: bool) -> int
                        check=True)
     (h / "sshd_config").write_text(SSHD_CONFIG.format(
         host=host, h=h, run=h / "run", users=" ".join(sorted(set(users)))))
-    bind_nginx = f"mount --bind {h}/etc-nginx /etc/nginx" if nginx else ""
+    # the LB host's own /etc/nginx, and /var/log/nginx (the vhosts' logs of 002/004 go there)
+    bind_nginx = (f"mount --bind {h}/etc-nginx /etc/nginx\n"
+                  f"mkdir -p {h}/var-log-nginx && mount --bind {h}/var-log-nginx /var/log/nginx") if nginx else ""
     init = h / "init.sh"
     init.write_text(INIT.format(host=host, h=h, nginx=bind_nginx, ns=ns_name(host)))
     os.chmod(init, 0o755)

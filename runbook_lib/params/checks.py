@@ -43,7 +43,7 @@ def _role_problem(field: str, product: str, role: str) -> tuple[str, str, str]:
 def cross_checks(p: Params, file: str, base: Path) -> list[Problem]:
     """Every rule, in the order the problems are reported."""
     r = Report(p, file)
-    for rule in (_hosts, _nodes, _ports, _roles):
+    for rule in (_hosts, _nodes, _member_hosts, _ports, _roles):
         rule(r)
     for service_rule in SERVICE_RULES:
         service_rule(r, base)
@@ -96,6 +96,20 @@ def _nodes(r: Report) -> None:
         if p.lab and n.local_member_host is not None and IPv4Address(n.local_member_host) not in p.lab.subnet:
             err(f"{field}.local_member_host", f"{n.local_member_host} is outside the lab subnet {p.lab.subnet}",
                 "leave it out to use the host's address")
+
+
+def _member_hosts(r: Report) -> None:
+    """A node's localMemberHost is an address of its own host (E10): one that is
+    another host's sends the other members to the wrong machine, where nothing of
+    this node listens, so it never joins (and could be taken for that host's nodes)."""
+    owner = {str(h.address): hname for hname, h in r.p.hosts.items()}
+    for nname, n in r.p.nodes.items():
+        other = owner.get(n.local_member_host or "")
+        if other is not None and other != n.host and n.host in r.p.hosts:
+            r.err(f"nodes.{nname}.local_member_host",
+                  f"{n.local_member_host} is the address of host `{other}`, but the node runs on `{n.host}`: the "
+                  "other members would look for it there (ERRATA E10)",
+                  f"leave it out to use {n.host}'s address ({r.p.hosts[n.host].address}), or set host: {other}")
 
 
 def _ports(r: Report) -> None:

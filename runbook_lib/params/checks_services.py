@@ -154,6 +154,25 @@ def _deployment_sync(r: Report, base: Path) -> None:
                 "set kind: svn, or remove " + ", ".join(given))
 
 
+def _elb_only_settings(r: Report, base: Path) -> None:
+    """E16's socket timeout is a WSO2 ELB file's; nginx has no passthru-http.properties."""
+    if r.p.load_balancer.socket_timeout_ms is not None and r.p.load_balancer.kind != "elb":
+        r.err("load_balancer.socket_timeout_ms", f"set, but load_balancer.kind is `{r.p.load_balancer.kind}`: only "
+              "the WSO2 ELB has passthru-http.properties, so it would be ignored",
+              "remove it (nginx: its vhosts keep the documents' proxy_read_timeout 5m)")
+
+
+def _no_synchronizer(r: Report, base: Path) -> None:
+    """A manager with workers and no deployment synchronizer: what is deployed on
+    the manager never reaches the workers, which 08 would find only at its end."""
+    roles = {v.role for v in r.p.nodes.values()}
+    if r.p.deployment_sync.kind == "none" and {"manager", "worker"} <= roles:
+        r.warn("deployment_sync.kind", "a manager/worker layout with no deployment synchronizer: artifacts deployed "
+               "on the manager never reach the workers, and 08 will fail with \"not deployed\" on every worker",
+               "set deployment_sync.kind: svn with its host, url, user and password (000, 001, 002), or copy "
+               "every artifact to each worker yourself")
+
+
 def _secret_files(r: Report, base: Path) -> None:
     """Secrets, SSH and CA keys kept outside git repositories."""
     p, err = r.p, r.err
@@ -194,4 +213,4 @@ def _lab(r: Report, base: Path) -> None:
                 err(f"hosts.{hname}.address", "same address as lab.gateway", "pick another address")
 
 
-SERVICE_RULES = (_load_balancer, _database, _deployment_sync, _secret_files, _lab)
+SERVICE_RULES = (_load_balancer, _database, _deployment_sync, _no_synchronizer, _elb_only_settings, _secret_files, _lab)

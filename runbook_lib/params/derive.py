@@ -164,7 +164,7 @@ def jdbc_url(p: Params, database: str) -> str:
     assert p.database is not None
     host = p.cluster.hostnames.database or db_address(p)
     opts = p.database.jdbc_options
-    return f"jdbc:mysql://{host}:{p.database.port}/{database}" + (f"?{opts}" if opts else "")
+    return f"jdbc:{p.database.url_scheme}://{host}:{p.database.port}/{database}" + (f"?{opts}" if opts else "")
 
 
 def registry_cache_id(p: Params) -> str:

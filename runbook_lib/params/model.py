@@ -133,6 +133,9 @@ class Cluster(Strict):
     hostnames: HostNames
     membership_scheme: Literal["wka"] = "wka"
     extra_hosts: list[ExtraHost] = []
+    # E17: the largest clock difference allowed between any two hosts running
+    # nodes, measured host against host (00); brokers have their own (brokers:).
+    max_clock_skew_ms: Annotated[int, Field(ge=1, le=60000)] = 1000
 
 
 class LoadBalancer(Strict):
@@ -147,6 +150,10 @@ class LoadBalancer(Strict):
     # `well_known: true` as a well-known member, which is how the ELB learns
     # them. None: its group_mgt_port (000); 001 lists its localMemberPort 4000.
     registration_port: Port | None = None
+    # WSO2 ELB: repository/conf/passthru-http.properties http.socket.timeout,
+    # in MILLISECONDS (001 step 4; ERRATA E16: 001's "6000 (60 seconds)" is 6 s).
+    # 0: never time out. None: leave the file as shipped.
+    socket_timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
 
@@ -170,6 +177,10 @@ class Database(Strict):
     app_user_host: str = "%"
     charset: Literal["latin1", "utf8", "utf8mb4"] = "latin1"
     jdbc_options: str = "autoReconnect=true&useSSL=false"
+    # The datasources' URL scheme: jdbc:mysql: (the documents') or jdbc:mariadb:.
+    # MariaDB Connector/J 3.x refuses jdbc:mysql: unless jdbc_options holds
+    # permitMysqlScheme=true (03 reads the driver jar's version and says so).
+    url_scheme: Literal["mysql", "mariadb"] = "mysql"
     driver_jar: AbsPath = "/usr/share/java/mariadb-java-client.jar"
     names: Databases = Databases()
     tunnel_via: str | None = None  # reach the database through an SSH tunnel via this host

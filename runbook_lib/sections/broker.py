@@ -18,8 +18,6 @@ section alone.
 
 from __future__ import annotations
 
-import time
-
 from ..configedit import Edit, SetAttr, SetProperty, SetText
 from ..core.context import Run
 from ..core.step import Check, Checks, Plan
@@ -27,6 +25,7 @@ from ..facts.mysql import client_query, tables
 from ..params import NodeView
 from ..params import brokers as b
 from ..params.derive import db_address
+from .clocks import measure, skew_checks
 from .shared.builders import CARBON_NS
 from .shared.filestep import FileStep, Want, per_node
 
@@ -169,35 +168,11 @@ def verify_mb_store(run: Run) -> Checks:
     return Checks("07 MB store (coordination tables)", checks)
 
 
-def _clock(h) -> tuple[float, float]:  # noqa: ANN001 - a Host
-    """(remote clock - local clock in seconds, round trip): the midpoint estimate."""
-
-    t0 = time.time()
-    remote = float(h.check("date +%s.%N").stdout.strip())
-    t1 = time.time()
-    return remote - (t0 + t1) / 2, t1 - t0
-
-
-def clock_skew(run: Run) -> dict[str, tuple[float, float]]:
-    """Each broker host's offset from this machine's clock, with the round trip."""
-    hosts = dict.fromkeys(v.host_name for v in nodes(run))
-    return {h: _clock(run.host(h)) for h in hosts}
-
-
 def verify_clock_skew(run: Run) -> Checks:
     """RDBMS coordination compares timestamps written by different nodes, so the
-    brokers' clocks must agree (003). Measured, not fixed with ntpdate cron jobs
-    (E17): the spread between the broker hosts must stay under the threshold."""
+    brokers' clocks must agree (003). Measured host against host, never against
+    this machine's clock (clocks.py), not fixed with ntpdate cron jobs (E17)."""
     limit = b.settings(run.params).max_clock_skew_ms
-    measured = clock_skew(run)
-    fix = ("synchronise the broker hosts' clocks: `timedatectl set-ntp true` (systemd-timesyncd) or chrony "
-           "(`chronyc tracking` shows the offset); ERRATA E17: not ntpdate cron jobs")
-    checks = [Check(h, "clock vs this machine", f"within {limit} ms", f"{off * 1000:+.0f} ms "
-                    f"(round trip {rtt * 1000:.0f} ms)", abs(off) * 1000 <= limit, fix)
-              for h, (off, rtt) in measured.items()]
-    if len(measured) > 1:
-        offs = [off for off, _ in measured.values()]
-        spread = (max(offs) - min(offs)) * 1000
-        checks.append(Check(", ".join(measured), "clock skew across the broker nodes", f"<= {limit} ms",
-                            f"{spread:.0f} ms", spread <= limit, fix))
+    hosts = list(dict.fromkeys(v.host_name for v in nodes(run)))
+    checks = skew_checks(measure(run, hosts), limit, "broker nodes")
     return Checks("07 clocks of the broker nodes (E17)", checks)

@@ -32,7 +32,7 @@ from ..remote.host import Host
 from . import truststore
 from .lb.nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
 from .lb.nginx_site import Site, lb_host
-from .load_balancer import Backends, answer_check, backend_reachability, config_checks, lb_address
+from .load_balancer import Backends, answer_check, backend_reachability, config_checks, lb_address, log_checks
 
 EXT = "wso2_server"
 
@@ -246,6 +246,7 @@ def verify_tls(run: Run) -> Checks:
                             "re-run 02 with apply=True (it makes the certificate and reloads nginx)"))
         checks.append(answer_check(run, v, cadata))
     checks += config_checks(run, tls_vhosts(run.params)) + _e14_e15_checks(run, tls_vhosts(run.params))
+    checks += log_checks(run, tls_vhosts(run.params))  # 002/004: the management vhost's own logs
     return Checks("02 certificates and HTTPS vhosts", checks)
 
 

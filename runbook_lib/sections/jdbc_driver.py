@@ -13,6 +13,7 @@ from ..core.change import Change
 from ..core.context import Run
 from ..core.errors import RunbookError
 from ..core.step import Check, Checks, Operation, Plan
+from ..facts.jar import DriverJar, driver_jar, manifest_on
 from ..remote import fanout
 from .datasources import BROKERS, DS_ROLES
 
@@ -74,3 +75,79 @@ def verify_driver(run: Run) -> Checks:
                       "apply the JDBC driver step")]
     checks = fanout.map_hosts(_jar_targets(run), lambda t: t[0], one)
     return Checks("03 JDBC driver", checks)
+
+
+# -- the driver's version against the URL scheme ---------------------------------------------
+
+PERMIT = "permitMysqlScheme"
+
+
+def _permits_mysql_scheme(options: str) -> bool:
+    return any(k == PERMIT and v.lower() == "true" for k, _, v in (o.partition("=") for o in options.split("&")))
+
+
+def scheme_problem(run: Run, jar: DriverJar) -> str | None:
+    """Why JAR would refuse the datasources' URLs, or None. MariaDB Connector/J
+    3.x accepts `jdbc:mysql:` only with permitMysqlScheme (MariaDB's Connector/J
+    documentation, "jdbc:mysql: scheme compatibility"); 2.x accepts both schemes."""
+    d = run.params.database
+    if d.url_scheme == "mariadb" and jar.name and not jar.is_mariadb:
+        return f"{jar} is not MariaDB Connector/J: only MariaDB's driver accepts jdbc:mariadb: URLs"
+    if not (jar.is_mariadb and (jar.major or 0) >= 3 and d.url_scheme == "mysql"):
+        return None
+    if _permits_mysql_scheme(d.jdbc_options):
+        return None
+    return f"{jar} refuses jdbc:mysql: URLs without {PERMIT}"
+
+
+def scheme_fix(run: Run) -> str:
+    if run.params.database.url_scheme == "mariadb":
+        return (f"in {run.shown_path} set database.driver_jar to MariaDB Connector/J, or database.url_scheme: "
+                "mysql; then re-run 03 and 04")
+    return (f"in {run.shown_path} set database.url_scheme: mariadb (URLs become jdbc:mariadb://...), or add "
+            f"{PERMIT}=true to database.jdbc_options, or set database.driver_jar to a 2.x driver; "
+            "then re-run 03 and 04")
+
+
+def _jar_of(run: Run, host: str) -> DriverJar | None:
+    m = manifest_on(run.host(host), run.params.database.driver_jar)
+    return None if m is None else driver_jar(m)
+
+
+def _scheme_op(run: Run, host: str) -> Operation:
+    src, scheme = run.params.database.driver_jar, run.params.database.url_scheme
+
+    def fn(dry: bool) -> Change:
+        jar = _jar_of(run, host)
+        if jar is None:
+            raise RunbookError(f"{host}: {src} is missing", fix="install the JDBC driver there (Debian: apt-get "
+                               "install libmariadb-java) or set database.driver_jar")
+        problem = scheme_problem(run, jar)
+        if problem:
+            raise RunbookError(f"{host}:{src}: {problem}", fix=scheme_fix(run))
+        return Change(f"{host}:{src}", False, f"{jar} accepts jdbc:{scheme}: URLs (read from its manifest)")
+    return Operation(f"{host}:{src} version", fn, host)
+
+
+def plan_driver_scheme(run: Run) -> Plan:
+    """The driver jar's version, read from its manifest on each node host, against
+    the URL scheme the datasources will use (nothing to change: a refusal stops here)."""
+    if run.params.database is None:
+        return Plan("03 JDBC driver version", [])
+    hosts = list(dict.fromkeys(h for h, _ in _jar_targets(run)))
+    return Plan("03 JDBC driver version vs URL scheme", [_scheme_op(run, h) for h in hosts])
+
+
+def verify_driver_scheme(run: Run) -> Checks:
+    """Each node host's driver jar accepts the datasources' URL scheme."""
+    if run.params.database is None:
+        return Checks("03 JDBC driver version", [])
+    scheme = run.params.database.url_scheme
+
+    def one(host: str) -> list[Check]:
+        jar = _jar_of(run, host)
+        problem = "driver jar missing" if jar is None else scheme_problem(run, jar)
+        return [Check(host, f"{run.params.database.driver_jar} accepts jdbc:{scheme}: URLs",
+                      f"accepts jdbc:{scheme}:", problem or f"{jar}: accepts", problem is None, scheme_fix(run))]
+    hosts = list(dict.fromkeys(h for h, _ in _jar_targets(run)))
+    return Checks("03 JDBC driver version vs URL scheme", fanout.map_hosts(hosts, lambda h: h, one))

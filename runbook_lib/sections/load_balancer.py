@@ -15,6 +15,7 @@ ELB: see lb/elb.py (files only: the ELB cannot run in the lab).
 from __future__ import annotations
 
 import http.client
+import secrets
 import shlex
 import ssl
 
@@ -120,6 +121,30 @@ def config_checks(run: Run, vhosts: list[Vhost]) -> list[Check]:
     return out
 
 
+def log_checks(run: Run, vhosts: list[Vhost]) -> list[Check]:
+    """The log files 002/004 give a vhost: both exist on the LB host (nginx opens
+    them when it loads the vhost) and a request sent through the vhost now, with
+    a path of its own, is a line of its access log. The request does not verify
+    TLS: the certificate is 02's handshake check, this one is about the logs."""
+    out = []
+    h = lb_host(run)
+    for v in (v for v in vhosts if v.logs):
+        error_log, access_log = v.logs  # type: ignore[misc]
+        path = f"/runbook-log-check-{secrets.token_hex(6)}"
+        try:
+            ask(run, v, None, path)
+        except (OSError, http.client.HTTPException, ssl.SSLError):
+            pass  # not answering is answer_check's to report; the log line is then missing too
+        res = h.run("test -f %s && echo error-log; grep -c -F %s %s", error_log, path, access_log, sudo=True)
+        lines = res.stdout.split()
+        found = ("error log present" if "error-log" in lines else "no error log") + \
+            f", request logged {lines[-1] if lines and lines[-1].isdigit() else 0}x"
+        out.append(Check(h.name, f"{v.server_name}: logs {error_log}, {access_log}",
+                         "error log present, request logged 1x", found, found == "error log present, request logged 1x",
+                         f"nginx has not loaded {v.path} with its log lines: re-run with apply=True (it tests and reloads)"))
+    return out
+
+
 def verify_load_balancer(run: Run) -> Checks:
     """nginx: config and the HTTP vhost answering; ELB: its files."""
     kind = run.params.load_balancer.kind
@@ -128,7 +153,7 @@ def verify_load_balancer(run: Run) -> Checks:
     if kind != "nginx" or not _nginx_selected(run):
         return Checks("01 load balancer: nothing to verify here", [])
     v = http_vhost(run.params)
-    return Checks("01 nginx HTTP vhost", config_checks(run, [v]) + [answer_check(run, v)])
+    return Checks("01 nginx HTTP vhost", config_checks(run, [v]) + [answer_check(run, v)] + log_checks(run, [v]))
 
 
 class Backends(Checks):
@@ -174,4 +199,5 @@ def backend_reachability(run: Run, keys: tuple[str, ...] = ("http",)) -> Backend
 
 
 __all__ = ["plan_load_balancer", "verify_load_balancer", "backend_reachability", "answer_check", "config_checks",
+           "log_checks",
            "tls_vhosts", "ask", "lb_address"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 from ..configedit import get_values
 from ..core.context import Run
@@ -16,9 +15,8 @@ from ..params.derive import db_address, hosts_entries, well_known_members
 from ..remote.host import Host
 from ..remote.inventory import fan_out
 from ..remote.probe import probe, quote
+from .clocks import cluster_skew_checks
 from .shared.builders import CARBON_NS
-
-MAX_SKEW_SECONDS = 2.0
 
 
 class Topology(TextShown):
@@ -95,10 +93,6 @@ def _host_checks(run: Run, h: Host) -> list[Check]:
         ok = got["sudo"].ok
         out.append(Check(h.name, "sudo without a password", "allowed", "allowed" if ok else "refused", ok,
                          f"give {spec.ssh_user} passwordless sudo for root-only steps, or set sudo: false"))
-    skew = _clock_skew(h)
-    out.append(Check(h.name, "clock skew vs this machine", f"<= {MAX_SKEW_SECONDS:g}s", f"{skew:.2f}s",
-                     abs(skew) <= MAX_SKEW_SECONDS,
-                     "synchronise clocks (chrony or systemd-timesyncd; ERRATA E17)"))
     if nodes:
         out += _java_checks(h, nodes, got["java_home"].stdout.strip(), got["java"])
         listening = _ports(got["ss"].stdout)
@@ -182,13 +176,6 @@ def _own_ports(h: Host, v) -> set[int]:  # noqa: ANN001
     return ports
 
 
-def _clock_skew(h: Host) -> float:
-    t0 = time.time()
-    remote = float(h.check("date +%s.%N").stdout.strip())
-    t1 = time.time()
-    return remote - (t0 + t1) / 2
-
-
 def _ports(listing: str) -> set[int]:
     """The listening ports in `ss -Htln` output."""
     ports = set()
@@ -210,4 +197,6 @@ def host_checks(run: Run) -> Checks:
     for name, o in outcomes.items():
         checks += o.value if o.ok else [Check(name, "preflight", "completes", f"error: {o.error}", False,
                                               "see the error; fix the host and run again")]
+    # E17: the node hosts' clocks, host against host (those SSH reached)
+    checks += cluster_skew_checks(run, {c.host for c in checks if c.what == "SSH with the known host key" and c.ok})
     return Checks("preflight", checks)

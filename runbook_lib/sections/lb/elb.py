@@ -1,7 +1,7 @@
 """Section 01 for the WSO2 ELB (documents 000 and 001; retired, still
-supported, ERRATA E18): loadbalancer.conf, the ELB's own axis2.xml and the
-ELB host's /etc/hosts. Files only: the ELB cannot run in the lab, so
-verification reads the values back from the files.
+supported, ERRATA E18): loadbalancer.conf, the ELB's own axis2.xml, its
+passthru-http.properties socket timeout (001 step 4, E16) and the ELB host's
+/etc/hosts. 01 verifies the values read back from the files; 08 starts the ELB.
 
 The wanted values are computed once per file (``*_wanted``) and serve both
 the edits and the checks, so what is verified is exactly what was written.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ...configedit import EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetText, read_lbconf
+from ...configedit import (EnsureChild, Remove, RemoveLbBlock, SetAttr, SetLbValue, SetParameter, SetProperty, SetText,
+                          read_lbconf)
 from ...core.context import Run
 from ...params import NodeView, Params, hosts_entries, node_views
 from ...params.derive import cluster_agent
@@ -97,6 +98,23 @@ def axis2_wanted(p: Params, v: NodeView) -> tuple[list, list[XmlWant]]:
     return edits, wants
 
 
+SOCKET_TIMEOUT = "http.socket.timeout"
+
+
+def passthru_wanted(p: Params) -> tuple[list, list[Want]]:
+    """001 step 4: the ELB's PassThrough socket timeout, in milliseconds
+    (ERRATA E16: 001 calls 6000 "60 seconds"; it is 6 s). Unset in the params:
+    the file is left as shipped."""
+    ms = p.load_balancer.socket_timeout_ms
+    if ms is None:
+        return [], []
+    return [SetProperty(SOCKET_TIMEOUT, str(ms))], [Want(f"{SOCKET_TIMEOUT} (ms, E16)", SOCKET_TIMEOUT, [str(ms)])]
+
+
+def _passthru_step_wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list[Want]]:
+    return passthru_wanted(run.params)
+
+
 def _lbconf_step_wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list[Want]]:
     edits, wants = lbconf_wanted(run.params, v, data)
     return edits, [Want(what, path, [val] if val is not None else []) for what, path, val in wants]
@@ -113,15 +131,26 @@ LBCONF_STEP = FileStep("lbconf", "lbconf", _lbconf_step_wanted, ("elb",), empty=
 AXIS2_STEP = FileStep("axis2", "xml", _axis2_step_wanted, ("elb",),
                       fix="set it in {path}: re-run 01 with apply=True", missing_fix=_MISSING)
 
+PASSTHRU_STEP = FileStep("passthru", "properties", _passthru_step_wanted, ("elb",),
+                         fix="set http.socket.timeout in {path} (milliseconds, E16): re-run 01 with apply=True",
+                         missing_fix=_MISSING)
+
+
+def _steps(run: Run) -> tuple[FileStep, ...]:
+    """The ELB's files this run edits: passthru-http.properties only when the params set its timeout."""
+    extra = (PASSTHRU_STEP,) if run.params.load_balancer.socket_timeout_ms is not None else ()
+    return (LBCONF_STEP, AXIS2_STEP) + extra
+
 
 def plan_elb(run: Run) -> Plan:
     """Each selected ELB node's loadbalancer.conf and axis2.xml, and its host's
     /etc/hosts (the same lines every node host gets, so sections converge)."""
     nodes = run.selected_nodes(("elb",))
-    ops = [step.operation(run, v) for v in nodes for step in (LBCONF_STEP, AXIS2_STEP)]
+    ops = [step.operation(run, v) for v in nodes for step in _steps(run)]
     hosts = list(dict.fromkeys(v.host_name for v in nodes))
     ops += [HostsStep(tuple(hosts_entries(run.params))).operation(run, h) for h in hosts]
-    return Plan("01 WSO2 ELB: loadbalancer.conf, axis2.xml, /etc/hosts", ops)
+    extra = ", passthru-http.properties" if PASSTHRU_STEP in _steps(run) else ""
+    return Plan(f"01 WSO2 ELB: loadbalancer.conf, axis2.xml{extra}, /etc/hosts", ops)
 
 
 def _as_run(p: Params) -> Run:
@@ -133,6 +162,10 @@ def lbconf_checks(p: Params, v: NodeView, data: bytes, host: str) -> list[Check]
     return LBCONF_STEP.checks_for(v, _as_run(p), data, host)
 
 
+def passthru_checks(p: Params, v: NodeView, data: bytes, host: str) -> list[Check]:
+    return PASSTHRU_STEP.checks_for(v, _as_run(p), data, host)
+
+
 def axis2_checks(p: Params, v: NodeView, data: bytes, host: str) -> list[Check]:
     return AXIS2_STEP.checks_for(v, _as_run(p), data, host)
 
@@ -141,7 +174,7 @@ def verify_elb(run: Run) -> Checks:
     """The values read back from each ELB's files, and each name resolving
     on the ELB host as intended (`getent hosts`)."""
     nodes = run.selected_nodes(("elb",))
-    checks = per_node(nodes, lambda v: LBCONF_STEP.checks(run, v) + AXIS2_STEP.checks(run, v))
+    checks = per_node(nodes, lambda v: [ch for step in _steps(run) for ch in step.checks(run, v)])
     checks += hosts_checks(run, list(dict.fromkeys(v.host_name for v in nodes)), hosts_entries(run.params),
                            "map {name} to {addr} in /etc/hosts on {host} (re-run 01 with apply=True)")
     return Checks("01 WSO2 ELB files", checks)

@@ -7,6 +7,12 @@ documents: ``listen 443 ssl`` instead of ``ssl on`` (ERRATA E14), ``ip_hash``
 instead of NGINX Plus ``sticky learn`` unless asked for (ERRATA E15), and a
 ``X-Runbook-Vhost`` response header so verification can prove which vhost
 answered, even when no backend runs (nginx's own 502 carries it too).
+
+As the documents write them: 004's WebSocket upgrade lines (`proxy_http_version
+1.1`, `Upgrade`, `Connection "upgrade"`) in each of its vhosts, and the
+management vhost's own `error_log`/`access_log` (002: mgt-error.log and
+mgt-access.log, 004: ui-error.log and ui-access.log: the first label of the
+management name) in /var/log/nginx.
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ PROXY = """        proxy_set_header X-Forwarded-Host $host;
         proxy_set_header Host $http_host;
         proxy_read_timeout 5m;
         proxy_send_timeout 5m;"""
+# 004 only: WebSocket connections pass through (the Upgrade handshake is hop-by-hop,
+# so nginx forwards it only when told to, over HTTP/1.1).
+UPGRADE = """        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection "upgrade";"""
+LOG_DIR = "/var/log/nginx"  # where 002 and 004 put the management vhost's logs
 # NGINX Plus (any version) or community nginx from 1.29.6 has `sticky` (ERRATA E15).
 STICKY_SINCE = (1, 29, 6)
 
@@ -59,6 +71,16 @@ class Vhost:
     cert: str | None = None
     cert_key: str | None = None
     purpose: str = ""
+    websocket: bool = False  # 004's upgrade lines
+    log_prefix: str | None = None  # error_log/access_log as LOG_DIR/<prefix>-error.log, -access.log
+
+    @property
+    def logs(self) -> tuple[str, str] | None:
+        """(error log, access log) of this vhost, or None (nginx's own)."""
+        if not self.log_prefix:
+            return None
+        return (posixpath.join(LOG_DIR, f"{self.log_prefix}-error.log"),
+                posixpath.join(LOG_DIR, f"{self.log_prefix}-access.log"))
 
     @property
     def tls(self) -> bool:
@@ -72,7 +94,12 @@ class Vhost:
         if self.tls:
             server += [f"    ssl_certificate {self.cert};", f"    ssl_certificate_key {self.cert_key};"]
         server += [f"    add_header {MARKER} {self.server_name} always;", "", "    location / {", PROXY,
-                   f"        proxy_pass {self.backend_scheme}://{self.upstream.name};", "    }", "}"]
+                   f"        proxy_pass {self.backend_scheme}://{self.upstream.name};"]
+        server += [UPGRADE] if self.websocket else []
+        server += ["    }"]
+        if self.logs:
+            server += [f"    error_log {self.logs[0]};", f"    access_log {self.logs[1]};"]
+        server += ["}"]
         return "\n".join(head + [self.upstream.text(), ""] + server) + "\n"
 
     def content(self) -> bytes:
@@ -96,11 +123,17 @@ def _servers(nodes: list[NodeView], port_key: str, fallback: str) -> tuple[str, 
     return tuple(f"{v.address}:{v.ports.get(port_key, v.ports[fallback])}" for v in nodes)
 
 
+def websocket(p: Params) -> bool:
+    """004's layout (members, no manager) is the one whose vhosts pass WebSocket upgrades."""
+    return any(v.node.role == "member" for v in node_views(p).values())
+
+
 def http_vhost(p: Params) -> Vhost:
     lb, name = p.load_balancer, p.cluster.hostnames.cluster
     up = Upstream(f"{name}-http", _servers(workers(p), "pt_http", "http"), "")
     return Vhost("http", posixpath.join(lb.conf_dir, f"{name}.http.conf"), name, lb.http_port, up, "http",
-                 purpose=f"HTTP {lb.http_port} for {name}: round robin over the workers' pass-through HTTP ports.")
+                 purpose=f"HTTP {lb.http_port} for {name}: round robin over the workers' pass-through HTTP ports.",
+                 websocket=websocket(p))
 
 
 def https_vhost(p: Params) -> Vhost:
@@ -110,7 +143,8 @@ def https_vhost(p: Params) -> Vhost:
     crt, key = cert_paths(p, name)
     how = {"ip_hash": "ip_hash affinity", "sticky": "sticky-cookie affinity", "": "no affinity"}[affinity]
     return Vhost("https", posixpath.join(lb.conf_dir, f"{name}.https.conf"), name, lb.https_port, up, "https",
-                 crt, key, f"HTTPS {lb.https_port} for {name}: the workers' pass-through HTTPS ports, {how}.")
+                 crt, key, f"HTTPS {lb.https_port} for {name}: the workers' pass-through HTTPS ports, {how}.",
+                 websocket=websocket(p))
 
 
 def mgt_vhost(p: Params) -> Vhost:
@@ -118,7 +152,8 @@ def mgt_vhost(p: Params) -> Vhost:
     up = Upstream(f"{name}-https", _servers(managers(p), "https", "https"), "")
     crt, key = cert_paths(p, name)
     return Vhost("mgt", posixpath.join(lb.conf_dir, f"{name}.https.conf"), name, lb.https_port, up, "https",
-                 crt, key, f"HTTPS {lb.https_port} for {name}: the management console (servlet HTTPS port).")
+                 crt, key, f"HTTPS {lb.https_port} for {name}: the management console (servlet HTTPS port).",
+                 websocket=websocket(p), log_prefix=name.split(".")[0])
 
 
 def tls_vhosts(p: Params) -> list[Vhost]:

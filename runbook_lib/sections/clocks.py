@@ -1,0 +1,93 @@
+"""Clock skew between the cluster's hosts (ERRATA E17: measured, instead of
+003's ntpdate cron jobs), without trusting this machine's clock.
+
+Each host's clock is read over SSH (`date +%s.%N`), all hosts in one round.
+This machine's wall clock is never used: only its monotonic clock, as a
+stopwatch, to place each reading in time. A reading taken between monotonic
+instants t0 and t1 is attributed to their midpoint, with an error of at most
+half its round trip (t1 - t0). Two hosts' clocks are then compared with each
+other: (clock_a - mid_a) - (clock_b - mid_b), within (rtt_a + rtt_b) / 2.
+A check passes only when the skew plus that bound is within the threshold, so
+a slow round trip can fail a check but never pass a skew it did not measure.
+Each host is read a few times and its fastest round trip kept.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..core.context import Run
+from ..core.step import Check
+from ..remote import fanout
+
+CLOCK_COMMAND = "date +%s.%N"
+READS = 3
+# How the lab fakes a host's clock, and nothing else: a network namespace shares
+# the machine's clock, so a lab test that needs one host's clock off puts the
+# command that reads it here (host name -> command, e.g. the real `date` shifted
+# by the shell). Empty outside those tests; params cannot set it.
+LAB_CLOCK_HOOKS: dict[str, str] = {}
+FIX = ("synchronise the clocks of {hosts}: `timedatectl set-ntp true` (systemd-timesyncd) or chrony "
+       "(`chronyc tracking` shows the offset); ERRATA E17: not ntpdate cron jobs")
+
+
+@dataclass(frozen=True)
+class Reading:
+    host: str
+    offset: float  # the host's clock minus this machine's monotonic clock at the reading's midpoint (s)
+    rtt: float  # the round trip of the reading kept (s)
+
+
+def read_clock(run: Run, host: str) -> Reading:
+    """HOST's clock against this machine's monotonic clock: the fastest of READS reads."""
+    h, cmd = run.host(host), LAB_CLOCK_HOOKS.get(host, CLOCK_COMMAND)
+    best: Reading | None = None
+    for _ in range(READS):
+        t0 = time.monotonic()
+        remote = float(h.check(cmd).stdout.strip())
+        t1 = time.monotonic()
+        r = Reading(host, remote - (t0 + t1) / 2, t1 - t0)
+        if best is None or r.rtt < best.rtt:
+            best = r
+    return best  # type: ignore[return-value]
+
+
+def measure(run: Run, hosts: Sequence[str]) -> list[Reading]:
+    """Every host's reading, the hosts read concurrently (one round)."""
+    return fanout.map_hosts(list(hosts), lambda h: h, lambda h: [read_clock(run, h)], "clocks")
+
+
+def skew_checks(readings: Sequence[Reading], limit_ms: int, what: str) -> list[Check]:
+    """Per host: its clock against the median of the hosts' clocks; then the
+    spread between the two farthest apart (the gate). Fewer than two hosts:
+    nothing to compare."""
+    if len(readings) < 2:
+        return []
+    med = statistics.median(r.offset for r in readings)
+    worst_rtt = max(r.rtt for r in readings)
+    off = sorted(readings, key=lambda r: abs(r.offset - med), reverse=True)
+    out = []
+    for r in readings:
+        dev, bound = (r.offset - med) * 1000, (r.rtt + worst_rtt) / 2 * 1000
+        out.append(Check(r.host, f"clock vs the {what}' median", f"within {limit_ms} ms",
+                         f"{dev:+.0f} ms (±{bound:.0f} ms)", abs(dev) + bound <= limit_ms,
+                         FIX.format(hosts=r.host)))
+    lo, hi = min(readings, key=lambda r: r.offset), max(readings, key=lambda r: r.offset)
+    spread, bound = (hi.offset - lo.offset) * 1000, (hi.rtt + lo.rtt) / 2 * 1000
+    culprit = off[0].host if len(readings) > 2 else f"{lo.host} or {hi.host}"
+    out.append(Check(", ".join(r.host for r in readings), f"clock skew across the {what}", f"<= {limit_ms} ms",
+                     f"{spread:.0f} ms (±{bound:.0f} ms; {hi.host} ahead of {lo.host})", spread + bound <= limit_ms,
+                     FIX.format(hosts=culprit)))
+    return out
+
+
+def cluster_skew_checks(run: Run, reachable: set[str] | None = None) -> list[Check]:
+    """00: every host running a node of the params (brokers and ELBs included)
+    against the others, with cluster.max_clock_skew_ms. REACHABLE: only those
+    hosts (preflight leaves out a host whose SSH check failed: it is reported there)."""
+    hosts = [h for h in dict.fromkeys(v.host_name for v in run.selected_nodes())
+             if reachable is None or h in reachable]
+    return skew_checks(measure(run, hosts), run.params.cluster.max_clock_skew_ms, "cluster's hosts")
