@@ -365,12 +365,12 @@ def test_notebook_headless(lab, tmp_path) -> None:
 
 
 def test_elb_plan_on_a_real_host_with_a_scratch_copy(lab, lab_hosts, tmp_path) -> None:
-    """The ELB operations over SSH on a copy of the skeleton in /tmp of node206
+    """The ELB operations over SSH on a copy of the skeleton in /opt/wso2 of node206
     (the lab runs the EI layout, so there is no ELB home; /etc/hosts is left
     out: 000's database alias would clash with the lab's)."""
-    home = "/tmp/rbtest-elb/wso2elb-2.0.5"
-    raw = yaml.safe_load((PARAMS / "esb-elb-000.yaml").read_text())
-    raw.pop("lab")
+    home = "/opt/wso2/rbtest-elb/wso2elb-2.0.5"  # under /opt, as the lab section requires
+    raw = yaml.safe_load((PARAMS / "esb-elb-000.yaml").read_text())  # its lab section kept: on a lab
+    # instance (RUNBOOK_LAB_INSTANCE) the addresses and the lab's ssh files then move with it
     raw["nodes"]["elb"]["home"] = home
     f = tmp_path / "elb-scratch.yaml"
     f.write_text(yaml.safe_dump(raw))
@@ -402,4 +402,4 @@ def test_elb_plan_on_a_real_host_with_a_scratch_copy(lab, lab_hosts, tmp_path) -
         assert len(file_checks) == 16 and all(c.ok for c in file_checks), [c for c in file_checks if not c.ok]
     finally:
         r.close()
-        h.run("rm -rf /tmp/rbtest-elb")
+        h.run("rm -rf /opt/wso2/rbtest-elb")
