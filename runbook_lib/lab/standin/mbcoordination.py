@@ -119,9 +119,12 @@ class Coordination:
 
     # -- the election ---------------------------------------------------
     def elect(self) -> None:
-        """Replace an invalid coordinator row; the primary key lets one node win."""
+        """Replace an invalid coordinator row; the primary key lets one node win.
+        A row another node keeps fresh is valid and stays (andes removes the
+        coordinator entry only once it is found invalid, then elects): deleting
+        it would hand the role back and forth between two nodes."""
         row = self.coordinator()
-        if row is not None:
+        if row is not None and (row[0] == self.s.node_id or now_ms() - row[1] > self.s.stale_ms):
             self._q("DELETE FROM MB_COORDINATOR_HEARTBEAT WHERE ANCHOR=%s AND NODE_ID=%s AND LAST_HEARTBEAT=%s",
                     (ANCHOR, row[0], row[1]))
         try:
