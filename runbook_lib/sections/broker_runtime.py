@@ -189,7 +189,8 @@ def verify_cluster(run: Run) -> Checks:
     by_id = {nid: (age, new) for nid, age, new in beats}
     for v in views:
         age, new = by_id.get(ids[v.name], (None, None))
-        # alive as the coordinator judges it: a heartbeat younger than 2 x heartbeatInterval
+        # alive as the coordinator judges it: younger than heartbeatMaxAge = 2 x heartbeatInterval
+        # (andes v3.2.x RDBMSCoordinationStrategy)
         checks.append(Check(v.host_name, f"{v.name}: MB_NODE_HEARTBEAT age", f"< {2 * interval} ms, taken in",
                             "(no row)" if age is None else f"{age} ms" + (", new" if new else ", taken in"),
                             age is not None and age < 2 * interval and new == 0,

@@ -120,9 +120,11 @@ class Coordination:
     # -- the election ---------------------------------------------------
     def elect(self) -> None:
         """Replace an invalid coordinator row; the primary key lets one node win.
-        A row another node keeps fresh is valid and stays (andes removes the
-        coordinator entry only once it is found invalid, then elects): deleting
-        it would hand the role back and forth between two nodes."""
+        A row another node keeps fresh is valid and stays: andes v3.2.x
+        RDBMSCoordinationStrategy removes the coordinator entry only in the
+        candidate's round, once it is invalid; its election (tryToElectSelfAsCoordinator)
+        only tries to create the entry. Deleting it would hand the role back
+        and forth between two nodes."""
         row = self.coordinator()
         if row is not None and (row[0] == self.s.node_id or now_ms() - row[1] > self.s.stale_ms):
             self._q("DELETE FROM MB_COORDINATOR_HEARTBEAT WHERE ANCHOR=%s AND NODE_ID=%s AND LAST_HEARTBEAT=%s",
