@@ -8,6 +8,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -146,3 +147,24 @@ def amqp_answers(address: str, port: int, timeout: float) -> bool:
             return s.recv(16)[:1] == b"\x01"
     except OSError:
         return False
+
+
+def make_homes(tmp_path: Path, addr: str):
+    """The `homes` fixture of the stand-in tests: yields make(name, dist, **kw),
+    each home on ADDR at a free offset; kills what the homes started."""
+    made: list[Home] = []
+
+    def make(name: str, dist: str = "ei-6.1.1", **kw) -> Home:
+        h = Home(tmp_path, name, dist, addr, **kw)
+        h.set_offset(free_offset(addr, {getattr(x, "offset", -1) for x in made}))
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        pid = h.pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -18,7 +18,7 @@ import pytest
 
 from runbook_lib.lab.standin.main import alive
 
-from tests.standin_homes import Home, free_offset, free_port
+from tests.standin_homes import Home, free_port, make_homes
 
 HZ = "org.wso2.carbon.core.clustering.hazelcast.HazelcastClusteringAgent"
 TRIBES = "org.apache.axis2.clustering.tribes.TribesClusteringAgent"
@@ -27,22 +27,7 @@ ADDR = "127.0.0.%d" % (os.getpid() % 200 + 20)   # one loopback address per test
 
 @pytest.fixture
 def homes(tmp_path):
-    made: list[Home] = []
-
-    def make(name: str, dist: str = "ei-6.1.1", **kw) -> Home:
-        h = Home(tmp_path, name, dist, ADDR, **kw)
-        h.set_offset(free_offset(ADDR, {getattr(x, "offset", -1) for x in made}))
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        pid = h.pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    yield from make_homes(tmp_path, ADDR)
 
 
 def get(url: str, host: str | None = None, data: bytes | None = None) -> tuple[int, str, dict]:

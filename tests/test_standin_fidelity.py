@@ -13,7 +13,7 @@ import time
 import pytest
 
 from runbook_lib.lab.standin.main import alive
-from tests.standin_homes import Home, free_offset, free_port
+from tests.standin_homes import Home, free_offset, free_port, make_homes
 
 ADDR = "127.0.0.%d" % (os.getpid() % 200 + 30)
 JDK17 = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*"))
@@ -21,22 +21,7 @@ JDK17 = sorted(glob.glob("/usr/lib/jvm/java-17-openjdk-*"))
 
 @pytest.fixture
 def homes(tmp_path):
-    made: list[Home] = []
-
-    def make(name: str, dist: str = "ei-6.1.1", **kw) -> Home:
-        h = Home(tmp_path, name, dist, ADDR, **kw)
-        h.set_offset(free_offset(ADDR, {getattr(x, "offset", -1) for x in made}))
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        pid = h.pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    yield from make_homes(tmp_path, ADDR)
 
 
 def _no_java_env(h: Home, **extra: str) -> dict:
