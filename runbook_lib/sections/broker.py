@@ -26,7 +26,7 @@ from ..params import NodeView
 from ..params import brokers as b
 from ..params.derive import db_address
 from .clocks import measure, skew_checks
-from .shared.builders import CARBON_NS
+from .shared.namespaces import CARBON_NS
 from .shared.filestep import FileStep, Want, per_node
 
 ROLES = ("broker",)

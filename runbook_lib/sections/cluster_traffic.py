@@ -20,7 +20,7 @@ from .cluster.artifact import artifact_for
 from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
 from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined,
                             wait_left)
-from .shared.builders import CARBON_NS
+from .shared.namespaces import CARBON_NS
 
 __all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 

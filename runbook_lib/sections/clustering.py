@@ -19,7 +19,7 @@ from ..params import NodeView
 from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
-from .shared.builders import CARBON_NS
+from .shared.namespaces import CARBON_NS
 from .shared.filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)

@@ -16,7 +16,7 @@ from ..remote.host import Host
 from ..remote.inventory import fan_out
 from ..remote.probe import probe, quote
 from .clocks import cluster_skew_checks
-from .shared.builders import CARBON_NS
+from .shared.namespaces import CARBON_NS
 
 
 class Topology(TextShown):

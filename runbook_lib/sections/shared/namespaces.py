@@ -1,4 +1,4 @@
-"""What several section modules share: the carbon.xml namespace."""
+"""The XML namespaces several section modules read files with: carbon.xml's."""
 
 from __future__ import annotations
 
