@@ -11,6 +11,7 @@ from runbook_lib.configedit import apply_properties_edits, apply_xml_edits
 from runbook_lib.params import load_params
 from runbook_lib.params.derive import node_views
 from runbook_lib.sections import broker
+from runbook_lib.sections.broker_runtime import CANDIDATE, ELECTED, LOST, _role
 from runbook_lib.sections.shared.filestep import read_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,3 +107,12 @@ def test_clock_skew_above_the_threshold_fails_with_the_fix():
     text = checks.text()
     assert "timedatectl set-ntp true" in text and "chrony" in text and "E17" in text
     assert "ntpdate pool" not in text
+
+
+def test_a_coordinator_that_lost_its_row_is_judged_by_its_next_election_line() -> None:
+    """andes v3.2.x: a coordinator whose row another node took logs "Going for
+    election since Coordinator state is lost", then its election's outcome."""
+    line = "TID: [-1] [] [2026-12-06 08:00:00,000]  INFO {RDBMSCoordinationStrategy} - "
+    assert _role(line + ELECTED) == "coordinator"
+    assert _role("\n".join([line + ELECTED, line + LOST])) == "electing"
+    assert _role("\n".join([line + ELECTED, line + LOST, line + CANDIDATE])) == "candidate"

@@ -31,7 +31,8 @@ STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
 ELECTED = "Elected current node as the coordinator"
 CANDIDATE = "Election resulted in current node becoming a CANDIDATE node"
-INVALID = "Going for election since the Coordinator is invalid"
+INVALID = "Going for election since the Coordinator is invalid"  # a candidate's (andes v3.2.x)
+LOST = "Going for election since Coordinator state is lost"  # a coordinator whose row another took
 
 
 def start_command(v: NodeView) -> str:
@@ -123,7 +124,8 @@ def _role(log: str) -> str:
     """What the node's log says last about the election."""
     last = "(no election line)"
     for ln in log.splitlines():
-        for needle, role in ((ELECTED, "coordinator"), (CANDIDATE, "candidate"), (INVALID, "electing")):
+        for needle, role in ((ELECTED, "coordinator"), (CANDIDATE, "candidate"), (INVALID, "electing"),
+                             (LOST, "electing")):
             if needle in ln:
                 last = role
     return last

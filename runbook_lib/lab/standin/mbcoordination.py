@@ -159,9 +159,9 @@ class Coordination:
         """The coordinator's round: refresh its row, take in new nodes, drop stale ones."""
         n = self._q("UPDATE MB_COORDINATOR_HEARTBEAT SET LAST_HEARTBEAT=%s WHERE ANCHOR=%s AND NODE_ID=%s",
                     (now_ms(), ANCHOR, self.s.node_id))[0][0]
-        if not n:
+        if not n:  # another node took the row: andes' coordinator state, then an election
             self.is_coordinator = False
-            self._log("INFO", STRATEGY, "Going for election since the Coordinator is invalid")
+            self._log("INFO", STRATEGY, "Going for election since Coordinator state is lost")
             self.elect()
             return
         for (node_id,) in self._q("SELECT NODE_ID FROM MB_NODE_HEARTBEAT WHERE IS_NEW_NODE=1"):
