@@ -213,7 +213,7 @@ def _instance_env(item, teardown: bool = False) -> Iterator[None]:
     name = lab_instance() if teardown or lab_item else ""
     if name and _WORKER and item.path.name in OWN_LAB:
         _OTHER_LAB_RAN = True
-    if name:
+    if name and not teardown:  # a tear-down only takes down what a set-up allocated
         _ensure_instance()
     before = os.environ.get(ENV)
     if name:
