@@ -122,11 +122,13 @@ def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     only = [x for s in args.sections for x in s.split(",") if x] or None
+    from .run.report_meta import duration
     from .run.runner import run_sections  # papermill takes seconds to import: only run and check need it
     summary = run_sections(args.params, apply=getattr(args, "apply", False), only=only, out_dir=args.out,
                            hosts=args.hosts, progress=(lambda _: None) if quiet else print)
     print(summary.text())
-    print(f"executed notebooks, summary and report: {summary.out_dir}/index.html")
+    print(f"executed notebooks, summary and report: {summary.out_dir}/index.html"
+          + (f" (total {duration(summary.meta['seconds'])})" if summary.meta.get("ended") else ""))
     return summary.exit_code
 
 

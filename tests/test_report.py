@@ -145,7 +145,8 @@ def _fake_run(run_dir, secret: str):
     (run_dir / "summary.json").write_text(json.dumps(summary))
     entries = [{"type": "report", "section": "05_manager", "title": "05 axis2.xml", "applied": False, "changed": 1,
                 "total": 2, "targets": ["node206:/opt/x/axis2.xml"],
-                "changes": [{"target": "node206:/opt/x/axis2.xml", "summary": "would change: 'a' -> 'b'",
+                "changes": [{"target": "node206:/opt/x/axis2.xml", "host": "node206", "path": "/opt/x/axis2.xml",
+                             "pending": ["'a' -> 'b'"], "summary": "would change: 'a' -> 'b'",
                              "diff": "--- a/x\n+++ b/x\n-a\n+b <password>" + secret, "commands": []}]},
                {"type": "checks", "section": "05_manager", "title": "05 axis2.xml",
                 "headline": "05 axis2.xml (plan, not applied): 5 passed, 1 to change, 0 failed", "passed": 5,
@@ -164,7 +165,8 @@ def test_report_is_self_contained_masked_and_links_the_notebooks(tmp_path):
         _RESOLVED.discard(secret)
     page = index.read_text()
     assert "<table id=\"summary\">" in page and "WOULD CHANGE: drift found" in page
-    assert "<td>node206</td><td><code>/opt/x/axis2.xml: &#x27;a&#x27; -&gt; &#x27;b&#x27;</code>" in page
+    assert "<td>node206</td><td><code>/opt/x/axis2.xml</code></td><td><ul class='what'><li><code>&#x27;a&#x27; -&gt; " \
+           "&#x27;b&#x27;</code></li></ul>" in page  # the what-would-change table, each edit a list item
     assert "(plan, not applied): 5 passed, 1 to change, 0 failed" in page
     assert '<a href="05_manager.html">05_manager.html</a>' in page
     notebook = (tmp_path / "05_manager.html").read_text()

@@ -1,9 +1,12 @@
 """The run report: ``index.html`` in a run folder, a page anyone can open
 from disk or attach to a ticket (no server, no external assets).
 
-It shows the run's summary table, each section's changes (with their diffs)
-and check tables, read from the run record (``record.jsonl``), and links to
-HTML renderings of the executed notebooks (nbconvert), written beside them.
+The front page says when, by whom and against what the run was made
+(report_meta.py), the verdict per section, the proof the nodes logged
+(report_proof.py), what changed (report_changes.py), then each section's
+changes (diffs folded) and check tables, read from the run record
+(``record.jsonl``), and links to the executed notebooks rendered as HTML
+beside them (report_notebook.py).
 Everything on the page passes through the secret masker, after resolving
 the params' secrets so that ``runbook report`` in a new process masks them too.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 from ..core.context import resolve_params_path
@@ -20,30 +24,12 @@ from ..core.textview import diff_kind
 from ..params import load_params
 from ..params.derive import secret_names
 from ..params.secrets import Secrets, mask_text
+from . import report_changes, report_proof
+from .report_meta import duration
+from .report_notebook import page, render_notebooks
+from .report_style import fold
 
 INDEX = "index.html"
-
-# nbconvert's lab template, minus what it would load from the network
-# (require.js, MathJax, mermaid, the widgets manager): the pages stay self-contained.
-_NOTEBOOK_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{% block html_head_js_requirejs %}{% endblock %}
-{% block html_head_js_mathjax %}{% endblock %}
-{% block html_head_js_mermaidjs %}{% endblock %}
-{% block jupyter_widgets %}{% endblock %}
-"""
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;max-width:1400px}
-h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #d0d7de}h3{font-size:15px}
-table{border-collapse:collapse;margin:6px 0 14px 0;font-size:13px}
-th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}code,pre{font-family:ui-monospace,monospace;font-size:12px}
-pre{background:#f6f8fa;padding:6px;overflow-x:auto;margin:2px 0 8px 0}
-tr.ok{background:#dafbe1}tr.FAIL{background:#ffebe9}tr.to-change{background:#f6f8fa}
-.verdict{font-weight:bold;padding:2px 8px;border-radius:4px}
-.v0{background:#dafbe1}.v1{background:#ffebe9}.v2{background:#fff8c5}
-.add{color:#1a7f37}.del{color:#cf222e}.hunk{color:#8250df}
-"""
 
 VERDICTS = {(True, 0): "OK: applied and verified", (True, 1): "FAILED",
             (False, 0): "AS INTENDED: nothing would change", (False, 2): "WOULD CHANGE: drift found",
@@ -80,28 +66,32 @@ def read_record(run_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
-def render_notebooks(run_dir: Path) -> dict[str, str]:
-    """Each executed notebook as NAME.html beside it (masked); section -> file name."""
-    import nbformat  # nbconvert, jinja2 and nbformat take seconds to import: only writing a report needs them
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-    exporter = HTMLExporter(template_name="lab", template_file="runbook.html.j2",
-                            extra_loaders=[DictLoader({"runbook.html.j2": _NOTEBOOK_TEMPLATE})])
-    out = {}
-    for nb_path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
-        body, _ = exporter.from_notebook_node(nbformat.read(nb_path, as_version=4))
-        target = nb_path.with_suffix(".html")
-        target.write_text(mask_text(body))
-        out[nb_path.stem] = target.name
-    return out
-
-
 def _diff(text: str) -> str:
     lines = []
     for line in text.splitlines():
         cls = diff_kind(line)
         lines.append(f'<span class="{cls}">{_e(line)}</span>' if cls else _e(line))
     return "<pre>" + "\n".join(lines) + "</pre>"
+
+
+def _word(s: dict, apply: bool) -> str:
+    """The section's word as the terminal and summary.txt say it (runner.SectionResult.word)."""
+    if "word" in s:
+        return s["word"]
+    return "FAIL" if not s["ok"] else "ok" if apply or not s["changed"] else "diff"
+
+
+_WORDS = {"diff": "would change"}
+_CODE = re.compile(r"^\[?(\d{3})\b")
+
+
+def _found(r: dict) -> str:
+    """A check's found value; an HTTP answer other than 200 that the check expected says so."""
+    text = f"<code>{_e(r['found'])}</code>"
+    m = _CODE.match(str(r.get("found", "")))
+    if r.get("state") == "ok" and m and m.group(1) != "200":
+        text += " <span class='expected'>(expected)</span>"
+    return text
 
 
 def _summary_table(summary: dict, links: dict[str, str]) -> str:
@@ -111,12 +101,13 @@ def _summary_table(summary: dict, links: dict[str, str]) -> str:
     head += ["failed", "seconds", "executed notebook"]
     rows = []
     for s in summary["sections"]:
-        result = "FAIL" if not s["ok"] else "ok" if apply or not s["changed"] else "would change"
+        word = _word(s, apply)
+        result = _WORDS.get(word, word)
         cells = [f'<a href="#{_e(s["name"])}">{_e(s["name"])}</a>', _e(result), s["changed"], s["passed"]]
         cells += [] if apply else [s.get("to_change", 0)]
         link = links.get(s["name"])
         cells += [s["failed"], f'{s["seconds"]:.1f}', f'<a href="{_e(link)}">{_e(link)}</a>' if link else ""]
-        cls = "FAIL" if not s["ok"] else "ok" if result == "ok" else "to-change"
+        cls = {"FAIL": "FAIL", "ok": "ok", "diff": "to-change"}.get(word, "skipped")
         rows.append(f'<tr class="{cls}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return ('<table id="summary"><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
             + "".join(rows) + "</table>")
@@ -133,11 +124,13 @@ def _section(s: dict, entries: list[dict], apply: bool) -> str:
             if not entry.get("changes"):
                 parts.append("<p>No changes: everything already as intended.</p>")
             for c in entry.get("changes", []):
-                parts.append(f"<p><code>{_e(c['target'])}</code>: {_e(c['summary'])}</p>")
+                what = c.get("pending") or [c["summary"]]
+                parts.append(f"<p><code>{_e(c['target'])}</code>:</p><ul class='what'>"
+                             + "".join(f"<li>{_e(w)}</li>" for w in what) + "</ul>")
                 if c.get("commands"):
                     parts.append(_diff("\n".join(f"$ {x}" for x in c["commands"])))
                 if c.get("diff"):
-                    parts.append(f"<details><summary>diff</summary>{_diff(c['diff'])}</details>")
+                    parts.append(fold("diff", _diff(c["diff"])))
         elif entry["type"] == "checks":
             parts.append(f"<h3>{_e(entry.get('headline') or entry['title'])}</h3>")
             rows = entry.get("rows", [])
@@ -146,33 +139,57 @@ def _section(s: dict, entries: list[dict], apply: bool) -> str:
                              "<th>fix</th></tr>" + "".join(
                                  f'<tr class="{r["state"].replace(" ", "-")}"><td>{_e(r["state"])}</td>'
                                  f'<td>{_e(r["host"])}</td><td>{_e(r["what"])}</td><td><code>{_e(r["expected"])}'
-                                 f'</code></td><td><code>{_e(r["found"])}</code></td><td>{_e(r["fix"])}</td></tr>'
+                                 f'</code></td><td>{_found(r)}</td><td>{_e(r["fix"])}</td></tr>'
                                  for r in rows) + "</table>")
     return "\n".join(parts)
 
 
-def render_index(run_dir: Path, summary: dict, record: dict[str, list[dict]], links: dict[str, str]) -> str:
+def _meta_table(meta: dict) -> str:
+    """When, by whom, with which runbook and params, against which cluster (summary.json's meta)."""
+    if not meta:
+        return ""
+    c = meta["cluster"]
+    nodes = ", ".join(f"{n} ({v['role']} on {v['host']})" for n, v in c["nodes"].items())
+    hosts = ", ".join(f"{h} {a}" for h, a in c["hosts"].items())
+    rows = [("mode", meta["mode"]), ("started (UTC)", meta["started"]),
+            ("ended (UTC)", f"{meta['ended']} ({duration(meta['seconds'])})" if meta.get("ended") else "(unfinished)"),
+            ("runbook commit", meta["runbook_commit"]),
+            ("params", f"{meta['params_file']} (sha256 {meta['params_sha256']})"),
+            ("cluster", f"{c['name']}: {c['product']} {c['version']}, domain {c['domain']}"
+             + (f", lab instance {meta['lab_instance']}" if meta.get("lab_instance") else "")),
+            ("hosts", hosts), ("nodes", nodes), ("run by", f"{meta['user']} on {meta['machine']}")]
+    return ("<table id='meta' class='meta'>" + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows)
+            + "</table>")
+
+
+def page_title(run_dir: Path, summary: dict, verdict: str) -> str:
+    meta = summary.get("meta") or {}
+    cluster = meta.get("cluster", {}).get("name", "")
+    when = meta.get("started", run_dir.name)
+    mode = "apply" if summary["apply"] else "plan"
+    return f"{verdict.split(':')[0]} · {mode} of {cluster or summary['params_file']} · {when}"
+
+
+def render_index(run_dir: Path, summary: dict, record: dict[str, list[dict]], links: dict[str, str],
+                 evidence: list[dict] | None = None) -> str:
     apply, code = summary["apply"], summary.get("exit_code", 0 if summary["ok"] else 1)
     verdict = VERDICTS.get((apply, code), "FAILED")
-    differs = [(s["name"], d) for s in summary["sections"] for d in s.get("differs", [])]
+    names = [s["name"] for s in summary["sections"]]
     body = [f"<h1>Runbook run {_e(run_dir.name)}</h1>",
             f"<p>{'Applied' if apply else 'Plan only (nothing was changed)'} with <code>"
             f"{_e(summary['params_file'])}</code>. <span class='verdict v{code}'>{_e(verdict)}</span> "
             f"(exit code {code})</p>",
-            _summary_table(summary, links)]
-    if differs:
-        rows = [(n, *d.split("  ", 1)) for n, d in differs]  # "host  file: what"
-        body.append("<h2>What would change</h2><table id='differs'><tr><th>section</th><th>host</th>"
-                    "<th>file or object: what</th></tr>" + "".join(
-                        f"<tr><td>{_e(n)}</td><td>{_e(h)}</td><td><code>{_e(w)}</code></td></tr>"
-                        for n, h, w in rows) + "</table>")
+            _meta_table(summary.get("meta") or {}),
+            _summary_table(summary, links),
+            report_proof.front(evidence or []),
+            report_changes.table(report_changes.rows(record, names, run_dir, apply), apply)]
     body += [_section(s, record.get(s["name"], []), apply) for s in summary["sections"]]
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Runbook run {_e(run_dir.name)}"
-            f"</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return page(page_title(run_dir, summary, verdict), "\n".join(b for b in body if b))
 
 
 def write_report(run_dir: str | Path) -> Path:
     """(Re)write RUN_DIR/index.html and the notebooks' HTML renderings."""
+    from ..core.evidence import read as read_evidence
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if not summary_path.exists():
@@ -180,9 +197,10 @@ def write_report(run_dir: str | Path) -> Path:
                            "`runbook run` or `runbook check` (runs/<UTC time>/)")
     summary = json.loads(summary_path.read_text())
     register_secrets(summary["params_file"])
-    links = render_notebooks(run_dir)
+    verdict = VERDICTS.get((summary["apply"], summary.get("exit_code", 0 if summary["ok"] else 1)), "FAILED")
+    links = render_notebooks(run_dir, page_title(run_dir, summary, verdict))
     target = run_dir / INDEX
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(mask_text(render_index(run_dir, summary, read_record(run_dir), links)))
+    tmp.write_text(mask_text(render_index(run_dir, summary, read_record(run_dir), links, read_evidence(run_dir))))
     tmp.replace(target)
     return target

@@ -21,6 +21,7 @@ from ..core.context import ROOT, resolve_params_path
 from ..core.redact import redact_notebook, share_key
 from ..params import load_params
 from ..params.secrets import mask_text
+from . import recap, report_meta
 from .kernels import ENGINE, KERNEL, RunKernel
 from .report import register_secrets, write_report
 from .runlock import acquire
@@ -31,7 +32,8 @@ class _ProgressTail:
     hosts are done) while the section runs; they never enter the notebook."""
 
     def __init__(self, path: Path, progress) -> None:  # noqa: ANN001
-        self.path, self.progress, self.pos = path, progress, 0
+        self.path, self.progress = path, progress
+        self.pos = path.stat().st_size if path.exists() else 0  # the sections' before it were printed then
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -75,6 +77,14 @@ class SectionResult:
     to_change: int = 0  # plan only: checks not yet as intended on a host the plan changes
     differs: list[str] = field(default_factory=list)  # plan only: "host  file: what would change"
 
+    def word(self, apply: bool) -> str:
+        """One word for the section, the same in the progress line, the recap and the report."""
+        if not self.ok:
+            return "FAIL"
+        if not apply and not (self.changed or self.passed or self.to_change or self.failed):
+            return "skipped (plan only)"  # 08: it starts nodes, so a plan only shows what it would run
+        return "diff" if not apply and self.changed else "ok"
+
     def count(self, entry: dict, apply: bool) -> None:
         """Add one record entry (a shown Report or Checks) to the totals."""
         if entry["type"] == "report" and entry["applied"] == apply:
@@ -95,6 +105,8 @@ class RunSummary:
     params_file: str
     apply: bool
     sections: list[SectionResult] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # report_meta.start/finish: when, by whom, which commit and cluster
+    hosts: dict = field(default_factory=dict)  # recap.per_host: host -> ok, changed, to_change, failed
 
     @property
     def ok(self) -> bool:
@@ -112,10 +124,14 @@ class RunSummary:
 
     def text(self) -> str:
         lines = [f"run {self.out_dir} ({'apply' if self.apply else 'plan only'}) with {self.params_file}"]
+        lines += [f"  {m}" for m in report_meta.lines(self.meta)]
         for s in self.sections:
-            mark = "FAIL" if not s.ok else "ok  " if self.apply or not s.changed else "diff"
+            mark = s.word(self.apply).ljust(4)
             verb = "changes" if self.apply else "to change"
             checks = f"{s.passed} passed, " + (f"{s.to_change} to change, " if not self.apply else "")
+            if mark.startswith("skipped"):
+                lines.append(f"  {mark} {s.name}  ({s.seconds:.1f}s)")
+                continue
             lines.append(f"  {mark} {s.name:<20} {verb} {s.changed:<3} checks {checks}{s.failed} failed"
                          f"  ({s.seconds:.1f}s)")
             if s.error:
@@ -128,6 +144,9 @@ class RunSummary:
         checks = (f"{sum(s.passed for s in self.sections)} checks passed, "
                   + ("" if self.apply else f"{sum(s.to_change for s in self.sections)} to change, ")
                   + f"{sum(s.failed for s in self.sections)} failed")
+        lines += recap.lines(self.hosts, self.apply)
+        if self.meta.get("ended"):
+            checks += f", in {report_meta.duration(self.meta['seconds'])}"
         if self.apply:
             verdict = "OK" if self.ok else "FAILED"
             lines.append(f"{verdict}: {len(self.sections)} sections, {total} changes, {checks}")
@@ -139,7 +158,8 @@ class RunSummary:
 
     def to_json(self) -> dict:
         return {"out_dir": self.out_dir, "params_file": self.params_file, "apply": self.apply, "ok": self.ok,
-                "exit_code": self.exit_code, "sections": [s.__dict__ for s in self.sections]}
+                "exit_code": self.exit_code, "meta": self.meta, "hosts": self.hosts,
+                "sections": [{**s.__dict__, "word": s.word(self.apply)} for s in self.sections]}
 
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -169,7 +189,9 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                  out_dir: str | Path | None = None, hosts: str = "", progress=print) -> RunSummary:
     """Execute the notebooks in order; stop at the first failing section."""
     params_path = resolve_params_path(params_file).resolve()
-    load_params(params_path)  # bad params stop here, before any notebook runs
+    params = load_params(params_path)  # bad params stop here, before any notebook runs
+    progress = _stamped(progress)
+    t_run = time.monotonic()
     try:  # relative to the project when inside it: recorded notebooks then replay from any clone
         params_arg = str(params_path.relative_to(ROOT))
     except ValueError:
@@ -184,7 +206,9 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     out = Path(out_dir) if out_dir else ROOT / "runs" / stamp
     lock = _apply_lock(params_path, out) if apply else None  # refuses a second --apply (runlock.py)
     out.mkdir(parents=True, exist_ok=True)
-    summary = RunSummary(str(out), params_arg, apply)
+    summary = RunSummary(str(out), params_arg, apply, meta=report_meta.start(params_path, params_arg, params, apply, names))
+    for line in report_meta.lines(summary.meta):
+        progress(line)
     record = out / "record.jsonl"
     os.environ["RUNBOOK_RECORD"] = str(record)
     os.environ["RUNBOOK_RUN_ID"] = stamp
@@ -220,7 +244,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             for line in lines:
                 result.count(json.loads(line), apply)
             summary.sections.append(result)
-            progress(f"      {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f}s"
+            progress(f"      {result.word(apply)} in {result.seconds:.1f}s"
                      + (f": {result.error}" if result.error else ""))
             if result.error or (apply and not result.ok):  # a plan goes on past checks that fail
                 break
@@ -233,10 +257,21 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             lock.release()
         os.environ.pop("RUNBOOK_SECTION", None)
         sockets.cleanup()
+    summary.meta = report_meta.finish(summary.meta, time.monotonic() - t_run)
+    summary.hosts = recap.per_host([json.loads(ln) for ln in record.read_text().splitlines() if ln.strip()]
+                                   if record.exists() else [], apply,
+                                   {str(h.address): n for n, h in params.hosts.items()})
     (out / "summary.txt").write_text(summary.text() + "\n")
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     write_report(out)
     return summary
+
+
+def _stamped(progress):  # noqa: ANN001, ANN202 - print or a test's collector
+    """Every terminal line with its UTC time (HH:MM:SS), as a long section's sub-steps come."""
+    if progress is print:
+        return lambda text: print(f"{datetime.now(timezone.utc):%H:%M:%S} {text}", flush=True)
+    return progress
 
 
 def _apply_lock(params_path: Path, out: Path):

@@ -20,12 +20,14 @@ from __future__ import annotations
 import posixpath
 import time
 
+from ..core import evidence
 from ..core.change import Change
 from ..core.context import Run
 from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
 from .broker import nodes
+from .cluster import proof
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
@@ -83,6 +85,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
             return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
         if dry_run:
             return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
+        evidence.note(f"starting {v.name} on {v.host_name}")
         h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
@@ -205,6 +208,7 @@ def verify_cluster(run: Run) -> Checks:
                         or "(no row)", len(coord) == 1 and coord[0][0] in names and bool(fresh),
                         "start the brokers; a stale row is replaced by the next election"))
     by_log = [n for n, log in logs.items() if _role(log) == "coordinator"]
+    proof.coordinator(views, logs, by_log, db_coord, (ELECTED, CANDIDATE, INVALID, LOST))
     checks.append(Check(", ".join(v.host_name for v in views), "coordinator by the logs",
                         f"exactly one, {db_coord[0] if len(db_coord) == 1 else 'the MB store one'}",
                         ", ".join(by_log) or "(none)", len(by_log) == 1 and by_log == db_coord[:1],

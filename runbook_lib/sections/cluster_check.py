@@ -17,12 +17,14 @@ import html
 import time
 from typing import Iterator
 
+from ..core import evidence
 from ..core.context import Run
 from ..core.cells import report, require, show
 from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
 from ..params import NodeView
 from .cluster import carbonlog as L
+from .cluster import proof
 from .clustering import start_command
 
 CLUSTER_ROLES = ("manager", "worker", "member")
@@ -97,6 +99,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
         seg, how = L.latest_run(read_log(run, v)), "already running"
     else:
         how = "started"
+        evidence.note(f"starting {v.name} on {v.host_name}")
         if changed:  # it runs with the old files: restart it, as an operator would
             stop_node(run, v, timeout)
             wait_left(run, v)  # the others (and the ELB) drop the old instance before the new one joins
@@ -161,7 +164,9 @@ def wait_left(run: Run, gone: NodeView, timeout: float = 30) -> Checks:
         still = [v.name for v in others if member_id(gone) in seen[v.name]]
         if not still or time.monotonic() > deadline:
             break
+        evidence.note(f"waiting for {', '.join(still)} to log {gone.name} as left")
         time.sleep(1)
+    proof.left(run, gone, member_id(gone), others, read_log)
     return Checks(f"{gone.name} logged as left", [
         Check(v.host_name, f"{v.name} no longer sees {gone.name}", "left", "still a member" if v.name in still
               else "left", v.name not in still, "membership should drop a stopped node within seconds")
@@ -184,6 +189,7 @@ def start_cluster(run: Run, timeout: float = 90) -> Checks:
     for v in cluster_nodes(run):
         checks.append(start_node(run, v, timeout))
     TIMINGS["start_all"] = round(time.monotonic() - t0, 2)
+    proof.started(run, cluster_nodes(run), read_log)
     return Checks("start-up, in order (load balancer, manager, workers one at a time)", checks)
 
 
@@ -222,6 +228,9 @@ def wait_joined(run: Run, timeout: float = 60, t0: float | None = None) -> Check
         missing = {v.name: [m for m in expected_members(run, v) if m not in seen[v.name]] for v in cluster_nodes(run)}
         if not any(missing.values()) or time.monotonic() > deadline:
             break
+        waited = timeout - (deadline - time.monotonic())
+        if round(waited) % 5 == 0:
+            evidence.note(f"waiting for membership {waited:.0f}/{timeout:.0f} s")
         time.sleep(1)
     if t0 is not None:
         TIMINGS["start_to_all_joined"] = round(time.monotonic() - t0, 2)
@@ -260,6 +269,7 @@ def membership_table(run: Run) -> Table:
     for v in cluster_nodes(run):
         rows.append([v.name, *["self" if o.name == v.name else ("joined" if member_id(o) in seen[v.name] else "-")
                                for o in cols]])
+    proof.membership(run, rows, cluster_nodes(run), read_log)
     return Table("membership as every node logs it", rows)
 
 

@@ -15,7 +15,9 @@ from ..core.context import Run, open_run
 from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
 from ..params import NodeView
+from ..core import evidence
 from .cluster import carbonlog as L
+from .cluster import proof
 from .cluster.artifact import artifact_for
 from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
 from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined,
@@ -85,6 +87,9 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
                                   stdin=art.content(marker))
     deadline, done = time.monotonic() + timeout, {}
     while len(done) < len(wanted) and time.monotonic() < deadline:
+        if round(time.monotonic() - t0) % 5 == 0:
+            evidence.note(f"waiting for the {art.noun} on every node: {len(done)}/{len(wanted)} deployed, "
+                          f"{time.monotonic() - t0:.0f}/{timeout:.0f} s")
         for name, v in wanted.items():
             if name not in done and art.deployments(L.latest_run(read_log(run, v))) > before[name]:
                 done[name] = round(time.monotonic() - t0, 1)
@@ -144,9 +149,11 @@ def send_requests(run: Run, n: int, marker: str, label: str = "") -> tuple[Check
     codes = [request(addr, http_port, run.params.cluster.hostnames.cluster, url, False, art.body())[0]
              for _ in range(n)]
     TIMINGS[f"requests{label}"] = round(time.monotonic() - t0, 2)
+    evidence.note(f"sent {n} requests through the load balancer{label}")
     time.sleep(0.5)
     counts = {v.name: art.served(run, v, marker) - before[v.name] for v in serving(run)}
     ok = sum(1 for c in codes if c == 200)
+    proof.spread(f"requests per worker{label}", counts, codes)
     checks = [Check(addr, f"{n} requests to http://{run.params.cluster.hostnames.cluster}{url}",
                     f"{n} x 200", f"{ok} x 200" + (f", others: {sorted(set(codes) - {200})}" if ok < n else ""),
                     ok == n, "see the load balancer's log and the workers' logs")]
@@ -201,6 +208,7 @@ def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> Iterator
         yield Checks(f"stopping a worker: not tested ({not_applicable(run)})", [])
         return
     victim = serving(run)[-1]
+    evidence.note(f"stopping {victim.name} to see the cluster route around it")
     yield Checks(f"stop {victim.name}", [stop_node(run, victim)])
     t0 = time.monotonic()
     yield wait_left(run, victim)

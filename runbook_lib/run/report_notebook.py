@@ -1,0 +1,92 @@
+"""The executed notebooks as HTML pages beside them (NAME.html), readable
+and printable: nbconvert's ``basic`` template (the cells, no JupyterLab
+CSS, no script) inside our own page, with a title that names the section
+and the run, and report_style's stylesheet.
+
+Each file diff a plan shows (core/render.diff_html) is folded behind a
+"diff" toggle; the same diff shown again when the plan is applied is
+replaced by a line that says so. Commands (``$ ...``) stay open."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from ..params.secrets import mask_text
+from .report_style import CSS, fold
+
+# render.diff_html's block: <pre style="font-size:12px;background:#f6f8fa;...">lines</pre>
+_DIFF = re.compile(r'<pre style="font-size:12px;background:#f6f8fa[^"]*">(.*?)</pre>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def fold_diffs(page_html: str, seen: dict[str, int]) -> str:
+    """Every diff block of PAGE_HTML folded; one already in SEEN (text -> number) named, not repeated."""
+    def one(m: re.Match) -> str:
+        text = html.unescape(_TAG.sub("", m.group(1)))
+        if text.startswith("$ "):
+            return m.group(0)
+        if text in seen:
+            return f'<p class="same-diff">diff {seen[text]}: as shown in the plan above</p>'
+        seen[text] = len(seen) + 1
+        lines = text.count("\n") + 1
+        adds = sum(1 for ln in text.splitlines() if ln.startswith("+") and not ln.startswith("+++"))
+        dels = sum(1 for ln in text.splitlines() if ln.startswith("-") and not ln.startswith("---"))
+        label = f"diff {seen[text]} ({lines} lines, +{adds} -{dels})"
+        return fold(label, f"<pre>{m.group(1)}</pre>")
+    return _DIFF.sub(one, page_html)
+
+
+def _fold_outputs(nb) -> None:  # noqa: ANN001 - an nbformat node
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/html" in data:
+                data["text/html"] = fold_diffs("".join(data["text/html"]), seen)
+
+
+def title_of(nb, stem: str) -> str:  # noqa: ANN001
+    """The notebook's first heading ("05 · The manager node"), else its file name."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if m:
+                return m.group(1).strip()
+    return stem
+
+
+def page(title: str, body: str, header: str = "") -> str:
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}{_pygments_css()}</style></head><body>\n{header}{body}\n</body></html>\n")
+
+
+_PYGMENTS: list[str] = []
+
+
+def _pygments_css() -> str:
+    """The input cells' syntax colours (pygments' default style, the few kB nbconvert's classes need)."""
+    if not _PYGMENTS:
+        from pygments.formatters import HtmlFormatter
+        _PYGMENTS.append(HtmlFormatter().get_style_defs(".highlight"))
+    return _PYGMENTS[0]
+
+
+def render_notebooks(run_dir: Path, run_label: str) -> dict[str, str]:
+    """Each executed notebook as NAME.html beside it (masked); section -> file name."""
+    import nbformat  # nbconvert, jinja2 and nbformat take seconds to import: only writing a report needs them
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name="basic")
+    out = {}
+    for nb_path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        _fold_outputs(nb)
+        body, _ = exporter.from_notebook_node(nb)
+        title = f"{title_of(nb, nb_path.stem)} · {run_label}"
+        header = (f"<p><a href='index.html'>&larr; run report</a> · executed notebook "
+                  f"<code>{html.escape(nb_path.name)}</code></p>")
+        target = nb_path.with_suffix(".html")
+        target.write_text(mask_text(page(title, body, header)))
+        out[nb_path.stem] = target.name
+    return out
