@@ -135,12 +135,14 @@ def _section(s: dict, entries: list[dict], apply: bool) -> str:
             parts.append(f"<h3>{_e(entry.get('headline') or entry['title'])}</h3>")
             rows = entry.get("rows", [])
             if rows:
-                parts.append("<table><tr><th></th><th>host</th><th>check</th><th>expected</th><th>found</th>"
-                             "<th>fix</th></tr>" + "".join(
-                                 f'<tr class="{r["state"].replace(" ", "-")}"><td>{_e(r["state"])}</td>'
-                                 f'<td>{_e(r["host"])}</td><td>{_e(r["what"])}</td><td><code>{_e(r["expected"])}'
-                                 f'</code></td><td>{_found(r)}</td><td>{_e(r["fix"])}</td></tr>'
-                                 for r in rows) + "</table>")
+                table = ("<table><tr><th></th><th>host</th><th>check</th><th>expected</th><th>found</th>"
+                         "<th>fix</th></tr>" + "".join(
+                             f'<tr class="{r["state"].replace(" ", "-")}"><td>{_e(r["state"])}</td>'
+                             f'<td>{_e(r["host"])}</td><td>{_e(r["what"])}</td><td><code>{_e(r["expected"])}'
+                             f'</code></td><td>{_found(r)}</td><td>{_e(r["fix"])}</td></tr>'
+                             for r in rows) + "</table>")
+                all_ok = all(r["state"] == "ok" for r in rows)  # a miss stays open; a table of passes is folded
+                parts.append(fold(f"{len(rows)} checks", table) if all_ok else table)
     return "\n".join(parts)
 
 

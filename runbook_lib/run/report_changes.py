@@ -40,11 +40,13 @@ def _what(c: dict) -> list[str]:
     return list(parts) or [c.get("summary", "")]
 
 
-def _backup(files: list[FileChange], apply: bool) -> str:
+def _backup(files: list[FileChange], apply: bool, target: str) -> str:
+    if not target.startswith("/"):
+        return "(not a file)"
     if not apply:
         return "taken when applied"
     if not files:
-        return ""
+        return "none recorded (see the section)"
     first = files[0]
     if first.backup:
         return first.backup
@@ -68,9 +70,9 @@ def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, appl
                         and f.section in ("", name)]
                 for f in mine:
                     unmatched.remove(f)
-                row = Row(name, host, target, _what(c), _backup(mine, apply), files=mine)
+                row = Row(name, host, target, _what(c), _backup(mine, apply, target), files=mine)
                 first = seen.setdefault((host, target), name)
-                if first != name:
+                if first != name and target.startswith("/"):
                     row.note = (f"also changed by {first} earlier in this run" if apply else
                                 f"{first} changes this {'file' if c.get('path') else 'object'} earlier in this "
                                 "plan: once that is applied this step may find it as intended, and an apply "
@@ -80,7 +82,7 @@ def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, appl
             out += _planned_not_made(name, entries)
     for f in unmatched:  # written by a command (keytool, openssl) or a step the record does not name
         out.append(Row(f.section or "?", f.host, f.path, ["file written (see the section's notebook)"],
-                       _backup([f], True), files=[f]))
+                       _backup([f], True, f.path), files=[f]))
     return out
 
 

@@ -3,7 +3,7 @@ and printable: nbconvert's ``basic`` template (the cells, no JupyterLab
 CSS, no script) inside our own page, with a title that names the section
 and the run, and report_style's stylesheet.
 
-Each file diff a plan shows (core/render.diff_html) is folded behind a
+A change's summary is shown as a list of its edits. Each file diff a plan shows (core/render.diff_html) is folded behind a
 "diff" toggle; the same diff shown again when the plan is applied is
 replaced by a line that says so. Commands (``$ ...``) stay open."""
 
@@ -19,6 +19,18 @@ from .report_style import CSS, fold
 # render.diff_html's block: <pre style="font-size:12px;background:#f6f8fa;...">lines</pre>
 _DIFF = re.compile(r'<pre style="font-size:12px;background:#f6f8fa[^"]*">(.*?)</pre>', re.S)
 _TAG = re.compile(r"<[^>]+>")
+# render.report_html's item: <li>MARK <code>target</code>: would change: /xpath: ...; /xpath: ...<pre...
+_SUMMARY = re.compile(r"(<li>&#9998; <code>[^<]*</code>: )((?:would change|changed): )([^<]*)")
+
+
+def list_edits(page_html: str) -> str:
+    """A change's summary, its XPath edits joined by "; ", as a list (one edit a line)."""
+    def one(m: re.Match) -> str:
+        parts = re.split(r"; (?=/)", m.group(3))
+        if len(parts) < 2:
+            return m.group(0)
+        return m.group(1) + m.group(2) + "<ul class='what'>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>"
+    return _SUMMARY.sub(one, page_html)
 
 
 def fold_diffs(page_html: str, seen: dict[str, int]) -> str:
@@ -44,7 +56,7 @@ def _fold_outputs(nb) -> None:  # noqa: ANN001 - an nbformat node
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if "text/html" in data:
-                data["text/html"] = fold_diffs("".join(data["text/html"]), seen)
+                data["text/html"] = fold_diffs(list_edits("".join(data["text/html"])), seen)
 
 
 def title_of(nb, stem: str) -> str:  # noqa: ANN001

@@ -196,8 +196,10 @@ def verify_cluster(run: Run) -> Checks:
         age, new = by_id.get(ids[v.name], (None, None))
         # alive as the coordinator judges it: younger than heartbeatMaxAge = 2 x heartbeatInterval
         # (andes v3.2.x RDBMSCoordinationStrategy)
-        checks.append(Check(v.host_name, f"{v.name}: MB_NODE_HEARTBEAT age", f"< {2 * interval} ms, taken in",
-                            "(no row)" if age is None else f"{age} ms" + (", new" if new else ", taken in"),
+        checks.append(Check(v.host_name, f"{v.name}: MB_NODE_HEARTBEAT row",
+                            f"younger than {2 * interval} ms, and taken in (IS_NEW_NODE 0)",
+                            "(no row)" if age is None else f"{age} ms old, "
+                            + ("not yet taken in (IS_NEW_NODE 1)" if new else "taken in (IS_NEW_NODE 0)"),
                             age is not None and age < 2 * interval and new == 0,
                             f"start {v.name}; check its MB store datasource and the clocks (E17)"))
     names = {i: n for n, i in ids.items()}

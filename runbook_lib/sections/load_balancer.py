@@ -93,7 +93,8 @@ def answer_check(run: Run, v: Vhost, cadata: str | None = None) -> Check:
                      f"no answer: {type(e).__name__}", False,
                      "check that nginx runs on the LB host and the port is open, then re-run 01 with apply=True")
     marker = headers.get(MARKER.lower())
-    note = {502: "no backend up", 504: "backend timed out"}.get(status, "backend answered")
+    note = {502: "expected while no node is up: no backend answered", 504: "backend timed out"}.get(
+        status, "backend answered")
     found = f"{status} from vhost {marker} ({note})" if marker else f"{status} without {MARKER} (another server block)"
     return Check(run.params.load_balancer.host or "", what, f"{MARKER}: {v.server_name}", found,
                  marker == v.server_name,
