@@ -92,9 +92,9 @@ def test_front_page_proof_changes_and_metadata_in_chromium(runs):
             assert page.title().startswith("OK · apply of lab · ")
             assert page.locator("svg.spread").count() >= 2  # 08's spreads, before and with a worker stopped
             assert page.locator("table.matrix td.ok").count() >= 12  # 4 members, each seeing 3 others
-            proof = page.locator("#proof ~ table.proof-started").inner_text()
+            proof = page.locator("table#verdicts").inner_text()
             for node in started:  # each started node quoted in its own words, with the time it logged them
-                assert re.search(rf"{node}\s+started\s+TID: \[-?\d+\] \[\] \[\d{{4}}-\d\d-\d\d [\d:,]+\]\s+INFO .*"
+                assert re.search(rf"started\s+{node}\s+TID: \[-?\d+\] \[\] \[\d{{4}}-\d\d-\d\d [\d:,]+\]\s+INFO .*"
                                  r"WSO2 Carbon started in", proof), node
             assert "Member left [" in page.locator("body").inner_text()
             assert "Elected current node as the coordinator" in page.locator("body").inner_text()

@@ -34,30 +34,12 @@ def bar_chart(title: str, counts: dict[str, int]) -> str:
             f"xmlns='http://www.w3.org/2000/svg'><title>{_e(title)}</title>{bars}</svg>")
 
 
-def _by_node(qs: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for q in qs:
-        out.setdefault(q["node"], []).append(q)
-    return out
-
-
-def _started(e: dict) -> str:
-    rows = "".join(f"<tr class='ok'><td>{_e(node)}</td><td>started</td><td>{quoted(qs)}</td></tr>"
-                   for node, qs in _by_node(e.get("quotes", [])).items())
-    return ("<h3>Every node started</h3><table class='proof-started'><tr><th>node</th><th>verdict</th>"
-            f"<th>its own log</th></tr>{rows}</table>")
-
-
-def _membership(e: dict) -> str:
+def _matrix(e: dict) -> str:
     rows = e.get("rows") or [[]]
     head = "".join(f"<th>{_e(c)}</th>" for c in rows[0])
     body = "".join("<tr>" + f"<th>{_e(r[0])}</th>" + "".join(
         f"<td class='{'ok' if c == 'joined' else ''}'>{_e(c)}</td>" for c in r[1:]) + "</tr>" for r in rows[1:])
-    by_node = _by_node(e.get("quotes", []))
-    lines = "".join(f"<tr><td>{_e(n)}</td><td>{quoted(qs)}</td></tr>" for n, qs in by_node.items())
-    return (f"<h3>Membership, as every node logs it</h3><table class='matrix'><tr>{head}</tr>{body}</table>"
-            + (f"<table class='proof-joined'><tr><th>node</th><th>its last member lines</th></tr>{lines}</table>"
-               if lines else ""))
+    return f"<div><h3>Membership, as every node logs it</h3><table class='matrix'><tr>{head}</tr>{body}</table></div>"
 
 
 def _spread(e: dict) -> str:
@@ -66,18 +48,23 @@ def _spread(e: dict) -> str:
             f"<p>load balancer answers: {_e(answers or 'none')}</p></div>")
 
 
-def _left(e: dict) -> str:
-    return (f"<h3>{_e(e['node'])} stopped: the others logged it leaving ({_e(e.get('member', ''))})</h3>"
-            + (quoted(e.get("quotes", [])) or "<p>no node logged it leaving</p>"))
-
-
-def _coordinator(e: dict) -> str:
-    by_log, store = e.get("by_log", []), e.get("in_store", [])
-    ok = len(by_log) == 1 and by_log == store[:1]
-    verdict = (f"{by_log[0]} is the coordinator, by its own log and by the MB store's coordinator row" if ok else
-               f"coordinator by the logs: {', '.join(by_log) or 'none'}; by the MB store: {', '.join(store) or 'none'}")
-    return (f"<h3>Broker cluster (07): {_e(verdict)}</h3><p>each broker's last election line:</p>"
-            + quoted(e.get("quotes", [])))
+def _verdicts(last: dict[str, dict], lefts: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """(verdict, node, the quotes behind it), in the order the test reached them."""
+    out: list[tuple[str, str, list[dict]]] = []
+    for q in last.get("started", {}).get("quotes", []):
+        out.append(("started", q["node"], [q]))
+    joined: dict[str, list[dict]] = {}
+    for q in last.get("membership", {}).get("quotes", []):
+        joined.setdefault(q["node"], []).append(q)
+    out += [("sees the others as members", node, qs) for node, qs in joined.items()]
+    for e in lefts[-1:]:
+        out += [(f"saw {e['node']} leave", q["node"], [q]) for q in e.get("quotes", [])]
+    c = last.get("coordinator", {})
+    for q in c.get("quotes", []):
+        role = "coordinator" if q["node"] in c.get("by_log", []) else "not the coordinator"
+        out.append((f"broker: {role}" + (" (and in the MB store)" if q["node"] in c.get("in_store", []) else ""),
+                    q["node"], [q]))
+    return out
 
 
 def front(evidence: list[dict]) -> str:
@@ -92,16 +79,12 @@ def front(evidence: list[dict]) -> str:
             lefts.append(e)
         else:
             last[e["kind"]] = e
-    parts = []
-    if "started" in last:
-        parts.append(_started(last["started"]))
-    if "membership" in last:
-        parts.append(_membership(last["membership"]))
-    if spreads:
-        parts.append("<div class='proof'>" + "".join(_spread(s) for s in spreads) + "</div>")
-    parts += [_left(e) for e in lefts[-1:]]
-    if "coordinator" in last and (last["coordinator"].get("by_log") or last["coordinator"].get("in_store")):
-        parts.append(_coordinator(last["coordinator"]))
-    if not parts:
+    visuals = ([_matrix(last["membership"])] if "membership" in last else []) + [_spread(s) for s in spreads]
+    rows = "".join(f"<tr class='ok'><td>{_e(v)}</td><td>{_e(node)}</td><td>{quoted(qs)}</td></tr>"
+                   for v, node, qs in _verdicts(last, lefts))
+    if not visuals and not rows:
         return ""
-    return "<h2 id='proof'>The proof: what the nodes themselves logged</h2>" + "".join(parts)
+    return ("<h2 id='proof'>The proof: what the nodes themselves logged</h2>"
+            + (f"<div class='proof'>{''.join(visuals)}</div>" if visuals else "")
+            + (f"<table id='verdicts'><tr><th>verdict</th><th>node</th><th>the node's own log line</th></tr>{rows}"
+               "</table>" if rows else ""))

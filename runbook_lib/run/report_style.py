@@ -28,9 +28,10 @@ table.runbook-checks tr[style*="#f6f8fa"]{background:%(to_change)s!important}
 .meta td:first-child{font-weight:bold;white-space:nowrap}
 ul.what{margin:0;padding-left:16px}
 blockquote.log{margin:2px 0 6px 0;padding:2px 8px;border-left:3px solid #4a7fb5;background:#f6f8fa}
-blockquote.log code{white-space:pre-wrap;word-break:break-all}
+blockquote.log code{white-space:pre-wrap;word-break:break-all;font-size:11px}
+#verdicts td:first-child{white-space:nowrap}
 blockquote.log .src{color:#57606a;font-size:11px}
-.proof{display:flex;flex-wrap:wrap;gap:24px}.proof>div{flex:1 1 460px}
+.proof{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}.proof>div{flex:0 1 auto}
 .fold>input{display:none}.fold>label{cursor:pointer;color:#0969da;font-size:12px}
 .fold>label::before{content:"\\25B8  "}.fold>input:checked+label::before{content:"\\25BE  "}
 .fold>input:not(:checked)~.body{display:none}
@@ -43,6 +44,8 @@ blockquote.log .src{color:#57606a;font-size:11px}
 .anchor-link{display:none}
 @media print{
   body{margin:0;max-width:none}.fold>label{display:none}.fold>.body{display:block!important}
+  .fold.screen-only>label{display:inline}.fold.screen-only>label::before{content:""}
+  .fold.screen-only>.body{display:none!important}
   pre{white-space:pre-wrap;word-break:break-all}
   tr,blockquote,svg{break-inside:avoid}h2,h3{break-after:avoid}
 }
@@ -52,8 +55,9 @@ blockquote.log .src{color:#57606a;font-size:11px}
 _ids = count(1)
 
 
-def fold(label: str, body: str, open_: bool = False) -> str:
-    """BODY behind a toggle labelled LABEL; printing always shows it."""
+def fold(label: str, body: str, open_: bool = False, printed: bool = True) -> str:
+    """BODY behind a toggle labelled LABEL; printing shows it (PRINTED=False: prints the label only)."""
     i = next(_ids)
-    return (f'<div class="fold"><input type="checkbox" id="fold{i}"{" checked" if open_ else ""}>'
+    cls = "fold" if printed else "fold screen-only"
+    return (f'<div class="{cls}"><input type="checkbox" id="fold{i}"{" checked" if open_ else ""}>'
             f'<label for="fold{i}">{label}</label><div class="body">{body}</div></div>')
