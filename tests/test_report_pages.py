@@ -20,6 +20,8 @@ LOG = "/opt/wso2/worker2/repository/logs/wso2carbon.log"
 STARTED = "TID: [-1234] [] [2026-12-06 09:17:51,887]  INFO {org.wso2.carbon.core.internal.X} -  WSO2 Carbon started in 4 sec"
 LEFT = ("TID: [-1234] [] [2026-12-06 09:18:10,502]  INFO {org.wso2.carbon.core.clustering.hazelcast.wka.X} -  "
         "Member left [47d9]: /198.51.100.132:4300")
+ELECTED = "TID: [-1234] [] [2026-12-06 09:17:37,552]  INFO {a.RDBMSCoordinationStrategy} -  Elected current node as the coordinator"
+GOSSIP = "TID: [-1234] [] [2026-12-06 09:17:38,001]  INFO {a.ClusterManager} -  Handling cluster gossip: Node broker1  Joined the Cluster"
 DIFF = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-    <a>1</a>\n+    <a>2</a>"
 
 
@@ -70,7 +72,10 @@ def _applied_run(run_dir) -> None:
           {"kind": "spread", "section": "08_test_cluster", "title": "requests per worker",
            "counts": {"worker1": 7, "worker2": 13}, "answers": {"200": 20}},
           {"kind": "left", "section": "08_test_cluster", "node": "worker3", "member": "198.51.100.132:4300",
-           "quotes": [evidence.quote(LEFT, "worker2", "node132", LOG)]}]
+           "quotes": [evidence.quote(LEFT, "worker2", "node132", LOG)]},
+          {"kind": "coordinator", "section": "07_broker", "by_log": ["broker1"], "in_store": ["broker1"],
+           "quotes": [evidence.quote(ELECTED, "broker1", "broker1", LOG)],
+           "joined": [evidence.quote(GOSSIP, "broker1", "broker1", LOG)]}]
     (run_dir / "evidence.jsonl").write_text("".join(json.dumps(e) + "\n" for e in ev))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# 05 · The manager node"), nbformat.v4.new_code_cell("x")]
@@ -121,6 +126,12 @@ def test_front_page_has_metadata_proof_and_titles(tmp_path):
     assert page.count("<svg class='spread'") == 1 and "<title>requests per worker</title>" in page
     assert "WSO2 Carbon started in 4 sec" in page and "logged 2026-12-06 09:17:51,887" in page
     assert "Member left [47d9]: /198.51.100.132:4300" in page
+    verdicts = page[page.index("<table id='verdicts'>"):]
+    for verdict, line in (("started", "WSO2 Carbon started in 4 sec"), ("saw worker3 leave", "Member left"),
+                          ("broker: taken into the cluster", "Joined the Cluster"),
+                          ("broker: coordinator (and in the MB store)", "Elected current node as the coordinator")):
+        assert re.search(f"<td>{re.escape(verdict)}</td><td>[a-z0-9]+</td><td><blockquote class='log'><code>[^<]*"
+                         + re.escape(line), verdicts), verdict
     assert "502 from vhost x</code> <span class='expected'>(expected)</span>" in page
     notebook = (tmp_path / "05_manager.html").read_text()
     assert "<title>05 · The manager node · OK · apply of lab · 2026-12-06T09:17:09Z</title>" in notebook
@@ -165,3 +176,26 @@ def test_section_words_and_per_host_recap():
     text = applied.text()
     assert text.splitlines()[-1].startswith("OK:") and text.splitlines()[-1].endswith("in 1 min 15 s")
     assert "per host:" in text and "apply run by u@m, runbook c" in text
+
+
+def test_evidence_is_written_beside_the_record_masked_and_quotes_carry_their_time(tmp_path, monkeypatch):
+    from runbook_lib.params.secrets import _RESOLVED
+    assert evidence.quote(STARTED, "worker2", "node132", LOG)["at"] == "2026-12-06 09:17:51,887"
+    text = "\n".join([STARTED, LEFT, STARTED.replace("51,887", "59,000")])
+    got = evidence.quotes(text, "WSO2 Carbon started", "worker2", "node132", LOG, last=1)
+    assert [q["at"] for q in got] == ["2026-12-06 09:17:59,000"]
+    evidence.write("spread", counts={})  # outside a headless run: nothing, nowhere
+    evidence.note("starting worker2")
+    monkeypatch.setenv("RUNBOOK_RECORD", str(tmp_path / "record.jsonl"))
+    monkeypatch.setenv("RUNBOOK_SECTION", "08_test_cluster")
+    monkeypatch.setenv("RUNBOOK_PROGRESS", str(tmp_path / "progress.log"))
+    monkeypatch.setenv("RUNBOOK_HEADLESS", "1")
+    _RESOLVED.add("s3cr3t-evidence")
+    try:
+        evidence.write("left", quotes=[evidence.quote(LEFT + " s3cr3t-evidence", "w", "h", LOG)])
+        evidence.note("waiting for membership 12/60 s")
+    finally:
+        _RESOLVED.discard("s3cr3t-evidence")
+    [entry] = evidence.read(tmp_path)
+    assert entry["section"] == "08_test_cluster" and "s3cr3t-evidence" not in json.dumps(entry)
+    assert (tmp_path / "progress.log").read_text() == "waiting for membership 12/60 s\n"

@@ -60,6 +60,7 @@ def _verdicts(last: dict[str, dict], lefts: list[dict]) -> list[tuple[str, str, 
     for e in lefts[-1:]:
         out += [(f"saw {e['node']} leave", q["node"], [q]) for q in e.get("quotes", [])]
     c = last.get("coordinator", {})
+    out += [("broker: taken into the cluster", q["node"], [q]) for q in c.get("joined", [])]
     for q in c.get("quotes", []):
         role = "coordinator" if q["node"] in c.get("by_log", []) else "not the coordinator"
         out.append((f"broker: {role}" + (" (and in the MB store)" if q["node"] in c.get("in_store", []) else ""),

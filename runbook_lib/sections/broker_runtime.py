@@ -210,7 +210,8 @@ def verify_cluster(run: Run) -> Checks:
                         or "(no row)", len(coord) == 1 and coord[0][0] in names and bool(fresh),
                         "start the brokers; a stale row is replaced by the next election"))
     by_log = [n for n, log in logs.items() if _role(log) == "coordinator"]
-    proof.coordinator(views, logs, by_log, db_coord, (ELECTED, CANDIDATE, INVALID, LOST))
+    proof.coordinator(views, logs, by_log, db_coord, (ELECTED, CANDIDATE, INVALID, LOST),
+                      {n: gossip_joined(i) for n, i in ids.items()})
     checks.append(Check(", ".join(v.host_name for v in views), "coordinator by the logs",
                         f"exactly one, {db_coord[0] if len(db_coord) == 1 else 'the MB store one'}",
                         ", ".join(by_log) or "(none)", len(by_log) == 1 and by_log == db_coord[:1],

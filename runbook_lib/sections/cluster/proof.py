@@ -59,11 +59,13 @@ def spread(title: str, counts: dict[str, int], codes: list[int]) -> None:
 
 
 def coordinator(views: list["NodeView"], logs: dict[str, str], by_log: list[str], in_store: list[str],
-                needles: tuple[str, ...]) -> None:
-    """07: who is coordinator by each broker's log and by the MB store's row, with the election lines."""
-    quoted = []
+                needles: tuple[str, ...], joined: dict[str, str]) -> None:
+    """07: who is coordinator by each broker's log and by the MB store's row, with each broker's last
+    election line (NEEDLES) and its line saying the cluster took it in (JOINED: node -> that line's text)."""
+    quoted, taken_in = [], []
     for v in views:
         log = logs.get(v.name, "")
         lines = [ln for ln in log.splitlines() if any(n in ln for n in needles)]
         quoted += [evidence.quote(ln, v.name, v.host_name, _log(v)) for ln in lines[-1:]]
-    evidence.write("coordinator", by_log=by_log, in_store=in_store, quotes=quoted)
+        taken_in += evidence.quotes(log, joined.get(v.name, "\0"), v.name, v.host_name, _log(v), last=1)
+    evidence.write("coordinator", by_log=by_log, in_store=in_store, quotes=quoted, joined=taken_in)
