@@ -199,3 +199,15 @@ def test_evidence_is_written_beside_the_record_masked_and_quotes_carry_their_tim
     [entry] = evidence.read(tmp_path)
     assert entry["section"] == "08_test_cluster" and "s3cr3t-evidence" not in json.dumps(entry)
     assert (tmp_path / "progress.log").read_text() == "waiting for membership 12/60 s\n"
+
+
+def test_progress_tail_prints_only_what_this_section_adds(tmp_path):
+    from runbook_lib.run.runner import _ProgressTail
+    log = tmp_path / "progress.log"
+    log.write_text("03 databases: all 9 hosts done in 1.5s\n")  # an earlier section's line, printed then
+    printed: list[str] = []
+    tail = _ProgressTail(log, printed.append)
+    with open(log, "a") as f:
+        f.write("starting worker2 on node132\n")
+    tail.stop()
+    assert printed == ["      starting worker2 on node132"]

@@ -55,7 +55,8 @@ def record_file(host: str, path: str, *, existed: bool, backup: str | None, sha2
     if target is None:
         return
     at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at, os.environ.get("RUNBOOK_SECTION", ""))
+    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at,
+                       os.environ.get("RUNBOOK_SECTION", ""))
     with open(target, "a") as f:
         f.write(entry.to_json() + "\n")
 

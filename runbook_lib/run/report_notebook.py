@@ -3,9 +3,12 @@ and printable: nbconvert's ``basic`` template (the cells, no JupyterLab
 CSS, no script) inside our own page, with a title that names the section
 and the run, and report_style's stylesheet.
 
-A change's summary is shown as a list of its edits. Each file diff a plan shows (core/render.diff_html) is folded behind a
-"diff" toggle; the same diff shown again when the plan is applied is
-replaced by a line that says so. Commands (``$ ...``) stay open."""
+A change's summary is shown as a list of its edits. Each file diff a plan
+shows (core/render.diff_html) is folded behind a "diff" toggle; the same
+diff shown again when the plan is applied is replaced by a line that says
+so. Commands (``$ ...``) stay open. Both rewrite render.py's HTML as it is
+today: if that changes, a pattern no longer matches and the page is shown
+as rendered, never broken."""
 
 from __future__ import annotations
 

@@ -206,7 +206,8 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     out = Path(out_dir) if out_dir else ROOT / "runs" / stamp
     lock = _apply_lock(params_path, out) if apply else None  # refuses a second --apply (runlock.py)
     out.mkdir(parents=True, exist_ok=True)
-    summary = RunSummary(str(out), params_arg, apply, meta=report_meta.start(params_path, params_arg, params, apply, names))
+    summary = RunSummary(str(out), params_arg, apply,
+                         meta=report_meta.start(params_path, params_arg, params, apply, names))
     for line in report_meta.lines(summary.meta):
         progress(line)
     record = out / "record.jsonl"
