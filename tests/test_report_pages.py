@@ -211,3 +211,9 @@ def test_progress_tail_prints_only_what_this_section_adds(tmp_path):
         f.write("starting worker2 on node132\n")
     tail.stop()
     assert printed == ["      starting worker2 on node132"]
+
+
+def test_change_lines_without_a_verb_become_lists_too():
+    line = "<li>&#9998; <code>h:/a.xml</code>: /x: 'a' -&gt; 'b'; /y: 'c' -&gt; 'd' (3 other settings already as intended)"
+    assert list_edits(line) == ("<li>&#9998; <code>h:/a.xml</code>: <ul class='what'><li>/x: 'a' -&gt; 'b'</li>"
+                                "<li>/y: 'c' -&gt; 'd' (3 other settings already as intended)</li></ul>")

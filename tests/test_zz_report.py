@@ -126,7 +126,7 @@ def test_front_page_proof_changes_and_metadata_in_chromium(runs):
             assert "skipped (plan only)" in page.locator("table#summary").inner_text()
             assert "changes this file earlier in this plan" in page.locator("table#changes").inner_text()
             color = page.locator("table#summary tr.to-change").first.evaluate("e => getComputedStyle(e).backgroundColor")
-            assert color == "rgb(255, 241, 194)"  # amber, not the near-white of before
+            assert color == "rgb(255, 248, 197)"  # amber, not the near-white of before
         finally:
             browser.close()
     assert outside == [], f"the report loaded from the network: {outside}"
@@ -154,6 +154,10 @@ def test_rendered_notebooks_are_titled_monospace_left_aligned_and_small(runs):
             pre = page.locator(".fold > .body pre").first
             font = pre.evaluate("e => getComputedStyle(e).fontFamily")
             assert "mono" in font.lower(), font
+            label.click()  # folded again: printing unfolds it
+            page.emulate_media(media="print")
+            assert pre.is_visible()
+            page.emulate_media(media="screen")
             cell = page.locator("table.runbook-checks td").first
             assert cell.evaluate("e => getComputedStyle(e).textAlign") in ("left", "start")
         finally:

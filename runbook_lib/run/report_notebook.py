@@ -23,7 +23,7 @@ from .report_style import CSS, fold
 _DIFF = re.compile(r'<pre style="font-size:12px;background:#f6f8fa[^"]*">(.*?)</pre>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 # render.report_html's item: <li>MARK <code>target</code>: would change: /xpath: ...; /xpath: ...<pre...
-_SUMMARY = re.compile(r"(<li>&#9998; <code>[^<]*</code>: )((?:would change|changed): )([^<]*)")
+_SUMMARY = re.compile(r"(<li>&#9998; <code>[^<]*</code>: )((?:would change: |changed: )?)([^<]*)")
 
 
 def list_edits(page_html: str) -> str:

@@ -1,13 +1,14 @@
 """The one stylesheet of a run's pages (index.html and the rendered
 notebooks): only the rules they use, no JupyterLab CSS, nothing loaded from
 the network. Diffs are monospace and folded behind a "diff" toggle (a
-checkbox and its label: no script), and printing unfolds them."""
+checkbox and its label: no script), and printing unfolds them, and any
+closed <details> a notebook's output holds (Chromium's ::details-content)."""
 
 from __future__ import annotations
 
 from itertools import count
 
-TO_CHANGE = "#fff1c2"  # "to change": amber, apart from ok (green) and FAIL (red)
+TO_CHANGE = "#fff8c5"  # "to change": amber, apart from ok (green) and FAIL (red), as render.CHECK_LOOK will have it
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;color:#1f2328;max-width:1200px;
@@ -44,6 +45,7 @@ blockquote.log .src{color:#57606a;font-size:11px}
 .anchor-link{display:none}
 @media print{
   body{margin:0;max-width:none}.fold>label{display:none}.fold>.body{display:block!important}
+  details::details-content{content-visibility:visible;display:block}
   .fold.screen-only>label{display:inline}.fold.screen-only>label::before{content:""}
   .fold.screen-only>.body{display:none!important}
   pre{white-space:pre-wrap;word-break:break-all}
