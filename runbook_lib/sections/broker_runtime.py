@@ -21,13 +21,13 @@ import posixpath
 import time
 
 from ..core import evidence
+from .cluster import proof  # 07's evidence for the run report
 from ..core.change import Change
 from ..core.context import Run
 from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
 from .broker import nodes
-from .cluster import proof
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
@@ -85,10 +85,10 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
             return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
         if dry_run:
             return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
-        evidence.note(f"starting {v.name} on {v.host_name}")
         h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
+        evidence.note(f"started {v.name} on {v.host_name}: waiting for its start-up line")
         while time.monotonic() < deadline:
             log = current_log(run, v)
             if STARTED in log or " ERROR {" in log:
