@@ -19,9 +19,9 @@ th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left!important;vertica
 th{background:#f6f8fa}
 code,pre,kbd{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
 pre{background:#f6f8fa;padding:6px;overflow-x:auto;margin:2px 0 8px 0;white-space:pre}
-tr.ok,td.ok{background:#dafbe1}tr.FAIL{background:#ffebe9}tr.to-change{background:%(to_change)s}
+tr.ok,td.ok{background:#dafbe1}tr.FAIL{background:#ffebe9}tr.to-change{background:@TO_CHANGE@}
 tr.skipped{background:#f6f8fa;color:#57606a}
-table.runbook-checks tr[style*="#f6f8fa"]{background:%(to_change)s!important}
+table.runbook-checks tr[style*="#f6f8fa"]{background:@TO_CHANGE@!important}
 .verdict{font-weight:bold;padding:2px 8px;border-radius:4px}
 .v0{background:#dafbe1}.v1{background:#ffebe9}.v2{background:#fff8c5}
 .add{color:#1a7f37}.del{color:#cf222e}.hunk{color:#8250df}
@@ -29,8 +29,9 @@ table.runbook-checks tr[style*="#f6f8fa"]{background:%(to_change)s!important}
 .meta td:first-child{font-weight:bold;white-space:nowrap}
 ul.what{margin:0;padding-left:16px}
 blockquote.log{margin:2px 0 6px 0;padding:2px 8px;border-left:3px solid #4a7fb5;background:#f6f8fa}
-blockquote.log code{white-space:pre-wrap;word-break:break-all;font-size:11px}
-#verdicts td:first-child{white-space:nowrap}
+blockquote.log code{white-space:pre-wrap;overflow-wrap:anywhere;font-size:11px}
+#verdicts{width:100%;table-layout:fixed}#verdicts th:nth-child(1){width:15em}#verdicts th:nth-child(2){width:6em}
+.proof p{font-size:13px;margin:0}
 blockquote.log .src{color:#57606a;font-size:11px}
 .proof{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}.proof>div{flex:0 1 auto}
 .fold>input{display:none}.fold>label{cursor:pointer;color:#0969da;font-size:12px}
@@ -51,7 +52,7 @@ blockquote.log .src{color:#57606a;font-size:11px}
   pre{white-space:pre-wrap;word-break:break-all}
   tr,blockquote,svg{break-inside:avoid}h2,h3{break-after:avoid}
 }
-""" % {"to_change": TO_CHANGE}
+""".replace("@TO_CHANGE@", TO_CHANGE)
 
 
 _ids = count(1)
