@@ -43,6 +43,7 @@ def _applied_run(run_dir) -> None:
                  "error": "", "to_change": 0, "differs": []} for n in ("05_manager", "06_workers", "08_test_cluster")]
     (run_dir / "summary.json").write_text(json.dumps({"out_dir": str(run_dir), "params_file": "params/lab.yaml",
                                                       "apply": True, "ok": True, "exit_code": 0, "meta": meta,
+                                                      "hosts": {"node206": {"ok": 40, "changed": 17}},
                                                       "sections": sections}))
     hosts = change("node206", "/etc/hosts", ["2 names in /etc/hosts"])
     axis2 = change("node206", "/opt/m/axis2.xml", ["/axisconfig/clustering @enable: 'false' -> 'true'",
@@ -133,6 +134,8 @@ def test_front_page_has_metadata_proof_and_titles(tmp_path):
         assert re.search(f"<td>{re.escape(verdict)}</td><td>[a-z0-9]+</td><td><blockquote class='log'><code>[^<]*"
                          + re.escape(line), verdicts), verdict
     assert "502 from vhost x</code> <span class='expected'>(expected)</span>" in page
+    assert "<table id='hosts'><tr><th>host</th><th>ok</th><th>changed</th><th>failed</th></tr>" \
+           "<tr class='ok'><td>node206</td><td>40</td><td>17</td><td>0</td></tr></table>" in page
     notebook = (tmp_path / "05_manager.html").read_text()
     assert "<title>05 · The manager node · OK · apply of lab · 2026-12-06T09:17:09Z</title>" in notebook
     assert "jp-" not in notebook and len(notebook) < 30_000  # our stylesheet only, no JupyterLab CSS

@@ -124,6 +124,8 @@ def test_front_page_proof_changes_and_metadata_in_chromium(runs):
             page.goto((plan / "index.html").as_uri())
             assert page.title().startswith("WOULD CHANGE · plan of lab · ")
             assert "skipped (plan only)" in page.locator("table#summary").inner_text()
+            assert "tests the cluster only when applied" in page.locator("body").inner_text()
+            assert page.locator("table#hosts tr").count() == 8  # the header and the lab's 7 hosts
             assert "changes this file earlier in this plan" in page.locator("table#changes").inner_text()
             color = page.locator("table#summary tr.to-change").first.evaluate("e => getComputedStyle(e).backgroundColor")
             assert color == "rgb(255, 248, 197)"  # amber, not the near-white of before

@@ -165,6 +165,24 @@ def _meta_table(meta: dict) -> str:
             + "</table>")
 
 
+def _hosts_table(hosts: dict, apply: bool) -> str:
+    """The per-host recap (recap.py) as the terminal and summary.txt give it."""
+    if not hosts:
+        return ""
+    cols = ["ok", "changed"] + ([] if apply else ["to_change"]) + ["failed"]
+    names = {"changed": "changed" if apply else "would change", "to_change": "to change"}
+    rows = "".join(f"<tr class='{'FAIL' if n.get('failed') else 'ok'}'><td>{_e(h)}</td>"
+                   + "".join(f"<td>{n.get(c, 0)}</td>" for c in cols) + "</tr>" for h, n in hosts.items())
+    return ("<table id='hosts'><tr><th>host</th>" + "".join(f"<th>{names.get(c, c)}</th>" for c in cols)
+            + f"</tr>{rows}</table>")
+
+
+def _no_proof(summary: dict) -> str:
+    skipped = [s["name"] for s in summary["sections"] if _word(s, summary["apply"]) == "skipped (plan only)"]
+    return ("<h2 id='proof'>The proof</h2><p>" + _e(", ".join(skipped)) + " starts the nodes and tests the cluster "
+            "only when applied: skipped (plan only).</p>") if skipped else ""
+
+
 def page_title(run_dir: Path, summary: dict, verdict: str) -> str:
     meta = summary.get("meta") or {}
     cluster = meta.get("cluster", {}).get("name", "")
@@ -184,7 +202,8 @@ def render_index(run_dir: Path, summary: dict, record: dict[str, list[dict]], li
             f"(exit code {code})</p>",
             _meta_table(summary.get("meta") or {}),
             _summary_table(summary, links),
-            report_proof.front(evidence or []),
+            _hosts_table(summary.get("hosts") or {}, apply),
+            report_proof.front(evidence or []) or _no_proof(summary),
             report_changes.table(report_changes.rows(record, names, run_dir, apply), apply)]
     body += [_section(s, record.get(s["name"], []), apply) for s in summary["sections"]]
     return page(page_title(run_dir, summary, verdict), "\n".join(b for b in body if b))
