@@ -40,7 +40,8 @@ def _applied_run(run_dir) -> None:
                                                                                        "role": "worker"}}},
             "user": "ops", "machine": "bastion", "lab_instance": "", "sections": []}
     sections = [{"name": n, "ok": True, "seconds": 1.0, "output": "", "changed": 1, "passed": 1, "failed": 0,
-                 "error": "", "to_change": 0, "differs": []} for n in ("05_manager", "06_workers", "08_test_cluster")]
+                 "error": "", "to_change": 0, "differs": [], "files": r}
+                for n, r in (("05_manager", [0, 2]), ("06_workers", [2, 4]), ("08_test_cluster", [4, 4]))]
     (run_dir / "summary.json").write_text(json.dumps({"out_dir": str(run_dir), "params_file": "params/lab.yaml",
                                                       "apply": True, "ok": True, "exit_code": 0, "meta": meta,
                                                       "hosts": {"node206": {"ok": 40, "changed": 17}},
@@ -61,11 +62,11 @@ def _applied_run(run_dir) -> None:
          "to_change": 0, "failed": 0, "rows": [{"host": "node206", "what": "nginx", "expected": "502/503",
                                                 "found": "502 from vhost x", "state": "ok", "fix": ""}]}]
     (run_dir / "record.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
-    files = [("05_manager", "/etc/hosts", "/etc/hosts.bak.R"), ("05_manager", "/opt/m/axis2.xml", "/opt/m/axis2.xml.bak.R"),
-             ("06_workers", "/etc/hosts", None), ("05_manager", "/opt/m/client-truststore.jks", "/opt/m/c.jks.bak.R")]
+    files = [("/etc/hosts", "/etc/hosts.bak.R"), ("/opt/m/axis2.xml", "/opt/m/axis2.xml.bak.R"),  # 05's
+             ("/etc/hosts", None), ("/opt/m/client-truststore.jks", "/opt/m/c.jks.bak.R")]  # 06's
     (run_dir / "changes.jsonl").write_text("".join(json.dumps(
         {"host": "node206", "path": p, "existed": True, "backup": b, "sha256_after": "0" * 64, "sudo": False,
-         "run_id": "R", "at": "2026-12-06T09:17:30Z", "section": s}) + "\n" for s, p, b in files))
+         "run_id": "R", "at": "2026-12-06T09:17:30Z"}) + "\n" for p, b in files))
     ev = [{"kind": "started", "section": "08_test_cluster",
            "quotes": [evidence.quote(STARTED, "worker2", "node132", LOG)]},
           {"kind": "membership", "section": "08_test_cluster", "rows": [["node \\ member", "worker2"], ["worker2", "self"]],
@@ -92,13 +93,15 @@ def _applied_run(run_dir) -> None:
 def test_what_changed_lists_every_file_write_with_its_backup_and_explains_differences(tmp_path):
     _applied_run(tmp_path)
     record = read_record(tmp_path)
-    rows = report_changes.rows(record, ["05_manager", "06_workers", "08_test_cluster"], tmp_path, True)
+    rows = report_changes.rows(record, ["05_manager", "06_workers", "08_test_cluster"], tmp_path, True,
+                               {"05_manager": [0, 2], "06_workers": [2, 4]})
     by = {(r.section, r.target): r for r in rows}
     assert by[("05_manager", "/opt/m/axis2.xml")].backup == "/opt/m/axis2.xml.bak.R"
     assert by[("05_manager", "/opt/m/axis2.xml")].what[1] == "/axisconfig/clustering/parameter[@name='domain']: 'a' -> 'b'"
     assert by[("05_manager", "/etc/hosts")].backup == "/etc/hosts.bak.R"
     assert "also changed by 05_manager" in by[("06_workers", "/etc/hosts")].note
-    assert by[("05_manager", "/opt/m/client-truststore.jks")].backup == "/opt/m/c.jks.bak.R"  # not in the record
+    assert by[("06_workers", "/opt/m/client-truststore.jks")].backup == "/opt/m/c.jks.bak.R"  # not in the record
+    assert by[("06_workers", "/etc/hosts")].backup == "none"  # 06's own write of it: 05 took the backup
     assert by[("05_manager", "/opt/m/carbon.xml")].note.startswith("planned, not changed when applied")
     page = write_report(tmp_path).read_text()
     table = page[page.index("<table id='changes'>"):]

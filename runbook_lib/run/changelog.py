@@ -38,7 +38,6 @@ class FileChange:
     sudo: bool
     run_id: str
     at: str = ""
-    section: str = ""  # the section that wrote it (RUNBOOK_SECTION), for the report's what-changed table
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -55,8 +54,7 @@ def record_file(host: str, path: str, *, existed: bool, backup: str | None, sha2
     if target is None:
         return
     at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at,
-                       os.environ.get("RUNBOOK_SECTION", ""))
+    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at)
     with open(target, "a") as f:
         f.write(entry.to_json() + "\n")
 

@@ -204,7 +204,9 @@ def render_index(run_dir: Path, summary: dict, record: dict[str, list[dict]], li
             _summary_table(summary, links),
             _hosts_table(summary.get("hosts") or {}, apply),
             report_proof.front(evidence or []) or _no_proof(summary),
-            report_changes.table(report_changes.rows(record, names, run_dir, apply), apply)]
+            report_changes.table(report_changes.rows(record, names, run_dir, apply,
+                                                     {s["name"]: s.get("files", []) for s in summary["sections"]}),
+                                 apply)]
     body += [_section(s, record.get(s["name"], []), apply) for s in summary["sections"]]
     return page(page_title(run_dir, summary, verdict), "\n".join(b for b in body if b))
 

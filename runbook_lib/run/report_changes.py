@@ -3,8 +3,11 @@ per change, with its section, host, file or object, what (each edit a list
 item) and backup, from the run record's reports and ``changes.jsonl``.
 
 Every file write ``changes.jsonl`` holds gets a row: a write the record
-names is matched to it by host and path (and gets its backup); one it does
-not name (a file a command rewrote) gets a row of its own. Where a plan and
+names is matched to it by section, host and path (and gets its backup);
+one it does not name (a file a command rewrote) gets a row of its own. The
+section of a write is the one that ran while its line was appended (the
+runner keeps each section's lines of changes.jsonl: ``files`` in
+summary.json). Where a plan and
 what was applied differ, the row says why where it happens: a file an
 earlier section of the same plan already changes (06's /etc/hosts after
 05's), or a change planned but found already as intended when applied."""
@@ -34,6 +37,21 @@ class Row:
     files: list[FileChange] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Written:
+    """A line of changes.jsonl and the section that wrote it."""
+
+    section: str
+    change: FileChange
+
+
+def written(run_dir: Path, ranges: dict[str, list[int]]) -> list[Written]:
+    """changes.jsonl's lines, each with its section (RANGES: section -> [from, to) line numbers)."""
+    def section_of(i: int) -> str:
+        return next((name for name, r in ranges.items() if len(r) == 2 and r[0] <= i < r[1]), "")
+    return [Written(section_of(i), f) for i, f in enumerate(read_changes(run_dir))]
+
+
 def _what(c: dict) -> list[str]:
     """The change's edits (not the parts already as intended), else its summary."""
     parts = c.get("pending") or []
@@ -53,10 +71,10 @@ def _backup(files: list[FileChange], apply: bool, target: str) -> str:
     return "none: the file is new" if not first.existed else "none"
 
 
-def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, apply: bool) -> list[Row]:
-    """The table's rows, sections in run order."""
-    files = read_changes(run_dir) if apply else []
-    unmatched = list(files)
+def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, apply: bool,
+         ranges: dict[str, list[int]] | None = None) -> list[Row]:
+    """The table's rows, sections in run order (RANGES: see written)."""
+    unmatched = written(run_dir, ranges or {}) if apply else []
     out: list[Row] = []
     seen: dict[tuple[str, str], str] = {}  # (host, target) -> the section that first changes it
     for name in sections:
@@ -66,11 +84,12 @@ def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, appl
                 continue
             for c in e.get("changes", []):
                 host, target = c.get("host") or "", c.get("path") or c.get("target", "")
-                mine = [f for f in unmatched if f.host == host and f.path == c.get("path")
-                        and f.section in ("", name)]
-                for f in mine:
-                    unmatched.remove(f)
-                row = Row(name, host, target, _what(c), _backup(mine, apply, target), files=mine)
+                mine = [w for w in unmatched if w.change.host == host and w.change.path == c.get("path")
+                        and w.section in ("", name)]
+                for w in mine:
+                    unmatched.remove(w)
+                files = [w.change for w in mine]
+                row = Row(name, host, target, _what(c), _backup(files, apply, target), files=files)
                 first = seen.setdefault((host, target), name)
                 if first != name and target.startswith("/"):
                     row.note = (f"also changed by {first} earlier in this run" if apply else
@@ -80,8 +99,9 @@ def rows(record: dict[str, list[dict]], sections: list[str], run_dir: Path, appl
                 out.append(row)
         if apply:
             out += _planned_not_made(name, entries)
-    for f in unmatched:  # written by a command (keytool, openssl) or a step the record does not name
-        out.append(Row(f.section or "?", f.host, f.path, ["file written (see the section's notebook)"],
+    for w in unmatched:  # written by a command (keytool, openssl) or a step the record does not name
+        f = w.change
+        out.append(Row(w.section or "?", f.host, f.path, ["file written (see the section's notebook)"],
                        _backup([f], True, f.path), files=[f]))
     return out
 

@@ -22,6 +22,7 @@ from ..core.redact import redact_notebook, share_key
 from ..params import load_params
 from ..params.secrets import mask_text
 from . import recap, report_meta
+from .changelog import CHANGES
 from .kernels import ENGINE, KERNEL, RunKernel
 from .report import register_secrets, write_report
 from .runlock import acquire
@@ -76,6 +77,7 @@ class SectionResult:
     error: str = ""
     to_change: int = 0  # plan only: checks not yet as intended on a host the plan changes
     differs: list[str] = field(default_factory=list)  # plan only: "host  file: what would change"
+    files: list[int] = field(default_factory=list)  # the lines [from, to) of changes.jsonl this section wrote
 
     def word(self, apply: bool) -> str:
         """One word for the section, the same in the progress line, the recap and the report."""
@@ -226,6 +228,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
             assert kernel is not None
             tail = _ProgressTail(out / "progress.log", progress)
             start_line = sum(1 for _ in open(record)) if record.exists() else 0
+            files_from = _lines(out / CHANGES)
             t0 = time.monotonic()
             result = SectionResult(name, True, 0.0, str(out / f"{name}.ipynb"))
             try:
@@ -241,6 +244,7 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
                 if Path(result.output).exists():  # what the kernel printed outside the display objects, tracebacks too
                     redact_notebook(result.output, mask_text)
             result.seconds = time.monotonic() - t0
+            result.files = [files_from, _lines(out / CHANGES)]
             lines = record.read_text().splitlines()[start_line:] if record.exists() else []
             for line in lines:
                 result.count(json.loads(line), apply)
@@ -266,6 +270,10 @@ def run_sections(params_file: str | Path, apply: bool = False, only: list[str] |
     (out / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     write_report(out)
     return summary
+
+
+def _lines(path: Path) -> int:
+    return sum(1 for _ in open(path)) if path.exists() else 0
 
 
 def _stamped(progress):  # noqa: ANN001, ANN202 - print or a test's collector
