@@ -282,7 +282,6 @@ OWN_LAB = ["test_zy_runbook.py", "test_faults.py", "test_zv_check.py", "test_zx_
            "test_zx_versions.py", "test_00_lab_lifecycle.py", "test_zx_secret_locations.py",
            "test_zx_docgaps.py"]
 GROUPS = {"test_zx_layouts.py"}
-OWN_LAB.append("test_zz_report.py")  # issue 22: the run report on a real run folder, in chromium
 
 
 def group_of(nodeid: str) -> str:
@@ -294,6 +293,9 @@ def group_of(nodeid: str) -> str:
         case = nodeid.rsplit("[", 1)[1] if module in GROUPS and nodeid.endswith("]") else ""
         return module[:-3] + (f"[{case}" if case else "")
     return nodeid
+
+
+OWN_LAB.append("test_zz_report.py")  # issue 22: the run report on a real run folder, in chromium
 
 
 def pytest_xdist_make_scheduler(config, log):
