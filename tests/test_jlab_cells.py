@@ -147,3 +147,27 @@ def test_cells_follow_the_run_in_its_summary(capsys):
     cells.summary(run)
     out = capsys.readouterr().out
     assert "Changes to make (1): node206:/opt/axis2.xml (domain)" in out
+
+
+def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_others(monkeypatch, capsys):
+    from runbook_lib.sections import cluster_check as ct
+    monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
+    down: list[str] = []
+    monkeypatch.setattr(ct, "not_running", lambda run: down)
+    run = SimpleNamespace(apply=False, recorder=recorder.Recorder(), run_id="20261206T094200Z",
+                          shown_path="params/lab.yaml", pending_hosts=set)
+    ran: list[str] = []
+    ct.do(run, "start the nodes", lambda: ran.append("start"))
+    ct.do(run, "console", lambda: ran.append("console") or step.Checks("console", [
+        step.Check("lb", "login page", "200", "200", True)]), reads_only=True)
+    ct.do(run, "requests", lambda: ran.append("requests"), reads_only=True, ready=lambda: "the proxy is not deployed")
+    down.append("worker3")
+    ct.do(run, "membership", lambda: ran.append("membership"), reads_only=True)
+    cells.summary(run)
+    out = capsys.readouterr().out
+    assert ran == ["console"]
+    assert "start the nodes: not run (apply=False): it starts, stops or deploys" in out
+    assert "requests: not run (apply=False): the proxy is not deployed" in out
+    assert "membership: not run (apply=False): it only reads, but worker3 is not running" in out
+    assert "console: 1 passed, 0 failed" in out
+    assert "Needs apply = True, not run (1): start the nodes" in out

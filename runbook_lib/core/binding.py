@@ -14,27 +14,26 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..params.secrets import mask_text
+from .change import Change
 from .textview import TextShown
 
-if TYPE_CHECKING:
-    from .change import Change
-    from .step import Report
+Report = Any  # step.Report (step.py imports this module)
 
 
-def _writes(c: "Change") -> tuple:
+def _writes(c: Change) -> tuple:
     """What the plan would write to C's target: the changed edits' values, the diff, the commands."""
     edits = tuple((e.what, e.before, e.after) for e in c.edits if e.changed)
     return (c.changed, edits, c.diff, c.commands, "" if c.edits or c.diff else c.summary)
 
 
-def _edit_lines(c: "Change") -> set[str]:
+def _edit_lines(c: Change) -> set[str]:
     return {e.text for e in c.edits if e.changed} if c.edits else ({c.summary} if c.changed else set())
 
 
-def differences(reviewed: "Report", now: "Report") -> list[str]:
+def differences(reviewed: Report, now: Report) -> list[str]:
     """One line per target whose content or planned writes differ between REVIEWED and NOW."""
     old = {c.target: c for c in reviewed.changes}
     new = {c.target: c for c in now.changes}

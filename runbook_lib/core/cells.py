@@ -69,6 +69,16 @@ def summary(run: "Run") -> None:
         print(Summary(run, standing).text())
 
 
+def note_needs_apply(run: "Run", title: str) -> None:
+    """A step a plan-only run leaves out because it needs apply = True (08 starts,
+    stops and deploys): the summary lists it."""
+    standing, shown = _standing(run)
+    if title not in standing.needs_apply:
+        standing.needs_apply.append(title)
+        for s in shown:
+            s.update(Summary(run, standing))
+
+
 def report(obj: object, run: "Run | None") -> None:
     """Record OBJ in the run's record (when there is a run), then show it."""
     if run is not None:

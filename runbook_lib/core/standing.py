@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 NEXT_APPLY = ("review the plans below, then set `apply = True` in the parameters cell and Run All, "
               "or use the Apply button under each plan")
 NEXT_FIX = "fix the failures (each table's fix column says how), then Run All again"
+NEXT_STEPS = ("set `apply = True` in the parameters cell and Run All to run the steps that need it "
+              "(listed above)")
 NEXT_DONE = "nothing to do in this notebook: go on to the next one"
 
 
@@ -53,6 +55,7 @@ class Standing:
 
     reports: dict[str, Report] = field(default_factory=dict)
     checks: dict[str, Checks] = field(default_factory=dict)
+    needs_apply: list[str] = field(default_factory=list)  # steps left out of a plan-only run
 
     def note(self, obj: object) -> bool:
         if isinstance(obj, Report):
@@ -79,7 +82,7 @@ class Summary(TextShown):
         when = f"{run.run_id[:4]}-{run.run_id[4:6]}-{run.run_id[6:8]} {run.run_id[9:11]}:{run.run_id[11:13]} UTC" \
             if len(run.run_id) >= 13 else run.run_id
         head = f"Where you stand: params {run.shown_path}, apply = {run.apply}, run at {when}"
-        if not s.reports and not s.checks:
+        if not s.reports and not s.checks and not s.needs_apply:
             return head, [("Nothing checked yet", ["this summary fills in as the cells below run"])], ""
         pending, made = self._changes(False), self._changes(True)
         failures = [f"{c.host}: {c.what}" for t in s.checks.values() for c in t.failed]
@@ -91,13 +94,15 @@ class Summary(TextShown):
             if changes:
                 groups.append((label, [c.target + (f" ({', '.join(settings(c))})" if settings(c) else "")
                                        for c in changes]))
-        if not pending and not made:
+        if not pending and not made and s.reports:
             groups.append(("Changes", ["none: every target already as intended"]))
+        if s.needs_apply:
+            groups.append((f"Needs apply = True, not run ({len(s.needs_apply)})", list(s.needs_apply)))
         groups.append((f"Failures ({len(failures)})", failures or ["none"]))
         n_checks = sum(len(t.checks) for t in s.checks.values())
         groups.append(("Looked at", [f"{len(hosts)} hosts ({', '.join(hosts)}), {len(files)} files or objects "
                                      f"planned, {n_checks} checks"]))
-        nxt = NEXT_FIX if failures else NEXT_APPLY if pending else NEXT_DONE
+        nxt = NEXT_FIX if failures else NEXT_APPLY if pending else NEXT_STEPS if s.needs_apply else NEXT_DONE
         return head, groups, nxt
 
     def text(self) -> str:
@@ -115,7 +120,7 @@ class Summary(TextShown):
         head, groups, nxt = self._lines()
         e = lambda s: html.escape(mask_text(s))  # noqa: E731
         bad = any(label.startswith("Failures") and items != ["none"] for label, items in groups)
-        color = "#cf222e" if bad else "#9a6700" if nxt == NEXT_APPLY else "#1a7f37"
+        color = "#cf222e" if bad else "#9a6700" if nxt in (NEXT_APPLY, NEXT_STEPS) else "#1a7f37"
         parts = [f"<div class='runbook-summary' style='border-left:4px solid {color};padding:4px 8px;"
                  f"background:#f6f8fa'><b>{e(head)}</b><dl style='margin:4px 0'>"]
         for label, items in groups:
