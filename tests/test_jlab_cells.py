@@ -171,3 +171,26 @@ def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_o
     assert "membership: not run (apply=False): it only reads, but worker3 is not running" in out
     assert "console: 1 passed, 0 failed" in out
     assert "Needs apply = True, not run (1): start the nodes" in out
+
+
+def test_apply_true_after_a_reviewed_plan_only_run_in_the_same_kernel(monkeypatch, capsys):
+    """JupyterLab (not headless): a plan-only run's plan binds a later apply = True run of the same kernel."""
+    import pytest
+    from runbook_lib.core.errors import RunbookError
+    monkeypatch.delenv("RUNBOOK_HEADLESS", raising=False)
+    monkeypatch.setattr(cells, "apply_button", lambda title, fn: None)
+    monkeypatch.setattr(cells, "_reviewed", {})
+    f = FakeFile({DOMAIN: "hand.edit", PORT: "4300"}, {DOMAIN: "wso2.ei.domain", PORT: "4300"})
+    plan = _plan(f)
+    review = SimpleNamespace(apply=False, note_pending=lambda c: None, recorder=recorder.Recorder(), run_id="k1",
+                             pending_hosts=set)
+    cells.preview(plan, review)
+    cells.apply(plan, review)
+    f.values[PORT] = "4999"  # changed after the review
+    run = SimpleNamespace(apply=True, recorder=recorder.Recorder(), run_id="k2")
+    cells.preview(plan, run)
+    with pytest.raises(RunbookError, match="changed since the plan you reviewed"):
+        cells.apply(plan, run)
+    assert f.writes == 0 and "NOT applied, nothing was written" in capsys.readouterr().out
+    cells.apply(plan, run)  # run again: the new plan, shown, is applied
+    assert f.writes == 1 and f.values[PORT] == "4300"

@@ -103,6 +103,7 @@ def _follow(obj: object, run: "Run | None") -> None:
 # the Apply offer the latest apply cell made (the verify cell after it attaches to it).
 _reviewed: dict[str, Report] = {}
 _offer: "Offer | None" = None
+_again = False  # an Apply button is running its verification cell again
 
 
 def preview(plan: Plan, run: "Run") -> None:
@@ -169,6 +170,10 @@ def apply(plan: Plan, run: "Run") -> None:
             _apply_now(plan, run)
             return
         outcome = plan.apply_reviewed(reviewed)
+        if isinstance(outcome, tuple) and not outcome[1].changed:  # since made by hand or another Apply
+            show(Nothing(plan.title))
+            _follow(outcome[1], run)
+            return
         if isinstance(outcome, tuple):
             drift, now = outcome
             drift.again = ("The new plan is below; nothing was written. Review it, then run this cell again "
@@ -211,6 +216,10 @@ def verify(checks: Checks, run: "Run | None" = None) -> None:
     superseded and runs this cell again under the button. Returns nothing,
     so a cell ending with it shows the table once."""
     global _offer
+    if run is not None and not run.apply and _again:  # under an Apply button, after it applied
+        pending = run.pending_hosts()
+        report(checks.planned(pending) if pending else checks, run)
+        return
     if run is not None and not run.apply:
         planned = checks.planned(run.pending_hosts())
         run.recorder.add(planned)
@@ -255,6 +264,7 @@ class Offer:
                 show(Nothing(self.plan.title))
             return
         done = outcome
+        _reviewed.pop(self.plan.title, None)  # applied: a later apply = True run starts afresh
         self.skipped.update(Superseded(self.skipped.obj, f"applied with the Apply button below at {_now()}"))
         report(done, self.run)
         applied = {c.host for c in done.changes if c.host}
@@ -263,7 +273,12 @@ class Offer:
             self.verify_shown.update(Superseded(self.verify_shown.obj, "the plan was applied at "
                                                 f"{_now()}; verified again under the Apply button above"))
         if self.verify_source and "verify(" in self.verify_source and "apply(" not in self.verify_source:
-            run_source(self.verify_source)
+            global _again
+            _again = True
+            try:
+                run_source(self.verify_source)
+            finally:
+                _again = False
 
 
 def _still_pending(run: "Run", applied_title: str) -> set[str]:

@@ -122,11 +122,13 @@ class Summary(TextShown):
         bad = any(label.startswith("Failures") and items != ["none"] for label, items in groups)
         color = "#cf222e" if bad else "#9a6700" if nxt in (NEXT_APPLY, NEXT_STEPS) else "#1a7f37"
         parts = [f"<div class='runbook-summary' style='border-left:4px solid {color};padding:4px 8px;"
-                 f"background:#f6f8fa'><b>{e(head)}</b><dl style='margin:4px 0'>"]
-        for label, items in groups:
-            parts.append(f"<dt style='font-weight:bold'>{e(label)}</dt><dd style='margin-left:16px'>"
-                         + "<br>".join(e(x) for x in items) + "</dd>")
-        parts.append("</dl>")
+                 f"background:#f6f8fa;text-align:left'><b>{e(head)}</b>"]
+        for label, items in groups:  # as the text reads: "Label: item", or the label over a list
+            if len(items) == 1:
+                parts.append(f"<div><b>{e(label)}:</b> {e(items[0])}</div>")
+            else:
+                parts.append(f"<div><b>{e(label)}:</b><ul style='margin:0;padding-left:20px'>"
+                             + "".join(f"<li>{e(x)}</li>" for x in items) + "</ul></div>")
         if nxt:
-            parts.append(f"<b>Next step</b>: {e(nxt)}")
+            parts.append(f"<div><b>Next step:</b> {e(nxt)}</div>")
         return "".join(parts) + "</div>"
