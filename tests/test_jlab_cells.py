@@ -153,7 +153,8 @@ def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_o
     from runbook_lib.sections import cluster_check as ct
     monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
     down: list[str] = []
-    monkeypatch.setattr(ct, "not_running", lambda run: down)
+    monkeypatch.setattr(ct, "cluster_nodes", lambda run: [SimpleNamespace(name="worker3")])
+    monkeypatch.setattr(ct, "running", lambda run, v: v.name not in down)
     run = SimpleNamespace(apply=False, recorder=recorder.Recorder(), run_id="20261206T094200Z",
                           shown_path="params/lab.yaml", pending_hosts=set)
     ran: list[str] = []
@@ -168,7 +169,7 @@ def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_o
     assert ran == ["console"]
     assert "start the nodes: not run (apply=False): it starts, stops or deploys" in out
     assert "requests: not run (apply=False): the proxy is not deployed" in out
-    assert "membership: not run (apply=False): it only reads, but worker3 is not running" in out
+    assert "membership: not run (apply=False): it only reads, but on running nodes (not running: worker3;" in out
     assert "console: 1 passed, 0 failed" in out
     assert "Needs apply = True, not run (1): start the nodes" in out
 

@@ -283,11 +283,6 @@ class NoCluster(NotRun):
                 "(a broker-only layout is started and proved by 07_broker).")
 
 
-def not_running(run: Run) -> list[str]:
-    """The cluster's nodes that are not running (a plan-only run reads only a running cluster)."""
-    return [v.name for v in cluster_nodes(run) if not running(run, v)]
-
-
 def do(run: Run, title: str, fn, reads_only: bool = False, ready=None) -> None:
     """Run FN (it starts or stops nodes, or sends traffic) with apply=True; when
     READS_ONLY, in a plan-only run too if every node runs (READY: why not yet, "").
@@ -298,15 +293,13 @@ def do(run: Run, title: str, fn, reads_only: bool = False, ready=None) -> None:
         show(NoCluster(title))
         return
     if not run.apply:
-        if not reads_only:
-            show(NotRun(title))
-            note_needs_apply(run, title)
-            return
-        down = not_running(run)
-        why = (f"it only reads, but {', '.join(down)} {'is' if len(down) == 1 else 'are'} not running "
-               "(starting nodes needs apply = True)") if down else (ready() if ready else "")
+        down = [v.name for v in cluster_nodes(run) if not running(run, v)] if reads_only else []
+        why = NEEDS_APPLY if not reads_only else (f"it only reads, but on running nodes (not running: "
+                                                  f"{', '.join(down)}; starting them needs apply = True)") if down else ready() if ready else ""
         if why:
             show(NotRun(title, why))
+            if not reads_only:
+                note_needs_apply(run, title)
             return
     result = fn()
     for found in result if isinstance(result, Iterator) else [result]:
