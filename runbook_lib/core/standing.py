@@ -100,8 +100,9 @@ class Summary(TextShown):
             groups.append((f"Needs apply = True, not run ({len(s.needs_apply)})", list(s.needs_apply)))
         groups.append((f"Failures ({len(failures)})", failures or ["none"]))
         n_checks = sum(len(t.checks) for t in s.checks.values())
-        groups.append(("Looked at", [f"{len(hosts)} hosts ({', '.join(hosts)}), {len(files)} files or objects "
-                                     f"planned, {n_checks} checks"]))
+        groups.append(("Looked at", [f"{len(hosts)} hosts ({', '.join(hosts)}), "
+                                     + (f"{len(files)} files or objects planned, " if files else "")
+                                     + f"{n_checks} checks"]))
         nxt = NEXT_FIX if failures else NEXT_APPLY if pending else NEXT_STEPS if s.needs_apply else NEXT_DONE
         return head, groups, nxt
 

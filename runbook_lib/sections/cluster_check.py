@@ -250,8 +250,9 @@ class Table(TextShown):
         return "\n".join([self.title, *text_table(self.rows)])
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows[1:])
+        cell = "style='text-align:left;vertical-align:top;overflow-wrap:anywhere'"  # JupyterLab right-aligns
+        head = "".join(f"<th {cell}>{html.escape(c)}</th>" for c in self.rows[0])
+        body = "".join("<tr>" + "".join(f"<td {cell}>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows[1:])
         return f"<b>{html.escape(self.title)}</b><table><tr>{head}</tr>{body}</table>"
 
 
