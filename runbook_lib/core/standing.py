@@ -86,8 +86,9 @@ class Summary(TextShown):
             return head, [("Nothing checked yet", ["this summary fills in as the cells below run"])], ""
         pending, made = self._changes(False), self._changes(True)
         failures = [f"{c.host}: {c.what}" for t in s.checks.values() for c in t.failed]
-        hosts = sorted({c.host for r in s.reports.values() for c in r.changes if c.host}
-                       | {c.host for t in s.checks.values() for c in t.checks})
+        named = [c.host for r in s.reports.values() for c in r.changes] + [c.host for t in s.checks.values()
+                                                                            for c in t.checks]
+        hosts = sorted({h.strip() for n in named for h in n.split(",") if h.strip()})  # a check may name several
         files = {c.target for r in s.reports.values() for c in r.changes}
         groups = []
         for label, changes in ((f"Changes to make ({len(pending)})", pending), (f"Changes made ({len(made)})", made)):
