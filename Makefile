@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 DEB_PACKAGES := openssh-server openssh-client mariadb-server mariadb-client nginx subversion \
 	default-jre-headless libmariadb-java iproute2 util-linux sudo curl chromium python3 openssl
 STAMP := $(VENV)/.installed
+JLAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: demo test deps venv lab-up lab-down lab-status jupyter record bench clean
 
@@ -42,7 +43,12 @@ deps:
 		if [ $$guard = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
 	else echo "Debian packages: all present"; fi
 
-venv: deps $(STAMP)
+venv: deps $(STAMP) $(JLAB_OVERRIDES)
+
+# The project's JupyterLab asks for no news and no update checks (their pop-up
+# covers table columns): a settings override in the venv, never the user's home.
+$(JLAB_OVERRIDES): jupyter/overrides.json | $(STAMP)
+	install -D -m 0644 $< $@
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

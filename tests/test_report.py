@@ -44,7 +44,7 @@ def test_plan_only_checks_show_misses_the_plan_makes_as_to_change():
     # a check that reads another host's state is "to change" when that host has changes pending
     assert checks.planned({"db"}).state(ROWS[3]) == "to change"
     html = checks._repr_html_()
-    assert html.count("#ffebe9") == 2 and html.count("#f6f8fa") == 1 and html.count("#dafbe1") == 1
+    assert html.count("#ffebe9") == 2 and html.count("#fff8c5") == 1 and html.count("#dafbe1") == 1
     record = recorder.checks_entry(checks)
     assert (record["passed"], record["to_change"], record["failed"]) == (1, 1, 2)
     assert [r["state"] for r in record["rows"]] == ["to change", "FAIL", "ok", "FAIL"]

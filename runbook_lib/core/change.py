@@ -11,6 +11,7 @@ the summary's text.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -60,6 +61,7 @@ class Change:
     path: str = ""  # the file, folder or service on that host it is about ("" when the target is not on a host)
     edits: tuple[EditNote, ...] = ()  # a config file's edits, as made or found already made
     notes: tuple[str, ...] = ()  # anything else the plan says about it (e.g. the backup taken)
+    read: str = ""  # the content hash of what the plan read (content_hash): an Apply re-reads and compares
 
     @property
     def subject(self) -> str:
@@ -75,6 +77,14 @@ class Change:
     def __str__(self) -> str:
         mark = "CHANGE" if self.changed else "ok    "
         return f"[{mark}] {self.target}: {self.summary}"
+
+
+def content_hash(data: bytes | None) -> str:
+    """A short fingerprint of a target's bytes as read (None: absent), so an
+    Apply can tell whether the target changed since the plan was shown."""
+    if data is None:
+        return "absent"
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
 @lru_cache(maxsize=128)

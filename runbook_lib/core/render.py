@@ -16,7 +16,7 @@ from .textview import diff_kind, text_table
 Change = Report = Checks = Any
 
 DIFF_COLORS = {"add": "#1a7f37", "del": "#cf222e", "hunk": "#8250df", "": "#57606a"}
-CHECK_LOOK = {"ok": ("#dafbe1", "&#10003;"), "to change": ("#f6f8fa", "&#9998; to change"),
+CHECK_LOOK = {"ok": ("#dafbe1", "&#10003;"), "to change": ("#fff8c5", "&#9998; to change"),
               "FAIL": ("#ffebe9", "&#10007;")}
 
 
@@ -34,10 +34,21 @@ def diff_html(diff: str) -> str:
             + "\n".join(rows) + "</pre>")
 
 
+def change_line(c: Change) -> str:
+    """A change as its plan line reads: a changed file names only the settings
+    that change (the ones already as intended are counted, not listed)."""
+    same = [e for e in c.edits if not e.changed]
+    if not c.changed or not same or len(same) == len(c.edits):
+        return mask_text(c.summary)
+    verb = "would change: " if c.summary.startswith("would change: ") else ""
+    line = verb + "; ".join(e.text for e in c.edits if e.changed) + f" ({len(same)} other settings already as intended)"
+    return mask_text(line + "".join(f" ({n})" for n in c.notes))
+
+
 def report_text(r: Report) -> str:
     out = [r.headline()]
     for c in r.changes:
-        out.append(str(c))
+        out.append(f"[{'CHANGE' if c.changed else 'ok    '}] {c.target}: {change_line(c)}")
         for cmd in c.commands:
             out.append(f"    $ {cmd}")
         if c.diff:
@@ -46,11 +57,11 @@ def report_text(r: Report) -> str:
 
 
 def report_html(r: Report) -> str:
-    parts = [f"<b>{html.escape(mask_text(r.headline()))}</b><ul>"]
+    parts = [f"<b>{html.escape(mask_text(r.headline()))}</b><ul style='list-style:none;padding-left:0'>"]
     for c in r.changes:
         mark = "&#9998;" if c.changed else "&#10003;"
         parts.append(f"<li>{mark} <code>{html.escape(mask_text(c.target))}</code>: "
-                     f"{html.escape(mask_text(c.summary))}")
+                     f"{html.escape(change_line(c))}")
         if c.commands:
             parts.append(diff_html("\n".join(f"$ {mask_text(x)}" for x in c.commands)))
         if c.diff:
@@ -70,14 +81,43 @@ def checks_text(checks: Checks) -> str:
     return mask_text("\n".join(lines))
 
 
-def checks_html(checks: Checks) -> str:
+# JupyterLab right-aligns table cells and lets a wide table run out of its output area:
+# every cell is styled here (left, top, wrapping inside its column), the columns are fixed.
+_CELL = "text-align:left;vertical-align:top;overflow-wrap:anywhere;white-space:normal;padding:2px 6px"
+_COLS = ("9em", "8em", "30%", "22%", "22%", "auto")
+
+
+def _rows(checks: Checks, rows: list) -> str:
     e = lambda s: html.escape(mask_text(str(s)))  # noqa: E731
-    head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("", "host", "check", "expected", "found", "fix"))
     body = ""
-    for c in checks.checks:
+    for c in rows:
         st = checks.state(c)
         bg, mark = CHECK_LOOK[st]
         fix = e(c.fix) if st == "FAIL" else "apply the plan above" if st == "to change" else ""
-        body += (f"<tr style='background:{bg}'><td>{mark}</td><td>{e(c.host)}</td><td>{e(c.what)}</td>"
-                 f"<td><code>{e(c.expected)}</code></td><td><code>{e(c.found)}</code></td><td>{fix}</td></tr>")
-    return f"<b>{e(checks.headline())}</b><table class='runbook-checks'><tr>{head}</tr>{body}</table>"
+        cells = (mark, e(c.host), e(c.what), f"<code style='white-space:pre-wrap'>{e(c.expected)}</code>",
+                 f"<code style='white-space:pre-wrap'>{e(c.found)}</code>", fix)
+        body += f"<tr class='runbook-{st.replace(' ', '-')}' style='background:{bg}'>" + "".join(
+            f"<td style='{_CELL}'>{x}</td>" for x in cells) + "</tr>"
+    return body
+
+
+def _table(checks: Checks, rows: list) -> str:
+    cols = "".join(f"<col style='width:{w}'>" for w in _COLS)
+    head = "".join(f"<th style='{_CELL}'>{h}</th>" for h in ("", "host", "check", "expected", "found", "fix"))
+    return (f"<table class='runbook-checks' style='table-layout:fixed;width:100%;border-collapse:collapse'>"
+            f"<colgroup>{cols}</colgroup><tr>{head}</tr>{_rows(checks, rows)}</table>")
+
+
+def checks_html(checks: Checks) -> str:
+    """Failures first, then "to change", then the passing rows folded under "N passed"."""
+    e = lambda s: html.escape(mask_text(str(s)))  # noqa: E731
+    order = {"FAIL": 0, "to change": 1}
+    misses = sorted((c for c in checks.checks if checks.state(c) != "ok"), key=lambda c: order[checks.state(c)])
+    passed = [c for c in checks.checks if checks.state(c) == "ok"]
+    out = f"<b>{e(checks.headline())}</b>"
+    if misses:
+        out += _table(checks, misses)
+    if passed:
+        out += (f"<details class='runbook-passed'><summary>&#10003; {len(passed)} passed"
+                f"</summary>{_table(checks, passed)}</details>")
+    return out

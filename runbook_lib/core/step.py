@@ -16,6 +16,7 @@ from typing import Callable
 from ..params.secrets import mask_text
 from ..remote import fanout
 from . import render
+from .binding import Drift, differences
 from .change import Change
 from .errors import CheckFailed, RunbookError
 from .redact import check_values
@@ -162,6 +163,17 @@ class Plan:
                 _amend(e, suffix=others + "\n" + _stopped(self.title, op, done, rest))  # type: ignore[arg-type]
             raise e
         return Report(self.title, True, done)  # type: ignore[arg-type]
+
+    def apply_reviewed(self, reviewed: Report) -> "Report | tuple[Drift, Report]":
+        """Apply exactly the plan REVIEWED (binding.py): make the plan again from
+        the targets as they are now; if any target's content or planned writes
+        differ, write nothing and return the Drift with the new plan. Else apply
+        (the operations write from the bytes just compared)."""
+        now = self.preview()
+        drift = differences(reviewed, now)
+        if drift:
+            return Drift(self.title, drift), now
+        return self.apply()
 
 
 @dataclass(frozen=True)

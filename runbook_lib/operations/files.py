@@ -9,7 +9,7 @@ from typing import Literal, Sequence
 from ..configedit import apply_xml_edits
 from ..configedit.lbconf import apply_lbconf_edits
 from ..configedit.properties import apply_properties_edits
-from ..core.change import Change, EditNote, unified_diff
+from ..core.change import Change, EditNote, content_hash, unified_diff
 from ..remote.host import Host
 
 Kind = Literal["xml", "properties", "lbconf"]
@@ -21,7 +21,7 @@ def _write(host: Host, path: str, before: bytes | None, after: bytes, summary: s
     if not edits:  # the whole file is the edit (a file the runbook owns, /etc/hosts)
         edits = (EditNote(path, None if before is None else "other content", "as intended", None, summary,
                           before != after),)
-    target, on = f"{host.name}:{path}", dict(host=host.name, path=path, edits=edits)
+    target, on = f"{host.name}:{path}", dict(host=host.name, path=path, edits=edits, read=content_hash(before))
     if before == after:
         return Change(target, False, summary, **on)
     diff = unified_diff(before or b"", after, path)
@@ -42,7 +42,7 @@ def edit_data(host: Host, path: str, kind: Kind, before: bytes, edits: Sequence[
         result = APPLIERS[kind](before, list(edits), path)
     if not result.changed:
         return Change(f"{host.name}:{path}", False, f"already as intended ({len(edits)} settings)",
-                      host=host.name, path=path, edits=tuple(result.notes))
+                      host=host.name, path=path, edits=tuple(result.notes), read=content_hash(before))
     return _write(host, path, before, result.data, result.summary, sudo, dry_run, edits=tuple(result.notes))
 
 
@@ -51,7 +51,8 @@ def ensure_content(host: Host, path: str, content: bytes, *, sudo: bool = False,
     """The whole file is CONTENT (a file the runbook owns, e.g. an nginx vhost)."""
     before = host.read_file(path, sudo=sudo)
     if before == content:
-        return Change(f"{host.name}:{path}", False, f"{what} already as intended", host=host.name, path=path)
+        return Change(f"{host.name}:{path}", False, f"{what} already as intended", host=host.name, path=path,
+                      read=content_hash(before))
     verb = "create" if before is None else "replace"
     return _write(host, path, before, content, f"{verb} {what}", sudo, dry_run, mode)
 

@@ -303,6 +303,11 @@ def publish(run_dir: str | Path, dest: str | Path = NOTEBOOKS, only: str = "[0-9
         for cell in nb.cells:
             cell.get("metadata", {}).pop("papermill", None)
             cell.get("metadata", {}).pop("execution", None)
+            if cell.cell_type == "code":  # counts would read as the operator's own session's
+                cell.execution_count = None
+                for o in cell.outputs:
+                    if "execution_count" in o:
+                        o["execution_count"] = None
         target = Path(dest) / src.name
         nbformat.write(nb, target)
         out.append(target)

@@ -20,7 +20,7 @@ from typing import Iterator
 from ..core import evidence
 from .cluster import proof  # 08's evidence for the run report
 from ..core.context import Run
-from ..core.cells import report, require, show
+from ..core.cells import note_needs_apply, report, require, show
 from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
 from ..params import NodeView
@@ -96,7 +96,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     command = " ".join([parts[0], parts[1], "start", *parts[2:]])
     changed = changed_since_start(run, v) if running(run, v) else []
     if running(run, v) and not changed:
-        seg, how = L.latest_run(read_log(run, v)), "already running"
+        seg, how = L.latest_run(read_log(run, v)), "already running, left as it is"
     else:
         how = "started"
         evidence.note(f"starting {v.name} on {v.host_name}")
@@ -120,6 +120,8 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     ok_line, errors = L.started_line(seg), L.startup_errors(seg)
     if errors:
         found, fix = f"ERROR: {L.message(errors[0])}", explain(errors[0])
+    elif ok_line and how.startswith("already"):  # its start-up line is from an earlier start: not quoted as news
+        found, fix = how, ""
     elif ok_line:
         found, fix = f"{how}: {L.message(ok_line)}", ""
     else:
@@ -257,8 +259,9 @@ class Table(TextShown):
         return "\n".join([self.title, *text_table(self.rows)])
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows[1:])
+        cell = "style='text-align:left;vertical-align:top;overflow-wrap:anywhere'"  # JupyterLab right-aligns
+        head = "".join(f"<th {cell}>{html.escape(c)}</th>" for c in self.rows[0])
+        body = "".join("<tr>" + "".join(f"<td {cell}>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows[1:])
         return f"<b>{html.escape(self.title)}</b><table><tr>{head}</tr>{body}</table>"
 
 
@@ -274,12 +277,15 @@ def membership_table(run: Run) -> Table:
 
 
 # -- the notebook's cells ---------------------------------------------------
+NEEDS_APPLY = "it starts, stops or deploys, so it runs only with apply = True"
+
+
 class NotRun(TextShown):
-    def __init__(self, title: str):
-        self.title = title
+    def __init__(self, title: str, why: str = NEEDS_APPLY):
+        self.title, self.why = title, why
 
     def text(self) -> str:
-        return f"{self.title}: not run (apply=False). Re-run with apply=True to start the nodes and test the cluster."
+        return f"{self.title}: not run (apply=False): {self.why}."
 
 
 class NoCluster(NotRun):
@@ -288,22 +294,28 @@ class NoCluster(NotRun):
                 "(a broker-only layout is started and proved by 07_broker).")
 
 
-def do(run: Run, title: str, fn) -> None:
-    """Run FN (it starts or stops nodes, or sends traffic) only with apply=True.
-    FN returns what it found, or yields each finding in turn (a test of several
-    steps): a Checks is verified as it comes (papermill stops at a failure,
-    before the next step runs), anything else shown. The library functions
-    never show or verify by themselves."""
-    if not run.apply:
-        show(NotRun(title))
-        return
+def do(run: Run, title: str, fn, reads_only: bool = False, ready=None) -> None:
+    """Run FN (it starts or stops nodes, or sends traffic) with apply=True; when
+    READS_ONLY, in a plan-only run too if every node runs (READY: why not yet, "").
+    FN returns or yields its findings: a Checks is verified as it comes
+    (papermill stops at a failure; a plan-only run shows it and goes on),
+    anything else shown. The library functions never show or verify."""
     if not members_of(run):  # e.g. document 003: brokers only; 07 proves their cluster
         show(NoCluster(title))
         return
+    if not run.apply:
+        down = [v.name for v in cluster_nodes(run) if not running(run, v)] if reads_only else []
+        why = NEEDS_APPLY if not reads_only else (f"it only reads, but on running nodes (not running: "
+                                                  f"{', '.join(down)}; starting them needs apply = True)") if down else ready() if ready else ""
+        if why:
+            show(NotRun(title, why))
+            if not reads_only:
+                note_needs_apply(run, title)
+            return
     result = fn()
     for found in result if isinstance(result, Iterator) else [result]:
         if isinstance(found, Checks):
-            require(found, run)
+            require(found, run) if run.apply else report(found, run)  # plan only: shown, recorded, goes on
         elif found is not None:
             report(found, run)
 

@@ -24,7 +24,7 @@ from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_n
                             wait_left)
 from .shared.namespaces import CARBON_NS
 
-__all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
+__all__ = ["artifact_missing", "console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 
 
 def console_checks(run: Run) -> Checks:
@@ -103,6 +103,20 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
                             "" if ok else never_delivered(run, v)))
     return Checks(f"{art.noun} deployed on {', '.join(v.name for v in deploy_targets(run))}, "
                   "delivered to every worker", checks)
+
+
+def artifact_missing(run: Run, marker: str) -> str:
+    """Why requests cannot be sent in a plan-only run ("" when they can): the
+    test artifact must already be deployed on every node that serves (deploying
+    it needs apply = True)."""
+    art = artifact_for(run)
+    if not_applicable(run):
+        return ""
+    missing = [v.name for v in deploy_targets(run) if run.host(v.host_name).read_file(art.path(v)) != art.content(marker)]
+    missing += [v.name for v in serving(run) if v not in deploy_targets(run)
+                and art.deployments(L.latest_run(read_log(run, v))) == 0]
+    return (f"the {art.noun} is not deployed on {', '.join(missing)} (deploying it needs apply = True)"
+            if missing else "")
 
 
 def never_delivered(run: Run, v: NodeView) -> str:

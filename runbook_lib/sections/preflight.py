@@ -38,7 +38,8 @@ class Topology(TextShown):
     def _repr_html_(self) -> str:
         rows = self.rows()
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in r) + "</tr>"
+                       for r in rows[1:])  # JupyterLab right-aligns table cells
         extra = "<br>".join(html.escape(line) for line in self.text().splitlines()[-2:])
         return (f"<b>{html.escape(self.text().splitlines()[0])}</b>"
                 f"<table class='runbook-topology'><tr>{head}</tr>{body}</table><p>{extra}</p>")
