@@ -186,10 +186,51 @@ def traffic(run: Run, n: int, marker: str, stopped: str | None = None, label: st
     if not_applicable(run):
         yield Checks(f"requests: not sent ({not_applicable(run)})", [])
         return
+    yield wait_routed(run, marker, stopped)
     checks, spread = send_requests(run, n, marker, label)
     yield spread
     yield checks
     yield spread_checks(run, spread, stopped)
+
+
+# nginx's defaults, which the runbook's upstreams keep (nginx_conf.py writes no
+# max_fails/fail_timeout): one failed attempt (a refused connection while a node
+# restarts) keeps a server out for fail_timeout, 10 s (ngx_http_upstream_module,
+# `server`); with every server failed nginx answers 502 at once ("no live upstreams").
+NGINX_FAIL_TIMEOUT = 10.0
+ROUTED_TIMEOUT = 3 * NGINX_FAIL_TIMEOUT  # the ELB's suspension is shorter; a real node's first answers may be slow
+
+
+def wait_routed(run: Run, marker: str, stopped: str | None = None, timeout: float = ROUTED_TIMEOUT) -> Checks:
+    """Before the spread is judged: wait until the load balancer routes to
+    every live worker again. A worker restarted just before (08 restarts every
+    node whose files changed) may have refused a request while it started, and
+    nginx then keeps it out for its fail_timeout, answering 502 when it holds
+    them all failed (issue 21: 153 of 534 requests failed so). Probes go every
+    second, one per worker, until each live worker has served one; the
+    requests counted after start afresh."""
+    addr, http_port, _ = lb_endpoint(run)
+    art = artifact_for(run)
+    live = [v for v in serving(run) if v.name != stopped]
+    before = {v.name: art.served(run, v, marker) for v in live}
+    t0, deadline, seen = time.monotonic(), time.monotonic() + timeout, {}
+    while True:
+        for _ in live:
+            request(addr, http_port, run.params.cluster.hostnames.cluster, art.request_path(marker), False, art.body())
+        for v in live:
+            if v.name not in seen and art.served(run, v, marker) > before[v.name]:
+                seen[v.name] = round(time.monotonic() - t0, 1)
+        if len(seen) == len(live) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    TIMINGS["routed"] = round(time.monotonic() - t0, 2)
+    return Checks("the load balancer routes to every live worker (nginx keeps a failed server out for "
+                  f"fail_timeout, {NGINX_FAIL_TIMEOUT:.0f} s)", [
+        Check(v.host_name, f"{v.name} serves a probe through the load balancer", f"within {timeout:.0f}s",
+              f"after {seen[v.name]}s" if v.name in seen else "never", v.name in seen,
+              "" if v.name in seen else f"the load balancer does not send {v.name} traffic: is it running, listed in "
+              "the upstream (01) or a member (ELB)? See the load balancer's error log")
+        for v in live])
 
 
 def route_around(run: Run, n: int, marker: str, timeout: float = 90) -> Iterator[Shown]:
