@@ -73,3 +73,10 @@ def test_only_lab_addresses_and_bounded_loads():
 def test_percentiles_nearest_rank():
     res = LoadResult(1, 100, "t", "s", [Sample(i, float(i + 1), 200) for i in range(100)])
     assert (res.percentile(50), res.percentile(95), res.percentile(99)) == (50.0, 95.0, 99.0)
+
+
+def test_stopped_early_reports_what_it_sent(server):
+    load = Load(Target("127.0.0.1", server.server_address[1], "h", "/"), 20, 60, []).start()
+    time.sleep(0.6)
+    res = load.stop().result()
+    assert 5 <= res.sent <= 20 and res.failed == 0 and res.seconds < 5

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import math
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -179,6 +180,8 @@ def send(target: Target, rate: float, seconds: float, stop: threading.Event | No
             if stop is None and wait > 0:
                 time.sleep(wait)
             pool.submit(fire, i, i / rate)
+    if stop is not None and stop.is_set():  # ended early: the time it ran
+        result.seconds = round(time.monotonic() - t0, 1)
     result.samples.sort(key=lambda s: s.t)
     return result
 
@@ -228,11 +231,12 @@ class Load:
         assert self._result is not None
         return self._result
 
-    def stop(self) -> None:
-        """End early (a test that failed): no new requests are sent."""
+    def stop(self) -> "Load":
+        """End early: no new request is sent; ``result()`` reports those sent."""
         self._stop.set()
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
+        return self
 
 
 def cluster_load(p, rate: float, seconds: float, marker: str = "runbook-load", source: str | None = None,
@@ -283,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     except LoadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(send(target, a.rate, a.seconds).to_json()))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # Load.stop(): end early, still report what was sent
+    print(json.dumps(send(target, a.rate, a.seconds, stop).to_json()))
     return 0
 
 

@@ -20,7 +20,7 @@ For each batch, each step written to the journal (journal.py) before it runs:
 3. restart: through the node's own scripts (08's stop and start), only when
    a conf file is newer than its start (or it is not running); never twice:
    a node whose pid changed since the step began was restarted already.
-4. wait: every node sees every other as a member (08's wait_joined), 08's
+4. wait: they see every other node as a member and every other node sees them, 08's
    test artifact deployed on it again (when 08 deployed one), and it answers
    on its own ports.
 5. return: back into the load balancer (nginx: no server `down`).
@@ -49,8 +49,8 @@ from ..params import NodeView
 from ..sections.cluster import carbonlog as L
 from ..sections.cluster.artifact import artifact_for
 from ..sections.cluster.through_lb import lb_endpoint, request
-from ..sections.cluster_check import (changed_since_start, pid_path, read_log, running, start_node,
-                                      stop_node, wait_joined, wait_left)
+from ..sections.cluster_check import (changed_since_start, cluster_nodes, expected_members, member_id, members_of,
+                                      pid_path, read_log, running, start_node, stop_node, views_now, wait_left)
 from ..sections.cluster_traffic import deploy_targets, wait_takes_traffic
 from ..sections.lb import nginx_drain
 from .journal import STEPS, Journal
@@ -154,11 +154,30 @@ class Rollout:
             self.journal.write(event="node", batch=i, node=v.name, pid=node_pid(self.run, v))
         return "; ".join(said)
 
+    def members_missing(self, b: list[NodeView]) -> list[str]:
+        """Until the timeout: the batch's nodes see every other node, and every
+        other node sees them (a node elsewhere that sees too little is not this
+        batch's doing). What is still missing at the end."""
+        names = {member_id(o): o.name for o in members_of(self.run)}
+        mine = {v.name for v in b}
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while True:
+            seen, missing = views_now(self.run), []
+            for v in cluster_nodes(self.run):
+                want = expected_members(self.run, v) if v.name in mine else [
+                    member_id(x) for x in b if x.name != v.name]
+                lost = [names[m] for m in want if m not in seen[v.name]]
+                missing += [f"{v.name} does not see {', '.join(lost)}"] if lost else []
+            if not missing or time.monotonic() > deadline:
+                return missing
+            time.sleep(1)
+
     def wait(self, b: list[NodeView]) -> str:
-        joined = wait_joined(self.run, JOIN_TIMEOUT)
-        if joined.failed:
-            bad = joined.failed[0]
-            raise RolloutStopped(f"membership: {bad.what}: {bad.found} (expected {bad.expected})", fix=bad.fix)
+        missing = self.members_missing(b)
+        if missing:
+            raise RolloutStopped(f"membership after {JOIN_TIMEOUT:.0f}s: {'; '.join(missing)}",
+                                 fix="each node must run in the params' domain and list a live well-known member "
+                                     "(05/06); read the nodes' logs")
         art = artifact_for(self.run)
         has_artifact = any(self.run.host(t.host_name).read_file(art.path(t)) for t in deploy_targets(self.run))
         deadline = time.monotonic() + START_TIMEOUT
@@ -174,7 +193,7 @@ class Rollout:
                 closed = ports_answer(v)
             if closed:
                 raise RolloutStopped(f"{v.name} does not answer on {', '.join(closed)}", fix="read its log")
-        return "every node sees every other" + (f"; {art.noun} deployed" if has_artifact else "") + "; ports answer"
+        return "members again (they see every node, every node sees them)" + (f"; {art.noun} deployed" if has_artifact else "") + "; ports answer"
 
     def give_back(self, b: list[NodeView]) -> str:
         if lb_kind(self.run) == "elb":

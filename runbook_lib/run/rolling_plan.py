@@ -44,7 +44,8 @@ def step_text(run: Run, step: str, b: list[NodeView]) -> str:
         "apply": f"apply 04, 05, 06 to {names} only",
         "restart": f"{'start' if elb else 'restart'} {names} through their own scripts when a conf file is newer than "
                    "their start",
-        "wait": "wait until every node sees every other, 08's test artifact is deployed on them, their ports answer",
+        "wait": "wait until they see every node and every node sees them, 08's test artifact is deployed on them "
+                "again, their ports answer",
         "return": "nothing to do: a member again, the ELB routes to it" if elb else
                   f"remove `down` from {names}'s upstream servers, reload",
         "prove": "a request through the load balancer reaches " + ", ".join(

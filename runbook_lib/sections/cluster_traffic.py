@@ -229,7 +229,8 @@ def wait_routed(run: Run, marker: str, stopped: str | None = None, timeout: floa
         Check(v.host_name, f"{v.name} serves a probe through the load balancer", f"within {timeout:.0f}s",
               f"after {seen[v.name]}s" if v.name in seen else "never", v.name in seen,
               "" if v.name in seen else f"the load balancer does not send {v.name} traffic: is it running, listed in "
-              "the upstream (01) or a member (ELB)? See the load balancer's error log")
+              "the upstream (01) or a member (ELB)? An interrupted rolling apply leaves its node's upstream servers "
+              "marked `down`: `runbook resume RUN`, or run 01 to write the vhosts again")
         for v in live])
 
 
