@@ -3,6 +3,8 @@ batches, the plan, the drained vhosts, the journal read back."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from runbook_lib.core.context import open_run
@@ -76,3 +78,21 @@ def test_the_journal_read_back(tmp_path):
     j.write(event="done", batch=0, step="restart", pids={"w1": "11"})
     st = j.state()
     assert st.begun is None and st.done[0][-1] == "restart"  # the cut line neither hides nor spoils what follows
+
+
+def test_the_timeline_shows_which_node_was_out_when():
+    from runbook_lib.lab.loadgen import LoadResult, Sample
+    from runbook_lib.run.rolling_timeline import out_intervals, rollout_window, svg, text
+    t0 = 1_000_000.0
+
+    def at(s: float) -> str:
+        return datetime.fromtimestamp(t0 + s, timezone.utc).isoformat()
+    entries = [{"at": at(2), "event": "begin", "batch": 0, "step": "drain", "nodes": ["worker1"]},
+               {"at": at(6), "event": "done", "batch": 0, "step": "return", "nodes": ["worker1"]},
+               {"at": at(7), "event": "done", "batch": 0, "step": "prove", "nodes": ["worker1"]}]
+    load = LoadResult(2, 10, "t", "s", [Sample(i / 2, 1.0, 502 if i == 9 else 200) for i in range(20)], t0)
+    assert out_intervals(entries, t0) == [("worker1", 2.0, 6.0)]
+    assert rollout_window(entries, t0) == (2.0, 7.0)
+    rows = text(load, entries).splitlines()
+    assert rows[1].split() == ["0", "9", "1", "worker1"] and rows[2].split() == ["5", "10", "0", "worker1"]
+    assert "worker1 out" in svg(load, entries) and "1 failed" in svg(load, entries)
