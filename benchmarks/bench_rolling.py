@@ -31,7 +31,7 @@ from runbook_lib.lab import control as lab
 from runbook_lib.lab.loadgen import cluster_load
 from runbook_lib.params import load_params
 from runbook_lib.run.journal import Journal
-from runbook_lib.run.rolling_timeline import out_intervals, rollout_window, svg, text
+from runbook_lib.run.rolling_timeline import explain, out_intervals, rollout_window, svg, text
 from runbook_lib.run.runner import run_sections
 from runbook_lib.sections.cluster_check import members_of
 
@@ -60,21 +60,24 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--reuse", action="store_true", help="use the lab that is up (applied); leave it up")
     ap.add_argument("--out", default=None, help="run folder (default: a temporary one)")
+    ap.add_argument("--params", default=str(PARAMS), help="a lab layout (default params/lab.yaml; an ELB layout "
+                    "such as params/esb-elb-000.yaml shows the failures the ELB's lack of a drain costs)")
     args = ap.parse_args()
-    p = load_params(PARAMS)
+    params_file = Path(args.params).resolve()
+    p = load_params(params_file)
     quiet = {"log": lambda *_: None}
     if not args.reuse:
         lab.down(p, **quiet)
-        lab.up(p, PARAMS, **quiet)
+        lab.up(p, params_file, **quiet)
     out = Path(args.out or tempfile.mkdtemp(prefix="bench-rolling-"))
     try:
-        applied = run_sections(PARAMS, apply=True, out_dir=out / "applied", progress=lambda *_: None)
+        applied = run_sections(params_file, apply=True, out_dir=out / "applied", progress=lambda *_: None)
         assert applied.ok, applied.text()
-        params = change_every_node(PARAMS)
+        params = change_every_node(params_file)
         load = cluster_load(params, args.rate, 900).start()
         time.sleep(2)
         t0 = time.monotonic()
-        rc = subprocess.call([sys.executable, "-m", "runbook_lib.cli", "run", str(PARAMS), "--apply", "--rolling",
+        rc = subprocess.call([sys.executable, "-m", "runbook_lib.cli", "run", str(params_file), "--apply", "--rolling",
                               "--batch", str(args.batch), "--out", str(out / "rolling")], stdout=subprocess.DEVNULL)
         took = time.monotonic() - t0
         time.sleep(2)
@@ -86,7 +89,7 @@ def main() -> None:
     a, b = rollout_window(entries, res.started_at)
     during = [s for s in res.samples if a <= s.t <= b]
     (out / "rolling" / "timeline.svg").write_text(svg(res, entries))
-    print(f"\nrolling apply on the lab (nginx, batch {args.batch}, {args.rate:g} requests/s from a lab host): "
+    print(f"\nrolling apply on the lab ({p.load_balancer.kind}, {params_file.name}, batch {args.batch}, {args.rate:g} requests/s from a lab host): "
           f"exit {rc}, {took:.1f}s")
     print(f"  requests sent            {res.sent}")
     print(f"  sent during the rollout  {len(during)}  (first drain to last proof: {b - a:.1f}s)")
@@ -96,6 +99,8 @@ def main() -> None:
     for names, x, y in out_intervals(entries, res.started_at):
         print(f"  {names:<10} out of the load balancer {y - x:5.1f}s  ({x:.1f}s to {y:.1f}s)")
     print(text(res, entries))
+    for line in explain(res, entries):
+        print(f"  {line}")
     print(f"  target: >= 2000 during the rollout, 0 failed: "
           f"{'met' if len(during) >= 2000 and res.failed == 0 and rc == 0 else 'NOT met'}")
     print(f"  run folder: {out} (timeline.svg, journal.jsonl)")

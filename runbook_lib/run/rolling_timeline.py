@@ -32,6 +32,33 @@ def rollout_window(entries: list[dict], t0: float) -> tuple[float, float]:
     return (min(times), max(times)) if times else (0.0, 0.0)
 
 
+def steps_at(entries: list[dict], t0: float) -> list[tuple[float, float, str, str]]:
+    """(from, to, nodes, step) of every step the journal shows done, in seconds since T0."""
+    out, begun = [], {}
+    for e in entries:
+        key = (e.get("batch"), e.get("step"))
+        if e.get("event") == "begin":
+            begun[key] = _t(e) - t0
+        elif e.get("event") == "done" and key in begun:
+            out.append((begun.pop(key), _t(e) - t0, ", ".join(e.get("nodes", [])), e["step"]))
+    return out
+
+
+def explain(load: LoadResult, entries: list[dict], limit: int = 20) -> list[str]:
+    """Each failed request with what the rollout was doing then (on the ELB
+    layouts, which have no drain: a node stopping while a request was in
+    flight to it, or the ELB still routing to a member that had just left)."""
+    spans, lines = steps_at(entries, load.started_at), []
+    for s in load.failures()[:limit]:
+        end = s.t + s.ms / 1000
+        doing = [f"{nodes}: {step}" for a, b, nodes, step in spans if a <= end and b >= s.t and nodes]
+        lines.append(f"failed at {s.t:.2f}s after {s.ms:.0f} ms: {s.status or 'no answer'} {s.error} — "
+                     + ("; ".join(doing) or "no node step under way"))
+    if load.failed > limit:
+        lines.append(f"… and {load.failed - limit} more")
+    return lines
+
+
 def text(load: LoadResult, entries: list[dict], step: int = 5) -> str:
     spans = out_intervals(entries, load.started_at)
     rows = ["  second   ok  failed  out of the load balancer"]
