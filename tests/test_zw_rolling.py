@@ -77,6 +77,23 @@ def runbook(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(RUNBOOK + list(args), capture_output=True, text=True, timeout=600, **kw)
 
 
+def test_08_under_load_waits_until_nginx_routes_to_restarted_nodes(run, tmp_path):
+    """A plain 08 restarts every node whose files changed, one after another,
+    while the load runs: nginx holds the restarted ones failed for its
+    fail_timeout; 08 waits until it routes to each again before judging."""
+    for v in members_of(run):
+        run.host(v.host_name).check("touch %s", v.file("axis2"))  # newer than the start: 08 restarts it
+    load = cluster_load(run.params, 20, 600).start()
+    time.sleep(2)
+    after = run_sections(PARAMS_LAB, apply=True, only=["test_cluster"], out_dir=tmp_path, progress=lambda *_: None)
+    result = load.stop().result()
+    print(result.text())  # the plain restarts may drop requests: the rolling apply is the way not to
+    assert after.ok, after.text()
+    nb = (tmp_path / "08_test_cluster.ipynb").read_text()
+    assert nb.count("restarted (changed since its start") >= 4
+    assert "the load balancer routes to every live worker" in nb
+
+
 def test_rolling_apply_under_load_drops_no_request(run, tmp_path):
     starts = change_every_node(run)
     load = cluster_load(run.params, 20, 600).start()  # stopped when the rollout ends

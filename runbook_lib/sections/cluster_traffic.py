@@ -153,6 +153,17 @@ def send_requests(run: Run, n: int, marker: str, label: str = "") -> tuple[Check
     return Checks("requests through the load balancer" + label, checks), Spread(f"requests per worker{label}", counts)
 
 
+def no_traffic_fix(run: Run, v: NodeView) -> str:
+    """Why live worker V gets no request through the load balancer, as far as its files tell."""
+    sub = file_sub_domain(run, v)
+    if sub not in (None, "worker") and run.params.load_balancer.kind == "elb":
+        return (f"{v.name}'s axis2.xml has subDomain `{sub}`: the load balancer sends worker traffic only to "
+                "subDomain `worker` (ERRATA E9): re-run 06 with apply=True and restart it")
+    return (f"{v.name} got no request: check that the load balancer lists it ({member_id(v)} in the cluster, its "
+            f"port in nginx's upstream, not marked `down`: an interrupted rolling apply leaves its node so, "
+            f"`runbook resume RUN` or 01 writes the vhosts again) and that it deployed the {artifact_for(run).noun}")
+
+
 def spread_checks(run: Run, spread: Spread, stopped: str | None = None) -> Checks:
     checks = []
     for v in serving(run):
@@ -161,14 +172,7 @@ def spread_checks(run: Run, spread: Spread, stopped: str | None = None) -> Check
             checks.append(Check(v.host_name, f"{v.name} (stopped) got", "0", str(n), n == 0,
                                 "the load balancer still sends traffic to a stopped node"))
             continue
-        fix = ""
-        if n == 0:
-            sub = file_sub_domain(run, v)
-            fix = (f"{v.name}'s axis2.xml has subDomain `{sub}`: the load balancer sends worker traffic only to "
-                   "subDomain `worker` (ERRATA E9): re-run 06 with apply=True and restart it"
-                   if sub not in (None, "worker") and run.params.load_balancer.kind == "elb"
-                   else f"{v.name} got no request: check that the load balancer lists it ({member_id(v)} in the "
-                        f"cluster, its port in nginx's upstream) and that it deployed the {artifact_for(run).noun}")
+        fix = no_traffic_fix(run, v) if n == 0 else ""
         checks.append(Check(v.host_name, f"{v.name} served", "at least 1", str(n), n > 0, fix))
     return Checks("every live worker takes traffic", checks)
 
@@ -228,9 +232,7 @@ def wait_routed(run: Run, marker: str, stopped: str | None = None, timeout: floa
                   f"fail_timeout, {NGINX_FAIL_TIMEOUT:.0f} s)", [
         Check(v.host_name, f"{v.name} serves a probe through the load balancer", f"within {timeout:.0f}s",
               f"after {seen[v.name]}s" if v.name in seen else "never", v.name in seen,
-              "" if v.name in seen else f"the load balancer does not send {v.name} traffic: is it running, listed in "
-              "the upstream (01) or a member (ELB)? An interrupted rolling apply leaves its node's upstream servers "
-              "marked `down`: `runbook resume RUN`, or run 01 to write the vhosts again")
+              "" if v.name in seen else no_traffic_fix(run, v))
         for v in live])
 
 
