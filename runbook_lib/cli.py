@@ -124,6 +124,9 @@ def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if getattr(args, "rolling", False):  # issue 21: node by node through the load balancer (run/rolling.py)
+        if args.sections or args.hosts:
+            print("error: --rolling chooses its own sections and nodes. Fix: drop --sections/--hosts", file=sys.stderr)
+            return 1
         return run_rolling(args.params, args.batch, args.out, apply=args.apply)
     only = [x for s in args.sections for x in s.split(",") if x] or None
     from .run.runner import run_sections  # papermill takes seconds to import: only run and check need it

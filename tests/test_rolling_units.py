@@ -96,3 +96,13 @@ def test_the_timeline_shows_which_node_was_out_when():
     rows = text(load, entries).splitlines()
     assert rows[1].split() == ["0", "9", "1", "worker1"] and rows[2].split() == ["5", "10", "0", "worker1"]
     assert "worker1 out" in svg(load, entries) and "1 failed" in svg(load, entries)
+
+
+def test_the_cli_refuses_sections_or_hosts_with_rolling_and_a_batch_of_every_worker(capsys):
+    from runbook_lib.cli import main
+    assert main(["run", "params/lab.yaml", "--rolling", "--hosts", "node206"]) == 1
+    assert "--rolling chooses its own sections and nodes" in capsys.readouterr().err
+    assert main(["run", "params/lab.yaml", "--rolling", "--batch", "3"]) == 1
+    assert "would take all 3 workers" in capsys.readouterr().err
+    assert main(["run", "params/lab.yaml", "--rolling"]) == 0
+    assert "4. manager (manager, node206)" in capsys.readouterr().out
