@@ -61,7 +61,8 @@ def resume(run_dir: str | Path, progress: Callable[[str], None] = print) -> int:
         if changed:
             raise RunbookError("the cluster changed underneath the interrupted rollout, so it is not resumed:\n  "
                                + "\n  ".join(changed),
-                               fix="check the cluster, then start a new rollout: `runbook run PARAMS --apply --rolling`")
+                               fix="check the cluster, then start a new rollout: "
+                                   "`runbook run PARAMS --apply --rolling`")
         cur = in_progress(r, st)
         where = f"batch {cur + 1} ({', '.join(v.name for v in r.bs[cur])})" if cur < len(r.bs) else "the last sections"
         progress(f"resuming {run_dir} at {where}" + (f", step {st.begun[1]}" if st.begun else "")

@@ -120,7 +120,7 @@ class Rollout:
                 left = wait_left(self.run, v)
                 if left.failed:
                     raise RolloutStopped(f"{v.name} stopped but the others still list it as a member",
-                                         fix="see the nodes' logs; membership should drop a stopped node within seconds")
+                                         fix="see the nodes' logs: membership drops a stopped node within seconds")
             return "stopped cleanly, left the membership"
         down = {s for v in b for s in nginx_drain.node_servers(self.run, v)}
         did = nginx_drain.set_down(self.run, down)
@@ -193,7 +193,8 @@ class Rollout:
                 closed = ports_answer(v)
             if closed:
                 raise RolloutStopped(f"{v.name} does not answer on {', '.join(closed)}", fix="read its log")
-        return "members again (they see every node, every node sees them)" + (f"; {art.noun} deployed" if has_artifact else "") + "; ports answer"
+        deployed = f"; {art.noun} deployed" if has_artifact else ""
+        return f"members again (they see every node, every node sees them){deployed}; ports answer"
 
     def give_back(self, b: list[NodeView]) -> str:
         if lb_kind(self.run) == "elb":
