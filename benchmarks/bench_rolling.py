@@ -91,7 +91,7 @@ def main() -> None:
     during = [s for s in res.samples if a <= s.t <= b]
     (out / "rolling" / "timeline.svg").write_text(svg(res, entries))
     print(f"\nrolling apply on the lab ({p.load_balancer.kind}, {params_file.name}, batch {args.batch}, "
-          f"{args.rate:g} requests/s from a lab host): exit {rc}, {took:.1f}s")
+          f"{args.rate:g} requests/s from {res.source}): exit {rc}, {took:.1f}s")
     print(f"  requests sent            {res.sent}")
     print(f"  sent during the rollout  {len(during)}  (first drain to last proof: {b - a:.1f}s)")
     print(f"  failed                   {res.failed}  (during the rollout: {sum(1 for s in during if s.status != 200)})")
