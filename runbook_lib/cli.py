@@ -19,7 +19,9 @@ from .params.load import read_raw
 from .remote.inventory import hosts_from_params
 from .run.backups import backups_report
 from .run.report import register_secrets, write_report
+from .run.resume import resume
 from .run.rollback import rollback
+from .run.rolling import run_rolling
 
 DEFAULT_PARAMS = "params/lab.yaml"
 
@@ -121,6 +123,11 @@ def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
     except ParamsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if getattr(args, "rolling", False):  # issue 21: node by node through the load balancer (run/rolling.py)
+        if args.sections or args.hosts:
+            print("error: --rolling chooses its own sections and nodes. Fix: drop --sections/--hosts", file=sys.stderr)
+            return 1
+        return run_rolling(args.params, args.batch, args.out, apply=args.apply)
     only = [x for s in args.sections for x in s.split(",") if x] or None
     from .run.report_meta import duration
     from .run.runner import run_sections  # papermill takes seconds to import: only run and check need it
@@ -130,6 +137,11 @@ def cmd_run(args: argparse.Namespace, quiet: bool = False) -> int:
     print(f"executed notebooks, summary and report: {summary.out_dir}/index.html"
           + (f" (total {duration(summary.meta['seconds'])})" if summary.meta.get("ended") else ""))
     return summary.exit_code
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue an interrupted rolling apply from its journal (run/resume.py)."""
+    return resume(args.run_dir)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -234,7 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=RUN_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--apply", action="store_true", help="make the changes (default: plan only)")
     _run_arguments(run)
+    run.add_argument("--rolling", action="store_true", help="node by node through the load balancer: drain, "
+                     "apply, restart, wait, return, prove (with --apply; without, the plan)")
+    run.add_argument("--batch", type=int, default=1, help="with --rolling: workers per batch (default 1)")
     run.set_defaults(func=cmd_run)
+    res = sub.add_parser("resume", help="continue an interrupted rolling apply from its run folder's journal")
+    res.add_argument("run_dir")
+    res.set_defaults(func=cmd_resume)
     check = sub.add_parser("check", help="day two: is the cluster still as the params say? (plan only, "
                            "changes nothing)", epilog=RUN_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
                            description="A plan-only run of the sections for drift detection: nothing is "

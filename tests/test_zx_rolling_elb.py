@@ -1,0 +1,77 @@
+"""The rolling apply on a WSO2 ELB layout (document 000 on its own lab; the
+ELB and the ESB nodes are the lab's stand-in), issue 21: the ELB has no
+drain, so each node is stopped cleanly (it leaves the membership and the
+ELB stops routing to it); the load's failed requests, if any, are counted
+and each is explained by the rollout's step under way."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from runbook_lib.core.context import open_run
+from runbook_lib.lab import api as labmod
+from runbook_lib.lab.loadgen import cluster_load
+from runbook_lib.params import load_params
+from runbook_lib.run.journal import Journal
+from runbook_lib.run.rolling_timeline import explain
+from runbook_lib.run.runner import run_sections, sections
+from runbook_lib.sections.cluster import carbonlog as L
+from runbook_lib.sections.cluster_check import members_of, read_log
+
+from .conftest import ROOT, skip_if_shared
+
+pytestmark = pytest.mark.lab
+PARAMS = ROOT / "params" / "esb-elb-000.yaml"
+quiet = {"log": lambda *_: None}
+
+
+@pytest.fixture(scope="module")
+def elb_run(tmp_path_factory):
+    skip_if_shared()
+    p = load_params(PARAMS)
+    labmod.down(p, **quiet)
+    labmod.up(p, PARAMS, **quiet)
+    try:
+        res = run_sections(PARAMS, apply=True, out_dir=tmp_path_factory.mktemp("run"), progress=lambda *_: None,
+                           only=[s for s in sections() if s != "07_broker"])
+        assert res.ok, res.text()
+        run = open_run(PARAMS, apply=True)
+        try:
+            yield run
+        finally:
+            run.close()
+    finally:
+        labmod.down(p, **quiet)
+
+
+def test_rolling_apply_behind_the_elb_counts_and_explains_failures(elb_run, tmp_path):
+    run, domain = elb_run, elb_run.params.cluster.domain
+    starts = {}
+    for v in members_of(run):
+        h, path = run.host(v.host_name), v.file("axis2")
+        h.write_file(path, re.sub(f">{re.escape(domain)}<", ">edited<", h.read_file(path).decode(), count=1).encode(),
+                     backup=False)
+        starts[v.name] = read_log(run, v).count(L.STARTING)
+    load = cluster_load(run.params, 20, 600).start()
+    time.sleep(2)
+    res = subprocess.run([sys.executable, "-m", "runbook_lib.cli", "run", str(PARAMS), "--apply", "--rolling",
+                          "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=900)
+    time.sleep(2)
+    result = load.stop().result()
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "stop worker1 cleanly through their scripts" in res.stdout  # the plan says how the ELB is drained
+    entries = Journal(tmp_path / "r").entries()
+    assert any(e.get("said") == "stopped cleanly, left the membership" for e in entries)
+    for v in members_of(run):
+        assert read_log(run, v).count(L.STARTING) == starts[v.name] + 1, v.name
+        assert f">{domain}<" in run.host(v.host_name).read_file(v.file("axis2")).decode()
+    lines = explain(result, entries)
+    print(result.text(), *lines, sep="\n")
+    assert result.sent >= 20 * 30
+    assert len(lines) == min(result.failed, 20)  # every failure counted, each with what the rollout was doing
+    assert not any("no node step under way" in line for line in lines), lines
