@@ -106,6 +106,9 @@ def bench(workers: int, folder: Path, sections: list[str], cluster_test: bool) -
         r["plan"] = run_mode(params_path, False, folder / f"n{workers}-plan", sections)
         r["apply1"] = run_mode(params_path, True, folder / f"n{workers}-apply1", sections)
         r["apply2"] = run_mode(params_path, True, folder / f"n{workers}-apply2", sections)
+        from bench_write import write_path  # benchmarks/ is on sys.path when run as a script
+        r["write_load"] = load()
+        r["write"] = write_path(params_path, f"ei{FIRST_WORKER_OCTET}")
         if cluster_test:
             r["08"] = run_mode(params_path, True, folder / f"n{workers}-08", ["08_test_cluster"], must_pass=False)
             from standin_idle import idle_cost  # benchmarks/ is on sys.path when run as a script
@@ -130,6 +133,9 @@ def report(results: list[dict]) -> None:
         print(f"  floor: {r['floor_edits']} edits on {r['workers'] + 1} nodes in {r['floor']:.2f}s (load "
               f"{r['floor_load']:.1f}); runbook 04-06 first apply {r04_06:.1f}s = {r04_06 / r['floor']:.1f}x the floor "
               "(target <= 3x)")
+        w = r["write"]
+        print(f"  one file write with its backup: shell script {w['shell']:.1f} ms, SFTP alone {w['sftp']:.1f} ms "
+              f"= {w['shell'] / w['sftp']:.1f}x faster (load {r['write_load']:.1f})")
         if "08" in r:
             t08 = r["08"]
             print(f"  08 at {r['workers']} workers: {'passed' if t08['ok'] else 'FAILED'} in {t08['total']:.1f}s "
