@@ -89,7 +89,7 @@ record: venv
 # Brings labs up and down itself: hold the lab lock when the lab is shared.
 bench: venv
 	$(BIN)/python benchmarks/bench_lab.py
-	$(BIN)/python benchmarks/bench_scale.py --workers 4 32
+	$(BIN)/python benchmarks/bench_scale.py --workers 4 32 128 --cluster-test 4 32
 	$(BIN)/python benchmarks/bench_cluster_test.py
 
 clean: lab-down

@@ -4,6 +4,8 @@ MySQL through an SSH tunnel."""
 
 from __future__ import annotations
 
+import secrets
+
 import pymysql
 import pytest
 
@@ -60,6 +62,40 @@ def test_atomic_write_keeps_owner_and_mode_and_backs_up_once_per_run(lab_hosts):
         h.write_file(path, original, backup=False)
         h.check("rm -f %s.bak.*", path)
         h.check("chmod 644 %s", path)
+
+
+def test_write_from_bytes_read_runs_no_command_and_keeps_the_same_guarantees(lab_hosts, monkeypatch):
+    """Issue 23: with the bytes already read, the write is SFTP alone (no remote
+    process); backup of those bytes with the file's times, atomic rename, owner
+    and mode kept. A file that changed since it was read goes the shell way."""
+    h = lab_hosts["node132"]
+    path = "/opt/wso2/worker2/wso2ei-6.1.1/conf/runbook-sftp-test.properties"  # a file of its own: backups are once per path
+    h.check("printf 'a=1\\n' > %s && chmod 640 %s && touch -d '2020-01-02 03:04:05' %s", path, path, path)
+    original = h.read_file(path)
+    mtime = h.check("stat -c %%Y %s", path).stdout
+    inode = h.check("stat -c %%i %s", path).stdout
+    try:
+        def no_command(*a, **kw):
+            raise AssertionError(f"a remote command ran: {a}")
+        with monkeypatch.context() as m:
+            m.setattr(h, "run", no_command)
+            bak1 = h.write_file(path, original + b"# one\n", before=original)
+        assert h.check("stat -c %%i %s", path).stdout != inode  # replaced by rename, not rewritten
+        with monkeypatch.context() as m:
+            m.setattr(h, "run", no_command)
+            bak2 = h.write_file(path, original + b"# two\n", before=original + b"# one\n")
+        assert bak1 and bak1.endswith(f".bak.{h.run_id}") and bak2 is None
+        assert h.read_file(bak1) == original
+        assert h.check("stat -c %%Y %s", bak1).stdout == mtime  # as cp -p keeps it
+        assert h.read_file(path) == original + b"# two\n"
+        assert h.file(path).stat() == {"owner": "wso2", "group": "wso2", "mode": "640"}
+        assert h.file(bak1).stat() == {"owner": "wso2", "group": "wso2", "mode": "640"}
+        assert not h.run("ls -a %s | grep runbook-tmp", "/opt/wso2/worker2/wso2ei-6.1.1/conf").ok
+        # changed behind our back (size differs from the bytes read): the shell path writes it
+        h.write_file(path, b"# three\n", before=b"stale")
+        assert h.read_file(path) == b"# three\n"
+    finally:
+        h.check("rm -f %s %s.bak.*", path, path)
 
 
 def test_root_file_written_with_sudo_keeps_root_ownership(lab_hosts):
@@ -134,3 +170,23 @@ def test_a_stuck_channel_open_reconnects_once_and_runs_the_command(lab_hosts):
     assert res.ok and res.stdout == "ran once"
     assert h.client.get_transport() is not stuck and not stuck.is_active()
     assert h.run("cat", stdin=b"via stdin").stdout == "via stdin"
+
+
+def test_client_queries_in_one_command_answer_as_one_by_one(lab_hosts, lab_mysql, monkeypatch):
+    """Issue 23: a node's datasource logins batched into one remote command give
+    each login's own answer, as client_query one at a time does; no password shown."""
+    from runbook_lib.facts.mysql import client_queries, client_query
+    h = lab_hosts["node132"]
+    m = lab_mysql
+    wrong = "wrong-" + secrets.token_hex(6)
+    logins = [(m["host"], m["port"], m["user"], m["password"], "SELECT 1+1", None),
+              (m["host"], m["port"], m["user"], wrong, "SELECT 1", None),
+              (m["host"], m["port"], m["user"], m["password"], "SELECT DATABASE()", "mysql")]
+    one_by_one = [client_query(h, *x) for x in logins]
+    commands = []
+    real_run = h.run
+    monkeypatch.setattr(h, "run", lambda *a, **kw: commands.append(a[0]) or real_run(*a, **kw))
+    batched = client_queries(h, logins)
+    assert len(commands) == 1
+    assert batched == one_by_one
+    assert batched[1][0] is False and wrong not in batched[1][1]

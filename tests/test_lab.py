@@ -152,3 +152,14 @@ def test_status_json_has_what_tools_need(lab):
     assert set(lab["hosts"]["db"]["services"]) == {"sshd", "mariadb"}
     assert set(lab["hosts"]["lb"]["services"]) == {"sshd", "nginx"}
     assert set(lab["hosts"]["svn"]["services"]) == {"sshd", "svnserve"}
+
+
+def test_every_lab_address_is_a_permanent_neighbour_on_every_host(lab, lab_hosts):
+    """Issue 23: the kernel's neighbour table is shared by all namespaces and its
+    gc_thresh3 (1024) counts only dynamic entries; N hosts talking to each
+    other make N² of them, so the lab pins every address (net.pin_neighbours)."""
+    addresses = {h["address"] for h in lab["hosts"].values()}
+    for name, h in lab_hosts.items():
+        lines = h.check("ip neigh show dev eth0 nud permanent").stdout.splitlines()
+        pinned = {line.split()[0] for line in lines}
+        assert addresses - {lab["hosts"][name]["address"]} <= pinned, name

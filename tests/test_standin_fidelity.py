@@ -191,3 +191,29 @@ def test_x1_proxy_without_respond_leaves_the_client_waiting(homes):
         with pytest.raises(socket.timeout):
             s.recv(100)
     assert "probe = quiet" in h.wait_log("probe = quiet")
+
+
+# H4 (Hazelcast 3.5 defaults, carbon-kernel v4.4.16 parent/pom.xml and setHazelcastProperties):
+# every member heartbeats every other each second over one kept-open connection per pair.
+def test_h4_heartbeats_go_over_one_kept_open_connection(homes):
+    a, b = homes("a"), homes("b")
+    pa, pb = free_port(ADDR), free_port(ADDR)
+    a.cluster("wso2.ei.domain", pa, [(ADDR, pa)])
+    b.cluster("wso2.ei.domain", pb, [(ADDR, pa)])
+    a.start()
+    a.wait_log("WSO2 Carbon started")
+    b.start()
+    a.wait_log("Member joined [")
+
+    def links_to(port: int) -> set[str]:
+        out = subprocess.run(["ss", "-Htn", "state", "established", "dst", f"{ADDR}:{port}"],
+                             capture_output=True, text=True).stdout
+        return {line.split()[-2] for line in out.splitlines() if line.strip()}  # the local end
+
+    time.sleep(2)  # both heartbeat loops running
+    first = links_to(pa) | links_to(pb)
+    time.sleep(3)  # three more heartbeat rounds
+    later = links_to(pa) | links_to(pb)
+    kept = first & later
+    assert len(kept) >= 2, (first, later)  # a->b and b->a each kept open across the rounds
+    assert "Member left [" not in a.text() + b.text()

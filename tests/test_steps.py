@@ -28,7 +28,8 @@ class FakeHost:
         self.reads += 1
         return self.files.get(path)
 
-    def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None) -> str | None:
+    def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None,
+                   before: object = None) -> str | None:
         self.files[path] = data
         self.writes.append(path)
         return None

@@ -178,6 +178,39 @@ def client_query(host: Host, address: str, port: int, user: str, password: str, 
     return False, error.replace(password, "***") if password else error
 
 
+def client_queries(host: Host, logins: list[tuple[str, int, str, str, str, str | None]]) -> list[tuple[bool, str]]:
+    """``client_query`` for several (address, port, user, password, sql,
+    database) at once, in ONE remote command (issue 23: a node's datasource
+    logins were one SSH command each). The option files travel on stdin, one
+    after another, each read by the shell's ``read`` and piped to its client
+    by ``printf`` (builtins: no password on any command line)."""
+    if len(logins) < 2:
+        return [client_query(host, *x) for x in logins]
+    client = "$(command -v mariadb || command -v mysql)"
+    parts, stdin, args = [f"c={client}"], [], []
+    for address, port, user, password, sql, database in logins:
+        stdin += ["[client]", f"user={_opt_value(user)}", f"password={_opt_value(password)}"]
+        db = " -D %s" if database else ""
+        args += [address, port] + ([database] if database else []) + [sql]
+        parts.append('IFS= read -r a; IFS= read -r b; IFS= read -r d; echo "__BEGIN__"; '
+                     'printf \'%%s\\n%%s\\n%%s\\n\' "$a" "$b" "$d" | "$c" --defaults-extra-file=/dev/stdin '
+                     f"--protocol=TCP -h %s -P %s -N -B{db} -e %s 2>&1; echo \"__END__ $?\"")
+    res = host.run("; ".join(parts), *args, stdin=("\n".join(stdin) + "\n").encode())
+    out: list[tuple[bool, str]] = []
+    for chunk in res.stdout.split("__BEGIN__\n")[1:]:
+        body, _, rc = chunk.rpartition("__END__ ")
+        lines = [ln for ln in body.splitlines() if ln.strip()]
+        if rc.strip() == "0":
+            out.append((True, body.strip()))
+            continue
+        error = next((ln for ln in lines if ln.startswith("ERROR")), lines[0] if lines else f"exit {rc.strip()}")
+        out.append((False, error))
+    while len(out) < len(logins):  # the command itself failed part-way
+        out.append((False, (res.stderr or f"exit {res.rc}").strip()))
+    return [(ok, text.replace(pw, "***") if pw and not ok else text)
+            for (ok, text), (_, _, _, pw, _, _) in zip(out, logins)]
+
+
 _JDBC_RE = re.compile(r"^jdbc:(?:mysql|mariadb)://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?/(?P<db>[A-Za-z0-9_$]+)"
                       r"(?:\?(?P<opts>[A-Za-z][\w.]*=[^&;\s=]*(?:&[A-Za-z][\w.]*=[^&;\s=]*)*))?$")
 

@@ -108,6 +108,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
                                 "roles": list(h.roles), "ssh_user": h.ssh_user, "ssh_port": h.ssh_port, "uid": uid,
                                 "init_pid": pid, "services": {"sshd": pid}}
         _save(paths, state)
+    net.pin_neighbours({name: h.address for name, h in p.hosts.items()}, p.lab.gateway)
     known = []
     for name, h in sorted(p.hosts.items()):
         if not services.wait_port(str(h.address), 22):

@@ -177,3 +177,33 @@ def delete_network() -> list[str]:
         ip("link", "del", own.bridge, check=False)
         removed.append(f"bridge {own.bridge}")
     return removed
+
+
+def mac(link: str, ns: str | None = None) -> str:
+    found = _json(*(["-n", ns] if ns else []), "link", "show", link)
+    return found[0]["address"]
+
+
+def pin_neighbours(hosts: dict[str, ipaddress.IPv4Address], gateway: ipaddress.IPv4Address) -> None:
+    """Permanent ARP entries for every lab address, in every lab namespace and
+    on the bridge. The kernel keeps one neighbour table for all namespaces, and
+    its gc_thresh3 (1024 by default) counts the dynamic entries of all of them:
+    N hosts that all talk to each other (a cluster's heartbeats) make about N²
+    entries, so 33 nodes overflow it ("neighbor table overflow" in dmesg) and
+    ARP then fails at random, in this lab and in every other on the machine
+    (issue 23: sshd, MariaDB and members unreachable at 32 workers). Permanent
+    entries are not counted (Linux 4.20+), so this changes no machine setting."""
+    macs = {str(addr): mac("eth0", ns_name(name)) for name, addr in hosts.items()}
+    entries = {str(gateway): mac(names().bridge), **macs}
+    for name, addr in hosts.items():
+        batch = "".join(f"neigh replace {a} lladdr {m} dev eth0 nud permanent\n"
+                        for a, m in entries.items() if a != str(addr))
+        _batch(batch, ns_name(name))
+    _batch("".join(f"neigh replace {a} lladdr {m} dev {names().bridge} nud permanent\n" for a, m in macs.items()))
+
+
+def _batch(commands: str, ns: str | None = None) -> None:
+    cmd = ["ip"] + (["-n", ns] if ns else []) + ["-batch", "-"]
+    res = subprocess.run(cmd, input=commands, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise LabError(f"`{' '.join(cmd)}` failed: {res.stderr.strip()}")

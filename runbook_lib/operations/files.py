@@ -27,7 +27,7 @@ def _write(host: Host, path: str, before: bytes | None, after: bytes, summary: s
     diff = unified_diff(before or b"", after, path)
     if dry_run:
         return Change(target, True, f"would change: {summary}", diff, **on)
-    backup = host.write_file(path, after, sudo=sudo, mode=mode)
+    backup = host.write_file(path, after, sudo=sudo, mode=mode, before=before)  # SFTP alone when it can
     note = f" (backup {backup})" if backup else ""
     return Change(target, True, summary + note, diff, notes=(f"backup {backup}",) if backup else (), **on)
 

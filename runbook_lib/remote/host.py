@@ -21,7 +21,7 @@ import paramiko
 from ..core.errors import CommandError, ConnectError, HostKeyError, RunbookError
 from ..facts.files import RemoteFile
 from ..run.changelog import record_file, sha256
-from . import sshpool
+from . import sftpwrite, sshpool
 from .hostkeys import RefuseUnknownKeys, fingerprint
 
 
@@ -35,6 +35,9 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.rc == 0
+
+
+UNREAD = object()  # write_file's BEFORE when the caller did not read the file
 
 
 def run_id_now() -> str:
@@ -212,15 +215,21 @@ class Host:
                                self.name) from e
 
     def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None,
-                   backup: bool = True) -> str | None:
+                   backup: bool = True, before: bytes | None | object = UNREAD) -> str | None:
         """Write atomically (temporary file in the same folder, then rename),
         keeping owner and mode; back the old file up first, once per run.
+        BEFORE: the file's bytes as the caller read them (None: absent); with
+        them, and without sudo, the write is SFTP alone (sftpwrite.py).
         Returns the backup's path when one was taken."""
         d, base = posixpath.split(path)
         # Names unique to this write: hosts are written concurrently, and in the lab they share /tmp and,
         # for /etc/hosts (a per-namespace bind mount), the folder /etc as well.
         token = secrets.token_hex(4)
         tmp = posixpath.join(d, f".{base}.runbook-tmp-{token}")
+        if not sudo and before is not UNREAD:
+            done = sftpwrite.write_for(self, path, data, before, tmp, mode, backup)  # type: ignore[arg-type]
+            if done is not None:
+                return done or None
         staging = f"/tmp/.runbook-{self.run_id}-{self.name}-{token}-{base}" if sudo else tmp
         try:
             with self.sftp.open(staging, "wb") as f:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
@@ -106,10 +107,16 @@ class _Saves(NotebookExecutionManager):
     after a failure), so the record on disk is never older than that."""
 
     SAVE_EVERY = 5.0
+    SAVE_SHARE = 0.2  # a save that took longer than this share of the interval stretches the interval
 
     def save(self, **kwargs) -> None:  # noqa: ANN003
-        if self.end_time is not None or (self.now() - self.last_save_time).total_seconds() >= self.SAVE_EVERY:
+        every = getattr(self, "_every", self.SAVE_EVERY)
+        if self.end_time is not None or (self.now() - self.last_save_time).total_seconds() >= every:
+            t0 = time.monotonic()
             super().save(**kwargs)
+            # nbformat writes with Python's pure-Python JSON encoder (indent): a 5 MB notebook
+            # (128 workers' diffs) takes seconds, so the interval grows with the notebook (issue 23)
+            self._every = max(every, (time.monotonic() - t0) / self.SAVE_SHARE)
 
     def notebook_start(self, **kwargs) -> None:  # noqa: ANN003
         super().notebook_start(**kwargs)

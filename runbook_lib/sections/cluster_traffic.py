@@ -154,9 +154,12 @@ class Spread(TextShown):
 
 def send_requests(run: Run, n: int, marker: str, label: str = "") -> tuple[Checks, Spread]:
     """N requests for the test artifact through the load balancer's HTTP port
-    by the cluster host name; each worker's share read from its own log."""
+    by the cluster host name; each worker's share read from its own log.
+    At least two per serving node: N requests can reach at most N workers,
+    and every live worker must take some (a cluster of 32 workers, issue 23)."""
     addr, http_port, _ = lb_endpoint(run)
     art = artifact_for(run)
+    n = max(n, 2 * len(serving(run)))
     before = {v.name: art.served(run, v, marker) for v in serving(run)}
     t0 = time.monotonic()
     url = art.request_path(marker)

@@ -16,6 +16,13 @@ connection at once but waits hazelcast.max.no.heartbeat.seconds, which Carbon
 sets to 600 unless hazelcast.properties says otherwise, for a silent one
 (carbon-kernel v4.4.16 HazelcastClusteringAgent.setHazelcastProperties;
 SOURCES.md row H3).
+
+Heartbeats go every HEARTBEAT second to every member over one kept-open
+connection per member (a `Link`), as Hazelcast 3.5 keeps one connection per
+member pair and heartbeats all members each hazelcast.heartbeat.interval.seconds
+(1 s, a default Carbon does not change; SOURCES.md row H4). A heartbeat is one
+short line each way ("beat <uuid>" / "ack <uuid>"), not the join's JSON with
+the member list: 33 idle nodes must cost the machine little (issue 23).
 """
 
 from __future__ import annotations
@@ -28,10 +35,13 @@ import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from .heartbeat import TIMEOUT, Link
+
 MEMBER_DROP = 3.0      # seconds of refused connections before a member is taken as left
 SILENT_DROP = 600.0    # seconds without an answer from a member that does not refuse (Carbon's default)
-PERIOD = 1.0           # seconds between heartbeat rounds
-TIMEOUT = 1.0
+HEARTBEAT = 1.0        # hazelcast.heartbeat.interval.seconds: Hazelcast 3.5's default, not set by Carbon (row H4)
+PERIOD = HEARTBEAT     # seconds between heartbeat rounds
+IDLE_CLOSE = 10.0      # an inbound link silent this long is closed (its member heartbeats every second)
 
 
 @dataclass
@@ -109,6 +119,7 @@ class Membership:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[str, Member | dict], None]] = []
         self._stop = threading.Event()
+        self._links: dict[tuple[str, int], Link] = {}
 
     # -- the view -------------------------------------------------------
     def members(self) -> list[Member]:
@@ -161,6 +172,8 @@ class Membership:
         self._stop.set()
         for m in self.members():
             request(self.proto, m.address, {"op": "leave", "me": asdict(self.local)}, timeout=0.5)
+        for link in list(self._links.values()):
+            link.close()
         try:
             self.sock.close()
         except OSError:
@@ -178,10 +191,17 @@ class Membership:
         """Heartbeat every member, then try well-known members and candidates."""
         now = time.monotonic()
         for m in self.members():
-            answer = self._hello(m.address)
-            if answer is not None and answer.uuid != m.uuid:
+            got = self._beat(m)
+            if got is not None and got[1] != m.uuid:
                 self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
-            elif answer is None and now - self._seen.get(m.uuid, now) > MEMBER_DROP and \
+                self._hello(m.address)
+            elif got is not None:
+                with self._lock:
+                    if m.uuid in self._members:
+                        self._seen[m.uuid] = time.monotonic()
+                if got[0] == "who":  # it dropped us (or never took us in): the join's hello again
+                    self._hello(m.address)
+            elif now - self._seen.get(m.uuid, now) > MEMBER_DROP and \
                     (refused(m.address) or now - self._seen.get(m.uuid, now) > self.silent_drop):
                 self._leave(m.uuid)
         known = {m.address for m in self.members()}
@@ -192,6 +212,12 @@ class Membership:
                     and addr not in self.wka:
                 with self._lock:  # learnt from a member, not configured: forgotten once it does not answer
                     self._candidates.pop(addr, None)
+
+    def _beat(self, m: Member) -> tuple[str, str] | None:
+        link = self._links.get(m.address)
+        if link is None:
+            link = self._links.setdefault(m.address, Link(self.proto, m.address))
+        return link.beat(self.local.uuid)
 
     def _hello(self, addr: tuple[str, int]) -> Member | None:
         ans = request(self.proto, addr, {"op": "hello", "me": asdict(self.local),
@@ -221,30 +247,45 @@ class Membership:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
+        """Answer the requests on one connection until it closes: a one-off
+        JSON request (join, leave, message) or a member's kept-open heartbeat link."""
         with conn:
-            conn.settimeout(TIMEOUT * 2)
-            buf = b""
-            try:
-                while not buf.endswith(b"\n") and len(buf) < 1 << 20:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-            except OSError:
-                return
-            word, _, rest = buf.decode(errors="replace").partition(" ")
-            if word != self.proto:
-                return  # another agent's protocol: not a member of ours
-            try:
-                msg = json.loads(rest)
-            except ValueError:
-                return
-            reply = self._handle(msg)
-            if reply is not None:
+            conn.settimeout(IDLE_CLOSE)
+            reader = conn.makefile("rb")
+            while not self._stop.is_set():
                 try:
-                    conn.sendall((self.proto + " " + json.dumps(reply) + "\n").encode())
+                    line = reader.readline(1 << 20)
                 except OSError:
-                    pass
+                    return
+                if not line.endswith(b"\n"):
+                    return
+                word, _, rest = line.decode(errors="replace").partition(" ")
+                if word != self.proto:
+                    return  # another agent's protocol: not a member of ours
+                if rest.startswith("beat "):
+                    reply = self._heard(rest[5:].strip())
+                else:
+                    try:
+                        msg = json.loads(rest)
+                    except ValueError:
+                        return
+                    answer = self._handle(msg)
+                    reply = None if answer is None else self.proto + " " + json.dumps(answer) + "\n"
+                if reply is None:
+                    return
+                try:
+                    conn.sendall(reply.encode())
+                except OSError:
+                    return
+
+    def _heard(self, uuid: str) -> str:
+        """A heartbeat from UUID: "ack" from a member (or a load balancer we
+        answered), "who" from a node we do not count as a member."""
+        with self._lock:
+            known = uuid in self._members or uuid in self._seen
+            if known:
+                self._seen[uuid] = time.monotonic()
+        return f"{self.proto} {'ack' if known else 'who'} {self.local.uuid}\n"
 
     def _handle(self, msg: dict) -> dict | None:
         op = msg.get("op")
