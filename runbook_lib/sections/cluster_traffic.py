@@ -18,11 +18,12 @@ from ..params import NodeView
 from .cluster import carbonlog as L
 from .cluster.artifact import artifact_for
 from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
+from .cluster_undeploy import present, record_copy, remove_artifact as _remove
 from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined,
                             wait_left)
 from .shared.namespaces import CARBON_NS
 
-__all__ = ["console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
+__all__ = ["console_checks", "deploy_artifact", "remove_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 
 
 def console_checks(run: Run) -> Checks:
@@ -78,16 +79,21 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
         return Checks(f"{art.noun} already deployed on every node (unchanged)", [
             Check(v.host_name, f"{name}: {art.noun}", "deployed", "deployed (since this node's start)", True)
             for name, v in wanted.items()])
+    had = {name: present(run, v, art) for name, v in wanted.items()}
     t0 = time.monotonic()
     for v in deploy_targets(run):
-        path = art.path(v)
-        run.host(v.host_name).run("mkdir -p \"$(dirname %s)\" && cat > %s.tmp && mv %s.tmp %s", path, path, path, path,
-                                  stdin=art.content(marker))
+        path, h = art.path(v), run.host(v.host_name)
+        backup = h.backup(path) if had[v.name] else None
+        h.run("mkdir -p \"$(dirname %s)\" && cat > %s.tmp && mv %s.tmp %s", path, path, path, path,
+              stdin=art.content(marker))
+        record_copy(run, v, art, had[v.name], backup)  # for `runbook rollback`
     deadline, done = time.monotonic() + timeout, {}
     while len(done) < len(wanted) and time.monotonic() < deadline:
         for name, v in wanted.items():
             if name not in done and art.deployments(L.latest_run(read_log(run, v))) > before[name]:
                 done[name] = round(time.monotonic() - t0, 1)
+                if not had[name] and name not in {t.name for t in deploy_targets(run)}:  # delivered: this run's copy too
+                    record_copy(run, v, art, False, None)
         time.sleep(1)
     TIMINGS["proxy_to_all_workers"] = round(time.monotonic() - t0, 2)
     checks = []
@@ -98,6 +104,11 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
                             "" if ok else never_delivered(run, v)))
     return Checks(f"{art.noun} deployed on {', '.join(v.name for v in deploy_targets(run))}, "
                   "delivered to every worker", checks)
+
+
+def remove_artifact(run: Run, timeout: float = 90) -> Checks:
+    """The artifact removed from where deploy_artifact wrote it, the removal proven on every node."""
+    return _remove(run, deploy_targets(run), timeout)
 
 
 def never_delivered(run: Run, v: NodeView) -> str:
