@@ -189,3 +189,36 @@ def test_07_reads_the_store_health_each_broker_reports(tmp_path, upstream):
                 run.host(v.host_name).run(rt.stop_command(v))
             run.close()
         labmod.down(p, **quiet)
+
+
+def test_004_rsync_delivers_the_artifact_from_the_source_node(tmp_path):
+    """Item 2 (004's lab, deployment_sync.kind: rsync): 06 makes node1's key, list, script and schedule (the lab's
+    hosts have no cron: the schedule loop), authorises the key on node2's host; 08 writes the test proxy on node1 only
+    and node2 deploys it, then undeploys it once node1's copy is gone (rsync --delete)."""
+    from runbook_lib.sections import rsync_sync
+
+    path, p = _lab("ei-integrator-004.yaml")
+    try:
+        summary = run_sections(path, apply=True, out_dir=tmp_path / "apply", progress=lambda *_: None)
+        assert summary.ok, summary.text()
+        nb = (tmp_path / "apply" / "08_test_cluster.ipynb").read_text()
+        assert "deployed on node1, delivered to every worker" in nb
+        assert "removed from node1, the removal delivered to every node" in nb
+        run = open_run(path, apply=False)
+        try:
+            art = artifact_for(run)
+            v2 = run.views["node2"]
+            seg = L.latest_run(read_log(run, v2))
+            assert art.deployments(seg) >= 1 and art.undeployments(seg) >= 1, seg[-2000:]
+            checks = rsync_sync.verify_rsync(run)
+            assert not checks.failed and "the schedule loop runs" in checks.text(), checks.text()
+            h1 = run.host(run.views["node1"].host_name)
+            log = h1.check("cat ~/rsync-for-carbon-depsync/rsync.log").stdout
+            assert f"syncing wso2@{v2.address}:" in log and "FAILED" not in log, log[-2000:]
+            second = run_sections(path, apply=True, only=["workers"], out_dir=tmp_path / "again",
+                                  progress=lambda *_: None)
+            assert second.ok and sum(s.changed for s in second.sections) == 0, second.text()
+        finally:
+            run.close()
+    finally:
+        labmod.down(p, **quiet)

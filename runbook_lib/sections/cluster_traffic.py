@@ -60,8 +60,11 @@ def console_fix(run: Run) -> str:
 
 
 def deploy_targets(run: Run) -> list[NodeView]:
-    """The manager; where a layout has none (004), every node (that document's advice)."""
+    """The manager; with rsync, its source node; where a layout has neither (004 without a
+    synchroniser), every node."""
     views = [v for v in cluster_nodes(run) if v.node.role in ("manager", "worker", "member")]
+    if run.params.deployment_sync.kind == "rsync":
+        return [v for v in views if v.name == run.params.deployment_sync.source] or views
     return [v for v in views if v.node.role == "manager"] or views
 
 
@@ -112,6 +115,10 @@ def remove_artifact(run: Run, timeout: float = 90) -> Checks:
 
 
 def never_delivered(run: Run, v: NodeView) -> str:
+    if run.params.deployment_sync.kind == "rsync":
+        src = run.params.deployment_sync.source
+        return (f"the rsync synchronisation from {src} has not delivered to {v.name}: see rsync.log in "
+                f"~/rsync-for-carbon-depsync/ on {src}'s host and re-run 06's rsync step")
     data = run.host(v.host_name).read_file(v.file("carbon")) or b""
     enabled = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:Enabled", CARBON_NS) if data else []
     checkout = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", CARBON_NS) if data else []
