@@ -65,7 +65,11 @@ class TestArtifact:
     proxy (ESB, EI): a proxy with a log mediator, logged `ProxyService named '…'
     has been deployed` (CARBON-RUNTIME.md "Proxy services and the log mediator");
     webapp (AS, document 001): an exploded web application, logged `Deployed
-    webapp: …StandardContext[/<name>]…` (carbon-deployment's TomcatGenericWebappsDeployer)."""
+    webapp: …StandardContext[/<name>]…` (carbon-deployment's TomcatGenericWebappsDeployer).
+    Removing the file undeploys it: `ProxyService named '…' has been undeployed`
+    (wso2-synapse ProxyServiceDeployer.undeploySynapseArtifact), `Undeployed webapp: …`
+    (TomcatGenericWebappsDeployer.undeploy); both lines also hold the deployed
+    line's text, so a count of deployments subtracts them."""
 
     kind: str  # proxy or webapp
     noun: str  # how the notebook names it
@@ -74,16 +78,19 @@ class TestArtifact:
     method: str  # the HTTP method of a test request
     url_path: str  # with {marker}
     marker_in_content: bool  # a new marker means a new deployment (the proxy's log property)
+    undeployed_line: str = ""  # in the node's log, once per undeployment (its file gone)
 
 
 TEST_PROXY, TEST_WEBAPP = "RunbookClusterTest", "runbook-cluster-test"
 PROXY_ARTIFACT = TestArtifact(
     "proxy", f"proxy {TEST_PROXY}",
     f"repository/deployment/server/synapse-configs/default/proxy-services/{TEST_PROXY}.xml",
-    f"ProxyService named '{TEST_PROXY}' has been", "POST", f"/services/{TEST_PROXY}", True)
+    f"ProxyService named '{TEST_PROXY}' has been", "POST", f"/services/{TEST_PROXY}", True,
+    f"ProxyService named '{TEST_PROXY}' has been undeployed")
 WEBAPP_ARTIFACT = TestArtifact(
     "webapp", f"webapp /{TEST_WEBAPP}", f"repository/deployment/server/webapps/{TEST_WEBAPP}/index.html",
-    f"StandardContext[/{TEST_WEBAPP}]", "GET", f"/{TEST_WEBAPP}/?runbook={{marker}}", False)
+    f"StandardContext[/{TEST_WEBAPP}]", "GET", f"/{TEST_WEBAPP}/?runbook={{marker}}", False,
+    f"Undeployed webapp: StandardEngine[Catalina].StandardHost[localhost].StandardContext[/{TEST_WEBAPP}]")
 
 
 # The files of a Carbon 4.x node (same names in every product; the conf dir differs).

@@ -5,12 +5,14 @@ the Offset (E12). Nodes run on 127.0.0.x loopback addresses with free ports."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import zipfile
 
 import pytest
 
+from runbook_lib.sections.broker_health import read_health
 from tests.mbstore_server import MbStore
 from tests.standin_homes import Home, amqp_answers, free_port
 
@@ -115,9 +117,13 @@ def test_one_coordinator_then_take_over(pair, store):
     import ssl, urllib.request
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    page = urllib.request.urlopen(f"https://{n2.addr}:{9443 + n2.offset}/carbon/andes-cluster-mgt/nodesList.jsp",
+    node_list = f"https://{n2.addr}:{9443 + n2.offset}/carbon/andes-cluster-mgt/nodesList.jsp"
+    page = urllib.request.urlopen(node_list, context=ctx, timeout=5).read().decode()
+    assert "Node List" not in page and "login" in page  # no session: the console's login page, as every JSP
+    page = urllib.request.urlopen(urllib.request.Request(node_list, headers={"Cookie": "JSESSIONID=standin"}),
                                   context=ctx, timeout=5).read().decode()
     assert "Running in Cluster Mode..." in page and "Message Store Health : Healthy" in page
+    assert read_health(n2.addr, 9443 + n2.offset, "admin", "admin") == "Healthy"  # as 07 reads it
     assert "<td>mb1</td><td>127.0.0.41</td>" in page and page.count("<td>Yes</td>") == 1
     # thrift and AMQP at 7611/5672 + the Offset
     assert socket.create_connection((n2.addr, 7611 + n2.offset), timeout=2)
@@ -177,3 +183,21 @@ def test_two_nodes_with_one_node_id(tmp_path, store):
     finally:
         n1.stop()
         n2.stop()
+
+
+def test_a4_store_unreachable_the_node_list_says_so(tmp_path):
+    """SOURCES.md A4 (andes UIStoreHealthListener, carbon-business-messaging ClusterManagementBeans): the Node
+    List's store health is Healthy until a store operation fails, then that failure's text."""
+    own = MbStore(tmp_path / "store", free_port("127.0.0.1")).start()
+    try:
+        addr = "127.0.0.%d" % (os.getpid() % 200 + 33)
+        n = _broker(tmp_path, "h1", addr, own, [(addr, free_port(addr))], free_port(addr), "h1")
+        n.start()
+        n.wait_log("Elected current node as the coordinator")
+        assert read_health(addr, 9443 + n.offset, "admin", "admin") == "Healthy"
+        own.stop()
+        got = _wait(lambda: (h := read_health(addr, 9443 + n.offset, "admin", "admin")) != "Healthy" and h, 15)
+        assert got and got.startswith("org.wso2.andes.kernel.AndesException: "), got
+        n.stop()
+    finally:
+        own.stop()

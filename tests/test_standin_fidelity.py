@@ -217,3 +217,36 @@ def test_h4_heartbeats_go_over_one_kept_open_connection(homes):
     kept = first & later
     assert len(kept) >= 2, (first, later)  # a->b and b->a each kept open across the rounds
     assert "Member left [" not in a.text() + b.text()
+
+
+# U1 (wso2-synapse ProxyServiceDeployer.undeploySynapseArtifact, ProxyService.stop; carbon-deployment
+# TomcatGenericWebappsDeployer.undeploy): a proxy or webapp whose file is gone is undeployed, with the product's lines.
+def test_u1_a_removed_proxy_and_webapp_are_undeployed(homes):
+    import shutil
+    import urllib.error
+    import urllib.request
+    p, a = homes("u"), homes("ua", "as-5.2.1")
+    for h in (p, a):
+        h.edit("carbon.xml", r"<DeploymentUpdateInterval>\d+", "<DeploymentUpdateInterval>1")
+        h.start()
+        h.wait_log("WSO2 Carbon started")
+    proxy = p.path / "repository/deployment/server/synapse-configs/default/proxy-services/Gone.xml"
+    proxy.write_text('<proxy xmlns="http://ws.apache.org/ns/synapse" name="Gone" transports="http">'
+                     '<target><inSequence><respond/></inSequence></target></proxy>')
+    app = a.path / "repository/deployment/server/webapps/gone"
+    app.mkdir(parents=True)
+    (app / "index.html").write_text("<p>gone</p>")
+    p.wait_log("ProxyService named 'Gone' has been deployed")
+    a.wait_log("StandardContext[/gone]")
+    proxy.unlink()
+    shutil.rmtree(app)
+    log = p.wait_log("ProxyService named 'Gone' has been undeployed")
+    assert "{org.apache.synapse.core.axis2.ProxyService} -  Stopped the proxy service : Gone" in log
+    assert ("{org.wso2.carbon.webapp.mgt.TomcatGenericWebappsDeployer} -  Undeployed webapp: StandardEngine[Catalina]"
+            f".StandardHost[localhost].StandardContext[/gone].File[{app}]") in a.wait_log("Undeployed webapp:")
+    req = urllib.request.Request(f"http://{ADDR}:{8280 + p.offset}/services/Gone", data=b"<ping/>")
+    with pytest.raises(urllib.error.HTTPError) as e:  # no longer deployed: the EPR fault
+        urllib.request.urlopen(req, timeout=5)
+    assert e.value.code == 500
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"http://{ADDR}:{9763 + a.offset}/gone/", timeout=5)

@@ -138,9 +138,8 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         log(f"  warning: --distribution {name} names no node's product (they are: "
             f"{sorted(set(homes.values()))}); not used")
     state["homes"] = [{"host": h, "home": home, "dist": d} for (h, home), d in sorted(homes.items())]
-    for host in sorted({n.host for n in p.nodes.values() if p.node_product(n).name == "elb"}):
-        # The ELB's owner may bind 80/443 there, as a real install grants it (authbind, setcap).
-        net.allow_low_ports(host, 80)
+    # ELB hosts keep the kernel's default: only root binds below 1024, so the ELB must be
+    # started as 000/001 start it (sudo), and a plain-user start fails as on a real host.
     state["nodes"] = {name: {"host": n.host, "home": n.home, "dist": p.node_product(n).dist}
                       for name, n in sorted(p.nodes.items())}
     _save(paths, state)

@@ -149,14 +149,6 @@ def create_host(index: int, host: str, address: ipaddress.IPv4Address, subnet: i
     ip("link", "set", "eth0", "up", ns=ns)
 
 
-def allow_low_ports(host: str, start: int) -> None:
-    """Let non-root processes of HOST bind ports from START (the namespace's own sysctl)."""
-    res = subprocess.run(["ip", "netns", "exec", ns_name(host), "sysctl", "-q", "-w",
-                          f"net.ipv4.ip_unprivileged_port_start={start}"], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise LabError(f"cannot set ip_unprivileged_port_start in {ns_name(host)}: {res.stderr.strip()}")
-
-
 def namespace_pids(ns: str) -> list[int]:
     res = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
     return [int(x) for x in res.stdout.split()]

@@ -147,11 +147,33 @@ def _deployment_sync(r: Report, base: Path) -> None:
             if url_host not in (str(p.hosts[ds.host].address), ds.host):
                 warn("deployment_sync.url", f"the URL names {url_host} but deployment_sync.host `{ds.host}` is "
                      f"{p.hosts[ds.host].address}", "point the URL at the SVN host's address")
-    else:
-        given = [a for a in ("host", "url", "user", "password") if getattr(ds, a) is not None]
+    elif ds.kind == "rsync":
+        _rsync(r)
+    if ds.kind != "svn":
+        given = [a for a in ("host", "url", "user", "password", "repo_path") if getattr(ds, a) is not None]
         if given:
-            err(f"deployment_sync.{given[0]}", "set, but deployment_sync.kind is `none`, so it would be ignored",
+            err(f"deployment_sync.{given[0]}", f"set, but deployment_sync.kind is `{ds.kind}`, so it would be ignored",
                 "set kind: svn, or remove " + ", ".join(given))
+    if ds.kind != "rsync" and ds.source is not None:
+        err("deployment_sync.source", f"set, but deployment_sync.kind is `{ds.kind}`, so it would be ignored",
+            "set kind: rsync, or remove source")
+
+
+def _rsync(r: Report) -> None:
+    """rsync (WSO2's Carbon 4.4 clustering guide): one source node pushes to every other node of the cluster."""
+    p, ds = r.p, r.p.deployment_sync
+    pushers = [n for n, v in p.nodes.items() if v.role in ("manager", "member")]
+    if ds.source is None:
+        r.err("deployment_sync.source", "required for rsync: the node whose repository/deployment/server/ is "
+              "pushed to the others", f"set source: to the manager (or, without one, a member): {', '.join(pushers)}")
+    elif ds.source not in p.nodes:
+        r.err("deployment_sync.source", f"`{ds.source}` is not a node in nodes:", f"use one of {', '.join(pushers)}")
+    elif ds.source not in pushers:
+        r.err("deployment_sync.source", f"`{ds.source}` is a {p.nodes[ds.source].role}: only the manager (or a "
+              "member where there is no manager) deploys artifacts", f"use one of {', '.join(pushers)}")
+    elif any(v.role == "manager" for v in p.nodes.values()) and p.nodes[ds.source].role != "manager":
+        r.err("deployment_sync.source", "with a manager, the manager is the source (workers take its artifacts)",
+              "set source: to the manager")
 
 
 def _elb_only_settings(r: Report, base: Path) -> None:
@@ -166,10 +188,11 @@ def _no_synchronizer(r: Report, base: Path) -> None:
     """A manager with workers and no deployment synchronizer: what is deployed on
     the manager never reaches the workers, which 08 would find only at its end."""
     roles = {v.role for v in r.p.nodes.values()}
-    if r.p.deployment_sync.kind == "none" and {"manager", "worker"} <= roles:
+    if r.p.deployment_sync.kind == "none" and {"manager", "worker"} <= roles:  # rsync and svn both deliver
         r.warn("deployment_sync.kind", "a manager/worker layout with no deployment synchronizer: artifacts deployed "
                "on the manager never reach the workers, and 08 will fail with \"not deployed\" on every worker",
-               "set deployment_sync.kind: svn with its host, url, user and password (000, 001, 002), or copy "
+               "set deployment_sync.kind: svn with its host, url, user and password (000, 001, 002) or kind: "
+               "rsync with its source (E18), or copy "
                "every artifact to each worker yourself")
 
 

@@ -215,7 +215,9 @@ class Database(Strict):
 
 
 class DeploymentSync(Strict):
-    kind: Literal["svn", "none"] = "none"
+    kind: Literal["svn", "rsync", "none"] = "none"
+    source: str | None = None  # rsync: the node that pushes its repository/deployment/server/ to the others
+    interval_min: Annotated[int, Field(ge=1, le=59)] = 1  # rsync: the schedule, every N minutes (cron)
     host: str | None = None
     url: str | None = None
     user: str | None = None

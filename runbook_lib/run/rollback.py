@@ -7,8 +7,9 @@ byte for byte (or removes a file the run created), but only where the file is
 still what the run left: a file changed since (drift) is refused unless
 ``force``. It shows the diff it is about to restore first.
 
-Databases, users, grants and tables the run created are listed, never
-dropped: dropping data must be a person's decision.
+Folders the run created (08's test webapp) are removed once empty. Databases,
+users, grants and tables the run created, and the SVN repository it created
+(05), are listed, never dropped: dropping data must be a person's decision.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class RollbackReport:
     dry_run: bool
     files: list[FileRollback] = field(default_factory=list)
     database_items: list[str] = field(default_factory=list)
+    listed_items: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,10 @@ class RollbackReport:
             out.append("Created or changed in the database by this run, listed only, NOT dropped or reverted "
                        "(dropping data is a person's decision; do it by hand once nothing uses it):")
             out += [f"  {x}" for x in self.database_items]
+        if self.listed_items:
+            out.append("Made by this run and kept, listed only, NOT removed (it may hold what the nodes committed "
+                       "since; remove it by hand once no node uses it):")
+            out += [f"  {x}" for x in self.listed_items]
         refused = [f for f in self.files if f.action == "refused"]
         if refused:
             out.append(f"{len(refused)} file(s) changed since that run were left as they are. Fix: look at the "
@@ -97,6 +103,20 @@ def database_items(run_dir: Path) -> list[str]:
             if entry.get("type") == "report" and entry.get("applied"):
                 items += [t for t in entry.get("targets", []) if t.startswith(DB_PREFIXES) and t not in items]
     return items
+
+
+def _plan_dir(h: Host, first: FileChange, removing: set[str]) -> FileRollback:
+    """A folder the run created: removed when it holds nothing but what this
+    rollback removes (its files come first: they were recorded after it)."""
+    fr = FileRollback(first.host, first.path, "remove", "the run created it (an empty folder)")
+    res = h.run("test -d %s || exit 3; find %s -mindepth 1 -type f", first.path, first.path, sudo=first.sudo)
+    others = [x for x in res.stdout.split("\n") if x and x not in removing]
+    if res.rc == 3:
+        fr.action, fr.reason = "unchanged", "already as before the run (no such folder)"
+    elif others:
+        fr.action = "refused"
+        fr.reason = f"the folder the run created holds files it did not make: {' '.join(others[:3])}"
+    return fr
 
 
 def _plan_one(h: Host, first: FileChange, last: FileChange, force: bool) -> tuple[FileRollback, bytes | None]:
@@ -141,6 +161,7 @@ def rollback(run_dir: str | Path, hosts: dict[str, Host], *, only: list[str] | N
         raise RunbookError(f"{run_dir} is not a run folder (no changes.jsonl or record.jsonl). Fix: give the "
                            "folder `runbook run --apply` printed, e.g. runs/20261129T120000Z")
     report = RollbackReport(str(run_dir), dry_run, database_items=database_items(run_dir))
+    removing: set[str] = set()
     for first, last in reversed(_groups(changes)):
         if only and first.host not in only:
             continue
@@ -148,12 +169,20 @@ def rollback(run_dir: str | Path, hosts: dict[str, Host], *, only: list[str] | N
         if h is None:
             report.files.append(FileRollback(first.host, first.path, "impossible", "host not in the params"))
             continue
-        fr, before = _plan_one(h, first, last, force)
+        if first.kind == "listed":
+            report.listed_items.append(f"{first.host}:{first.path}")
+            continue
+        fr, before = (_plan_dir(h, first, removing), None) if first.kind == "dir" else _plan_one(h, first, last, force)
         report.files.append(fr)
+        if fr.action == "remove":
+            removing.add(first.path)
         if dry_run or fr.action not in ("restore", "remove"):
             continue
         sudo = first.sudo or last.sudo
-        if fr.action == "remove":
+        if first.kind == "dir":
+            h.check("find %s -depth -type d -exec rmdir {} +", first.path, sudo=sudo)  # empty folders only
+            fr.done = not h.run("test -e %s", first.path, sudo=sudo).ok
+        elif fr.action == "remove":
             h.check("rm -f %s", first.path, sudo=sudo)
             fr.done = h.read_file(first.path, sudo=sudo) is None
         else:

@@ -29,6 +29,7 @@ from ..facts import tls
 from ..facts.tls import (CertState, fingerprint, handshake, inspect_cert, key_words, renew_within, served_fingerprint,
                         split_pem)
 from ..remote.host import Host
+from ..run.changelog import record_made, record_remote
 from . import truststore
 from .lb.nginx_conf import Vhost, config_files, nginx_version, sticky_supported, tls_vhosts, upstream_directives
 from .lb.nginx_site import Site, lb_host
@@ -125,6 +126,25 @@ def _sign_with_ca(run: Run, csr_pem: bytes, name: str) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
 
 
+def _before_commands(h: Host, ssl_dir: str, st: CertState) -> dict[str, tuple[bool, str | None]]:
+    """The files the commands will make or replace: whether each existed and
+    its backup (taken now), so that `runbook rollback` removes or restores them.
+    The ssl folder is recorded when the run creates it (removed once empty)."""
+    if not h.run("test -d %s", ssl_dir, sudo=True).ok:
+        record_made(h, ssl_dir, kind="dir", sudo=True)
+    paths = ([st.key] if st.new_key or st.fix_mode else []) + ([st.crt[:-4] + ".csr", st.crt] if st.new_cert else [])
+    made = {}
+    for path in paths:
+        existed = h.run("test -e %s", path, sudo=True).ok
+        made[path] = (existed, h.backup(path, sudo=True) if existed else None)
+    return made
+
+
+def _record(h: Host, made: dict[str, tuple[bool, str | None]]) -> None:
+    for path, (existed, backup) in made.items():
+        record_remote(h, path, existed=existed, backup=backup, sudo=True)
+
+
 def _cert_op(run: Run, h: Host, name: str) -> Operation:
     def fn(dry_run: bool) -> Change:
         c = run.params.certificates
@@ -145,8 +165,10 @@ def _cert_op(run: Run, h: Host, name: str) -> Operation:
                                f"and the CA's to {st.crt}"] if ca is not None and st.new_cert else []))
         if dry_run:
             return Change(target, True, f"would make {what}: {why}", commands=shown)
+        touched = _before_commands(h, run.params.load_balancer.ssl_dir, st)
         for cmd in cmds:
             h.check(cmd, sudo=True, stdin=_extensions(name, c.key_type).encode() if "-extfile" in cmd else None)
+        _record(h, touched)  # before the CA-signed write, so that the first record of the file is its state before
         if ca is not None and st.new_cert:
             csr = h.read_file(st.crt[:-4] + ".csr", sudo=True) or b""
             h.write_file(st.crt, _sign_with_ca(run, csr, name), sudo=True, mode=0o644, backup=False)

@@ -25,7 +25,7 @@ from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
 from ..params import NodeView
 from .cluster import carbonlog as L
-from .clustering import start_command
+from .clustering import script_command
 
 CLUSTER_ROLES = ("manager", "worker", "member")
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py
@@ -79,6 +79,8 @@ FIXES = [
     ("Error in looking up data source", "registry.xml or user-mgt.xml name a datasource master-datasources.xml "
                                         "does not define (04_registry_mount)"),
     ("not well-formed", "the file named above is not well-formed XML: restore it from its backup"),
+    ("Permission denied", "a port below 1024 needs root: start the node as the documents start the ELB, "
+                          "`sudo -E sh <home>/bin/wso2server.sh start` (08 does), not as a plain user"),
     ("Cannot initialize cluster", "the clustering agent in axis2.xml cannot start in this product (05/06)"),
 ]
 
@@ -92,8 +94,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     `WSO2 Carbon started` or the first ERROR of this start."""
     h = run.host(v.host_name)
     before = read_log(run, v).count(L.STARTING)
-    parts = start_command(v).split()
-    command = " ".join([parts[0], parts[1], "start", *parts[2:]])
+    command = script_command(v, "start")
     changed = changed_since_start(run, v) if running(run, v) else []
     if running(run, v) and not changed:
         seg, how = L.latest_run(read_log(run, v)), "already running, left as it is"
@@ -130,8 +131,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
 
 
 def stop_command(v: NodeView) -> str:
-    parts = start_command(v).split()
-    return f"{parts[0]} {parts[1]} stop"
+    return script_command(v, "stop", flags=False)
 
 
 def stop_node(run: Run, v: NodeView, timeout: float = 60) -> Check:
@@ -324,8 +324,7 @@ def plan(run: Run) -> Table:
     """What the test will run, in order, before it runs anything."""
     rows = [["#", "host", "node", "command", "log file"]]
     for i, v in enumerate(cluster_nodes(run), 1):
-        parts = start_command(v).split()
-        rows.append([str(i), v.host_name, v.name, " ".join([parts[0], parts[1], "start", *parts[2:]]), log_path(v)])
+        rows.append([str(i), v.host_name, v.name, script_command(v, "start"), log_path(v)])
     return Table("start order", rows)
 
 

@@ -20,11 +20,12 @@ from .cluster import carbonlog as L
 from .cluster import proof
 from .cluster.artifact import artifact_for
 from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
+from .cluster_undeploy import present, record_copy, remove_artifact as _remove
 from .cluster_check import (TIMINGS, cluster_nodes, member_id, read_log, start_node, stop_node, wait_joined,
                             wait_left)
 from .shared.namespaces import CARBON_NS
 
-__all__ = ["artifact_missing", "console_checks", "deploy_artifact", "route_around", "send_requests", "spread_report", "traffic"]
+__all__ = ["artifact_missing", "console_checks", "deploy_artifact", "remove_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 
 
 def console_checks(run: Run) -> Checks:
@@ -61,8 +62,11 @@ def console_fix(run: Run) -> str:
 
 
 def deploy_targets(run: Run) -> list[NodeView]:
-    """The manager; where a layout has none (004), every node (that document's advice)."""
+    """The manager; with rsync, its source node; where a layout has neither (004 without a
+    synchroniser), every node."""
     views = [v for v in cluster_nodes(run) if v.node.role in ("manager", "worker", "member")]
+    if run.params.deployment_sync.kind == "rsync":
+        return [v for v in views if v.name == run.params.deployment_sync.source] or views
     return [v for v in views if v.node.role == "manager"] or views
 
 
@@ -80,11 +84,14 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
         return Checks(f"{art.noun} already deployed on every node (unchanged)", [
             Check(v.host_name, f"{name}: {art.noun}", "deployed", "deployed (since this node's start)", True)
             for name, v in wanted.items()])
+    had = {name: present(run, v, art) for name, v in wanted.items()}
     t0 = time.monotonic()
     for v in deploy_targets(run):
-        path = art.path(v)
-        run.host(v.host_name).run("mkdir -p \"$(dirname %s)\" && cat > %s.tmp && mv %s.tmp %s", path, path, path, path,
-                                  stdin=art.content(marker))
+        path, h = art.path(v), run.host(v.host_name)
+        backup = h.backup(path) if had[v.name] else None
+        h.run("mkdir -p \"$(dirname %s)\" && cat > %s.tmp && mv %s.tmp %s", path, path, path, path,
+              stdin=art.content(marker))
+        record_copy(run, v, art, had[v.name], backup)  # for `runbook rollback`
     deadline, done = time.monotonic() + timeout, {}
     while len(done) < len(wanted) and time.monotonic() < deadline:
         if round(time.monotonic() - t0) % 5 == 0:
@@ -93,6 +100,8 @@ def deploy_artifact(run: Run, marker: str, timeout: float = 90) -> Checks:
         for name, v in wanted.items():
             if name not in done and art.deployments(L.latest_run(read_log(run, v))) > before[name]:
                 done[name] = round(time.monotonic() - t0, 1)
+                if not had[name] and name not in {t.name for t in deploy_targets(run)}:  # delivered: this run's copy too
+                    record_copy(run, v, art, False, None)
         time.sleep(1)
     TIMINGS["proxy_to_all_workers"] = round(time.monotonic() - t0, 2)
     checks = []
@@ -119,7 +128,16 @@ def artifact_missing(run: Run, marker: str) -> str:
             if missing else "")
 
 
+def remove_artifact(run: Run, timeout: float = 90) -> Checks:
+    """The artifact removed from where deploy_artifact wrote it, the removal proven on every node."""
+    return _remove(run, deploy_targets(run), timeout)
+
+
 def never_delivered(run: Run, v: NodeView) -> str:
+    if run.params.deployment_sync.kind == "rsync":
+        src = run.params.deployment_sync.source
+        return (f"the rsync synchronisation from {src} has not delivered to {v.name}: see rsync.log in "
+                f"~/rsync-for-carbon-depsync/ on {src}'s host and re-run 06's rsync step")
     data = run.host(v.host_name).read_file(v.file("carbon")) or b""
     enabled = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:Enabled", CARBON_NS) if data else []
     checkout = get_values(data, "/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", CARBON_NS) if data else []

@@ -237,13 +237,26 @@ def start_command(v: NodeView) -> str:
     """How the documents start the node (the spec's script: integrator.sh/broker.sh
     on EI 6.x (004), wso2server.sh on Carbon 4.x (000/001)); the worker flag on
     workers only. No -Dsetup on the manager: the database scripts are run explicitly (E6)."""
-    return v.spec.start_command(v.node.home, worker=v.node.role == "worker")
+    return script_command(v)
+
+
+# 000 and 001 start the WSO2 ELB as root (`sudo -E sh <ELB_HOME>/bin/wso2server.sh`): it binds the load
+# balancer's ports (000: 80 and 443), which only root may bind below 1024 on a real host. -E keeps the
+# product user's JAVA_HOME.
+AS_ROOT = "sudo -E "
+
+
+def script_command(v: NodeView, action: str = "", flags: bool = True) -> str:
+    """`sh <script> [ACTION] [worker flag]`, the ELB's through `sudo -E` as 000/001 run it."""
+    sh, script, *rest = v.spec.start_command(v.node.home, worker=v.node.role == "worker").split()
+    cmd = " ".join([sh, script, *([action] if action else []), *(rest if flags else [])])
+    return AS_ROOT + cmd if v.node.role == "elb" else cmd
 
 
 def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:
     """Recorded, not run (the lab has no WSO2 server): the command, and that its script exists."""
     def one(v: NodeView) -> list[Check]:
-        script = start_command(v).split()[1]
+        script = posixpath.join(v.node.home, v.spec.start_script)
         ok = run.host(v.host_name).run("test -f %s", script).ok
         return [Check(v.host_name, f"{v.name}: start command", start_command(v),
                       "script present" if ok else "script missing", ok,

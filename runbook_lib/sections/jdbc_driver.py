@@ -15,6 +15,7 @@ from ..core.errors import RunbookError
 from ..core.step import Check, Checks, Operation, Plan
 from ..facts.jar import DriverJar, driver_jar, manifest_on
 from ..remote import fanout
+from ..run.changelog import record_remote
 from .datasources import BROKERS, DS_ROLES
 
 DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)
@@ -47,7 +48,9 @@ def _jar_op(run: Run, host: str, dest: str) -> Operation:
             raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist", fix="check the node's home")
         cmd = f"install -m 0644 {src} {dest}"
         if not dry:
+            backup = h.backup(dest) if dest in shas else None  # the jar it replaces, for `runbook rollback`
             h.check("install -m 0644 %s %s", src, dest)
+            record_remote(h, dest, existed=dest in shas, backup=backup)
         verb = ("would replace" if dry else "replaced") if dest in shas else ("would copy" if dry else "copied")
         return Change(target, True, f"{verb} {src} (sha256 {shas[src][:16]}...)", commands=(cmd,))
     return Operation(f"{host}:{dest}", fn, host, path=dest)

@@ -18,6 +18,7 @@ from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..remote import fanout
 from ..remote.host import Host
+from ..run.changelog import record_made
 from ..remote.probe import probe, quote
 from .shared.filestep import per_node
 
@@ -56,6 +57,7 @@ def _create_repository(h: Host, path: str, dry_run: bool) -> Change:
         res = h.run(cmd.removeprefix("sudo "), sudo=True)
         if not res.ok:
             raise CommandError(cmd, res.rc, res.stderr, h.name)
+    record_made(h, path, kind="listed", sudo=True)  # rollback lists it, never deletes it (it holds the artifacts)
     return Change(target, True, "created the SVN repository", commands=tuple(cmds))
 
 

@@ -186,15 +186,17 @@ NODE_LIST = "/carbon/andes-cluster-mgt/nodesList.jsp"
 
 def node_list_page(node, coordination: Coordination) -> tuple[int, dict, bytes]:
     """Cluster Information -> Node List (CARBON-RUNTIME.md): the live nodes of the
-    MB store, the coordinator marked, and the store's health."""
+    MB store, the coordinator marked, and the store's health as andes keeps it
+    (SOURCES.md A4): Healthy until a store operation fails, then that failure,
+    until the store answers again."""
     try:
         rows = coordination._q("SELECT NODE_ID, CLUSTER_AGENT_HOST, CLUSTER_AGENT_PORT FROM MB_NODE_HEARTBEAT "
                                "WHERE LAST_HEARTBEAT >= %s ORDER BY NODE_ID",
                                (__import__("time").time() * 1000 - coordination.s.stale_ms,))
         coord = coordination.coordinator()
-        health = "Healthy"
     except Exception:
-        rows, coord, health = [], None, "Unhealthy"
+        rows, coord = [], None
+    health = escape(coordination.store_error) or "Healthy"
     body = "".join(f"<tr><td>{escape(str(i))}</td><td>{escape(str(h))}</td><td>{p}</td>"
                    f"<td>{'Yes' if coord and coord[0] == i else 'No'}</td></tr>" for i, h, p in rows)
     page = ("<html><head><title>WSO2 Management Console</title></head><body><h2>Node List</h2>"

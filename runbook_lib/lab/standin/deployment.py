@@ -11,7 +11,9 @@ leaves the client waiting, as Synapse does (nothing sends a response), until
 the PassThrough transport's socket timeout; the stand-in then closes the
 connection without an answer (SOURCES.md row X1: unsourced, the stricter
 reading; the 180 s is PassThrough's default http.socket.timeout, unverified).
-A `send` has no back-end in the lab: answered 202 (unsourced)."""
+A `send` has no back-end in the lab: answered 202 (unsourced).
+A proxy whose file disappears is undeployed on the next cycle, logged as
+Synapse logs it (SOURCES.md U1)."""
 
 from __future__ import annotations
 
@@ -71,7 +73,8 @@ class Deployer:
         log = self.node.log
         with self._lock:
             for path in [p for p in self._proxies if p not in files]:
-                gone = self._proxies.pop(path)
+                gone = self._proxies.pop(path)  # the file is gone: an undeployment (SOURCES.md U1)
+                log.info(PROXY, f"Stopped the proxy service : {gone.name}")
                 log.info(DEPLOYER, f"ProxyService named '{gone.name}' has been undeployed")
             for path, mtime in files.items():
                 old = self._proxies.get(path)

@@ -166,7 +166,9 @@ def console_route(node) -> Route:
             port = node.ports.get("servlet_https_proxy") or node.ports["servlet_https"]
             host = (req.headers.get("Host") or node.address).rsplit(":", 1)[0]
             return 302, {"Location": f"https://{host}:{port}{req.path}"}, b""
-        if path in node.console_pages:
+        if path in node.console_pages:  # a console page needs a logged-in session, as every Carbon JSP
+            if "JSESSIONID=standin" not in (req.headers.get("Cookie") or ""):
+                return redirect(req, "/carbon/admin/login.jsp")
             return node.console_pages[path](req)
         if path in ("/carbon", "/carbon/", "/carbon/admin/index.jsp") and "loginStatus=true" not in req.path \
                 and "JSESSIONID=standin" not in (req.headers.get("Cookie") or ""):

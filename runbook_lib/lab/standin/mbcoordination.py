@@ -71,6 +71,7 @@ class Coordination:
         self._listeners: list[Callable[[str, str], None]] = []
         self._stop = threading.Event()
         self._local = threading.local()  # one connection per thread: pymysql connections are not thread-safe
+        self.store_error = ""  # what the Node List shows as the store's health ("" = Healthy; SOURCES.md A4)
 
     # -- the database ---------------------------------------------------
     def _q(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -81,9 +82,14 @@ class Coordination:
                     conn = self._local.conn = self._connect()
                 with conn.cursor() as cur:
                     cur.execute(sql, args)
-                    return list(cur.fetchall()) if cur.description else [(cur.rowcount,)]
+                    rows = list(cur.fetchall()) if cur.description else [(cur.rowcount,)]
+                self.store_error = ""  # the store answers again: storeOperational
+                return rows
             except Exception as e:
-                if "Duplicate" in str(e) or attempt == 2:
+                if "Duplicate" in str(e):
+                    raise
+                if attempt == 2:  # storeNonOperational: the failure's exception.toString()
+                    self.store_error = f"org.wso2.andes.kernel.AndesException: {e}"
                     raise
                 self._local.conn = None  # a dropped connection: reconnect once
         return []

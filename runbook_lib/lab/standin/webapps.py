@@ -7,7 +7,9 @@ Sources (not in CARBON-RUNTIME.md, checked in WSO2's and Apache's code):
 - carbon-deployment, org.wso2.carbon.webapp.mgt.TomcatGenericWebappsDeployer:
   `log.info("Deployed webapp: " + webapp)`, where the webapp prints as its
   Tomcat context and file:
-  `StandardEngine[Catalina].StandardHost[localhost].StandardContext[/<name>].File[<path>]`.
+  `StandardEngine[Catalina].StandardHost[localhost].StandardContext[/<name>].File[<path>]`;
+  a webapp whose folder is gone is undeployed, `log.info("Undeployed webapp: " + webapp)`
+  (SOURCES.md U1).
 - the AS catalina-server.xml as shipped: an AccessLogValve on the Host with
   directory `${carbon.home}/repository/logs`, prefix `http_access_`, suffix
   `.log`, pattern `combined`. Tomcat writes one line per request to
@@ -58,6 +60,12 @@ def combined_line(client: str, method: str, target: str, version: str, status: i
             f'"{referer}" "{agent}"\n')
 
 
+def context(name: str, path: Path) -> str:
+    """How a WebApplication prints: its Tomcat context and file."""
+    ctx = "" if name == "ROOT" else f"/{name}"
+    return f"StandardEngine[Catalina].StandardHost[localhost].StandardContext[{ctx}].File[{path}]"
+
+
 class WebappDeployer:
     """One deployment cycle per scan(), as the proxy deployer; the webapps it
     has deployed answer on the servlet ports through serve()."""
@@ -76,14 +84,13 @@ class WebappDeployer:
         found = {p.name: p for p in sorted(self.dir.iterdir()) if p.is_dir()} if self.dir.is_dir() else {}
         with self._lock:
             for name in [n for n in self._apps if n not in found]:
-                self._apps.pop(name)  # (the real deployer's undeploy line is not in our sources: none logged)
+                gone = self._apps.pop(name)  # its folder is gone: an undeployment (SOURCES.md U1)
+                self.node.log.info(DEPLOYER, f"Undeployed webapp: {context(name, gone)}")
             for name, path in found.items():
                 if name in self._apps:
                     continue
                 self._apps[name] = path
-                ctx = "" if name == "ROOT" else f"/{name}"
-                self.node.log.info(DEPLOYER, "Deployed webapp: StandardEngine[Catalina].StandardHost[localhost]."
-                                             f"StandardContext[{ctx}].File[{path}]")
+                self.node.log.info(DEPLOYER, f"Deployed webapp: {context(name, path)}")
 
     def serve(self, path: str) -> tuple[int, dict, bytes] | None:
         """A static file of a deployed webapp, or None when no webapp has PATH."""

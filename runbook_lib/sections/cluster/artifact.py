@@ -49,7 +49,15 @@ class Artifact(TestArtifact):
         return b"<runbook-cluster-test/>" if self.method == "POST" else None
 
     def deployments(self, log_text: str) -> int:
-        return L.count(log_text, self.deployed_line)
+        """Deployments in LOG_TEXT (the undeploy line holds the deployed line's text: not counted)."""
+        return L.count(log_text, self.deployed_line) - self.undeployments(log_text)
+
+    def undeployments(self, log_text: str) -> int:
+        return L.count(log_text, self.undeployed_line) if self.undeployed_line else 0
+
+    def top(self, v: NodeView) -> str:
+        """What removing the artifact removes on V: the proxy's file, the webapp's folder."""
+        return posixpath.dirname(self.path(v)) if self.kind == "webapp" else self.path(v)
 
     def served(self, run: Run, v: NodeView, marker: str, since_start: bool = False) -> int:
         """Requests with MARKER that V has served, from its own evidence."""
