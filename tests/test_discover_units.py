@@ -1,0 +1,94 @@
+"""discover's pure parts, without the lab: version.txt, nginx, /etc/hosts,
+the commented YAML (valid, each value with its provenance), the round trip's
+matching of plan differences to the report."""
+
+from __future__ import annotations
+
+import yaml
+
+from runbook_lib.discover.consistency import Item
+from runbook_lib.discover.found import Found, XmlFile, guess
+from runbook_lib.discover.homes import product_of
+from runbook_lib.discover.lbread import Nginx, parse, upstream_of
+from runbook_lib.discover.reach import own_name, parse_etc_hosts
+from runbook_lib.discover.roundtrip import match
+from runbook_lib.discover.yamlout import guesses, plain, render
+
+NGINX_004 = """upstream wso2.ei.com {
+        server xxx.xxx.xxx.xx1:8280;
+        server xxx.xxx.xxx.xx2:8280;
+        ip_hash;   # affinity
+}
+server {
+        listen 80;
+        server_name ei.wso2.com;
+        location / {
+            proxy_pass http://wso2.ei.com;
+        }
+}
+server {
+        listen 443 ssl;
+        server_name ui.ei.wso2.com;
+        ssl_certificate /etc/nginx/ssl/server.crt;
+        location / { proxy_pass https://ssl.wso2.ei.com/; }
+}
+"""
+
+
+def test_version_txt_names_product_and_version():
+    assert product_of("WSO2 Enterprise Integrator v6.1.1") == ("ei", "6.1.1")
+    assert product_of("WSO2 Elastic Load Balancer v2.0.5\n") == ("elb", "2.0.5")
+    assert product_of("WSO2 Application Server v5.2.1") == ("as", "5.2.1")
+    assert product_of("Apache Tomcat 9.0") is None
+
+
+def test_nginx_vhosts_read_with_lines():
+    n = Nginx()
+    parse("lb", "/etc/nginx/conf.d/ei.conf", NGINX_004, n)
+    http, https = n.servers
+    assert (http.port, http.tls, http.server_name.value) == (80, False, "ei.wso2.com")
+    assert (https.port, https.tls, https.server_name.value) == (443, True, "ui.ei.wso2.com")
+    assert https.certificate.value == "/etc/nginx/ssl/server.crt"
+    up = upstream_of(n, http)
+    assert [s.value for s in up.servers] == ["xxx.xxx.xxx.xx1:8280", "xxx.xxx.xxx.xx2:8280"]
+    assert (up.affinity.value, up.affinity.line) == ("ip_hash", 4)
+
+
+def test_a_host_is_named_by_its_own_etc_hosts():
+    etc, lines = parse_etc_hosts("127.0.0.1 localhost\n# x\n10.0.0.5\tEi101.example.com ei101\n")
+    assert own_name("10.0.0.5", etc, lines, set()).value == "ei101"
+    assert own_name("10.0.0.5", etc, lines, set()).line == 3
+    nameless = own_name("10.0.0.9", etc, lines, set())
+    assert nameless.guess and nameless.value == "host-9"
+
+
+def test_xml_values_carry_their_line():
+    f = XmlFile.parse("n1", "/x/axis2.xml", b"<a>\n <clustering enable='true'>\n  <p name='domain'>d</p>\n"
+                      b" </clustering>\n</a>")
+    assert f.one("/a/clustering/p[@name='domain']") == Found("d", "n1", "/x/axis2.xml", 3)
+    assert f.one("/a/clustering/@enable").value == "true"
+    broken = XmlFile.parse("n1", "/x/carbon.xml", b"<a><b></a>")
+    assert not broken.ok and "not well-formed" in broken.error
+
+
+def test_the_yaml_is_valid_and_says_where_each_value_came_from():
+    tree = {"name": "adopted",
+            "hosts": {Found("ei101", "10.0.0.5", "/etc/hosts", 3): {"address": Found("10.0.0.5", why="--hosts")}},
+            "database": {"app_user_host": Found("10.0.0.%", "10.0.0.3", "mysql:3306"),
+                         "app_password": {"secret": Found("DB_APP_PASSWORD", why="datasources")},
+                         "port": Found(3306, "n1", "/m.xml", 9), "charset": guess("latin1", "not read")},
+            "flags": {"well_known": Found(True, "n2", "/axis2.xml", 12), "no": Found("no", why="a word")}}
+    text = render(tree, ["header"])
+    assert yaml.safe_load(text) == plain(tree)
+    assert "# n1:/m.xml:9" in text and "# guess: not read" in text and "# 10.0.0.5:/etc/hosts:3" in text
+    assert "app_password: {secret: DB_APP_PASSWORD}" in text
+    assert guesses(tree) == ["database.charset (not read)"]
+
+
+def test_a_plan_difference_is_accepted_only_when_the_report_names_its_file():
+    items = [Item("erratum", "cacheId (E8)", "n1", "/opt/ei/conf/registry.xml", 40, "04 writes user@url")]
+    diffs = [("04_registry_mount", "n1  /opt/ei/conf/registry.xml: cacheId: 'a' -> 'b' (line 40)"),
+             ("06_workers", "n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'")]
+    named, unnamed = match(diffs, items)
+    assert [i.what for _, i in named] == ["cacheId (E8)"]
+    assert unnamed == ["06_workers  n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'"]
