@@ -92,3 +92,15 @@ def test_a_plan_difference_is_accepted_only_when_the_report_names_its_file():
     named, unnamed = match(diffs, items)
     assert [i.what for _, i in named] == ["cacheId (E8)"]
     assert unnamed == ["06_workers  n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'"]
+
+
+def test_the_discover_notebook_is_outside_the_run_order():
+    import nbformat
+
+    from runbook_lib.run.runner import NOTEBOOKS, OUTSIDE_RUN_ORDER, sections
+    assert (NOTEBOOKS / "09_discover.ipynb").exists() and "09_discover" in OUTSIDE_RUN_ORDER
+    assert "09_discover" not in sections() and sections()[-1] == "08_test_cluster"
+    nb = nbformat.read(NOTEBOOKS / "09_discover.ipynb", as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and nb.metadata["kernelspec"]["name"] == "wso2-runbook"
+    assert "apply" not in params[0].source  # it never changes anything: there is nothing to apply

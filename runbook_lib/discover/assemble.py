@@ -183,11 +183,37 @@ def load_balancer_section(facts: Facts) -> dict:
         out["http_port"] = Found(plain[0].port, plain[0].listen[0].host, plain[0].file, plain[0].listen[0].line)
     if tls:
         out["https_port"] = Found(tls[0].port, tls[0].listen[0].host, tls[0].file, tls[0].listen[0].line)
+    files = vhost_files(n, cluster_section(facts)["hostnames"])
+    if files:
+        out["vhost_files"] = files
     affinities = [upstream_of(n, s).affinity for s in n.servers if upstream_of(n, s) and upstream_of(n, s).affinity]
     out["affinity"] = affinities[0] if affinities else Found("none", facts.lb_address, n.conf_dir,
                                                              why="no ip_hash or sticky in any upstream")
     if n.conf_dir != "/etc/nginx/conf.d":
         out["conf_dir"] = Found(n.conf_dir, facts.lb_address, n.conf_dir)
+    return out
+
+
+def vhost_kind(srv, names: dict) -> str:  # noqa: ANN001 - lbread.Server
+    """http, https or mgt: which of the runbook's vhosts this server block is."""
+    if not srv.tls:
+        return "http"
+    mgt = names.get("management")
+    return "mgt" if mgt is not None and srv.server_name and srv.server_name.value == mgt.value else "https"
+
+
+def vhost_files(n: Nginx, names: dict) -> dict:
+    """The hand-built vhosts' own file names (kept: load_balancer.vhost_files), for
+    files holding one server block each; the runbook's own names are left out."""
+    per_file = Counter(s.file for s in n.servers)
+    out = {}
+    for srv in n.servers:
+        kind = vhost_kind(srv, names)
+        base = posixpath.basename(srv.file)
+        default = f"{srv.server_name.value if srv.server_name else ''}.{'http' if kind == 'http' else 'https'}.conf"
+        if per_file[srv.file] == 1 and base != default and kind not in out:
+            out[kind] = Found(base, srv.listen[0].host if srv.listen else "", srv.file, srv.line,
+                              why=f"the {kind} vhost's own file")
     return out
 
 

@@ -6,11 +6,12 @@ an item here names its host and file."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
 from ..facts.mysql import parse_jdbc_url
-from .assemble import Facts, node_role
+from .assemble import Facts, cluster_section, node_role, vhost_kind
 from .found import Found
 
 
@@ -88,6 +89,68 @@ def report(facts: Facts) -> list[Item]:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,
                                   f.files["catalina"].path, None, "05/06 add proxyPort"))
     items += _ports_twice(facts)
+    items += _load_balancer(facts)
+    items += _grants(facts)
+    return items
+
+
+RUNBOOK_VHOST = "Written by the WSO2 cluster runbook"
+
+
+def _load_balancer(facts: Facts) -> list[Item]:
+    """Vhosts written by hand are rewritten in the runbook's form, in their own
+    files; certificates elsewhere than ssl_dir/<name>.crt are made anew."""
+    n = facts.nginx
+    if n is None or facts.lb_address is None:
+        return []
+    lb = facts.host_name(facts.lb_address)
+    names = cluster_section(facts)["hostnames"]
+    items, hand = [], False
+    per_file: dict[str, int] = defaultdict(int)
+    for srv in n.servers:
+        per_file[srv.file] += 1
+    for srv in n.servers:
+        name = srv.server_name.value if srv.server_name else "?"
+        if per_file[srv.file] > 1:
+            items.append(Item("cannot express", f"{srv.file} holds {per_file[srv.file]} vhosts: the runbook writes "
+                              "each vhost as a file of its own", lb, srv.file, srv.line,
+                              "writes its vhosts in files of their own beside it (the params model has one file per "
+                              "vhost: load_balancer.vhost_files)"))
+            items.append(Item("cannot express", f"{name}: a vhost the runbook writes in a file of its own", lb,
+                              n.conf_dir or "/etc/nginx/conf.d", None, "creates it beside the hand-built file"))
+        elif srv.proxy_pass is not None:
+            items.append(Item("style", f"vhost {name}:{srv.port} ({vhost_kind(srv, names)}) written by hand", lb,
+                              srv.file, srv.line, "rewrites it in its own form in the same file (kept as "
+                              "load_balancer.vhost_files): a header, the X-Runbook-Vhost marker it verifies, the "
+                              "proxy lines of 002/004"))
+        hand = True
+        cert = srv.certificate.value if srv.certificate else None
+        if srv.tls and cert and cert != f"/etc/nginx/ssl/{name}.crt":
+            items.append(Item("cannot express", f"{name} serves the certificate {cert}", lb, "/etc/nginx/ssl", None,
+                              "makes a key and certificate per host name (SAN DNS:name) at ssl_dir/<name>.crt and "
+                              "points the vhost at it; the params model has no certificate paths"))
+            for node, f in facts.by_role("manager", "worker", "member").items():
+                items.append(Item("cannot express", f"{node}: its truststore trusts {cert}", f.home.host,
+                                  f"{f.home.path}/{f.spec.security_dir}/client-truststore.jks", None,
+                                  "imports the certificates it makes under the params' truststore_alias"))
+    if hand:
+        items.append(Item("style", "nginx is tested and reloaded after the vhosts are rewritten", lb, "nginx", None,
+                          "nginx -t, then reload"))
+    return items
+
+
+def _grants(facts: Facts) -> list[Item]:
+    """A GRANT on WSO2_USER_DB.* leaves `_` a LIKE wildcard (it covers WSO2xUSERxDB too)."""
+    if facts.db is None or facts.db_address not in facts.reached:
+        return []
+    host, items = facts.host_name(facts.db_address), []
+    for account, lines in facts.db.app_grants.items():
+        for line in lines:
+            m = re.match(r"GRANT (.+?) ON `([^`]+)`\.\* TO", line)
+            if m and "_" in m.group(2).replace("\\_", ""):
+                items.append(Item("fault", f"{line.split(' IDENTIFIED')[0]}: `_` in the database name is a "
+                                  "wildcard there", host, f"on {m.group(2)}.*", None,
+                                  f"adds the exact grant on `{m.group(2).replace('_', chr(92) + '_')}`.*"))
     return items
 
 

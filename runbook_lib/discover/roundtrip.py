@@ -27,13 +27,22 @@ def _host_path(diff: str) -> tuple[str, str]:
     return host.strip(), rest.split(": ", 1)[0].strip()
 
 
+def _names(item_path: str, path: str) -> bool:
+    """An item names a difference's file (or a file in its folder); an item that is
+    not a path (a database object, `nginx`) names the differences that contain it."""
+    if not item_path:
+        return False
+    if item_path.startswith("/"):
+        return path == item_path or path.startswith(item_path.rstrip("/") + "/")
+    return item_path == path or item_path in path
+
+
 def match(differences: list[tuple[str, str]], items: list[Item]) -> tuple[list[tuple[str, Item]], list[str]]:
     """Each (section, difference) with the report item naming its host and file, or unnamed."""
     named, unnamed = [], []
     for section, d in differences:
         host, path = _host_path(d)
-        item = next((i for i in items if i.host == host and i.path and (i.path == path or path.endswith(i.path))),
-                    None)
+        item = next((i for i in items if i.host == host and _names(i.path, path)), None)
         if item is None:
             unnamed.append(f"{section}  {d}")
         else:
