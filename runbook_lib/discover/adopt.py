@@ -19,7 +19,7 @@ from ..facts.mysql import parse_jdbc_url
 from ..params import load_params
 from ..params.secrets import mask_text, read_secrets_file
 from ..remote.probe import quote
-from . import assemble as A
+from . import assemble as A, services as S
 from .consistency import Item, report
 from .dbread import read_database
 from .found import Problem
@@ -136,25 +136,30 @@ def gather(opts: Options) -> A.Facts:
             problems.append(Problem(f"load balancer {opts.lb}", "no nginx virtual host found in /etc/nginx/conf.d",
                                     "give the nginx host with --lb, or leave --lb out"))
         else:
-            facts.lb_cert = _lb_cert(facts, reached[opts.lb])
+            facts.lb_certs = _lb_certs(facts, reached[opts.lb])
+            facts.lb_cert = next(iter(facts.lb_certs.values()), None)
     facts.truststore = _truststore(facts)
     facts.svn_roots = _svn_roots(facts, opts)
     _database(facts, opts)
     return facts
 
 
-def _lb_cert(facts: A.Facts, r) -> dict | None:  # noqa: ANN001
-    srv = next((s for s in facts.nginx.servers if s.certificate), None)
-    if srv is None:
-        return None
-    try:
-        data = r.host.read_file(srv.certificate.value)
-        cert = tls.split_pem(data or b"")[0]
-    except Exception:  # noqa: BLE001 - an unreadable certificate: the fields stay guesses
-        return None
-    days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
-    return {"fingerprint": tls.fingerprint(cert), "key_type": KEY_TYPES.get(tls.public_key_words(cert.public_key())),
-            "days": days if 1 <= days <= 3650 else None, "where": srv.certificate.value}
+def _lb_certs(facts: A.Facts, r) -> dict[str, dict]:  # noqa: ANN001
+    """Each TLS vhost's certificate (public: no key is read), by server name."""
+    out = {}
+    for srv in facts.nginx.servers:
+        if not srv.certificate or not srv.server_name:
+            continue
+        try:
+            data = r.host.read_file(srv.certificate.value)
+            cert = tls.split_pem(data or b"")[0]
+        except Exception:  # noqa: BLE001 - an unreadable certificate: the fields stay guesses
+            continue
+        days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+        out[srv.server_name.value] = {
+            "fingerprint": tls.fingerprint(cert), "key_type": KEY_TYPES.get(tls.public_key_words(cert.public_key())),
+            "days": days if 1 <= days <= 3650 else None, "where": srv.certificate.value, "dns": tls.dns_names(cert)}
+    return out
 
 
 def _truststore(facts: A.Facts) -> dict[str, str] | None:
@@ -214,7 +219,7 @@ def build_tree(facts: A.Facts, opts: Options) -> dict:
         roles.setdefault(opts.lb, []).append("load_balancer")
     if opts.database:
         roles.setdefault(opts.database, []).append("database")
-    ds = A.deployment_sync_section(facts)
+    ds = S.deployment_sync_section(facts)
     if "host" in ds:
         roles.setdefault(facts.address_of(ds["host"].value), []).append("svn")
     for a in facts.reached:
@@ -232,18 +237,19 @@ def build_tree(facts: A.Facts, opts: Options) -> dict:
         tree["secrets_file"] = A.Found(str(Path(secrets_file).resolve()), why="--secrets-out" if opts.secrets_out
                                        else "--secrets-file")
     tree["ssh"] = {"key": A.Found(opts.key, why="--key"), "known_hosts": A.Found(opts.known_hosts, why="--known-hosts")}
-    tree["hosts"] = A.hosts_section(facts, roles, opts.user, set(opts.hosts) | {a for a in (opts.lb, opts.database) if a})
+    given = set(opts.hosts) | {a for a in (opts.lb, opts.database) if a}
+    tree["hosts"] = A.hosts_section(facts, roles, opts.user, given)
     tree["nodes"] = A.nodes_section(facts)
     tree["cluster"] = A.cluster_section(facts)
     tree["load_balancer"] = A.load_balancer_section(facts)
-    brokers = A.brokers_section(facts)
+    brokers = S.brokers_section(facts)
     if brokers:
         tree["brokers"] = brokers
     db = A.database_section(facts, opts.db_admin, opts.db_admin_secret)
     if db:
         tree["database"] = db
     tree["deployment_sync"] = ds
-    certs = A.certificates_section(facts)
+    certs = S.certificates_section(facts)
     if certs:
         tree["certificates"] = certs
     return tree

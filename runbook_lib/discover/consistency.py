@@ -88,10 +88,17 @@ def report(facts: Facts) -> list[Item]:
             if n in cluster and f.files["catalina"].ok and f.proxy_port(c) is None and facts.lb_address:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,
                                   f.files["catalina"].path, None, "05/06 add proxyPort"))
+    managers = facts.by_role("manager")
+    if len(managers) > 1:
+        for n, f in list(managers.items())[1:]:
+            items.append(_item("fault", f"{n}: subDomain mgt on a second node: a worker with subDomain mgt (ERRATA E9) "
+                               f"is taken for a manager beside {next(iter(managers))}", f.sub_domain,
+                               "kept as a manager in the params: set its role to worker there, and 06 writes "
+                               "subDomain worker"))
     items += _ports_twice(facts)
     items += _load_balancer(facts)
     items += _grants(facts)
-    return items
+    return list(dict.fromkeys(items))  # one item per finding, however many vhosts or nodes led to it
 
 
 RUNBOOK_VHOST = "Written by the WSO2 cluster runbook"
@@ -125,14 +132,22 @@ def _load_balancer(facts: Facts) -> list[Item]:
                               "proxy lines of 002/004"))
         hand = True
         cert = srv.certificate.value if srv.certificate else None
+        seen = facts.lb_certs.get(name) or {}
+        trusted = seen.get("fingerprint") in (facts.truststore or {}).values()
         if srv.tls and cert and cert != f"/etc/nginx/ssl/{name}.crt":
             items.append(Item("cannot express", f"{name} serves the certificate {cert}", lb, "/etc/nginx/ssl", None,
                               "makes a key and certificate per host name (SAN DNS:name) at ssl_dir/<name>.crt and "
                               "points the vhost at it; the params model has no certificate paths"))
+            trusted = False
+        elif srv.tls and cert and name not in seen.get("dns", [name]):
+            items.append(Item("erratum", f"{name}: its certificate has no subjectAltName DNS:{name} (ERRATA E13)", lb,
+                              cert, None, "makes a new certificate with the name in subjectAltName"))
+            trusted = False
+        if srv.tls and not trusted:
             for node, f in facts.by_role("manager", "worker", "member").items():
-                items.append(Item("cannot express", f"{node}: its truststore trusts {cert}", f.home.host,
-                                  f"{f.home.path}/{f.spec.security_dir}/client-truststore.jks", None,
-                                  "imports the certificates it makes under the params' truststore_alias"))
+                items.append(Item("cannot express", f"{node}: its truststore does not trust the certificate {name} "
+                                  "will serve", f.home.host, f"{f.home.path}/{f.spec.security_dir}/client-truststore.jks",
+                                  None, "imports the certificates it makes under the params' truststore_alias"))
     if hand:
         items.append(Item("style", "nginx is tested and reloaded after the vhosts are rewritten", lb, "nginx", None,
                           "nginx -t, then reload"))
@@ -148,9 +163,10 @@ def _grants(facts: Facts) -> list[Item]:
         for line in lines:
             m = re.match(r"GRANT (.+?) ON `([^`]+)`\.\* TO", line)
             if m and "_" in m.group(2).replace("\\_", ""):
+                exact = m.group(2).replace("_", "\\_")
                 items.append(Item("fault", f"{line.split(' IDENTIFIED')[0]}: `_` in the database name is a "
                                   "wildcard there", host, f"on {m.group(2)}.*", None,
-                                  f"adds the exact grant on `{m.group(2).replace('_', chr(92) + '_')}`.*"))
+                                  f"03 grants on `{exact}`.* exactly and revokes the wildcard grant"))
     return items
 
 

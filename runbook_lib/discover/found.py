@@ -88,7 +88,8 @@ class XmlFile:
                 out.append(Found((hit.text or "").strip(), self.host, self.path, hit.sourceline))
             else:  # an attribute or a string result
                 parent = hit.getparent() if hasattr(hit, "getparent") else None
-                out.append(Found(str(hit).strip(), self.host, self.path, parent.sourceline if parent is not None else None))
+                line = parent.sourceline if parent is not None else None
+                out.append(Found(str(hit).strip(), self.host, self.path, line))
         return out
 
     def one(self, xpath: str) -> Found | None:

@@ -34,7 +34,7 @@ def _names(item_path: str, path: str) -> bool:
         return False
     if item_path.startswith("/"):
         return path == item_path or path.startswith(item_path.rstrip("/") + "/")
-    return item_path == path or item_path in path
+    return item_path == path or (" " in item_path and item_path in path)  # `on DB.*` in a grant's line
 
 
 def match(differences: list[tuple[str, str]], items: list[Item]) -> tuple[list[tuple[str, Item]], list[str]]:

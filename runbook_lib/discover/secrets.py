@@ -49,8 +49,9 @@ def collect(facts: Facts, admin_secret: str, admin_value: str | None) -> list[Se
             if els:
                 alias = _vaulted(dict(els[0].attrib))
                 found = f.files["carbon"].one(xpath)
-                out.append(Secret(SECRET_NAMES[key], found.where() if found else "", f"under Secure Vault (alias {alias})"
-                                  if alias else "in clear", None if alias else (found.value if found else None)))
+                state = f"under Secure Vault (alias {alias})" if alias else "in clear"
+                out.append(Secret(SECRET_NAMES[key], found.where() if found else "", state,
+                                  None if alias else (found.value if found else None)))
                 break
     return out
 

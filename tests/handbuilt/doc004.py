@@ -7,8 +7,9 @@ params/ei-integrator-004.yaml (fresh homes, MariaDB, nginx):
   vhost files (ei.http.conf, ei.https.conf, ui.ei.https.conf), one
   certificate `server.crt` for both names, imported with alias `server`;
 - ``python``: python3 string edits over SSH, members by host name (each node's
-  /etc/hosts names the other), one vhost file ei.conf holding every vhost, a
-  certificate per name, imported with alias `ei-lb`.
+  /etc/hosts names the other), vhost files of its own naming (wso2-ei-http.conf,
+  wso2-ei-https.conf, wso2-ui-https.conf), a certificate per name without a
+  subjectAltName (the CN only, as 004 shows), only the cluster's imported, with alias `ei-lb`.
 
 Both follow 004's values where they are right, and ERRATA where it is not
 (`listen 443 ssl`, E14; the driver class of the jar they copy; a 2048-bit key,
@@ -206,7 +207,10 @@ def build(p: Params, hosts: dict[str, Host], style: str, admin_password: str) ->
         for name, text in files.items():
             put(lbh, f"/etc/nginx/conf.d/{name}", text, sudo=True)
     else:
-        put(lbh, "/etc/nginx/conf.d/ei.conf", "\n\n".join(files.values()), sudo=True)
+        own = {"ei.http.conf": "wso2-ei-http.conf", "ei.https.conf": "wso2-ei-https.conf",
+               "ui.ei.https.conf": "wso2-ui-https.conf"}
+        for name, text in files.items():
+            put(lbh, f"/etc/nginx/conf.d/{own[name]}", text, sudo=True)
     sh(lbh, "nginx -t 2>&1 && nginx -s reload", sudo=True)
     return {"DB_APP_PASSWORD": password}
 
