@@ -104,3 +104,41 @@ def test_the_discover_notebook_is_outside_the_run_order():
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and nb.metadata["kernelspec"]["name"] == "wso2-runbook"
     assert "apply" not in params[0].source  # it never changes anything: there is nothing to apply
+
+
+def _node(host: str, path: str, domain: str, lmh: str, lmp: int, members: list[tuple[str, int]], offset: int = 0):
+    from runbook_lib.discover.homes import Home
+    from runbook_lib.discover.nodefiles import NodeFacts
+    from runbook_lib.products import EI_INTEGRATOR
+    from runbook_lib.sections.shared.namespaces import CARBON_NS
+    ms = "".join(f"<member><hostName>{h}</hostName><port>{p}</port></member>" for h, p in members)
+    axis2 = (f"<axisconfig><clustering class='x' enable='true'><parameter name='domain'>{domain}</parameter>"
+             f"<parameter name='localMemberHost'>{lmh}</parameter><parameter name='localMemberPort'>{lmp}</parameter>"
+             f"<members>{ms}</members></clustering></axisconfig>").encode()
+    carbon = f"<Server xmlns='{CARBON_NS['c']}'><Ports><Offset>{offset}</Offset></Ports></Server>".encode()
+    files = {"axis2": XmlFile.parse(host, f"{path}/conf/axis2/axis2.xml", axis2),
+             "carbon": XmlFile.parse(host, f"{path}/conf/carbon.xml", carbon, CARBON_NS)}
+    for key in ("catalina", "datasources", "registry", "user_mgt"):
+        files[key] = XmlFile.parse(host, f"{path}/conf/{key}.xml", None)
+    return NodeFacts(Home(host, path, "ei", "6.1.1", "WSO2 Enterprise Integrator v6.1.1"), EI_INTEGRATOR, files)
+
+
+def test_the_report_names_what_nodes_disagree_on_and_known_faults():
+    from runbook_lib.discover.assemble import Facts
+    from runbook_lib.discover.consistency import report
+    from runbook_lib.discover.reach import Reached
+    reached = {"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {"ei1": "10.0.0.1", "ei2": "10.0.0.2"}),
+               "10.0.0.2": Reached("10.0.0.2", None, Found("ei2"), {"ei2": "10.0.0.2", "ei1": "10.0.0.1"})}
+    facts = Facts(reached)
+    facts.nodes = {"a": _node("ei1", "/opt/a/wso2ei", "d1", "10.0.0.1", 4100, [("ei2", 4100)]),
+                   "b": _node("ei2", "/opt/b/wso2ei", "d1", "127.0.0.1", 4100, [("10.0.0.1", 4100)]),
+                   "c": _node("ei2", "/opt/c/wso2ei", "other", "10.0.0.2", 4200, [("10.0.0.1", 4100)])}
+    facts.node_host = {"a": "ei1", "b": "ei2", "c": "ei2"}
+    items = report(facts)
+    what = [i.what for i in items]
+    assert any("clustering domain on c is 'other'" in w for w in what)
+    assert any("b: localMemberHost 127.0.0.1" in w and "E10" in w for w in what)
+    assert any("a: well-known member ei2:4100 by host name" in w for w in what)
+    assert any("b and c on ei2 claim the same ports" in w for w in what)
+    member = next(i for i in items if i.what.startswith("c: well-known members"))
+    assert member.path == "/opt/c/wso2ei/conf/axis2/axis2.xml" and member.kind == "differs"

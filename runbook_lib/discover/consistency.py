@@ -88,6 +88,7 @@ def report(facts: Facts) -> list[Item]:
             if n in cluster and f.files["catalina"].ok and f.proxy_port(c) is None and facts.lb_address:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,
                                   f.files["catalina"].path, None, "05/06 add proxyPort"))
+    items += _members(facts, cluster, False) + _members(facts, brokers, True)
     managers = facts.by_role("manager")
     if len(managers) > 1:
         for n, f in list(managers.items())[1:]:
@@ -167,6 +168,36 @@ def _grants(facts: Facts) -> list[Item]:
                 items.append(Item("fault", f"{line.split(' IDENTIFIED')[0]}: `_` in the database name is a "
                                   "wildcard there", host, f"on {m.group(2)}.*", None,
                                   f"03 grants on `{exact}`.* exactly and revokes the wildcard grant"))
+    return items
+
+
+def _members(facts: Facts, group: dict, brokers: bool) -> list[Item]:
+    """Each node's well-known members against what the runbook writes: every node some
+    other node lists (a well-known member), itself excluded (brokers: included)."""
+    def address(n: str) -> str:
+        return facts.address_of(facts.node_host[n])
+
+    def resolve(n: str, name: str) -> str:  # a member by host name, as the node's host resolves it
+        r = facts.reached.get(address(n))
+        return r.etc_hosts.get(name, name) if r else name
+
+    def own(n: str) -> tuple[str, str]:
+        f = group[n]
+        lmh, lmp = f.param("localMemberHost"), f.param("localMemberPort")
+        host = lmh.value if lmh is not None and not lmh.value.startswith("127.") else address(n)
+        return resolve(n, host), lmp.value if lmp else ""
+
+    found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} for n, f in group.items()}
+    listed = {n for n in group for m, fm in found.items() if (m != n or brokers) and own(n) in fm}
+    items = []
+    for n, f in group.items():
+        want = {own(m) for m in listed if m != n or brokers}
+        if found[n] != want and f.files["axis2"].ok:
+            el = f.files["axis2"].one("/axisconfig/clustering/members")
+            show = lambda s: ", ".join(f"{h}:{p}" for h, p in sorted(s)) or "none"  # noqa: E731
+            items.append(_item("differs", f"{n}: well-known members {show(found[n])}; the runbook writes every "
+                               f"well-known member but the node itself: {show(want)}", el,
+                               "05/06 write the members", f.home.host, f.files["axis2"].path))
     return items
 
 
