@@ -196,6 +196,42 @@ def cmd_backups(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Adopt a hand-built cluster: write its params file, report, plan (discover/)."""
+    from .discover import Options, discover  # papermill (the round trip) takes seconds to import
+    split = lambda s: [x for x in (s or "").split(",") if x]  # noqa: E731
+    opts = Options(hosts=split(args.hosts), user=args.user, key=args.key, known_hosts=args.known_hosts,
+                   out=args.out, lb=args.lb, database=args.database, db_admin=args.db_admin,
+                   db_admin_secret=args.db_admin_secret, secrets_file=args.secrets_file,
+                   secrets_out=args.secrets_out, name=args.name, plan=not args.no_plan, run_dir=args.run_dir)
+    result = discover(opts)
+    print(result.text())
+    print(f"consistency report: {result.run_dir}/report.txt")
+    return result.exit_code
+
+
+def _add_discover(sub) -> None:  # noqa: ANN001 - argparse's private subparsers type
+    d = sub.add_parser("discover", help="adopt a cluster built by hand: write its params file (read-only)",
+                       description="Reads every host (never writes), writes PARAMS.yaml with each value's "
+                       "host/file/line, a consistency report, and plans on it. Exit 0: the runbook would "
+                       "change nothing; 2: every difference is named in the report; 1: problems.")
+    d.add_argument("--hosts", required=True, help="the node hosts' addresses, comma-separated")
+    d.add_argument("--user", required=True)
+    d.add_argument("--key", required=True)
+    d.add_argument("--known-hosts", required=True)
+    d.add_argument("--lb", default=None, help="the nginx load balancer's address")
+    d.add_argument("--database", default=None, help="the database host's address")
+    d.add_argument("--db-admin", default="root")
+    d.add_argument("--db-admin-secret", default="DB_ADMIN_PASSWORD", help="the admin password's NAME")
+    d.add_argument("--secrets-file", default=None)
+    d.add_argument("--secrets-out", default=None, help="add the passwords found in clear here (0600)")
+    d.add_argument("--name", default="adopted", help="the params' name:")
+    d.add_argument("--out", required=True, help="the params file to write")
+    d.add_argument("--no-plan", action="store_true", help="skip the round trip (the plan on the written file)")
+    d.add_argument("--run-dir", default=None, help="where the report goes (default: runs/discover-<UTC time>/)")
+    d.set_defaults(func=cmd_discover)
+
+
 def _add_fault_commands(sub) -> None:  # noqa: ANN001 - argparse's private subparsers type
     rb = sub.add_parser("rollback", help="restore the files a run changed from the backups it made")
     rb.add_argument("run_dir")
@@ -267,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("run_dir")
     pub.set_defaults(func=cmd_publish)
     _add_fault_commands(sub)
+    _add_discover(sub)
     return ap
 
 

@@ -97,19 +97,28 @@ def ensure_grant(db: Db, privileges: str | Iterable[str], database: str, user: s
         raise IdentifierError(f"unknown privilege(s) {bad or privs}: use e.g. 'ALL' or 'SELECT'")
     target = f"grant {', '.join(sorted(want))} on {database}.* to {user}@{host}"
     lines = grants(db, user, host)
+    wide: set[str] = set()
     if literal:
         objects = grant_objects(lines)
         have = objects.get("*.*", set()) | objects.get(f"{like_escape(database)}.*", set())
         obj = f"`{like_escape(database)}`"
+        if like_escape(database) != database:  # a grant written by hand with `_` unescaped also covers lookalikes
+            wide = objects.get(f"{database}.*", set())
     else:
         have, obj = _granted(lines, database), quote_ident(database)
-    if "ALL PRIVILEGES" in have or want <= have:
+    granted = "ALL PRIVILEGES" in have or want <= have
+    if granted and not wide:
         return Change(target, False, "already granted")
-    sql = f"GRANT {', '.join(sorted(want))} ON {obj}.* TO %s@%s"
+    sqls = [] if granted else [f"GRANT {', '.join(sorted(want))} ON {obj}.* TO %s@%s"]
+    sqls += [f"REVOKE {', '.join(sorted(wide))} ON `{database}`.* FROM %s@%s"] if wide else []
     if not dry_run:
-        db.execute(sql, (user, host))
-    return Change(target, True, "would grant" if dry_run else "granted",
-                  commands=(sql.replace("%s@%s", f"{_lit(user)}@{_lit(host)}"),))
+        for sql in sqls:
+            db.execute(sql, (user, host))
+    done = [w for w, on in (("grant", not granted), ("revoke the wildcard grant", bool(wide))) if on]
+    summary = "would " + " and ".join(done) if dry_run else \
+        " and ".join(done).replace("grant", "granted", 1).replace("revoke ", "revoked ")
+    return Change(target, True, summary,
+                  commands=tuple(sql.replace("%s@%s", f"{_lit(user)}@{_lit(host)}") for sql in sqls))
 
 
 _ZERO_TS_RE = re.compile(r"\bTIMESTAMP\b[^,]*?\bDEFAULT\s+'?0+'?(?=[\s,)])", re.IGNORECASE)

@@ -156,6 +156,18 @@ class LoadBalancer(Strict):
     socket_timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
+    # nginx: the file (in conf_dir) of each vhost, where it is not <name>.<http|https>.conf:
+    # a hand-built cluster's own file names, kept (runbook discover, issue 20).
+    vhost_files: dict[Literal["http", "https", "mgt"], Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.conf$")]] = {}
+
+
+    @field_validator("vhost_files")
+    @classmethod
+    def _one_vhost_per_file(cls, v: dict[str, str]) -> dict[str, str]:
+        """Each vhost is a whole file the runbook writes: two in one file would overwrite each other."""
+        if len(set(v.values())) < len(v):
+            raise fail("two vhosts in one file", "give each vhost a file of its own, or leave vhost_files out")
+        return v
 
 
 class Databases(Strict):

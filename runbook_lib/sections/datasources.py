@@ -102,24 +102,37 @@ def driver_class_on(h: Host, jar_path: str) -> str:
         return _by_name(jar_path)
 
 
-def datasource_node(run: Run, ds: Datasource, driver: str, password: str) -> tuple:
-    """The <datasource> element as a node spec (pool settings as in 003/004)."""
+def datasource_node(run: Run, ds: Datasource, driver: str, password: str, description: str | None = None) -> tuple:
+    """The <datasource> element as a node spec (pool settings as in 003/004);
+    DESCRIPTION: the one the file already has, kept (free text, issue 20)."""
     d = run.params.database
     config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), ("password", password),
               ("driverClassName", driver), ("maxActive", "50"), ("maxWait", "60000")]
     config += [("minIdle", "5")] if ds.mb else []
     config += [("testOnBorrow", "true"), ("validationQuery", "SELECT 1"), ("validationInterval", "30000")]
     config += [("defaultAutoCommit", "false")] if ds.mb else []
-    return [("name", ds.name), ("description", ds.description), ("jndiConfig", [("name", ds.jndi)]),
+    return [("name", ds.name), ("description", description or ds.description), ("jndiConfig", [("name", ds.jndi)]),
             ("definition", {"type": "RDBMS"}, [("configuration", config)])]
 
 
-def datasource_edits(run: Run, v: NodeView, driver: str, password: str) -> list:
+def written_descriptions(data: bytes | None) -> dict[str, str]:
+    """Each datasource's <description> as the file has it, by name: a description
+    is the operator's own words, so an existing one is kept (an adopted cluster's, issue 20)."""
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (etree.XMLSyntaxError, ValueError):  # no file yet, or one the edit step reports as malformed
+        return {}
+    return {str(el.xpath("string(name)")).strip(): str(el.xpath("string(description)")).strip()
+            for el in root.xpath(DS_PARENT + "/datasource") if el.xpath("description")}
+
+
+def datasource_edits(run: Run, v: NodeView, driver: str, password: str, data: bytes | None = None) -> list:
     """EnsureChild per datasource (matched by <name>); the H2 WSO2_CARBON_DB is removed
     where a local registry datasource takes over its JNDI name (003 step 2)."""
-    wanted = node_datasources(run, v)
+    wanted, kept = node_datasources(run, v), written_descriptions(data)
     edits: list = [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
-                               children=datasource_node(run, ds, driver, password)) for ds in wanted]
+                               children=datasource_node(run, ds, driver, password, kept.get(ds.name)))
+                   for ds in wanted]
     if any(ds.jndi == LOCAL_JNDI and ds.name != CARBON_DS for ds in wanted):
         edits.append(Remove(f"{DS_PARENT}/datasource[name='{CARBON_DS}']"))
     return edits
@@ -164,7 +177,7 @@ def _datasources_step(run: Run) -> FileStep:
     def wanted(run: Run, v: NodeView, data: bytes) -> tuple[list, list]:
         if v.host_name not in drivers:
             drivers[v.host_name] = driver_class_on(run.host(v.host_name), d.driver_jar)
-        return datasource_edits(run, v, drivers[v.host_name], password), datasource_wants(run, v)
+        return datasource_edits(run, v, drivers[v.host_name], password, data), datasource_wants(run, v)
     return FileStep("datasources", "xml", wanted, DS_ROLES + BROKERS, empty="(absent)",
                     fix="apply the datasources step", named=False,
                     expected=lambda run, v, data: datasource_wants(run, v))

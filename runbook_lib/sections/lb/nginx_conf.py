@@ -131,7 +131,8 @@ def websocket(p: Params) -> bool:
 def http_vhost(p: Params) -> Vhost:
     lb, name = p.load_balancer, p.cluster.hostnames.cluster
     up = Upstream(f"{name}-http", _servers(workers(p), "pt_http", "http"), "")
-    return Vhost("http", posixpath.join(lb.conf_dir, f"{name}.http.conf"), name, lb.http_port, up, "http",
+    return Vhost("http", posixpath.join(lb.conf_dir, lb.vhost_files.get("http", f"{name}.http.conf")), name,
+                 lb.http_port, up, "http",
                  purpose=f"HTTP {lb.http_port} for {name}: round robin over the workers' pass-through HTTP ports.",
                  websocket=websocket(p))
 
@@ -142,7 +143,8 @@ def https_vhost(p: Params) -> Vhost:
     up = Upstream(f"{name}-https", _servers(workers(p), "pt_https", "https"), affinity)
     crt, key = cert_paths(p, name)
     how = {"ip_hash": "ip_hash affinity", "sticky": "sticky-cookie affinity", "": "no affinity"}[affinity]
-    return Vhost("https", posixpath.join(lb.conf_dir, f"{name}.https.conf"), name, lb.https_port, up, "https",
+    return Vhost("https", posixpath.join(lb.conf_dir, lb.vhost_files.get("https", f"{name}.https.conf")), name,
+                 lb.https_port, up, "https",
                  crt, key, f"HTTPS {lb.https_port} for {name}: the workers' pass-through HTTPS ports, {how}.",
                  websocket=websocket(p))
 
@@ -151,7 +153,8 @@ def mgt_vhost(p: Params) -> Vhost:
     lb, name = p.load_balancer, p.cluster.hostnames.management
     up = Upstream(f"{name}-https", _servers(managers(p), "https", "https"), "")
     crt, key = cert_paths(p, name)
-    return Vhost("mgt", posixpath.join(lb.conf_dir, f"{name}.https.conf"), name, lb.https_port, up, "https",
+    return Vhost("mgt", posixpath.join(lb.conf_dir, lb.vhost_files.get("mgt", f"{name}.https.conf")), name,
+                 lb.https_port, up, "https",
                  crt, key, f"HTTPS {lb.https_port} for {name}: the management console (servlet HTTPS port).",
                  websocket=websocket(p), log_prefix=name.split(".")[0])
 

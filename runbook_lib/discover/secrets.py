@@ -1,0 +1,77 @@
+"""The secrets the params need: each by name, where the nodes hold it (in
+clear or under Secure Vault), and, with --secrets-out, the clear values
+added to a 0600 file outside the repository (entries already there kept).
+No value is ever printed or written into the params file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.context import ROOT
+from ..params.secrets import read_secrets_file
+from .assemble import SECRET_NAMES, Facts
+from .found import Problem
+
+
+@dataclass
+class Secret:
+    name: str
+    where: str  # host:file:line of the first node holding it, or how it was given
+    state: str  # "in clear", "under Secure Vault (alias X)", "given", "not found"
+    value: str | None = None  # never shown
+
+    def line(self) -> str:
+        return f"{self.name:<22} {self.state:<34} {self.where}"
+
+
+def _vaulted(el_attrib: dict) -> str:
+    return next((v for k, v in el_attrib.items() if k.endswith("secretAlias")), "")
+
+
+def collect(facts: Facts, admin_secret: str, admin_value: str | None) -> list[Secret]:
+    out: list[Secret] = [Secret(admin_secret, "--db-admin-secret", "given" if admin_value else "not found",
+                                admin_value)]
+    app = None
+    for f in facts.nodes.values():
+        for d in f.datasources():
+            if d.password.value or d.vault_alias:
+                app = app or d
+    if app is not None:
+        state = f"under Secure Vault (alias {app.vault_alias})" if app.vault_alias else "in clear"
+        out.append(Secret(SECRET_NAMES["app"], app.password.where(), state,
+                          None if app.vault_alias else app.password.value))
+    for key, xpath in (("svn", "/c:Server/c:DeploymentSynchronizer/c:SvnPassword"),
+                       ("truststore", "/c:Server/c:Security/c:TrustStore/c:Password")):
+        for f in facts.nodes.values():
+            els = f.files["carbon"].elements(xpath)
+            if els:
+                alias = _vaulted(dict(els[0].attrib))
+                found = f.files["carbon"].one(xpath)
+                state = f"under Secure Vault (alias {alias})" if alias else "in clear"
+                out.append(Secret(SECRET_NAMES[key], found.where() if found else "", state,
+                                  None if alias else (found.value if found else None)))
+                break
+    return out
+
+
+def write_secrets_out(path: str, secrets: list[Secret], problems: list[Problem]) -> list[str]:
+    """Add the values found to PATH (0600, created if absent); return the names added."""
+    p = Path(path).resolve()
+    if ROOT.resolve() in p.parents:
+        problems.append(Problem(f"--secrets-out {path}", "is inside the repository",
+                                "give a path outside the project, e.g. ~/.config/wso2/secrets.env"))
+        return []
+    existing = read_secrets_file(p) if p.exists() else {}
+    add = [s for s in secrets if s.value and s.name not in existing]
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        text = "".join(f"{s.name}={s.value}\n" for s in add)
+        if add and not existing and p.stat().st_size == 0:
+            text = "# Secrets of a cluster adopted by `runbook discover`. Never commit.\n" + text
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    return [s.name for s in add]
