@@ -24,6 +24,7 @@ from ..core.textview import TextShown, text_table
 from ..params import NodeView
 from .cluster import carbonlog as L
 from .clustering import start_command
+from .securevault.startup import give_password, take_back
 
 CLUSTER_ROLES = ("manager", "worker", "member")
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py
@@ -78,6 +79,12 @@ FIXES = [
                                         "does not define (04_registry_mount)"),
     ("not well-formed", "the file named above is not well-formed XML: restore it from its backup"),
     ("Cannot initialize cluster", "the clustering agent in axis2.xml cannot start in this product (05/06)"),
+    ("keystore password is mandatory", "Secure Vault found no password-tmp in the node's CARBON_HOME: start it "
+                                       "through 08/07, which write it just before the start"),
+    ("IOError loading keyStore", "the keystore password given to Secure Vault is wrong: set the secret named in "
+                                 "securevault.keystore_password to the node's wso2carbon.jks password"),
+    ("input stream for cipher", "a cipher text in conf/security/cipher-text.properties does not decrypt with the "
+                                "node's key: re-run 04 (07 for brokers) with apply=True to encrypt it again"),
 ]
 
 
@@ -102,6 +109,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
             wait_left(run, v)  # the others (and the ELB) drop the old instance before the new one joins
             how = f"restarted (changed since its start: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''})"
             before = read_log(run, v).count(L.STARTING)
+        give_password(run, v)  # Secure Vault: password-tmp, 0600, just before the start (issue 19)
         h.run(command)
         deadline = time.monotonic() + timeout
         while True:
@@ -114,6 +122,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
                 seg = L.latest_run(read_log(run, v))
                 break
             time.sleep(0.5)
+        take_back(run, v)  # gone after the start, whether the node removed it or not
     ok_line, errors = L.started_line(seg), L.startup_errors(seg)
     if errors:
         found, fix = f"ERROR: {L.message(errors[0])}", explain(errors[0])

@@ -25,6 +25,8 @@ from ..facts.mysql import client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..remote.host import Host
+from .securevault.aliases import datasource_alias
+from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
 from .shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
@@ -105,7 +107,10 @@ def driver_class_on(h: Host, jar_path: str) -> str:
 def datasource_node(run: Run, ds: Datasource, driver: str, password: str) -> tuple:
     """The <datasource> element as a node spec (pool settings as in 003/004)."""
     d = run.params.database
-    config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), ("password", password),
+    # Secure Vault on (issue 19): `password` and its alias, as ciphertool.sh -Dconfigure leaves it
+    secret = ("password", {ALIAS_ATTR: datasource_alias(ds.name)}, PLACEHOLDER) if run.params.securevault.enabled \
+        else ("password", password)
+    config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), secret,
               ("driverClassName", driver), ("maxActive", "50"), ("maxWait", "60000")]
     config += [("minIdle", "5")] if ds.mb else []
     config += [("testOnBorrow", "true"), ("validationQuery", "SELECT 1"), ("validationInterval", "30000")]
@@ -118,7 +123,8 @@ def datasource_edits(run: Run, v: NodeView, driver: str, password: str) -> list:
     """EnsureChild per datasource (matched by <name>); the H2 WSO2_CARBON_DB is removed
     where a local registry datasource takes over its JNDI name (003 step 2)."""
     wanted = node_datasources(run, v)
-    edits: list = [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
+    edits: list = [DeclareSvns()] if run.params.securevault.enabled else []
+    edits += [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
                                children=datasource_node(run, ds, driver, password)) for ds in wanted]
     if any(ds.jndi == LOCAL_JNDI and ds.name != CARBON_DS for ds in wanted):
         edits.append(Remove(f"{DS_PARENT}/datasource[name='{CARBON_DS}']"))
@@ -233,7 +239,10 @@ def _url_checks(run: Run, v: NodeView, ds: FoundDatasource) -> list[Check]:
                     "write a MySQL URL: no H2 options such as ;DB_CLOSE_ON_EXIT (ERRATA E3); apply this notebook")]
     if parsed:
         host, port, db = parsed
-        ok, out = client_query(run.host(v.host_name), host, port, ds.user, ds.password, "SELECT DATABASE()", db)
+        password = ds.password  # secured (issue 19): the params' secret, which the node's cipher text holds
+        if run.params.securevault.enabled and ds.password == PLACEHOLDER and run.params.database:  # (secrets_at_rest)
+            password = run.secret(run.params.database.app_password.secret)
+        ok, out = client_query(run.host(v.host_name), host, port, ds.user, password, "SELECT DATABASE()", db)
         checks.append(Check(v.host_name, f"{v.name}: {ds.name} connects as {ds.user}", db, out,
                             ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts",
                             via=(run.params.database.host,) if run.params.database else ()))
