@@ -38,9 +38,9 @@ def wanted_mode(run: Run) -> str:
 
 def stat(run: Run, v: NodeView) -> tuple[str, dict[str, tuple[str, str, str]]]:
     """(the home's owner, {path: (mode, owner, group)}) for the files that exist (one command)."""
-    files = secret_files(v)
+    files = secret_files(v)  # and their backups (<file>.bak.<run id>: the file before a run wrote it)
     cmd = "stat -c '%U' " + shlex.quote(v.node.home) + "; stat -c '%a %U %G %n' " + \
-        " ".join(shlex.quote(f) for f in files) + " 2>/dev/null; true"
+        " ".join(f"{shlex.quote(f)} {shlex.quote(f)}.bak.*" for f in files) + " 2>/dev/null; true"
     lines = run.host(v.host_name).run(cmd).stdout.splitlines()
     owner, found = (lines[0].strip() if lines else ""), {}
     for ln in lines[1:]:

@@ -52,13 +52,16 @@ def _escape(text: str) -> str:
     return out
 
 
-def _body(what: str, pairs: list[tuple[str, str]]) -> bytes:
-    return (HEADER.format(what=what) + "".join(f"{k}={_escape(v)}\n" for k, v in pairs)).encode("utf-8")
+def _body(what: str, pairs: list[tuple[str, str]], stored: bool = False) -> bytes:
+    """The file's text; STORED: values escaped as Properties.store does (cipher-text.properties,
+    which the tool writes), else as WSO2 ships the hand-written files (cipher-tool.properties)."""
+    esc = _escape if stored else (lambda x: x)
+    return (HEADER.format(what=what) + "".join(f"{k}={esc(v)}\n" for k, v in pairs)).encode("utf-8")
 
 
 def tool_line(v: NodeView, s: Secured) -> str:
     """cipher-tool.properties' value for S: the file relative to the profile's home, `//`, the XPath, the flag."""
-    return f"{home_rel(v, v.spec.conf(s.key))}/{s.tool_xpath},{'true' if s.attr else 'false'}"
+    return f"{home_rel(v, v.spec.conf(s.key))}{s.tool_xpath},{'true' if s.attr else 'false'}"
 
 
 def secret_conf(run: Run, v: NodeView) -> bytes:
@@ -80,7 +83,7 @@ def secret_conf(run: Run, v: NodeView) -> bytes:
               ("keystore.identity.store.secretProvider", provider),
               ("keystore.identity.key.password", "identity.key.password"),
               ("keystore.identity.key.secretProvider", provider)]
-    return _body("secret provider, file repository, primary keystore", pairs)
+    return _body("secret provider, file repository, primary keystore", pairs, stored=True)
 
 
 def _as_found(run: Run, v: NodeView, s: Secured) -> str | None:
@@ -89,6 +92,12 @@ def _as_found(run: Run, v: NodeView, s: Secured) -> str | None:
     data = run.host(v.host_name).read_file(v.file(s.key))
     found = get_values(data, s.xpath, s.namespaces) if data else []
     return found[0] if found and found[0] != PLACEHOLDER else None
+
+
+def _folder(run: Run, v: NodeView, dry_run: bool) -> None:
+    """conf/security exists in every shipped profile; made (0700) where a home lacks it."""
+    if not dry_run:
+        run.host(v.host_name).check("test -d %s || mkdir -m 700 -p %s", security_dir(v), security_dir(v))
 
 
 def cipher_text_op(run: Run, v: NodeView, secrets: list[Secured]) -> Operation:
@@ -127,7 +136,8 @@ def cipher_text_op(run: Run, v: NodeView, secrets: list[Secured]) -> Operation:
                 verb = "would change" if dry_run else "changed"
                 notes.append(EditNote(f"cipher text for alias {s.alias}", why, "the intended secret", None,
                                       f"cipher text for alias {s.alias} {verb} (was: {why})"))
-        after = _body("alias = Base64 RSA cipher text", pairs)
+        after = _body("alias = Base64 RSA cipher text", pairs, stored=True)
+        _folder(run, v, dry_run)
         if before is not None and read_properties(before) == dict(pairs) and not any(n.changed for n in notes):
             after = before
         changed = sum(n.changed for n in notes)
@@ -143,6 +153,7 @@ def whole_file_op(run: Run, v: NodeView, name: str, content_fn) -> Operation:  #
 
     def fn(dry_run: bool) -> Change:
         before, after = h.read_file(path), content_fn()
+        _folder(run, v, dry_run)
         summary = f"{name} as intended" if before == after else f"write {name}"
         return write_whole(h, path, before, after, summary, mode=0o600, dry_run=dry_run)
 
