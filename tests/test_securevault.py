@@ -126,3 +126,22 @@ def test_standin_fails_as_the_product(store: Path, tmp_path: Path, case: str, wo
     with pytest.raises(StartupError) as e:
         standin_vault.load(home / "conf", home)
     assert words in e.value.message
+
+
+@pytest.mark.parametrize("example,trust", [("ei-broker-003.yaml", False), ("lab.yaml", True),
+                                           ("ei-integrator-004.yaml", True)])
+def test_aliases_are_the_products_per_profile(example: str, trust: bool):
+    """The shipped cipher-tool.properties' aliases of each profile (SOURCES.md V6); the truststore's
+    only where the params name its password (003 has no certificates section)."""
+    from types import SimpleNamespace
+    from runbook_lib.params import load_params, node_views
+    from runbook_lib.sections.securevault.aliases import node_secrets
+    p = load_params(Path(__file__).resolve().parent.parent / "params" / example)
+    for v in node_views(p).values():
+        aliases = [s.alias for s in node_secrets(SimpleNamespace(params=p), v, ["WSO2_USER_DB"])]
+        assert {"Carbon.Security.KeyStore.Password", "Carbon.Security.KeyStore.KeyPassword",
+                "UserManager.AdminUser.Password", "Server.Service.Connector.keystorePass",
+                "Datasources.WSO2_USER_DB.Configuration.Password"} <= set(aliases)
+        assert ("Carbon.Security.TrustStore.Password" in aliases) == trust
+        assert ("transports.amqp.sslConnection.keyStore.password" in aliases) == (v.node.role == "broker")
+        assert len(aliases) == len(set(aliases))

@@ -89,8 +89,7 @@ def node_secrets(run: Run, v: NodeView, datasource_names: list[str]) -> list[Sec
     """Every secret secured on node V (DATASOURCE_NAMES: the datasources 04/07 write there)."""
     p = run.params
     out = list(_CARBON)
-    out += [_TRUST] if p.certificates else []
-    out += [_ADMIN, _CATALINA]
+    out += [_TRUST, _ADMIN, _CATALINA]
     ds = p.deployment_sync
     if ds.kind == "svn" and ds.password and v.node.role in ("manager", "worker"):
         out.append(Secured(SVN_ALIAS, "carbon", "", "//Server/DeploymentSynchronizer/SvnPassword", None, SVN,
@@ -98,7 +97,8 @@ def node_secrets(run: Run, v: NodeView, datasource_names: list[str]) -> list[Sec
     out += [datasource_secured(n) for n in datasource_names]
     if "broker" in v.spec.files:
         out += _broker_ssl()
-    return out
+    # without a certificates section the params name no truststore password: those stay as shipped
+    return [s for s in out if s.source != TRUSTSTORE or p.certificates]
 
 
 def value(run: Run, s: Secured) -> str | None:
