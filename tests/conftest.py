@@ -281,7 +281,7 @@ OWN_LAB = ["test_zy_runbook.py", "test_faults.py", "test_zv_check.py", "test_zx_
            "test_zx_elb_faults.py", "test_zx_broker.py", "test_lab_instances.py", "test_zz_browser.py",
            "test_zx_versions.py", "test_00_lab_lifecycle.py", "test_zx_secret_locations.py",
            "test_zx_docgaps.py", "test_zz_jlab_apply.py", "test_zx_rolling_elb.py", "test_zx_docgaps2.py",
-           "test_zx_discover.py", "test_zx_handbuilt.py"]
+           "test_zx_discover.py", "test_zx_handbuilt.py", "test_zx_securevault.py"]
 GROUPS = {"test_zx_layouts.py", "test_zx_handbuilt.py"}
 
 

@@ -254,7 +254,8 @@ def test_derived_values_lab():
         "jdbc:mysql://carbondb.mysql-wso2.com:3306/WSO2_USER_DB?autoReconnect=true&useSSL=false"  # E3
     assert hosts_entries(p) == [("198.51.100.11", "esb.wso2.com"), ("198.51.100.11", "mgt.esb.wso2.com"),
                                 ("198.51.100.10", "carbondb.mysql-wso2.com")]
-    assert secret_names(p) == ["DB_ADMIN_PASSWORD", "DB_APP_PASSWORD", "SVN_PASSWORD", "TRUSTSTORE_PASSWORD"]
+    assert secret_names(p) == ["DB_ADMIN_PASSWORD", "DB_APP_PASSWORD", "KEYSTORE_PASSWORD", "SVN_PASSWORD",
+                              "TRUSTSTORE_PASSWORD"]
 
 
 def test_derived_values_esb_elb_000():

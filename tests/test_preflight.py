@@ -27,7 +27,7 @@ def test_preflight_passes_on_the_lab(lab, tmp_path):
     res = _papermill(tmp_path / "out.ipynb")
     assert res.returncode == 0, res.stderr[-2000:]
     text = outputs_text(tmp_path / "out.ipynb")
-    assert "preflight: 49 passed, 0 failed" in text  # 7 hosts; JAVA_HOME and JDK per node host; clocks (E17)
+    assert "preflight: 55 passed, 0 failed" in text  # 7 hosts; JAVA_HOME and JDK per node host; clocks (E17); 6 keystores (issue 19)
     assert "JDK at $JAVA_HOME for ei-6.1.1" in text and "1.8.0_372" in text  # the lab's stand-in JDK
     assert lab_ip("manager  manager/mgt    node206  198.51.100.206  ei-6.1.1  1") in text
     assert "thrift=7614" in text  # E12: the broker's Offset 3 shifts the thrift port
@@ -48,8 +48,8 @@ def test_preflight_fails_naming_the_host_whose_sshd_is_down(lab, lab_params, tmp
         # every other host's results are still there
         for host in ("db", "lb", "svn", "node206", "broker1", "broker2"):
             assert re.search(rf"^ok\s+{host}\s+SSH with the known host key", text, re.M), host
-        # 49 less node132's 11, which never ran, and its clock row (E17: the other node hosts compared)
-        assert "preflight: 37 passed, 1 failed" in text
+        # 55 less node132's 13 (2 keystores), which never ran, and its clock row (E17: the other node hosts compared)
+        assert "preflight: 41 passed, 1 failed" in text
     finally:
         secrets_before = open(lab["secrets_file"]).read()
         pids_before = {h: v["services"] for h, v in labmod.status(lab_params)["hosts"].items()}

@@ -105,7 +105,11 @@ def test_manager_values_read_back_from_the_host(run, node206, lab_secrets):
     assert values(node206, AXIS2, "//transportReceiver/parameter[@name='WSDLEPRPrefix']") == [
         "http://esb.wso2.com:80", "https://esb.wso2.com:443"]
     assert values(node206, CARBON, cl.S + "/c:MgtHostName", NS) == ["mgt.esb.wso2.com"]
-    assert values(node206, CARBON, cl.DS + "/c:SvnPassword", NS) == [lab_secrets["SVN_PASSWORD"]]
+    # Secure Vault on in params/lab.yaml (issue 19): `password` and the alias ServerConfiguration resolves
+    assert values(node206, CARBON, cl.DS + "/c:SvnPassword", NS) == ["password"]
+    assert values(node206, CARBON, cl.DS + "/c:SvnPassword/@svns:secretAlias",
+                  {**NS, "svns": "http://org.wso2.securevault/configuration"}) == ["Carbon.DeploymentSynchronizer.SvnPassword"]
+    assert lab_secrets["SVN_PASSWORD"].encode() not in node206.read_file(CARBON)
     data = node206.read_file(AXIS2)
     assert b'<!--property name="subDomain" value="worker"/-->' in data  # the shipped examples stay
     assert cl.verify_files(run, cl.MANAGER).failed == []

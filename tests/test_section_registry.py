@@ -74,7 +74,9 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
         assert {p: _sha(h, p) for p in (MDS, REG, UM)} == before
         assert [len(r.changed) for r in previews] == [0, 1, 2]
         text = "\n".join(r.text() for r in previews) + "".join(r._repr_html_() for r in previews)
-        assert f"+                    <password>{mask_value(lab_secrets['DB_APP_PASSWORD'])}</password>" in text
+        # Secure Vault on in params/lab.yaml (issue 19): `password` and its alias, masked by its place
+        assert ('+                    <password svns:secretAlias="Datasources.REGISTRY_LOCAL4.Configuration.Password">'
+                f'{mask_value("password")}</password>') in text
         assert lab_secrets["DB_APP_PASSWORD"] not in text
         assert "<password>wso2carbon</password>" not in text  # the shipped H2 password: masked by its place
         assert "-                    <url>jdbc:h2:./repository/database/WSO2CARBON_DB;" in text
@@ -89,8 +91,9 @@ def test_from_the_shipped_files_preview_apply_converge(run, lab_hosts, lab_secre
         assert get_values(mds, f"{DSX}[name='REGISTRY_LOCAL4']/definition/configuration/url") == \
             [URL.format("REGISTRY_LOCAL4")]
         assert b"&amp;useSSL=false" in mds and b"jdbc:h2" not in mds.split(b"<datasources>")[1]
-        # Carbon reads the password in clear from this file (Secure Vault is optional)
-        assert set(get_values(mds, f"{DSX}/definition/configuration/password")) == {lab_secrets["DB_APP_PASSWORD"]}
+        # Secure Vault (params/lab.yaml): the file never holds the password, only its alias
+        assert set(get_values(mds, f"{DSX}/definition/configuration/password")) == {"password"}
+        assert lab_secrets["DB_APP_PASSWORD"].encode() not in mds
         assert set(get_values(mds, f"{DSX}/definition/configuration/driverClassName")) == {"org.mariadb.jdbc.Driver"}
         reg = h.read_file(REG)
         assert reg.count(b"\r\n") == reg.count(b"\n")  # CRLF kept

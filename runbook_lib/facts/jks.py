@@ -129,3 +129,70 @@ def trusted_store(entries: list[tuple[str, bytes]], password: str) -> bytes:
     now = int(time.time() * 1000)
     body = struct.pack(">III", MAGIC, 2, len(entries)) + b"".join(_trusted_entry(a, d, now) for a, d in entries)
     return body + hashlib.sha1(_key(password) + body).digest()
+
+
+# Sun's proprietary key protection of a JKS PrivateKeyEntry (OID 1.3.6.1.4.1.42.2.17.1.1):
+# salt (20 bytes), the PKCS#8 key XORed with a SHA-1 stream over the password
+# (UTF-16BE) and the salt, then SHA-1(password + key) as a check.
+KEY_PROTECTOR_OID = bytes.fromhex("2b060104012a02110101")
+
+
+def _der(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at POS."""
+    tag, n = data[pos], data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        size = n & 0x7F
+        n = int.from_bytes(data[pos:pos + size], "big")
+        pos += size
+    return tag, pos, pos + n
+
+
+def _unprotect(epki: bytes, password: str) -> bytes:
+    """The PKCS#8 DER of a key keytool protected with PASSWORD. Raises WrongPassword."""
+    _, body, _ = _der(epki, 0)  # EncryptedPrivateKeyInfo
+    _, alg, alg_end = _der(epki, body)  # AlgorithmIdentifier
+    _, oid, oid_end = _der(epki, alg)
+    if epki[oid:oid_end] != KEY_PROTECTOR_OID:
+        raise ValueError("not a JKS-protected key")
+    _, start, end = _der(epki, alg_end)  # OCTET STRING
+    blob, pw = epki[start:end], password.encode("utf-16-be")
+    salt, enc, check = blob[:20], blob[20:-20], blob[-20:]
+    stream, digest = bytearray(), salt
+    while len(stream) < len(enc):
+        digest = hashlib.sha1(pw + digest).digest()
+        stream += digest
+    plain = bytes(a ^ b for a, b in zip(enc, stream))
+    if hashlib.sha1(pw + plain).digest() != check:
+        raise WrongPassword()
+    return plain
+
+
+def key_entry(data: bytes, password: str, alias: str, key_password: str | None = None) -> tuple[bytes, bytes] | None:
+    """(PKCS#8 DER of the private key, DER of its certificate) of the key entry
+    ALIAS in the JKS store DATA, read without a JVM (what Secure Vault needs:
+    cipher-tool encrypts with the certificate, Carbon decrypts with the key).
+    None when DATA is not JKS or has no key entry ALIAS. Raises WrongPassword
+    (the store's or the key's password)."""
+    parsed = _entries(data, password)
+    if parsed is None:
+        return None
+    for name, chunk, _ in parsed[1]:
+        (tag,) = struct.unpack(">I", chunk[:4])
+        if tag != PRIVATE_KEY or name.lower() != alias.lower():
+            continue
+        (n,) = struct.unpack(">H", chunk[4:6])
+        pos = 6 + n + 8
+        (size,) = struct.unpack(">I", chunk[pos:pos + 4])
+        epki = chunk[pos + 4:pos + 4 + size]
+        pos += 4 + size
+        (count,) = struct.unpack(">I", chunk[pos:pos + 4])
+        pos += 4
+        if count < 1:
+            return None
+        if parsed[0] == 2:
+            (n,) = struct.unpack(">H", chunk[pos:pos + 2])
+            pos += 2 + n
+        (size,) = struct.unpack(">I", chunk[pos:pos + 4])
+        return _unprotect(epki, key_password or password), chunk[pos + 4:pos + 4 + size]
+    return None

@@ -44,6 +44,8 @@ def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
         wanted[p.deployment_sync.password.secret] = None
     if p.certificates:
         wanted[p.certificates.truststore_password.secret] = hostfs.TRUSTSTORE_PASSWORD
+    if p.securevault.keystore_password:  # the lab's keystores get a password of their own (issue 19)
+        wanted[p.securevault.keystore_password.secret] = None
     for name, fixed in wanted.items():
         values.setdefault(name, fixed or pysecrets.token_urlsafe(18))
     target.touch(mode=0o600, exist_ok=True)
@@ -119,6 +121,8 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
     log(f"{len(p.hosts)} hosts up with sshd ({time.monotonic() - t0:.1f}s)")
 
     truststore = hostfs.make_truststore(paths)
+    ks_secret = p.securevault.keystore_password
+    keystore = hostfs.make_keystore(paths, secret[ks_secret.secret] if ks_secret else hostfs.TRUSTSTORE_PASSWORD)
     homes: dict[tuple[str, str], str] = {}
     for node_name, n in sorted(p.nodes.items()):
         prod = p.node_product(n)
@@ -131,7 +135,7 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
         source = nearest_skeleton(prod.name, prod.version)
         real = distributions.get(prod.dist)
         taken = hostfs.install_home(paths, n.host, n.home, source, real, uid, truststore, security,
-                                    spec.version_line(prod.version))
+                                    spec.version_line(prod.version), keystore=keystore)
         src = source.describe() + (f" + {len(taken)} files from {real}" if taken else "")
         log(f"  {n.host}:{n.home} ({node_name}) <- {src}")
     for name in sorted(set(distributions) - set(homes.values())):

@@ -145,7 +145,8 @@ http {{
 
 
 def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real: Path | None,
-                 uid: int, truststore: Path, security_dirs: list[str], version_line: str) -> list[str]:
+                 uid: int, truststore: Path, security_dirs: list[str], version_line: str,
+                 keystore: Path | None = None) -> list[str]:
     """Unpack a product home at HOME on HOST: the skeleton SOURCE names, with
     the files of a real distribution (REAL) laid over it when one is given.
     A home built on another version's skeleton says its own version in
@@ -177,8 +178,30 @@ def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real
     for rel in security_dirs:
         (dest / rel).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(truststore, dest / rel / "client-truststore.jks")
+        if keystore is not None:  # the primary keystore every Carbon product ships (Secure Vault encrypts with it)
+            shutil.copyfile(keystore, dest / rel / "wso2carbon.jks")
     subprocess.run(["chown", "-R", f"{uid}:{uid}", str(paths.host(host) / "opt")], check=True)
     return overlaid
+
+
+def make_keystore(paths: LabPaths, password: str) -> Path:
+    """The primary keystore wso2carbon.jks (JKS, key entry wso2carbon, RSA 2048, as
+    WSO2 ships it), made with keytool with PASSWORD (the params' securevault
+    keystore secret, else the shipped wso2carbon), the password reaching keytool
+    through its environment. Made anew at each `up` (the password may differ)."""
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    store = paths.cache / "wso2carbon.jks"
+    store.unlink(missing_ok=True)
+    env = {**os.environ, "RBLAB_KSP": password}
+    res = subprocess.run(
+        ["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
+         "-dname", "CN=localhost, O=WSO2 lab", "-validity", "3650", "-storetype", "JKS",
+         "-keystore", str(store), "-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KSP"],
+        capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        raise LabError(f"keytool failed: {res.stderr.strip()}")
+    store.chmod(0o600)
+    return store
 
 
 def make_truststore(paths: LabPaths) -> Path:

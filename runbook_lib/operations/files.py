@@ -32,6 +32,13 @@ def _write(host: Host, path: str, before: bytes | None, after: bytes, summary: s
     return Change(target, True, summary + note, diff, notes=(f"backup {backup}",) if backup else (), **on)
 
 
+def write_whole(host: Host, path: str, before: bytes | None, after: bytes, summary: str, *, mode: int | None = None,
+                edits: tuple[EditNote, ...] = (), dry_run: bool = False) -> Change:
+    """A file the runbook writes whole from BEFORE (as read by the caller), with
+    EDITS saying what changed in it (e.g. securevault's cipher-text.properties)."""
+    return _write(host, path, before, after, summary, False, dry_run, mode, edits)
+
+
 def edit_data(host: Host, path: str, kind: Kind, before: bytes, edits: Sequence[object], *, sudo: bool = False,
               namespaces: dict[str, str] | None = None, dry_run: bool = False) -> Change:
     """Apply EDITS (runbook_lib.configedit) to BEFORE, the file's bytes as the

@@ -226,4 +226,6 @@ def secret_names(p: Params) -> list[str]:
         refs.append(p.deployment_sync.password.secret)
     if p.certificates:
         refs.append(p.certificates.truststore_password.secret)
+    sv = p.securevault
+    refs += [r.secret for r in (sv.keystore_password, sv.key_password) if r is not None]
     return sorted(set(refs))

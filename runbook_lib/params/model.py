@@ -25,6 +25,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from ..products import PRODUCTS, UnsupportedProduct, spec_for
 from .fields import (DOMAIN_RE, MYSQL_HOST_RE, NODE_ID_RE, SECRET_NAME_RE, SUPPORTED_LINES, TENANT_RANGE_RE,
                      VERSION_RE, AbsPath, HostName, Name, Port, SecretRef, SqlIdent, SqlUser, Strict, UnixUser, fail)
+from .securevault import SecureVault
 
 class Product(Strict):
     name: Literal[PRODUCTS]  # type: ignore[valid-type] - the lines of products.py: ei, esb, as, elb
@@ -331,6 +332,7 @@ class Params(Strict):
     brokers: Brokers | None = None  # the broker nodes' own cluster (003); defaults when absent
     deployment_sync: DeploymentSync = DeploymentSync()
     certificates: Certificates | None = None
+    securevault: SecureVault = SecureVault()  # issue 19: secrets at rest as cipher-tool leaves them
     lab: LabSettings | None = None
     # How long `runbook backups` keeps the runs' <file>.bak.<run id> copies before offering to prune them.
     backup_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30

@@ -28,6 +28,7 @@ from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
 from .broker import nodes
+from .securevault.startup import give_password, take_back
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
@@ -85,6 +86,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
             return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
         if dry_run:
             return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
+        give_password(run, v)  # Secure Vault: password-tmp, 0600, just before the start (issue 19)
         h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
@@ -94,6 +96,7 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
             if STARTED in log or " ERROR {" in log:
                 break
             time.sleep(0.5)
+        take_back(run, v)
         errors = [ln for ln in log.splitlines() if " ERROR {" in ln]
         if errors or STARTED not in log:
             why = errors[0].split(" - ", 1)[-1].strip() if errors else f"no '{STARTED}' within {wait_s:.0f} s"

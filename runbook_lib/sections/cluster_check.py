@@ -26,6 +26,7 @@ from ..core.textview import TextShown, text_table
 from ..params import NodeView
 from .cluster import carbonlog as L
 from .clustering import script_command
+from .securevault.startup import give_password, take_back
 
 CLUSTER_ROLES = ("manager", "worker", "member")
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py
@@ -82,6 +83,12 @@ FIXES = [
     ("Permission denied", "a port below 1024 needs root: start the node as the documents start the ELB, "
                           "`sudo -E sh <home>/bin/wso2server.sh start` (08 does), not as a plain user"),
     ("Cannot initialize cluster", "the clustering agent in axis2.xml cannot start in this product (05/06)"),
+    ("keystore password is mandatory", "Secure Vault found no password-tmp in the node's CARBON_HOME: start it "
+                                       "through 08/07, which write it just before the start"),
+    ("IOError loading keyStore", "the keystore password given to Secure Vault is wrong: set the secret named in "
+                                 "securevault.keystore_password to the node's wso2carbon.jks password"),
+    ("input stream for cipher", "a cipher text in conf/security/cipher-text.properties does not decrypt with the "
+                                "node's key: re-run 04 (07 for brokers) with apply=True to encrypt it again"),
 ]
 
 
@@ -106,6 +113,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
             wait_left(run, v)  # the others (and the ELB) drop the old instance before the new one joins
             how = f"restarted (changed since its start: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''})"
             before = read_log(run, v).count(L.STARTING)
+        give_password(run, v)  # Secure Vault: password-tmp, 0600, just before the start (issue 19)
         h.run(command)
         deadline = time.monotonic() + timeout
         while True:
@@ -118,6 +126,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
                 seg = L.latest_run(read_log(run, v))
                 break
             time.sleep(0.5)
+        take_back(run, v)  # gone after the start, whether the node removed it or not
     ok_line, errors = L.started_line(seg), L.startup_errors(seg)
     if errors:
         found, fix = f"ERROR: {L.message(errors[0])}", explain(errors[0])

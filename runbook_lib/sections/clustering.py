@@ -19,6 +19,8 @@ from ..params import NodeView
 from ..params import brokers
 from ..params.derive import hosts_entries, well_known_members
 from ..products import CARBON_FILES
+from .securevault.aliases import SVN_ALIAS
+from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
 from .shared.namespaces import CARBON_NS
 from .shared.filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
@@ -131,10 +133,13 @@ def carbon_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
         fields = [("Enabled", "true"), ("AutoCommit", "true" if v.node.role == "manager" else "false"),
                   ("AutoCheckout", "true"), ("RepositoryType", "svn"), ("SvnUrl", ds.url or "")]
         fields += [("SvnUser", ds.user)] if ds.user else []
-        fields += [("SvnPassword", run.secret(ds.password.secret))] if ds.password else []
+        vault = p.securevault.enabled and ds.password  # issue 19: `password` and its alias, cipher text in 04
+        fields += [("SvnPassword", PLACEHOLDER if vault else run.secret(ds.password.secret))] if ds.password else []
         fields.append(("SvnUrlAppendTenantId", "true"))
         edits.append(Uncomment(S, "DeploymentSynchronizer"))  # AS ships it commented out
-        edits += [EnsureChild(DS, tag, text=val) for tag, val in fields]
+        edits += [DeclareSvns()] if vault else []
+        edits += [EnsureChild(DS, tag, text=val, attrs={ALIAS_ATTR: SVN_ALIAS} if vault and tag == "SvnPassword"
+                              else {}) for tag, val in fields]
         wants += [(f"DeploymentSynchronizer {tag}", f"{DS}/c:{tag}", [val]) for tag, val in fields]
     return edits, wants
 

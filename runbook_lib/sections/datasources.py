@@ -25,6 +25,8 @@ from ..facts.mysql import client_queries, client_query, parse_jdbc_url
 from ..params import NodeView
 from ..params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..remote.host import Host
+from .securevault.aliases import datasource_alias
+from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
 from .shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
@@ -106,7 +108,10 @@ def datasource_node(run: Run, ds: Datasource, driver: str, password: str, descri
     """The <datasource> element as a node spec (pool settings as in 003/004);
     DESCRIPTION: the one the file already has, kept (free text, issue 20)."""
     d = run.params.database
-    config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), ("password", password),
+    # Secure Vault on (issue 19): `password` and its alias, as ciphertool.sh -Dconfigure leaves it
+    secret = ("password", {ALIAS_ATTR: datasource_alias(ds.name)}, PLACEHOLDER) if run.params.securevault.enabled \
+        else ("password", password)
+    config = [("url", jdbc_url(run.params, ds.database)), ("username", d.app_user), secret,
               ("driverClassName", driver), ("maxActive", "50"), ("maxWait", "60000")]
     config += [("minIdle", "5")] if ds.mb else []
     config += [("testOnBorrow", "true"), ("validationQuery", "SELECT 1"), ("validationInterval", "30000")]
@@ -130,9 +135,10 @@ def datasource_edits(run: Run, v: NodeView, driver: str, password: str, data: by
     """EnsureChild per datasource (matched by <name>); the H2 WSO2_CARBON_DB is removed
     where a local registry datasource takes over its JNDI name (003 step 2)."""
     wanted, kept = node_datasources(run, v), written_descriptions(data)
-    edits: list = [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
-                               children=datasource_node(run, ds, driver, password, kept.get(ds.name)))
-                   for ds in wanted]
+    edits: list = [DeclareSvns()] if run.params.securevault.enabled else []
+    edits += [EnsureChild(DS_PARENT, "datasource", match_children={"name": ds.name},
+                          children=datasource_node(run, ds, driver, password, kept.get(ds.name)))
+              for ds in wanted]
     if any(ds.jndi == LOCAL_JNDI and ds.name != CARBON_DS for ds in wanted):
         edits.append(Remove(f"{DS_PARENT}/datasource[name='{CARBON_DS}']"))
     return edits
@@ -232,11 +238,19 @@ def _alias_checks(run: Run, roles: tuple[str, ...] = DS_ROLES) -> list[Check]:
     return [by_host[h * k + e] for e in range(k) for h in range(len(hosts))]
 
 
+def _password(run: Run, ds: FoundDatasource) -> str:
+    """The datasource's password: under Secure Vault (issue 19) the file holds the placeholder and the
+    node's cipher text holds the params' secret, so the login uses that secret."""
+    if run.params.securevault.enabled and ds.password == PLACEHOLDER and run.params.database:
+        return run.secret(run.params.database.app_password.secret)
+    return ds.password
+
+
 def _logins(run: Run, v: NodeView, found: list[FoundDatasource]) -> dict[int, tuple[bool, str]]:
     """Each MySQL datasource's login from the node's host, all in one command (client_queries)."""
     todo = [(ds, parse_jdbc_url(ds.url)) for ds in found if not ds.url.startswith("jdbc:h2:")]
     todo = [(ds, parsed) for ds, parsed in todo if parsed]
-    answers = client_queries(run.host(v.host_name), [(host, port, ds.user, ds.password, "SELECT DATABASE()", db)
+    answers = client_queries(run.host(v.host_name), [(host, port, ds.user, _password(run, ds), "SELECT DATABASE()", db)
                                                      for ds, (host, port, db) in todo])
     return {id(ds): answer for (ds, _), answer in zip(todo, answers)}
 
@@ -256,8 +270,8 @@ def _url_checks(run: Run, v: NodeView, ds: FoundDatasource, login: tuple[bool, s
                     "write a MySQL URL: no H2 options such as ;DB_CLOSE_ON_EXIT (ERRATA E3); apply this notebook")]
     if parsed:
         host, port, db = parsed
-        ok, out = login or client_query(run.host(v.host_name), host, port, ds.user, ds.password, "SELECT DATABASE()",
-                                        db)
+        ok, out = login or client_query(run.host(v.host_name), host, port, ds.user, _password(run, ds),
+                                        "SELECT DATABASE()", db)
         checks.append(Check(v.host_name, f"{v.name}: {ds.name} connects as {ds.user}", db, out,
                             ok and out == db, "run 03_databases (user, grants) and check the alias in /etc/hosts",
                             via=(run.params.database.host,) if run.params.database else ()))

@@ -16,6 +16,7 @@ from ..remote.host import Host
 from ..remote.inventory import fan_out
 from ..remote.probe import probe, quote
 from .clocks import cluster_skew_checks
+from .securevault.keystore import node_key
 from .shared.namespaces import CARBON_NS
 
 
@@ -151,6 +152,13 @@ def _node_checks(run: Run, h: Host, v, listening: set[int], present: bool) -> li
     ok = (want.lower() in version_txt.lower()) if version_txt else carbon_version == v.product.version
     out.append(Check(h.name, f"{v.name}: expected product", want, found[:60], ok,
                      f"this home holds another product or version: set nodes.{v.name}.product or fix the home"))
+    if run.params.securevault.enabled and v.spec.product != "elb":  # issue 19: a wrong keystore password stops here, before anything is written
+        try:
+            found, why = f"opens ({node_key(run, v).rel})", ""
+        except RunbookError as e:
+            found, why = f"refused: {e.message}", e.fix
+        out.append(Check(h.name, f"{v.name}: keystore for Secure Vault", "opens with securevault.keystore_password",
+                         found[:120], not why, why))
     busy = sorted(port for port in v.ports.values() if port in listening)
     own = _own_ports(h, v) if busy else set()
     if busy and set(busy) <= own:  # the node itself is running (08 leaves the cluster up)

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import securevault
 from .errors import StartupError
 
 CARBON_NS = "{http://wso2.org/projects/carbon/carbon.xml}"
@@ -62,7 +63,8 @@ class Carbon:
     depsync: dict[str, str]          # DeploymentSynchronizer children (Enabled, AutoCommit, SvnUrl, ...)
 
 
-def read_carbon(conf: Path, sysprops: dict[str, str]) -> Carbon:
+def read_carbon(conf: Path, sysprops: dict[str, str], vault: dict[str, str] | None = None) -> Carbon:
+    """carbon.xml; an element with svns:secretAlias gets the vault's secret (ServerConfiguration)."""
     root = parse(conf / "carbon.xml", "org.wso2.carbon.base.ServerConfiguration")
     offset = sysprops.get("portOffset") or text(root, "Ports", "Offset", default="0")
     try:
@@ -71,7 +73,8 @@ def read_carbon(conf: Path, sysprops: dict[str, str]) -> Carbon:
         raise StartupError(f"Invalid port offset '{offset}' in {conf / 'carbon.xml'}",
                            "org.wso2.carbon.base.ServerConfiguration") from None
     ds_el = find(root, "DeploymentSynchronizer")
-    depsync = {_local(c.tag): (c.text or "").strip() for c in ds_el if isinstance(c.tag, str)} if ds_el is not None else {}
+    depsync = {_local(c.tag): securevault.resolve(c, vault) or "" for c in ds_el if isinstance(c.tag, str)} \
+        if ds_el is not None else {}
     interval = text(root, "Axis2Config", "DeploymentUpdateInterval", default="15")
     return Carbon(name=text(root, "Name", default="WSO2 Carbon") or "WSO2 Carbon",
                   version=text(root, "Version", default="") or "", offset=off,
@@ -157,11 +160,13 @@ def referenced_datasources(conf: Path) -> list[tuple[str, str]]:
     return out
 
 
-def admin_user(conf: Path) -> tuple[str, str]:
+def admin_user(conf: Path, vault: dict[str, str] | None = None) -> tuple[str, str]:
+    """(user, password); a password with svns:secretAlias comes from the vault (RealmConfigXMLProcessor)."""
     um = parse(conf / "user-mgt.xml", "org.wso2.carbon.user.core.config.RealmConfigXMLProcessor")
     for el in um.iter():
         if isinstance(el.tag, str) and _local(el.tag) == "AdminUser":
-            return text(el, "UserName", default="admin") or "admin", text(el, "Password", default="admin") or "admin"
+            return text(el, "UserName", default="admin") or "admin", \
+                securevault.resolve(find(el, "Password"), vault) or "admin"
     return "admin", "admin"
 
 

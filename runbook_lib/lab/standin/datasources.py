@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 
 import pymysql
 
-from .config import _local, parse, referenced_datasources, text
+from . import securevault
+from .config import _local, find, parse, referenced_datasources, text
 from .errors import Stalled, StartupError
 
 NDS = "org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader"
@@ -36,7 +37,8 @@ class DataSource:
     params: dict[str, str] = field(default_factory=dict)
 
 
-def read(conf: Path) -> dict[str, DataSource]:
+def read(conf: Path, vault: dict[str, str] | None = None) -> dict[str, DataSource]:
+    """Every datasource; a value with svns:secretAlias from the vault (DataSourceUtils.secureLoadElement)."""
     root = parse(conf / "datasources" / "master-datasources.xml", "org.wso2.carbon.ndatasource.core.DataSourceRepository")
     found: dict[str, DataSource] = {}
     dss = next((c for c in root if isinstance(c.tag, str) and _local(c.tag) == "datasources"), None)
@@ -54,7 +56,7 @@ def read(conf: Path) -> dict[str, DataSource]:
         url = text(cfg, "url", default=props.get("url", "")) or ""
         d = DataSource(name=name, jndi=text(ds, "jndiConfig", "name"), url=url,
                        user=text(cfg, "username", default=props.get("user", "")) or "",
-                       password=text(cfg, "password", default=props.get("password", "")) or "",
+                       password=securevault.resolve(find(cfg, "password"), vault) or props.get("password", ""),
                        driver=text(cfg, "driverClassName", default="") or "")
         m = _URL.match(url)
         if m:

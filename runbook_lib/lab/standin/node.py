@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import config, datasources, product
+from . import config, datasources, product, securevault
 from .carbonlog import CarbonLog
 from .errors import StartupError
 
@@ -67,16 +67,19 @@ class Node:
         self.carbon: config.Carbon | None = None
         self.axis2: config.Axis2 | None = None
         self.sources: dict[str, datasources.DataSource] = {}
+        self.vault: dict[str, str] | None = None  # alias -> secret (securevault.py), None: no Secure Vault
 
     # -- configuration --------------------------------------------------
     def load(self) -> None:
-        self.carbon = config.read_carbon(self.conf, self.sysprops)
+        # ServerConfiguration's load starts the secret manager first (carbon-kernel v4.4.16; SOURCES.md V1)
+        self.vault = securevault.load(self.conf, self.carbon_home, self.sysprops.get("persist.password") == "true")
+        self.carbon = config.read_carbon(self.conf, self.sysprops, self.vault)
         self.axis2 = config.read_axis2(self.conf)
         self.catalina = config.read_catalina(self.conf) if (self.conf / "tomcat" / "catalina-server.xml").exists() \
             else {"http": product.SERVLET_HTTP, "https": product.SERVLET_HTTPS}
-        self.admin = config.admin_user(self.conf) if (self.conf / "user-mgt.xml").exists() else ("admin", "admin")
+        self.admin = config.admin_user(self.conf, self.vault) if (self.conf / "user-mgt.xml").exists() else ("admin", "admin")
         if (self.conf / "datasources" / "master-datasources.xml").exists():
-            self.sources = datasources.read(self.conf)
+            self.sources = datasources.read(self.conf, self.vault)
         if self.profile.name != "elb":
             config.referenced_datasources(self.conf)  # well-formedness of registry.xml and user-mgt.xml
 

@@ -1,0 +1,213 @@
+"""Secure Vault as a Carbon 4.4 node resolves it at start-up (rows V1-V5 of SOURCES.md).
+
+Not WSO2 code: written from carbon-kernel v4.4.16 (SecretManagerInitializer,
+DefaultSecretCallbackHandler, ServerConfiguration, DataSourceUtils) and the
+secure vault library it uses (org.wso2.securevault 1.0.0-wso2v2, forked from
+Synapse's securevault module: SecretManager, FileBaseSecretRepository,
+AbstractKeyStoreLoader, BaseCipher). The profile's conf/security/secret-conf.properties
+turns it on; the keystore password comes from CARBON_HOME's password file;
+the keystore is opened; every alias of cipher-text.properties is decrypted
+with the key; an element carrying svns:secretAlias gets the alias's secret
+(an alias with no secret resolves to itself, as FileBaseSecretRepository
+returns it). A missing password, a wrong keystore password or a cipher text
+that does not decrypt stops start-up with the library's own words.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import struct
+from pathlib import Path
+
+from .errors import StartupError
+
+SVNS = "{http://org.wso2.securevault/configuration}secretAlias"
+SECRET_CONF = "secret-conf.properties"
+MANAGER = "org.wso2.securevault.secret.SecretManager"
+LOADER = "org.wso2.securevault.keystore.AbstractKeyStoreLoader"
+CIPHER = "org.wso2.securevault.BaseCipher"
+HANDLER = "org.wso2.carbon.securevault.DefaultSecretCallbackHandler"
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """java.util.Properties.load, enough for these files (key=value, `\\` escapes, # comments)."""
+    out = {}
+    for raw in path.read_text("latin-1").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        key, value, i, esc = "", "", 0, False
+        while i < len(line):
+            ch = line[i]
+            if esc:
+                key, esc = key + ch, False
+            elif ch == "\\":
+                esc = True
+            elif ch in "=:":
+                break
+            else:
+                key += ch
+            i += 1
+        rest, value, esc = line[i + 1:].lstrip(), "", False
+        for ch in rest:
+            if esc:
+                value, esc = value + ch, False
+            elif ch == "\\":
+                esc = True
+            else:
+                value += ch
+        out[key.strip()] = value
+    return out
+
+
+def keystore_password(carbon_home: Path, persist: bool) -> str | None:
+    """DefaultSecretCallbackHandler: `password` (renamed to password-tmp once read),
+    `password-tmp` (overwritten, then deleted once read), `password-persist` (kept);
+    else the console, which a detached start does not have (None)."""
+    plain, tmp, kept = carbon_home / "password", carbon_home / "password-tmp", carbon_home / "password-persist"
+    for f in (plain, tmp, kept):
+        if f.exists():
+            lines = f.read_text().splitlines()
+            secret = lines[0] if lines else ""
+            if f == plain and not persist:
+                f.rename(tmp)
+            elif f == tmp and not persist:
+                f.write_text("!@#$%^&*()SDFGHJZXCVBNM!@#$%^&*")
+                f.unlink()
+            return secret
+    return None
+
+
+# -- the JKS key entry, read as the JVM's KeyStore("JKS") does ----------------
+
+def _jks_key(data: bytes, password: str, alias: str) -> bytes | None:
+    """PKCS#8 of ALIAS's key; None when absent. Raises ValueError when the
+    store's integrity check fails ("Keystore was tampered with, or password was incorrect")."""
+    pw = password.encode("utf-16-be")
+    if len(data) < 32 or struct.unpack(">I", data[:4])[0] != 0xFEEDFEED:
+        raise ValueError("Invalid keystore format")
+    if hashlib.sha1(pw + b"Mighty Aphrodite" + data[:-20]).digest() != data[-20:]:
+        raise ValueError("Keystore was tampered with, or password was incorrect")
+    version, count = struct.unpack(">II", data[4:12])
+    pos, found = 12, None
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        pos += n
+        return data[pos - n:pos]
+
+    for _ in range(count):
+        (tag,) = struct.unpack(">I", take(4))
+        (n,) = struct.unpack(">H", take(2))
+        name = take(n).decode("utf-8", "replace")
+        take(8)
+        if tag == 1:
+            (n,) = struct.unpack(">I", take(4))
+            epki = take(n)
+            (chain,) = struct.unpack(">I", take(4))
+            for _ in range(chain):
+                if version == 2:
+                    (n,) = struct.unpack(">H", take(2))
+                    take(n)
+                (n,) = struct.unpack(">I", take(4))
+                take(n)
+            if name.lower() == alias.lower():
+                found = epki
+        else:
+            if version == 2:
+                (n,) = struct.unpack(">H", take(2))
+                take(n)
+            (n,) = struct.unpack(">I", take(4))
+            take(n)
+    if found is None:
+        return None
+    blob = found[_octets_start(found):]
+    salt, enc, check = blob[:20], blob[20:-20], blob[-20:]
+    stream, digest = bytearray(), salt
+    while len(stream) < len(enc):
+        digest = hashlib.sha1(pw + digest).digest()
+        stream += digest
+    plain = bytes(a ^ b for a, b in zip(enc, stream))
+    if hashlib.sha1(pw + plain).digest() != check:
+        raise ValueError("Cannot recover key")
+    return plain
+
+
+def _octets_start(epki: bytes) -> int:
+    """Where the OCTET STRING's content starts in an EncryptedPrivateKeyInfo."""
+    def hdr(pos: int) -> tuple[int, int]:
+        n = epki[pos + 1]
+        if n & 0x80:
+            size = n & 0x7F
+            return pos + 2 + size, int.from_bytes(epki[pos + 2:pos + 2 + size], "big")
+        return pos + 2, n
+    body, _ = hdr(0)
+    alg, alg_len = hdr(body)
+    start, _ = hdr(alg + alg_len)
+    return start
+
+
+def _decrypt(key_der: bytes, text: str, algorithm: str) -> str:
+    from cryptography.hazmat.primitives import hashes  # the lab's Python has it (paramiko's dependency)
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+    key = load_der_private_key(key_der, password=None)
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise StartupError("IOError when decoding the input stream for cipher ", CIPHER,
+                           "org.wso2.securevault.SecureVaultException: IOError when decoding the input stream "
+                           "for cipher") from None
+    pad = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None) \
+        if "OAEP" in algorithm.upper() else padding.PKCS1v15()
+    try:
+        return key.decrypt(raw, pad).decode("utf-8")  # type: ignore[union-attr]
+    except ValueError:
+        raise StartupError("IOError when reading the input stream for cipher ", CIPHER,
+                           "org.wso2.securevault.SecureVaultException: IOError when reading the input stream for "
+                           "cipher\njavax.crypto.BadPaddingException: Decryption error") from None
+
+
+def load(conf: Path, carbon_home: Path, persist: bool = False) -> dict[str, str] | None:
+    """alias -> secret when conf/security/secret-conf.properties configures the file
+    repository; None when Secure Vault is not configured."""
+    path = conf / "security" / SECRET_CONF
+    if not path.exists():
+        return None
+    props = read_properties(path)
+    if "file" not in [r.strip() for r in props.get("secretRepositories", "").split(",")]:
+        return None
+    password = keystore_password(carbon_home, persist)
+    if password is None:
+        raise StartupError("Either Identity or Trust keystore password is mandatory in order to initialized "
+                           "secret manager.", MANAGER)
+    location = Path(props.get("keystore.identity.location", ""))
+    store = location if location.is_absolute() else carbon_home / location
+    if not store.is_file():
+        raise StartupError(f"KeyStore can not be found at ' {store} '", LOADER)
+    try:
+        key = _jks_key(store.read_bytes(), password, props.get("keystore.identity.alias", ""))
+    except ValueError as e:
+        raise StartupError(f"IOError loading keyStore from ' {location} ' ", LOADER, f"java.io.IOException: {e}") \
+            from None
+    if key is None:
+        raise StartupError(f"Cannot find a private key for alias {props.get('keystore.identity.alias')}", LOADER)
+    cipher_file = Path(props.get("secretRepositories.file.location", "cipher-text.properties"))
+    cipher_file = cipher_file if cipher_file.is_absolute() else carbon_home / cipher_file
+    texts = read_properties(cipher_file) if cipher_file.exists() else {}
+    algorithm = props.get("secretRepositories.file.algorithm", "RSA")
+    return {alias: _decrypt(key, text, algorithm) for alias, text in texts.items() if text.strip()}
+
+
+def resolve(el, secrets: dict[str, str] | None, attr: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
+    """The value of EL (its text, or attribute ATTR): the secret of its svns:secretAlias
+    when it has one (the alias itself when the vault has no such secret)."""
+    if el is None:
+        return None
+    alias = el.get(SVNS)
+    if alias is not None and secrets is not None:
+        return secrets.get(alias, alias)
+    return el.get(attr) if attr else (el.text or "").strip()
+

@@ -1,0 +1,147 @@
+"""Secure Vault without a JVM (issue 19), no lab needed: the key read from a
+keytool-made JKS store, cipher text that openssl decrypts independently (both
+paddings), idempotent XML marks on WSO2's shipped files, and the stand-in
+resolving aliases and failing with the library's own words."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.configedit import apply_xml_edits
+from runbook_lib.facts.jks import WrongPassword, key_entry
+from runbook_lib.lab.standin import securevault as standin_vault
+from runbook_lib.lab.standin.errors import StartupError
+from runbook_lib.sections.securevault.crypto import decrypt, encrypt, holds
+from runbook_lib.sections.securevault.xmlns import DeclareSvns, secured
+from runbook_lib.sections.shared.namespaces import CARBON_NS
+
+UPSTREAM = Path(__file__).resolve().parent.parent.parent / "shared" / "wso2-upstream" / "ei-6.1.1"
+PASSWORD = "Ks-pass-7q"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ks") / "wso2carbon.jks"
+    subprocess.run(["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize",
+                    "2048", "-dname", "CN=localhost", "-validity", "10", "-storetype", "JKS", "-keystore", str(path),
+                    "-storepass:env", "KSP", "-keypass:env", "KSP"], check=True, capture_output=True,
+                   env={**os.environ, "KSP": PASSWORD})
+    return path
+
+
+def _openssl_decrypt(store: Path, text: str, padding: str, tmp: Path) -> str:
+    """Independent decryption: keytool exports the key to PKCS#12, openssl decrypts."""
+    p12, key = tmp / "k.p12", tmp / "k.pem"
+    env = {**os.environ, "KSP": PASSWORD}
+    if not key.exists():
+        subprocess.run(["keytool", "-importkeystore", "-noprompt", "-srckeystore", str(store), "-srcstorepass:env",
+                        "KSP", "-destkeystore", str(p12), "-deststoretype", "PKCS12", "-deststorepass:env", "KSP"],
+                       check=True, capture_output=True, env=env)
+        subprocess.run(["openssl", "pkcs12", "-in", str(p12), "-nocerts", "-nodes", "-passin", "env:KSP", "-out",
+                        str(key)], check=True, capture_output=True, env=env)
+    opts = ["-pkeyopt", "rsa_padding_mode:oaep"] if padding == "oaep" else []
+    res = subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", str(key), *opts],
+                         input=base64.b64decode(text), capture_output=True, check=True)
+    return res.stdout.decode()
+
+
+def test_key_entry_reads_keytools_store(store: Path):
+    key, cert = key_entry(store.read_bytes(), PASSWORD, "WSO2CARBON")
+    assert key[:1] == b"\x30" and cert[:1] == b"\x30"
+    with pytest.raises(WrongPassword):
+        key_entry(store.read_bytes(), "wso2carbon", "wso2carbon")
+    assert key_entry(store.read_bytes(), PASSWORD, "other") is None
+
+
+@pytest.mark.parametrize("padding", ["pkcs1", "oaep"])
+def test_cipher_text_decrypts_independently(store: Path, padding: str, tmp_path: Path):
+    key, cert = key_entry(store.read_bytes(), PASSWORD, "wso2carbon")
+    one, two = encrypt(cert, "s3cr3t-Ü", padding), encrypt(cert, "s3cr3t-Ü", padding)
+    assert one != two  # randomised padding: only decryption can say a cipher text is current
+    assert holds(key, one, "s3cr3t-Ü", padding) and holds(key, two, "s3cr3t-Ü", padding)
+    assert not holds(key, one, "other", padding)
+    assert _openssl_decrypt(store, one, padding, tmp_path) == "s3cr3t-Ü"
+    assert decrypt(key, "not base64!!", padding) is None
+
+
+@pytest.mark.parametrize("rel,xpath,attr,ns", [
+    ("conf/carbon.xml", "/c:Server/c:Security/c:KeyStore/c:Password", None, CARBON_NS),
+    ("conf/user-mgt.xml", "/UserManager/Realm/Configuration/AdminUser/Password", None, None),
+    ("conf/tomcat/catalina-server.xml", "/Server/Service/Connector[@keystorePass]", "keystorePass", None),
+    ("wso2/broker/conf/broker.xml", "/broker/transports/amqp/sslConnection/keyStore/password", None, None),
+])
+def test_marks_as_ciphertool_leaves_them(rel: str, xpath: str, attr: str | None, ns):
+    data = (UPSTREAM / rel).read_bytes()
+    edits = [DeclareSvns(), *secured(xpath, "Some.Alias", attr)]
+    first = apply_xml_edits(data, edits, rel, ns)
+    assert first.changed
+    text = first.data.decode()
+    assert 'xmlns:svns="http://org.wso2.securevault/configuration"' in text
+    assert 'svns:secretAlias="Some.Alias"' in text
+    assert not apply_xml_edits(first.data, edits, rel, ns).changed  # a second apply changes nothing
+    assert len(first.data.splitlines()) == len(data.splitlines())  # only those bytes changed
+
+
+def _vault_home(tmp: Path, store: Path, texts: dict[str, str], password: str | None) -> Path:
+    home = tmp / "home"
+    (home / "conf" / "security").mkdir(parents=True)
+    (home / "repository" / "resources" / "security").mkdir(parents=True)
+    (home / "repository" / "resources" / "security" / "wso2carbon.jks").write_bytes(store.read_bytes())
+    (home / "conf" / "security" / "secret-conf.properties").write_text(
+        "secretRepositories=file\nsecretRepositories.file.location=conf/security/cipher-text.properties\n"
+        "keystore.identity.location=repository/resources/security/wso2carbon.jks\nkeystore.identity.type=JKS\n"
+        "keystore.identity.alias=wso2carbon\n")
+    (home / "conf" / "security" / "cipher-text.properties").write_text(
+        "".join(f"{k}={v.replace('=', chr(92) + '=')}\n" for k, v in texts.items()))
+    if password is not None:
+        (home / "password-tmp").write_text(password + "\n")
+    return home
+
+
+def test_standin_resolves_and_deletes_password_tmp(store: Path, tmp_path: Path):
+    _, cert = key_entry(store.read_bytes(), PASSWORD, "wso2carbon")
+    home = _vault_home(tmp_path, store, {"A.Password": encrypt(cert, "db-secret")}, PASSWORD)
+    secrets = standin_vault.load(home / "conf", home)
+    assert secrets == {"A.Password": "db-secret"}
+    assert not (home / "password-tmp").exists()  # DefaultSecretCallbackHandler deletes it once read
+
+
+@pytest.mark.parametrize("case,words", [
+    ("no password file", "Either Identity or Trust keystore password is mandatory"),
+    ("wrong password", "IOError loading keyStore from ' repository/resources/security/wso2carbon.jks '"),
+    ("corrupt cipher text", "IOError when decoding the input stream for cipher"),
+    ("another key's cipher text", "IOError when reading the input stream for cipher"),
+])
+def test_standin_fails_as_the_product(store: Path, tmp_path: Path, case: str, words: str):
+    _, cert = key_entry(store.read_bytes(), PASSWORD, "wso2carbon")
+    text = {"corrupt cipher text": "@@@not-base64", "another key's cipher text": base64.b64encode(b"x" * 256).decode()
+            }.get(case, encrypt(cert, "db-secret"))
+    password = {"no password file": None, "wrong password": "wso2carbon"}.get(case, PASSWORD)
+    home = _vault_home(tmp_path, store, {"A.Password": text}, password)
+    with pytest.raises(StartupError) as e:
+        standin_vault.load(home / "conf", home)
+    assert words in e.value.message
+
+
+@pytest.mark.parametrize("example,trust", [("ei-broker-003.yaml", False), ("lab.yaml", True),
+                                           ("ei-integrator-004.yaml", True)])
+def test_aliases_are_the_products_per_profile(example: str, trust: bool):
+    """The shipped cipher-tool.properties' aliases of each profile (SOURCES.md V6); the truststore's
+    only where the params name its password (003 has no certificates section)."""
+    from types import SimpleNamespace
+    from runbook_lib.params import load_params, node_views
+    from runbook_lib.sections.securevault.aliases import node_secrets
+    p = load_params(Path(__file__).resolve().parent.parent / "params" / example)
+    for v in node_views(p).values():
+        aliases = [s.alias for s in node_secrets(SimpleNamespace(params=p), v, ["WSO2_USER_DB"])]
+        assert {"Carbon.Security.KeyStore.Password", "Carbon.Security.KeyStore.KeyPassword",
+                "UserManager.AdminUser.Password", "Server.Service.Connector.keystorePass",
+                "Datasources.WSO2_USER_DB.Configuration.Password"} <= set(aliases)
+        assert ("Carbon.Security.TrustStore.Password" in aliases) == trust
+        assert ("transports.amqp.sslConnection.keyStore.password" in aliases) == (v.node.role == "broker")
+        assert len(aliases) == len(set(aliases))

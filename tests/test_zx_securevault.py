@@ -1,0 +1,201 @@
+"""Issue 19 on a fresh lab (params/lab.yaml, Secure Vault on): after `--apply`
+no secret's value is in any file under any product home nor in any process's
+command line; every cipher text decrypts, independently (keytool + openssl),
+to the right value; the secret files are 0600 and the product user's; the
+nodes start and 08 passes; a second apply changes nothing; a wrong keystore
+password stops the run at preflight, before anything is written."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.configedit import read_properties
+from runbook_lib.lab import api as labmod
+from runbook_lib.lab.paths import lab_paths
+from runbook_lib.params import node_views
+from runbook_lib.params.secrets import read_secrets_file
+
+from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+
+pytestmark = pytest.mark.lab
+quiet = {"log": lambda *_: None}
+SCANNED = ("DB_APP_PASSWORD", "SVN_PASSWORD", "KEYSTORE_PASSWORD", "DB_ADMIN_PASSWORD")
+# TRUSTSTORE_PASSWORD stays WSO2's published `wso2carbon` in the lab (the shipped client-truststore.jks):
+# the same word names the key alias, the keystore file and the lab's database user, so it cannot be scanned for.
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "runbook"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1800, env=env)
+
+
+@pytest.fixture(scope="module")
+def applied(lab_params, tmp_path_factory):
+    skip_if_shared()
+    labmod.down(lab_params, **quiet)
+    labmod.up(lab_params, PARAMS_LAB, **quiet)
+    out = tmp_path_factory.mktemp("runs")
+    first = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "first"))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    yield out, first
+    labmod.down(lab_params, **quiet)
+
+
+def _opt(lab_params) -> list[Path]:
+    paths = lab_paths(lab_params)
+    return [paths.host(h) / "opt" for h in lab_params.hosts]
+
+
+def test_no_secret_in_any_file_or_command_line(applied, lab_params):
+    secrets = read_secrets_file(lab_params.secrets_file)
+    values = {k: secrets[k].encode() for k in SCANNED}
+    bad = [f"{f}: {k}" for root in _opt(lab_params) for f in root.rglob("*") if f.is_file()
+           for k, v in values.items() if v in f.read_bytes()]
+    assert bad == []
+    seen = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        seen += 1
+        assert not [k for k, v in values.items() if v in cmdline], cmdline
+    assert seen > 20
+    assert b"standin" in b"".join((p / "cmdline").read_bytes() for p in Path("/proc").iterdir()
+                                  if p.name.isdigit() and (p / "cmdline").exists())  # the nodes are running
+
+
+def _openssl_key(store: Path, password: str, tmp: Path) -> Path:
+    env = {**os.environ, "KSP": password}
+    p12, pem = tmp / f"{hashlib.sha1(str(store).encode()).hexdigest()}.p12", tmp / "key.pem"
+    subprocess.run(["keytool", "-importkeystore", "-noprompt", "-srckeystore", str(store), "-srcstoretype", "JKS",
+                    "-srcstorepass:env", "KSP", "-destkeystore", str(p12), "-deststoretype", "PKCS12",
+                    "-deststorepass:env", "KSP"], check=True, capture_output=True, env=env)
+    pem = p12.with_suffix(".pem")
+    subprocess.run(["openssl", "pkcs12", "-in", str(p12), "-nocerts", "-nodes", "-passin", "env:KSP", "-out",
+                    str(pem)], check=True, capture_output=True, env=env)
+    return pem
+
+
+def test_cipher_texts_decrypt_independently(applied, lab_params, tmp_path):
+    secrets = read_secrets_file(lab_params.secrets_file)
+    want = {"Carbon.Security.KeyStore.Password": secrets["KEYSTORE_PASSWORD"],
+            "Carbon.Security.KeyStore.KeyPassword": secrets["KEYSTORE_PASSWORD"],
+            "Server.Service.Connector.keystorePass": secrets["KEYSTORE_PASSWORD"],
+            "Carbon.Security.TrustStore.Password": secrets["TRUSTSTORE_PASSWORD"],
+            "Carbon.DeploymentSynchronizer.SvnPassword": secrets["SVN_PASSWORD"],
+            "UserManager.AdminUser.Password": "admin"}  # as shipped: the runbook keeps the admin's password
+    paths, checked = lab_paths(lab_params), 0
+    for v in node_views(lab_params).values():
+        base = paths.host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
+        conf = base / v.spec.conf_dir
+        texts = read_properties((conf / "security" / "cipher-text.properties").read_bytes())
+        pem = _openssl_key(base / v.spec.security_dir / "wso2carbon.jks", secrets["KEYSTORE_PASSWORD"], tmp_path)
+        assert any(a.startswith("Datasources.") for a in texts)
+        for alias, text in texts.items():
+            res = subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", str(pem)],
+                                 input=base64.b64decode(text), capture_output=True, check=True)
+            expected = secrets["DB_APP_PASSWORD"] if alias.startswith("Datasources.") else \
+                want.get(alias, secrets["KEYSTORE_PASSWORD"] if ".keyStore." in alias else secrets["TRUSTSTORE_PASSWORD"])
+            assert res.stdout.decode() == expected, (v.name, alias)
+            checked += 1
+        carbon = (conf / "carbon.xml").read_text()
+        assert 'xmlns:svns="http://org.wso2.securevault/configuration"' in carbon
+        assert 'svns:secretAlias="Carbon.Security.KeyStore.Password">password</Password>' in carbon
+        secret_conf = read_properties((conf / "security" / "secret-conf.properties").read_bytes())
+        assert secret_conf["keystore.identity.location"] == "repository/resources/security/wso2carbon.jks"
+        assert not (base / v.spec.carbon_home / "password-tmp").exists()  # gone after the start
+    assert checked > 40
+
+
+def test_modes_and_owner(applied, lab_params):
+    paths = lab_paths(lab_params)
+    for v in node_views(lab_params).values():
+        base = paths.host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
+        owner = base.stat().st_uid
+        files = [base / v.spec.conf(k) for k in ("carbon", "user_mgt", "datasources", "catalina")]
+        files += [base / v.spec.conf_dir / "security" / "cipher-text.properties",
+                  base / v.spec.security_dir / "wso2carbon.jks", base / v.spec.security_dir / "client-truststore.jks"]
+        files += list((base / v.spec.conf_dir / "datasources").glob("master-datasources.xml.bak.*"))
+        for f in files:
+            st = f.stat()
+            assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o600", owner), f
+
+
+def test_second_apply_changes_nothing_and_check_sees_mode_drift(applied, lab_params):
+    out, _ = applied
+    second = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "second"))
+    assert second.returncode == 0, second.stdout[-3000:]
+    summary = json.loads((out / "second" / "summary.json").read_text())
+    assert "0 changes" in second.stdout, second.stdout[-2000:]
+    assert summary  # the run record exists
+    v = next(x for x in node_views(lab_params).values() if x.name == "worker3")
+    f = lab_paths(lab_params).host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/") / v.spec.conf("datasources")
+    f.chmod(0o644)
+    check = _cli("check", str(PARAMS_LAB), "--sections", "registry_mount")
+    assert check.returncode == 2, check.stdout[-2000:]
+    assert "master-datasources.xml: mode 0644 -> 0600" in check.stdout
+
+
+def test_a_cipher_text_that_does_not_decrypt_stops_the_node(applied, lab_params):
+    """SOURCES.md V5: the stand-in fails start-up with the library's words; 08 says what to do;
+    04 encrypts it again and the node starts."""
+    import runbook_lib as rb
+    from runbook_lib.sections import cluster_check as ct, secrets_at_rest
+    run = rb.open_run(PARAMS_LAB, apply=True, hosts="worker3")
+    v = next(x for x in run.selected_nodes() if x.name == "worker3")
+    h, path = run.host(v.host_name), f"{v.conf_dir}/security/cipher-text.properties"
+    assert ct.stop_node(run, v, 60).ok
+    data = h.read_file(path).decode()
+    alias = "Datasources.WSO2_USER_DB.Configuration.Password"
+    lines = [ln if not ln.startswith(alias + "=") else f"{alias}={base64.b64encode(b'x' * 256).decode()}"
+             for ln in data.splitlines()]
+    h.write_file(path, ("\n".join(lines) + "\n").encode(), backup=False)
+    check = ct.start_node(run, v, 60)
+    assert not check.ok and "input stream for cipher" in check.found and "04" in check.fix, check
+    assert h.run("test -e %s && echo left || echo gone", v.path("password-tmp")).stdout.strip() == "gone"
+    secrets_at_rest.plan(run).apply()
+    assert secrets_at_rest.verify(run).failed == []
+    assert ct.start_node(run, v, 60).ok
+
+
+def test_wrong_keystore_password_stops_before_anything_is_written(applied, lab_params):
+    out, _ = applied
+    roots = _opt(lab_params)
+    def files() -> dict[str, bytes]:  # the configuration and the keystores (the running nodes write logs, SVN)
+        return {str(f): f.read_bytes() for r in roots for f in r.rglob("*")
+                if f.is_file() and ("conf" in f.parts or "security" in f.parts)}
+    before = files()
+    env = {**os.environ, "KEYSTORE_PASSWORD": "Not-The-Password-1"}
+    res = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "wrong"), env=env)
+    assert res.returncode == 1 and "6 failed" in res.stdout  # one keystore row per node
+    shown = "".join(p.read_text(errors="replace") for p in (out / "wrong").rglob("*") if p.is_file())
+    assert "keystore password is wrong" in shown and "Not-The-Password-1" not in shown
+    assert "FAIL 00_preflight" in res.stdout and "01_load_balancer" not in res.stdout.split("FAIL 00_preflight")[1]
+    assert files() == before
+
+
+def test_a_changed_database_password_end_to_end(applied, lab_params):
+    """Issue 19 item 6 (not yet rolling): a new value of the application user's password is
+    set in MariaDB (03), encrypted again on every node (04, 07: the plan names the aliases,
+    never the value), and 08 restarts the nodes whose files changed and passes."""
+    out, _ = applied
+    new = "Changed-" + hashlib.sha1(os.urandom(8)).hexdigest()[:16]
+    env = {**os.environ, "DB_APP_PASSWORD": new}
+    plan = _cli("check", str(PARAMS_LAB), "--sections", "databases", "registry_mount", env=env)
+    assert plan.returncode in (1, 2), plan.stdout[-2000:]  # 1: a node's login with the new value fails until 03 ran
+    assert "cipher text for alias Datasources.WSO2_USER_DB.Configuration.Password would change" in plan.stdout
+    assert new not in plan.stdout
+    res = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "changed"), env=env)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert "restarted" in "".join(p.read_text() for p in (out / "changed").rglob("08_*.ipynb"))
+    bad = [str(f) for root in _opt(lab_params) for f in root.rglob("*") if f.is_file() and new.encode() in f.read_bytes()]
+    assert bad == []
