@@ -91,6 +91,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_lab.py
 	$(BIN)/python benchmarks/bench_scale.py --workers 4 32 128 --cluster-test 4 32
 	$(BIN)/python benchmarks/bench_cluster_test.py
+	$(BIN)/python benchmarks/bench_rolling.py
 
 clean: lab-down
 	rm -rf $(VENV) runs

@@ -13,4 +13,4 @@ from .core.step import Check, Checks, Operation, Plan, Report
 
 __version__ = "0.1.0"
 __all__ = ["open_run", "Run", "Plan", "Operation", "Report", "Check", "Checks", "show", "report", "preview",
-           "verify", "require", "apply"]
+           "verify", "require", "apply", "summary"]

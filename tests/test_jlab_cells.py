@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from runbook_lib.core import cells, recorder, render, step
+from runbook_lib.core import cells, recorder, step
 from runbook_lib.core.binding import Drift
 from runbook_lib.core.change import Change, EditNote, content_hash
 from runbook_lib.core.standing import NEXT_APPLY, NEXT_DONE, NEXT_FIX, Standing, Summary, setting_name

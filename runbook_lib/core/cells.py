@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ..params.secrets import mask_text
-from .binding import Drift, differences
 from .errors import RunbookError
 from .standing import Standing, Summary
 from .step import Checks, Plan, Report

@@ -18,13 +18,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..products import PRODUCTS, UnsupportedProduct, spec_for
-from .fields import (DOMAIN_RE, MYSQL_HOST_RE, NODE_ID_RE, SECRET_NAME_RE, SUPPORTED_LINES, TENANT_RANGE_RE,
+from .fields import (DOMAIN_RE, MYSQL_HOST_RE, NODE_ID_RE, TENANT_RANGE_RE,
                      VERSION_RE, AbsPath, HostName, Name, Port, SecretRef, SqlIdent, SqlUser, Strict, UnixUser, fail)
+from .deploysync import DeploymentSync
 from .securevault import SecureVault
 
 class Product(Strict):
@@ -224,30 +224,6 @@ class Database(Strict):
         if any(pair.split("=", 1)[0].lower() in ("password", "user") for pair in pairs):
             raise fail("a user or password in the JDBC URL options",
                        "remove it: the user is app_user and the password app_password: {secret: NAME}")
-        return v
-
-
-class DeploymentSync(Strict):
-    kind: Literal["svn", "rsync", "none"] = "none"
-    source: str | None = None  # rsync: the node that pushes its repository/deployment/server/ to the others
-    interval_min: Annotated[int, Field(ge=1, le=59)] = 1  # rsync: the schedule, every N minutes (cron)
-    host: str | None = None
-    url: str | None = None
-    user: str | None = None
-    password: SecretRef | None = None
-    repo_path: Annotated[str, Field(pattern=r"^/[^\s]*$")] | None = None  # on the SVN host, for svnadmin create
-
-    @field_validator("url")
-    @classmethod
-    def _svn_url(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        parts = urlsplit(v)
-        if parts.scheme not in ("svn", "svn+ssh", "http", "https") or not parts.hostname or any(c.isspace() for c in v):
-            raise fail(f"{v!r} is not an SVN repository URL", "write svn://HOST/REPO or http(s)://HOST/svn/REPO")
-        if parts.password is not None:
-            raise fail("a password written in clear text in the URL",
-                       "remove it from the URL and write `password: {secret: NAME}` under deployment_sync")
         return v
 
 

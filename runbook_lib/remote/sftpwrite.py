@@ -19,7 +19,6 @@ mount in containers and in the lab).
 
 from __future__ import annotations
 
-import posixpath
 import stat as st
 from typing import Any, NamedTuple
 

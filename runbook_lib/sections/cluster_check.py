@@ -25,6 +25,7 @@ from ..core.step import Check, Checks
 from ..core.textview import TextShown, text_table
 from ..params import NodeView
 from .cluster import carbonlog as L
+from .cluster.startfaults import explain
 from .clustering import script_command
 from .securevault.startup import give_password, take_back
 
@@ -68,34 +69,6 @@ def member_id(v: NodeView) -> str:
 
 
 # -- start ------------------------------------------------------------------
-FIXES = [
-    ("Access denied", "a datasource in master-datasources.xml has the wrong user or password: correct it "
-                      "(04_registry_mount) and check the grants (03_databases)"),
-    ("Address already in use", "another process (often a second node on this host with the same Offset) has the "
-                               "port: give each node on a host its own offset in the params (05/06)"),
-    ("ClassNotFoundException: ", "no jar in the lib directory holds the datasource's driverClassName: install the "
-                                 "driver jar (03_databases) and check driverClassName (04_registry_mount)"),
-    ("Unable to create initial connections of pool", "a datasource in master-datasources.xml cannot connect: "
-                                                     "check each URL, user and password (04) and the database (03)"),
-    ("Error in looking up data source", "registry.xml or user-mgt.xml name a datasource master-datasources.xml "
-                                        "does not define (04_registry_mount)"),
-    ("not well-formed", "the file named above is not well-formed XML: restore it from its backup"),
-    ("Permission denied", "a port below 1024 needs root: start the node as the documents start the ELB, "
-                          "`sudo -E sh <home>/bin/wso2server.sh start` (08 does), not as a plain user"),
-    ("Cannot initialize cluster", "the clustering agent in axis2.xml cannot start in this product (05/06)"),
-    ("keystore password is mandatory", "Secure Vault found no password-tmp in the node's CARBON_HOME: start it "
-                                       "through 08/07, which write it just before the start"),
-    ("IOError loading keyStore", "the keystore password given to Secure Vault is wrong: set the secret named in "
-                                 "securevault.keystore_password to the node's wso2carbon.jks password"),
-    ("input stream for cipher", "a cipher text in conf/security/cipher-text.properties does not decrypt with the "
-                                "node's key: re-run 04 (07 for brokers) with apply=True to encrypt it again"),
-]
-
-
-def explain(line: str) -> str:
-    return next((fix for needle, fix in FIXES if needle in line), "read the node's log above the ERROR line")
-
-
 def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     """Start V through its own start script (unless running) and wait for
     `WSO2 Carbon started` or the first ERROR of this start."""

@@ -15,7 +15,7 @@ load balancer is open to its ports: its in-flight requests are finished.
 
 Why draining matters beyond the requests in flight: nginx holds a server
 that refused a connection as failed for fail_timeout (10 s, the default the
-runbook keeps, cluster_traffic.NGINX_FAIL_TIMEOUT); a drained server gets no
+runbook keeps, cluster/routing.NGINX_FAIL_TIMEOUT); a drained server gets no
 request, so it is never marked failed while it restarts, and the reload that
 returns it starts with fresh state."""
 

@@ -162,3 +162,11 @@ def whole_file_op(run: Run, v: NodeView, name: str, content_fn) -> Operation:  #
 
 def cipher_tool(v: NodeView, secrets: list[Secured]) -> bytes:
     return _body("alias = file//xpath,attribute?", [(s.alias, tool_line(v, s)) for s in secrets])
+
+
+def revealed(run: Run, v: NodeView, alias: str) -> str | None:
+    """ALIAS's secret as the node resolves it: its cipher text decrypted with the
+    node's key (for a check that must log in as the node's own user; never shown)."""
+    data = run.host(v.host_name).read_file(posixpath.join(security_dir(v), CIPHER_TEXT))
+    text = read_properties(data).get(alias) if data else None
+    return decrypt(node_key(run, v).key_der, text, run.params.securevault.padding) if text else None
