@@ -359,8 +359,9 @@ def test_notebook_headless(lab, tmp_path) -> None:
     res, text = papermill("01_load_balancer.ipynb", tmp_path / "b.ipynb", "-p", "apply", "True")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "01 nginx: HTTP vhost: no changes - everything already as intended (2 checked)" in text
-    res, text = papermill("01_load_balancer.ipynb", tmp_path / "c.ipynb")  # plan only
-    assert res.returncode == 0 and "not applied (apply=False)" in text
+    res, text = papermill("01_load_balancer.ipynb", tmp_path / "c.ipynb")  # plan only, on a converged lab
+    assert res.returncode == 0 and "01 nginx: HTTP vhost: nothing to apply." in text  # no changes, no Apply (issue 25)
+    assert "01 nginx HTTP vhost (plan, not applied): 4 passed, 0 to change, 0 failed" in text
     print(f"three notebook runs: {time.time() - t0:.1f}s")
 
 

@@ -123,6 +123,8 @@ def datasource_node(run: Run, ds: Datasource, driver: str, password: str, descri
 def written_descriptions(data: bytes | None) -> dict[str, str]:
     """Each datasource's <description> as the file has it, by name: a description
     is the operator's own words, so an existing one is kept (an adopted cluster's, issue 20)."""
+    if not data:
+        return {}
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
     except (etree.XMLSyntaxError, ValueError):  # no file yet, or one the edit step reports as malformed
