@@ -4,7 +4,9 @@ Item 9 (002's lab: manager, two workers, SVN): 08 removes its test proxy once it
 has proven delivery, and every node logs the undeployment and drops the file (the
 manager's deletion travels through SVN); `runbook rollback` of the run then leaves
 no file of the run on the nodes (certificates, the JDBC driver, the proxy),
-and lists the SVN repository it created instead of deleting it."""
+and lists the SVN repository it created instead of deleting it. On 004's lab (rsync), the
+rollback also stops the schedule loop the run started and leaves no file of the run
+(the loop's own log and pid file included) and no line in another host's authorized_keys."""
 
 from __future__ import annotations
 
@@ -218,7 +220,47 @@ def test_004_rsync_delivers_the_artifact_from_the_source_node(tmp_path):
             second = run_sections(path, apply=True, only=["workers"], out_dir=tmp_path / "again",
                                   progress=lambda *_: None)
             assert second.ok and sum(s.changed for s in second.sections) == 0, second.text()
+            folder = h1.check('printf %s "$HOME"').stdout + "/" + rsync_sync.DIR
+            pub = h1.check("cat %s/id_ed25519.pub", folder).stdout.split()[1]
         finally:
             run.close()
+        _rollback_leaves_no_rsync(path, tmp_path / "apply", folder, pub)
     finally:
         labmod.down(p, **quiet)
+
+
+PROCS = """for d in /proc/[0-9]*; do printf '%s %s ' "${d#/proc/}" "$(readlink $d/cwd)"; \
+tr '\\0' ' ' < $d/cmdline; echo; done 2>/dev/null"""
+
+
+def _rollback_leaves_no_rsync(path: Path, out: Path, folder: str, pub: str) -> None:
+    """Item 9 for rsync: rollback stops the schedule loop the run started (by its recorded pid, its whole process
+    group) and removes every file of the run, the loop's own log and pid file and the folder included, and the key
+    line from the other host's authorized_keys."""
+    changes = read_changes(out)
+    loops = [c for c in changes if c.kind == "loop"]
+    assert len(loops) == 1 and loops[0].detail == f"{folder}/schedule.sh", loops
+    assert {c.path for c in changes if c.kind == "output"} == {f"{folder}/rsync.log", f"{folder}/schedule.pid"}
+    made = {(c.host, c.path) for c in changes if not c.existed and c.kind in ("file", "dir", "output")}
+    assert (loops[0].host, folder) in made
+    keys = {(c.host, c.path) for c in changes if c.path.endswith("/.ssh/authorized_keys")}
+    assert keys and all(host != loops[0].host for host, _ in keys), keys
+
+    back = _cli("rollback", str(out))
+    print(back.stdout[-6000:], back.stderr[-2000:])
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "stopped 1 schedule(s)" in back.stdout and "refused" not in back.stdout, back.stdout
+    run = open_run(path, apply=False)
+    try:
+        left = [f"{host}:{pth}" for host, pth in made if run.host(host).run("test -e %s", pth, sudo=True).ok]
+        assert left == [], left  # no file or folder of the run on either node
+        for host in {h for h, _ in made}:  # no process of the loop (its sleep, the script, rsync) runs: none has
+            # the folder as its working directory (the loop cds there) or in its command line
+            procs = run.host(host).run(PROCS, sudo=True).stdout.splitlines()
+            assert len(procs) > 5 and [ln for ln in procs if folder in ln] == [], (host, procs)
+        for host, pth in keys:
+            assert pub not in (run.host(host).read_file(pth) or b"").decode(), (host, pth)
+        again = _cli("rollback", str(out))  # a second rollback finds nothing left to do
+        assert again.returncode == 0 and "stop " not in again.stdout, again.stdout
+    finally:
+        run.close()

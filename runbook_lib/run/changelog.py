@@ -39,6 +39,9 @@ class FileChange:
     run_id: str
     at: str = ""
     kind: str = "file"  # file | dir (removed by rollback when empty) | listed (never removed: e.g. a repository)
+    # | output (written by what the run started, e.g. a log: removed) | loop (a process the run started: PATH is
+    # `process <pid>`, DETAIL its script; stopped) | cron (PATH `crontab`, DETAIL the line the run added: removed)
+    detail: str = ""
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -49,13 +52,13 @@ def sha256(data: bytes) -> str:
 
 
 def record_file(host: str, path: str, *, existed: bool, backup: str | None, sha256_after: str, sudo: bool,
-                run_id: str, kind: str = "file") -> None:
+                run_id: str, kind: str = "file", detail: str = "") -> None:
     """Append one file change to the run's changes.jsonl (nothing outside a recorded run)."""
     target = changes_file()
     if target is None:
         return
     at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at, kind)
+    entry = FileChange(host, path, existed, backup, sha256_after, sudo, run_id, at, kind, detail)
     with open(target, "a") as f:
         f.write(entry.to_json() + "\n")
 
@@ -76,7 +79,9 @@ def record_remote(h, path: str, *, existed: bool, backup: str | None, sudo: bool
     record_file(h.name, path, existed=existed, backup=backup, sha256_after=digest, sudo=sudo, run_id=h.run_id)
 
 
-def record_made(h, path: str, *, kind: str, sudo: bool = False) -> None:
-    """Record a folder the run created (``dir``: rollback removes it once empty) or
-    something it made that rollback only lists (``listed``: an SVN repository)."""
-    record_file(h.name, path, existed=False, backup=None, sha256_after="", sudo=sudo, run_id=h.run_id, kind=kind)
+def record_made(h, path: str, *, kind: str, sudo: bool = False, detail: str = "") -> None:
+    """Record a folder the run created (``dir``: rollback removes it once empty), something it made that
+    rollback only lists (``listed``: an SVN repository), or what a schedule it started writes and is
+    (``output``, ``loop``, ``cron``: see FileChange.kind)."""
+    record_file(h.name, path, existed=False, backup=None, sha256_after="", sudo=sudo, run_id=h.run_id, kind=kind,
+                detail=detail)

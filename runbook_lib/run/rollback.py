@@ -7,7 +7,9 @@ byte for byte (or removes a file the run created), but only where the file is
 still what the run left: a file changed since (drift) is refused unless
 ``force``. It shows the diff it is about to restore first.
 
-Folders the run created (08's test webapp) are removed once empty. Databases,
+Folders the run created (08's test webapp) are removed once empty. A schedule the
+run started (06's rsync loop or crontab line) is stopped first and the files it
+wrote removed (rollback_schedule.py). Databases,
 users, grants and tables the run created, and the SVN repository it created
 (05), are listed, never dropped: dropping data must be a person's decision.
 """
@@ -23,6 +25,7 @@ from ..core.change import unified_diff
 from ..core.errors import RunbookError
 from ..core.redact import redact_text
 from ..remote.host import Host
+from . import rollback_schedule as schedule
 from .changelog import FileChange, read_changes, sha256
 
 DB_PREFIXES = ("database ", "user ", "grant ", "tables in ")
@@ -38,7 +41,7 @@ if ! mv -f {tmp} {path} 2>/dev/null; then cat {tmp} > {path}; fi
 class FileRollback:
     host: str
     path: str
-    action: str  # restore | remove | unchanged | refused | impossible
+    action: str  # restore | remove | stop (a schedule the run started) | unchanged | refused | impossible
     reason: str = ""
     diff: str = ""
     done: bool = False
@@ -61,7 +64,8 @@ class RollbackReport:
 
     def text(self, diffs: bool = True) -> str:
         verb = "would roll back" if self.dry_run else "rolled back"
-        out = [f"{verb} {self.run_dir}: {sum(f.action in ('restore', 'remove') for f in self.files)} file(s)"]
+        out = [f"{verb} {self.run_dir}: {sum(f.action in ('restore', 'remove') for f in self.files)} file(s)"
+               + (f", stopped {n} schedule(s)" if (n := sum(f.action == "stop" for f in self.files)) else "")]
         for f in self.files:
             out.append(f.line())
             if diffs and f.diff:
@@ -172,7 +176,20 @@ def rollback(run_dir: str | Path, hosts: dict[str, Host], *, only: list[str] | N
         if first.kind == "listed":
             report.listed_items.append(f"{first.host}:{first.path}")
             continue
-        fr, before = (_plan_dir(h, first, removing), None) if first.kind == "dir" else _plan_one(h, first, last, force)
+        if first.kind in ("loop", "cron"):
+            stop = schedule.stop_loop if first.kind == "loop" else schedule.remove_cron_line
+            action, reason, done = stop(h, first, dry_run)
+            report.files.append(FileRollback(first.host, first.path, action, reason, done=done))
+            if action == "stop" and not dry_run and not done:
+                raise RunbookError(f"{h.name}: {reason} did not stop. Fix: end it by hand ("
+                                   f"{'kill it' if first.kind == 'loop' else 'crontab -e'}), then roll back again")
+            continue
+        if first.kind == "output":
+            fr, before = FileRollback(first.host, first.path, *schedule.plan_output(h, first)), None
+        elif first.kind == "dir":
+            fr, before = _plan_dir(h, first, removing), None
+        else:
+            fr, before = _plan_one(h, first, last, force)
         report.files.append(fr)
         if fr.action == "remove":
             removing.add(first.path)

@@ -16,7 +16,9 @@ The schedule: the guide's crontab line (`*/N * * * * <script>`), installed with
 `crontab` where the host has it. A host without cron (the lab's hosts: no cron
 daemon, no crontab command) gets the same line run by a loop the runbook starts
 detached (`schedule.sh`, its pid in `schedule.pid`; it does not survive a reboot,
-which a real host's cron does): the check says which of the two runs it."""
+which a real host's cron does): the check says which of the two runs it. `runbook
+rollback` of the run that started the schedule stops it (the loop by the pid recorded,
+only while that pid is still the loop; the crontab line) and removes what it wrote."""
 
 from __future__ import annotations
 
@@ -170,16 +172,28 @@ def _schedule(run: Run, folder: str, dry: bool) -> Change:
             return Change(target, False, f"crontab has `{line}`", host=v.host_name)
         cmd = f"(crontab -l 2>/dev/null; echo {shlex.quote(line)}) | crontab -"
         if not dry:
+            _record_outputs(h, folder, ("rsync.log",))
             h.check(cmd)
+            record_made(h, "crontab", kind="cron", detail=line)
         return Change(target, True, f"{'would add' if dry else 'added'} `{line}` to the crontab", commands=(cmd,),
                       host=v.host_name)
     if _loop_alive(run, folder):
         return Change(target, False, "no cron on this host: the schedule loop runs", host=v.host_name)
-    cmd = f"nohup sh {folder}/schedule.sh >/dev/null 2>&1 &"
+    cmd = f"setsid nohup sh {folder}/schedule.sh >/dev/null 2>&1 &"
     if not dry:
-        h.check("nohup sh %s/schedule.sh >/dev/null 2>&1 </dev/null &", folder)
+        _record_outputs(h, folder, ("rsync.log", "schedule.pid"))
+        # setsid: the loop leads a process group of its own, so rollback ends it with its sleep and rsync
+        pid = h.check("setsid nohup sh %s/schedule.sh >/dev/null 2>&1 </dev/null & echo $!", folder).stdout.strip()
+        record_made(h, f"process {pid}", kind="loop", detail=f"{folder}/schedule.sh")
     return Change(target, True, f"{'would start' if dry else 'started'} the schedule loop (no cron on this host): "
                   f"the command of `{line}`", commands=(cmd,), host=v.host_name)
+
+
+def _record_outputs(h, folder: str, names: tuple[str, ...]) -> None:
+    """The files the schedule writes itself, recorded (before it starts) when not there yet: rollback removes them."""
+    for name in names:
+        if not h.run("test -e %s/%s", folder, name).ok:
+            record_made(h, f"{folder}/{name}", kind="output")
 
 
 def _loop_alive(run: Run, folder: str) -> bool:
