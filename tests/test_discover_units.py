@@ -94,6 +94,16 @@ def test_a_plan_difference_is_accepted_only_when_the_report_names_its_file():
     assert unnamed == ["06_workers  n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'"]
 
 
+def test_an_exact_item_names_its_home_but_not_the_files_under_it():
+    items = [Item("fault", "secret files 0644", "n1", "/opt/ei", None, "04 sets 0600", exact=True)]
+    diffs = [("04_registry_mount", "n1  /opt/ei: /opt/ei/conf/carbon.xml: mode 0644 -> 0600 (would change)"),
+             ("05_manager", "n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'")]
+    named, unnamed = match(diffs, items)
+    assert [d for d, _ in named] == ["04_registry_mount  n1  /opt/ei: /opt/ei/conf/carbon.xml: mode 0644 -> 0600 "
+                                     "(would change)"]
+    assert unnamed == ["05_manager  n1  /opt/ei/conf/axis2/axis2.xml: domain: 'x' -> 'y'"]
+
+
 def test_the_discover_notebook_is_outside_the_run_order():
     import nbformat
 

@@ -21,6 +21,7 @@ from ..params.secrets import mask_text, read_secrets_file
 from ..remote.probe import quote
 from . import assemble as A, services as S
 from .consistency import Item, report
+from .secretmodes import mode_items
 from .dbread import read_database
 from .found import Problem
 from .homes import find_homes
@@ -264,7 +265,7 @@ def discover(opts: Options, progress=print) -> Result:
     facts = gather(opts)
     try:
         tree = build_tree(facts, opts)
-        items = report(facts)
+        items = report(facts) + mode_items(facts)
         secrets = collect(facts, opts.db_admin_secret, _admin_password(opts))
     finally:
         close_all(facts.reached)

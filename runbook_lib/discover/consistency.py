@@ -23,6 +23,7 @@ class Item:
     path: str  # the file, or "" for the host as a whole
     line: int | None
     action: str  # what the runbook would do about it
+    exact: bool = False  # names its path only, not the files under it (a home: secretmodes.py)
 
     def text(self) -> str:
         where = f"{self.host}:{self.path}" + (f":{self.line}" if self.line else "") if self.path else self.host
@@ -84,6 +85,11 @@ def report(facts: Facts) -> list[Item]:
         if node_role(f).value == "worker" and (f.depsync("AutoCommit") or Found("")).value == "true":
             items.append(_item("fault", f"{n}: a worker with AutoCommit true (only the manager commits)",
                                f.depsync("AutoCommit"), "06 sets AutoCommit false"))
+        pattern, role = f.param("clusteringPattern"), node_role(f).value
+        if pattern is not None and role in ("manager", "worker") and pattern.value != "WorkerManager":
+            items.append(_item("style", f"{n}: clusteringPattern {pattern.value} on a {role} (as shipped: every "
+                               "node runs the scheduled tasks)", pattern, "05/06 write WorkerManager (the params "
+                               "model has no clustering pattern): scheduled tasks run on the manager only"))
         for c in ("9763", "9443"):
             if n in cluster and f.files["catalina"].ok and f.proxy_port(c) is None and facts.lb_address:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,

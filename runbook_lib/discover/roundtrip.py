@@ -42,7 +42,8 @@ def match(differences: list[tuple[str, str]], items: list[Item]) -> tuple[list[t
     named, unnamed = [], []
     for section, d in differences:
         host, path = _host_path(d)
-        item = next((i for i in items if i.host == host and _names(i.path, path)), None)
+        item = next((i for i in items if i.host == host and (path == i.path if i.exact else _names(i.path, path))),
+                    None)
         if item is None:
             unnamed.append(f"{section}  {d}")
         else:

@@ -36,7 +36,8 @@ def collect(facts: Facts, admin_secret: str, admin_value: str | None) -> list[Se
     app = None
     for f in facts.nodes.values():
         for d in f.datasources():
-            if d.password.value or d.vault_alias:
+            # the embedded H2 datasource (shipped wso2carbon/wso2carbon) is not the app user's
+            if (d.password.value or d.vault_alias) and not d.url.value.startswith("jdbc:h2:"):
                 app = app or d
     if app is not None:
         state = f"under Secure Vault (alias {app.vault_alias})" if app.vault_alias else "in clear"
