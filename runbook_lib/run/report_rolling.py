@@ -123,12 +123,9 @@ def render(run_dir: Path) -> str:
 
 
 def write(run_dir: str | Path) -> Path:
-    """(Re)write RUN_DIR/index.html of a rolling apply."""
-    from .report import register_secrets  # report.py hands rolling folders here: import late, no circle
+    """(Re)write RUN_DIR/index.html of a rolling apply (report.write_report
+    comes here, after registering the params' secrets for the masker)."""
     run_dir = Path(run_dir)
-    params_file = Journal(run_dir).state().start.get("params_file")
-    if params_file:
-        register_secrets(params_file)
     target = run_dir / INDEX
     tmp = target.with_suffix(".tmp")
     tmp.write_text(mask_text(render(run_dir)))
