@@ -31,6 +31,8 @@ from runbook_lib.lab import control as lab
 from runbook_lib.lab.loadgen import cluster_load
 from runbook_lib.params import load_params
 from runbook_lib.run.journal import Journal
+from runbook_lib.run.report import write_report
+from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.rolling_timeline import explain, out_intervals, rollout_window, svg, text
 from runbook_lib.run.runner import run_sections
 from runbook_lib.sections.cluster_check import members_of
@@ -90,6 +92,8 @@ def main() -> None:
     a, b = rollout_window(entries, res.started_at)
     during = [s for s in res.samples if a <= s.t <= b]
     (out / "rolling" / "timeline.svg").write_text(svg(res, entries))
+    save_load(out / "rolling", res)
+    write_report(out / "rolling")  # index.html with the same timeline and the failures explained
     print(f"\nrolling apply on the lab ({p.load_balancer.kind}, {params_file.name}, batch {args.batch}, "
           f"{args.rate:g} requests/s from {res.source}): exit {rc}, {took:.1f}s")
     print(f"  requests sent            {res.sent}")
@@ -104,7 +108,7 @@ def main() -> None:
         print(f"  {line}")
     print(f"  target: >= 2000 during the rollout, 0 failed: "
           f"{'met' if len(during) >= 2000 and res.failed == 0 and rc == 0 else 'NOT met'}")
-    print(f"  run folder: {out} (timeline.svg, journal.jsonl)")
+    print(f"  run folder: {out} (index.html, timeline.svg, journal.jsonl)")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import pytest
 import runbook_lib as rb
 from runbook_lib.lab.loadgen import cluster_load
 from runbook_lib.run.journal import Journal
+from runbook_lib.run.report import write_report
+from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.runner import run_sections
 from runbook_lib.sections.cluster import carbonlog as L
 from runbook_lib.sections.cluster_check import members_of, read_log
@@ -106,6 +108,11 @@ def test_rolling_apply_under_load_drops_no_request(run, tmp_path):
     print(result.text())
     assert result.sent >= 20 * 40 and result.failed == 0, result.text()
     assert_rolled(run, starts, tmp_path / "r")
+    save_load(tmp_path / "r", result)  # as the benchmark does; `runbook report` then draws it over the rollout
+    page = write_report(tmp_path / "r").read_text()
+    assert "ROLLED" in page and f"{result.sent} requests, 0 failed" in page and "No request failed" in page
+    out_rows = page.split("id='out-times'")[1].split("</table>")[0]
+    assert all(f"<td>{n}</td>" in out_rows and f"{n} out" in page for n in ("worker1", "worker2", "worker3", "manager"))
     steps = [(e["batch"], e["step"]) for e in Journal(tmp_path / "r").entries() if e["event"] == "done"]
     assert [s for b, s in steps if b == 0] == ["drain", "apply", "restart", "wait", "return", "prove"]
     after = run_sections(PARAMS_LAB, apply=True, only=["test_cluster"], out_dir=tmp_path / "08",
@@ -136,6 +143,8 @@ def test_runner_killed_during_the_third_node_then_resumed(run, tmp_path):
     print(result.text())
     assert result.failed == 0, result.text()
     assert_rolled(run, starts, out)  # worker3 restarted once, though killed in its restart step
+    page = (out / "index.html").read_text()  # written when the resumed rollout ended: no load.json, the journal's times
+    assert "ROLLED" in page and "no load.json" in page and "<td>worker3</td>" in page.split("id='out-times'")[1]
 
 
 def test_resume_refused_when_a_node_was_restarted_underneath(run, tmp_path):

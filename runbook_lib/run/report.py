@@ -216,6 +216,13 @@ def write_report(run_dir: str | Path) -> Path:
     from ..core.evidence import read as read_evidence
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
+    if not summary_path.exists() and (run_dir / "journal.jsonl").exists():  # a rolling apply's folder (issue 21)
+        from . import report_rolling
+        from .journal import Journal
+        params_file = Journal(run_dir).state().start.get("params_file")
+        if params_file:
+            register_secrets(params_file)
+        return report_rolling.write(run_dir)
     if not summary_path.exists():
         raise RunbookError(f"{run_dir}: no summary.json, so not a run folder. Fix: give a folder made by "
                            "`runbook run` or `runbook check` (runs/<UTC time>/)")

@@ -312,3 +312,5 @@ def finish(r: Rollout) -> int:
 def write_summary(r: Rollout) -> None:
     """rolling.json: each batch's steps with their times, for the report and the load's timeline."""
     (r.out / "rolling.json").write_text(json.dumps(r.journal.entries(), indent=1) + "\n")
+    from .report import write_report
+    write_report(r.out)  # index.html with the timeline (report_rolling.py; again once load.json is saved)

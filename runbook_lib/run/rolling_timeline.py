@@ -77,10 +77,10 @@ def svg(load: LoadResult, entries: list[dict], width: int = 760) -> str:
     per, secs = load.per_second(), max(1.0, load.seconds)
     top = max((o + b for _, o, b in per), default=1) or 1
     x = lambda s: 40 + (width - 50) * s / secs  # noqa: E731 - a scale
-    h, parts = 160, []
+    h, parts, bands = 160, [], []  # the bands drawn over the bars (a steady load fills every second)
     for i, (names, a, b) in enumerate(out_intervals(entries, load.started_at)):
-        parts.append(f'<rect x="{x(a):.1f}" y="10" width="{max(1.0, x(b) - x(a)):.1f}" height="{h - 30}" '
-                     f'fill="#d0d7de" opacity="0.7"/><text x="{x(a):.1f}" y="{h - 6 - 10 * (i % 2)}" '
+        bands.append(f'<rect x="{x(a):.1f}" y="10" width="{max(1.0, x(b) - x(a)):.1f}" height="{h - 30}" '
+                     f'fill="#57606a" opacity="0.35"/><text x="{x(a):.1f}" y="{h - 6 - 10 * (i % 2)}" '
                      f'font-size="10">{html.escape(names)} out</text>')
     bar = (width - 50) / secs
     for s, ok, bad in per:
@@ -95,4 +95,4 @@ def svg(load: LoadResult, entries: list[dict], width: int = 760) -> str:
                         f"p95 {load.percentile(95):.1f} ms, p99 {load.percentile(99):.1f} ms")
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{h + 20}'>"
             f"<text x='40' y='{h + 14}' font-size='11'>{title} (requests per second; grey: node out)</text>"
-            + "".join(parts) + "</svg>")
+            + "".join(parts + bands) + "</svg>")

@@ -61,8 +61,9 @@ class _ProgressTail:
 
 
 # Notebooks opened by hand, never run in order (nor replayed by nbval): 09 adopts a
-# cluster built by hand (runbook discover; README "Day two: adopting a cluster").
-OUTSIDE_RUN_ORDER = frozenset({"09_discover"})
+# cluster built by hand (runbook discover; README "Day two: adopting a cluster");
+# 10 changes a running cluster node by node (runbook run --rolling; run/rolling.py).
+OUTSIDE_RUN_ORDER = frozenset({"09_discover", "10_rolling_apply"})
 
 
 def sections() -> list[str]:
