@@ -35,6 +35,7 @@ from runbook_lib.run.report import write_report
 from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.rolling_timeline import explain, out_intervals, rollout_window, svg, text
 from runbook_lib.run.runner import run_sections
+from runbook_lib.sections.cluster_traffic import redeploy_for_load
 from runbook_lib.sections.cluster_check import members_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,8 @@ def main() -> None:
     try:
         applied = run_sections(params_file, apply=True, out_dir=out / "applied", progress=lambda *_: None)
         assert applied.ok, applied.text()
+        deployed = redeploy_for_load(str(params_file))  # 08 removes its test proxy at its end; the load requests it
+        assert not deployed.failed, deployed.text()
         params = change_every_node(params_file)
         load = cluster_load(params, args.rate, 900).start()
         time.sleep(2)

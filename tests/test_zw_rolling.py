@@ -26,6 +26,7 @@ from runbook_lib.run.journal import Journal
 from runbook_lib.run.report import write_report
 from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.runner import run_sections
+from runbook_lib.sections.cluster_traffic import redeploy_for_load
 from runbook_lib.sections.cluster import carbonlog as L
 from runbook_lib.sections.cluster_check import members_of, read_log
 from runbook_lib.sections.lb.nginx_drain import drained_now
@@ -39,9 +40,12 @@ RUNBOOK = [sys.executable, "-m", "runbook_lib.cli"]
 
 @pytest.fixture(scope="module")
 def cluster(lab, tmp_path_factory):
-    """The whole runbook applied once (08 leaves the cluster running with its test proxy)."""
+    """The whole runbook applied once (08 leaves the cluster running), and 08's test proxy,
+    which 08 removes at its end, deployed again for the load."""
     summary = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("applied"), progress=lambda *_: None)
     assert summary.ok, summary.text()
+    deployed = redeploy_for_load(str(PARAMS_LAB))
+    assert not deployed.failed, deployed.text()
 
 
 @pytest.fixture()

@@ -20,6 +20,7 @@ from runbook_lib.params import load_params
 from runbook_lib.run.journal import Journal
 from runbook_lib.run.rolling_timeline import explain
 from runbook_lib.run.runner import run_sections, sections
+from runbook_lib.sections.cluster_traffic import redeploy_for_load
 from runbook_lib.sections.cluster import carbonlog as L
 from runbook_lib.sections.cluster_check import members_of, read_log
 
@@ -40,6 +41,8 @@ def elb_run(tmp_path_factory):
         res = run_sections(PARAMS, apply=True, out_dir=tmp_path_factory.mktemp("run"), progress=lambda *_: None,
                            only=[s for s in sections() if s != "07_broker"])
         assert res.ok, res.text()
+        deployed = redeploy_for_load(str(PARAMS))  # 08 removed it at its end; the load requests it
+        assert not deployed.failed, deployed.text()
         run = open_run(PARAMS, apply=True)
         try:
             yield run

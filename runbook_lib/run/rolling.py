@@ -216,7 +216,9 @@ class Rollout:
                     time.sleep(1)
                 said.append(f"the console answers by {name}")
             elif not any(self.run.host(t.host_name).read_file(art.path(t)) for t in deploy_targets(self.run)):
-                said.append(f"{v.name}: not proven (no 08 test artifact deployed: run 08 once)")
+                said.append(f"{v.name}: not proven (no 08 test artifact deployed: 08 removes it at its end; "
+                            "deploy it again with cluster_traffic.redeploy_for_load before a rollout that "
+                            "must prove traffic)")
             else:
                 check = wait_takes_traffic(self.run, v, MARKER, START_TIMEOUT).checks[0]
                 if not check.ok:

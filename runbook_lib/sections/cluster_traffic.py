@@ -26,7 +26,7 @@ from .cluster_check import (TIMINGS, cluster_nodes, read_log, start_node, stop_n
                             wait_left)
 from .shared.namespaces import CARBON_NS
 
-__all__ = ["artifact_missing", "console_checks", "deploy_artifact", "remove_artifact", "route_around", "send_requests", "spread_report", "traffic"]
+__all__ = ["artifact_missing", "console_checks", "deploy_artifact", "redeploy_for_load", "remove_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 
 
 def console_checks(run: Run) -> Checks:
@@ -127,6 +127,16 @@ def artifact_missing(run: Run, marker: str) -> str:
                 and art.deployments(L.latest_run(read_log(run, v))) == 0]
     return (f"the {art.noun} is not deployed on {', '.join(missing)} (deploying it needs apply = True)"
             if missing else "")
+
+
+def redeploy_for_load(params_file: str, marker: str = "runbook-08") -> Checks:
+    """08 removes its test artifact at its end (issue 18); a load test or a rolling
+    apply that must prove traffic reaches each node deploys it again first."""
+    run = open_run(params_file, apply=True)
+    try:
+        return deploy_artifact(run, marker)
+    finally:
+        run.close()
 
 
 def remove_artifact(run: Run, timeout: float = 90) -> Checks:

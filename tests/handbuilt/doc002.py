@@ -221,7 +221,6 @@ def _sed_node(node: Host, me: str, port: int, members: list[tuple[str, int]], ma
 def _python_node(node: Host, me: str, port: int, members: list[tuple[str, int]], manager: bool, user: str,
                  password: str, svn_url: str, svn_user: str, svn_password: str) -> None:
     ax = f"{CONF}/axis2/axis2.xml"
-    sub = "mgt" if manager else "worker"
     member_xml = "".join(f"""
             <member>
                 <hostName>{h}</hostName>
