@@ -49,7 +49,9 @@ def _put(sftp: paramiko.SFTPClient, path: str, data: bytes, like: paramiko.SFTPA
     with sftp.open(path, "wb") as f:
         f.set_pipelined(True)
         f.write(data)
-        made = f.stat()
+    made = sftp.stat(path)
+    if made.st_size != len(data):  # a full disk may cut a pipelined write short without an error status
+        raise UseShell(f"short write: {made.st_size} of {len(data)} bytes")
     if like is not None and (made.st_uid, made.st_gid) != (like.st_uid, like.st_gid):
         try:
             sftp.chown(path, like.st_uid, like.st_gid)
