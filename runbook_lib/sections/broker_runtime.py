@@ -124,6 +124,12 @@ def _away(run: Run) -> str:
             f"{np.minimum_cluster_size} and refuse AMQP/MQTT clients")
 
 
+def _starts(run: Run, v: NodeView) -> int:
+    """How many times the node's log says it was started."""
+    data = run.host(v.host_name).read_file(v.path(v.spec.log_file)) or b""
+    return data.decode("utf-8", "replace").count(START_LINE)
+
+
 def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
     h, cmd = run.host(v.host_name), launch_command(v)
 
@@ -142,13 +148,14 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
         if pid:
             evidence.note(f"restarting {v.name} on {v.host_name}: {why}")
             _restart_stop(run, v, pid)
+        before = _starts(run, v)  # a restart's old lines are not this start's
         give_password(run, v)  # Secure Vault: password-tmp, 0600, just before the start (issue 19)
         h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
         evidence.note(f"started {v.name} on {v.host_name}: waiting for its start-up line")
         while time.monotonic() < deadline:
-            log = current_log(run, v)
+            log = current_log(run, v) if _starts(run, v) > before else ""
             if STARTED in log or " ERROR {" in log:
                 break
             time.sleep(0.5)
