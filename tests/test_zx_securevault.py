@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,10 +184,17 @@ def test_wrong_keystore_password_stops_before_anything_is_written(applied, lab_p
     assert files() == before
 
 
+def _broker_file(lab_params, v, rel: str) -> Path:
+    """A broker node's file (relative to its home) as the lab host holds it."""
+    return lab_paths(lab_params).host(v.host_name) / v.path(rel).lstrip("/")
+
+
 def test_a_changed_database_password_end_to_end(applied, lab_params):
     """Issue 19 item 6 (not yet rolling): a new value of the application user's password is
     set in MariaDB (03), encrypted again on every node (04, 07: the plan names the aliases,
-    never the value), and 08 restarts the nodes whose files changed and passes."""
+    never the value), 07 restarts the running brokers whose files changed, one at a time,
+    each taken into the broker cluster again with the new password, and 08 restarts the
+    integrator nodes whose files changed and passes."""
     out, _ = applied
     new = "Changed-" + hashlib.sha1(os.urandom(8)).hexdigest()[:16]
     env = {**os.environ, "DB_APP_PASSWORD": new}
@@ -194,8 +202,24 @@ def test_a_changed_database_password_end_to_end(applied, lab_params):
     assert plan.returncode in (1, 2), plan.stdout[-2000:]  # 1: a node's login with the new value fails until 03 ran
     assert "cipher text for alias Datasources.WSO2_USER_DB.Configuration.Password would change" in plan.stdout
     assert new not in plan.stdout
+    brokers = [v for v in node_views(lab_params).values() if v.node.role == "broker"]
+    pids = {v.name: _broker_file(lab_params, v, v.spec.pid_file).read_text().strip() for v in brokers}
     res = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "changed"), env=env)
-    assert res.returncode == 0, res.stdout[-3000:]
+    assert res.returncode == 0, res.stdout[-3000:]  # 07's and 08's checks green
     assert "restarted" in "".join(p.read_text() for p in (out / "changed").rglob("08_*.ipynb"))
+    shown07 = "".join(p.read_text() for p in (out / "changed").rglob("07_*.ipynb"))
+    times = {}
+    for v in brokers:  # 07 restarted each running broker and it rejoined, connecting with the new password
+        assert f"{v.name}: would restart (pid " in shown07, v.name  # the plan names the broker and why
+        assert f"{v.name}: restarted (changed since its start: " in shown07, v.name
+        assert _broker_file(lab_params, v, v.spec.pid_file).read_text().strip() != pids[v.name], v.name
+        log = _broker_file(lab_params, v, v.spec.log_file).read_text()
+        run = log[log.rfind("\n", 0, log.rfind("Starting WSO2 Carbon...")) + 1:]  # this start's lines
+        me = f"Handling cluster gossip: Node {v.node.broker_node_id}  Joined the Cluster"
+        assert "WSO2 Carbon started in" in run and me in run and " ERROR {" not in run, run[-2000:]
+        lines = [run.splitlines()[0], next(ln for ln in run.splitlines() if me in ln)]
+        times[v.name] = [re.search(r"\[(\d{4}-[\d-]+ [\d:,]+)\]", ln).group(1) for ln in lines]  # started, taken in
+    first, second = (times[v.name] for v in brokers)
+    assert first[1] <= second[0], times  # one at a time: the second stopped after the first was taken in again
     bad = [str(f) for root in _opt(lab_params) for f in root.rglob("*") if f.is_file() and new.encode() in f.read_bytes()]
     assert bad == []

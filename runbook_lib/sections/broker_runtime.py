@@ -13,6 +13,10 @@ broker profile"): its log, the MB store's coordination tables, its ports.
 - every node's heartbeat in MB_NODE_HEARTBEAT fresher than heartbeatInterval
   (measured against the database server's clock);
 - the thrift port answers at thriftServerPort + Offset (E12), from the other brokers.
+
+A running broker whose configuration files changed since its start (a new
+database password's cipher text, issue 19 item 6) still has the old values:
+the start step restarts it, one broker at a time, so the others keep a coordinator.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ..core.step import Check, Checks, Operation, Plan
 from ..params import NodeView
 from ..params import brokers as b
 from .broker import nodes
+from .cluster_check import changed_since_start
 from .securevault.startup import give_password, take_back
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
@@ -77,22 +82,80 @@ def current_log(run: Run, v: NodeView) -> str:
     return text[i:] if i >= 0 else text
 
 
+def _wait_log(run: Run, views: list[NodeView], node_id: str, want: str, what: str) -> list[str]:
+    """Wait (one cluster budget) until every node of VIEWS logs NODE_ID's last
+    event as WANT ('added' or 'removed'); the names of those that did not."""
+    deadline = time.monotonic() + _budget(run)
+    while True:
+        late = [o.name for o in views if _events(current_log(run, o), node_id) != want]
+        if not late or time.monotonic() > deadline:
+            return late
+        evidence.note(f"waiting for {', '.join(late)} to log {node_id} as {what}")
+        time.sleep(1.0)
+
+
+def _restart_stop(run: Run, v: NodeView, pid: int, wait_s: float = 60.0) -> None:
+    """Stop V through its own script, wait for its pid to exit and for the other
+    running brokers to log it as left (the coordinator drops its stale heartbeat):
+    the new instance then joins as a new node, taken in by a live coordinator."""
+    node_id = b.node_id(run.params, v.name)
+    others = [o for o in nodes(run) if o.name != v.name and running(run, o)]
+    run.host(v.host_name).run(stop_command(v))
+    deadline = time.monotonic() + wait_s
+    while running(run, v) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if running(run, v):
+        raise RuntimeError(f"{v.name} (pid {pid}) still runs {wait_s:.0f} s after `{stop_command(v)}`. "
+                           f"Fix: read {v.path(v.spec.log_file)} on {v.host_name}; end it with kill {pid}")
+    late = _wait_log(run, others, node_id, "removed", "left")
+    if late:
+        raise RuntimeError(f"{', '.join(late)} did not log {node_id} as left after it stopped. Fix: check the "
+                           f"MB store and the brokers' clocks (E17), then run this step again")
+
+
+def _away(run: Run) -> str:
+    """What the clients see while one broker restarts, when networkPartitionsDetection
+    counts the others below minimumClusterSize (andes: subscribers disconnected)."""
+    np = b.settings(run.params).network_partitions
+    left = len(nodes(run)) - 1
+    if not np.enabled or left >= np.minimum_cluster_size:
+        return ""
+    return (f"; while it is away the other {left} broker(s) are below minimumClusterSize "
+            f"{np.minimum_cluster_size} and refuse AMQP/MQTT clients")
+
+
+def _starts(run: Run, v: NodeView) -> int:
+    """How many times the node's log says it was started."""
+    data = run.host(v.host_name).read_file(v.path(v.spec.log_file)) or b""
+    return data.decode("utf-8", "replace").count(START_LINE)
+
+
 def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
     h, cmd = run.host(v.host_name), launch_command(v)
 
     def fn(dry_run: bool) -> Change:
         pid = running(run, v)
-        if pid:
+        changed = changed_since_start(run, v) if pid else []
+        why = f"changed since its start: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}"
+        if pid and not changed:
             return Change(f"{v.host_name}:{v.name}", False, f"already running (pid {pid})")
         if dry_run:
+            if changed:
+                return Change(f"{v.host_name}:{v.name}", True, f"would restart (pid {pid}), {why}: stop it, wait "
+                              "until the other brokers log it as left, start it, wait until it is taken in "
+                              "(one broker at a time)" + _away(run), commands=(stop_command(v), cmd))
             return Change(f"{v.host_name}:{v.name}", True, "would start", commands=(cmd,))
+        if pid:
+            evidence.note(f"restarting {v.name} on {v.host_name}: {why}")
+            _restart_stop(run, v, pid)
+        before = _starts(run, v)  # a restart's old lines are not this start's
         give_password(run, v)  # Secure Vault: password-tmp, 0600, just before the start (issue 19)
         h.check(cmd)
         deadline = time.monotonic() + wait_s
         log = ""
         evidence.note(f"started {v.name} on {v.host_name}: waiting for its start-up line")
         while time.monotonic() < deadline:
-            log = current_log(run, v)
+            log = current_log(run, v) if _starts(run, v) > before else ""
             if STARTED in log or " ERROR {" in log:
                 break
             time.sleep(0.5)
@@ -101,14 +164,22 @@ def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
         if errors or STARTED not in log:
             why = errors[0].split(" - ", 1)[-1].strip() if errors else f"no '{STARTED}' within {wait_s:.0f} s"
             raise RuntimeError(f"{v.name} did not start: {why}. Fix: read {v.path(v.spec.log_file)} on {v.host_name}")
-        return Change(f"{v.host_name}:{v.name}", True, "started: " + next(
-            ln.split(" - ", 1)[-1].strip() for ln in log.splitlines() if STARTED in ln), commands=(cmd,))
+        started = next(ln.split(" - ", 1)[-1].strip() for ln in log.splitlines() if STARTED in ln)
+        if not pid:
+            return Change(f"{v.host_name}:{v.name}", True, "started: " + started, commands=(cmd,))
+        node_id = b.node_id(run.params, v.name)  # taken in before the next broker stops: a coordinator stays
+        if _wait_log(run, [v], node_id, "added", "taken in"):
+            raise RuntimeError(f"{v.name} restarted but was not taken into the cluster (no '{gossip_joined(node_id)}'). "
+                               f"Fix: read the coordinator's log for `Member added {node_id}`")
+        return Change(f"{v.host_name}:{v.name}", True, f"restarted ({why}): {started}; taken into the cluster",
+                      commands=(stop_command(v), cmd))
 
     return Operation(f"{v.host_name}:{v.name}", fn, on=v.host_name, path=v.name)
 
 
 def plan_start(run: Run) -> Plan:
-    """Start each broker that is not running, one after the other (bin/broker.sh start)."""
+    """Start each broker that is not running, and restart each running one whose
+    configuration changed since its start, one after the other (bin/broker.sh start)."""
     return Plan("07 start the broker nodes", [_start_op(run, v) for v in nodes(run)])
 
 
@@ -230,17 +301,21 @@ def verify_cluster(run: Run) -> Checks:
     return Checks("07 the broker cluster", checks)
 
 
+def _budget(run: Run) -> float:
+    """Seconds for the broker cluster to take a node in or drop it: one election
+    after a stale coordinator row (2 x heartbeat + entry wait), a heartbeat and an
+    event poll; doubled for a loaded host (a 2-core CI machine once needed more
+    than one budget after brokers restarted). Waited only while failing."""
+    c = b.settings(run.params).coordination
+    return 2 * (3 * c.heartbeat_interval_ms + c.event_polling_interval_ms + c.coordinator_entry_creation_wait_ms) / 1000
+
+
 def settle(run: Run) -> Checks:
     """verify_cluster, repeated until it passes or the cluster had time to form:
     a new node is taken in at the coordinator's next heartbeat and seen at the
     next event poll, and an election takes up to 2 x heartbeatInterval plus the
     entry wait. In a plan-only run: once, nothing is waited for."""
-    c = b.settings(run.params).coordination
-    # One election after a stale coordinator row (2 x heartbeat + entry wait), a
-    # heartbeat and an event poll; doubled for a loaded host (a 2-core CI machine
-    # once needed more than one budget after brokers restarted). Waited only while failing.
-    budget = 2 * (3 * c.heartbeat_interval_ms + c.event_polling_interval_ms + c.coordinator_entry_creation_wait_ms) / 1000
-    deadline = time.monotonic() + (budget if run.apply else 0)
+    deadline = time.monotonic() + (_budget(run) if run.apply else 0)
     while True:
         checks = verify_cluster(run)
         if not checks.failed or time.monotonic() > deadline:
