@@ -44,12 +44,12 @@ def cluster(lab, tmp_path_factory):
     which 08 removes at its end, deployed again for the load."""
     summary = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("applied"), progress=lambda *_: None)
     assert summary.ok, summary.text()
-    deployed = redeploy_for_load(str(PARAMS_LAB))
-    assert not deployed.failed, deployed.text()
 
 
 @pytest.fixture()
 def run(cluster):
+    deployed = redeploy_for_load(str(PARAMS_LAB))  # 08 (here and in earlier tests) removes it at its end
+    assert not deployed.failed, deployed.text()
     r = rb.open_run(PARAMS_LAB, apply=True)
     yield r
     r.close()
