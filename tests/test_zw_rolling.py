@@ -40,8 +40,7 @@ RUNBOOK = [sys.executable, "-m", "runbook_lib.cli"]
 
 @pytest.fixture(scope="module")
 def cluster(lab, tmp_path_factory):
-    """The whole runbook applied once (08 leaves the cluster running), and 08's test proxy,
-    which 08 removes at its end, deployed again for the load."""
+    """The whole runbook applied once (08 leaves the cluster running)."""
     summary = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("applied"), progress=lambda *_: None)
     assert summary.ok, summary.text()
 
