@@ -14,6 +14,7 @@ import pytest
 from runbook_lib.lab import api as labmod
 from runbook_lib.params import node_views
 from runbook_lib.run.runner import run_sections
+from runbook_lib.sections.cluster_traffic import redeploy_for_load
 
 from .conftest import PARAMS_LAB, skip_if_shared
 from .jupyterlab_driver import SHOTS, browser, fresh_copy, jupyterlab, run_all
@@ -67,7 +68,7 @@ def test_converged_lab_offers_no_apply_and_no_news_pop_up(server, page):
     text = run_all(page, base, token, fresh_copy("06_workers.ipynb", "converged"))
     shot(page, "06-converged")
     assert enabled_apply_buttons(page) == 0
-    assert text.count("nothing to apply.") == 5, text
+    assert text.count("nothing to apply.") == 6, text  # 06's six apply cells (the rsync step's included)
     assert "not applied (apply=False)" not in text
     assert "Changes: none: every target already as intended" in text and "Failures (0): none" in text
     assert "Next step: nothing to do in this notebook" in text
@@ -78,6 +79,8 @@ def test_converged_lab_offers_no_apply_and_no_news_pop_up(server, page):
 
 def test_08_plan_only_runs_the_read_only_checks_on_the_running_cluster(server, page):
     base, token = server
+    deployed = redeploy_for_load(str(PARAMS_LAB))  # every applied 08 removes its test artifact at its end
+    assert not deployed.failed, deployed.text()
     text = run_all(page, base, token, fresh_copy("08_test_cluster.ipynb", "plan-only"))
     page.locator(".runbook-summary").first.scroll_into_view_if_needed()
     shot(page, "08-plan-only")
@@ -85,9 +88,10 @@ def test_08_plan_only_runs_the_read_only_checks_on_the_running_cluster(server, p
     assert re.search(r"the management console through the load balancer: 3 passed, 0 failed", text), text
     assert re.search(r"every live worker takes traffic: \d+ passed, 0 failed", text), text
     assert "membership as every node logs it" in text  # the matrix
-    for step in ("start the nodes", "deploy the test artifact", "stop a worker, route around it, start it again"):
+    for step in ("start the nodes", "deploy the test artifact", "stop a worker, route around it, start it again",
+                 "remove the test artifact"):
         assert f"{step}: not run (apply=False): it starts, stops or deploys" in text
-    assert "Needs apply = True, not run (3)" in text and "Failures (0): none" in text
+    assert "Needs apply = True, not run (4)" in text and "Failures (0): none" in text
     assert not re.search(r"WSO2 Carbon started in \d", text)  # nothing was started
 
 
