@@ -155,7 +155,7 @@ def test_run_report_opens_from_disk_and_shows_the_summary(lab, tmp_path):
             assert verdict in ("AS INTENDED: nothing would change", "WOULD CHANGE: drift found"), verdict
             page.screenshot(path=str(SHOTS / "run-report.png"), full_page=False)
             page.click("text=00_preflight.html")
-            page.wait_for_selector("text=preflight: 49 passed, 0 failed", timeout=30_000)
+            page.wait_for_selector("text=/preflight: 5\\d passed, 0 failed/", timeout=30_000)  # 55 with the vault's keystore checks
         finally:
             browser.close()
     assert outside == [], f"the report loaded from the network: {outside}"
