@@ -260,7 +260,7 @@ def verify_cluster(run: Run) -> Checks:
                             "the coordinator has not taken it in: all brokers must share the MB store; "
                             "read the coordinator's log for `Member added`"))
     beats, coord, err = _store(run)
-    interval = s.coordination.heartbeat_interval_ms
+    max_age = 2 * s.coordination.heartbeat_interval_ms  # andes' heartbeatMaxAge: alive as the coordinator judges it
     db = f"{p.database.names.mb_store}" if p.database else "MB store"
     if err:
         checks.append(Check(p.database.host if p.database else "-", f"{db} readable", "rows", f"error: {err}", False,
@@ -268,17 +268,16 @@ def verify_cluster(run: Run) -> Checks:
     by_id = {nid: (age, new) for nid, age, new in beats}
     for v in views:
         age, new = by_id.get(ids[v.name], (None, None))
-        # alive as the coordinator judges it: younger than heartbeatMaxAge = 2 x heartbeatInterval
-        # (andes v3.2.x RDBMSCoordinationStrategy)
+        # (andes v3.2.x RDBMSCoordinationStrategy: heartbeatMaxAge = 2 x heartbeatInterval)
         checks.append(Check(v.host_name, f"{v.name}: MB_NODE_HEARTBEAT row",
-                            f"younger than {2 * interval} ms, and taken in (IS_NEW_NODE 0)",
+                            f"younger than {max_age} ms, and taken in (IS_NEW_NODE 0)",
                             "(no row)" if age is None else f"{age} ms old, "
                             + ("not yet taken in (IS_NEW_NODE 1)" if new else "taken in (IS_NEW_NODE 0)"),
-                            age is not None and age < 2 * interval and new == 0,
+                            age is not None and age < max_age and new == 0,
                             f"start {v.name}; check its MB store datasource and the clocks (E17)"))
     names = {i: n for n, i in ids.items()}
     db_coord = [names.get(c[0], c[0]) for c in coord]
-    fresh = coord and coord[0][1] < 2 * interval
+    fresh = coord and coord[0][1] < max_age
     checks.append(Check(p.database.host if p.database else "-", f"{db}.MB_COORDINATOR_HEARTBEAT",
                         "exactly one broker, fresh", ", ".join(f"{names.get(c[0], c[0])} ({c[1]} ms)" for c in coord)
                         or "(no row)", len(coord) == 1 and coord[0][0] in names and bool(fresh),
