@@ -97,6 +97,29 @@ def _pid(service: str, host: str) -> int:
     return labmod.status(STATE["params"])["hosts"][host]["services"][service]["pid"]
 
 
+def _stop_sshd_and_sessions(host: str) -> None:
+    """Stop HOST's sshd and end its open sessions, as a crash or a reboot would.
+
+    Stopping only the listener leaves every established connection served by its own
+    sshd child (OpenSSH forks one per connection), so a run already connected would go on.
+    """
+    master = _pid("sshd", host)
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            children.append(int(stat.parent.name))
+    os.kill(master, signal.SIGTERM)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 def _in_host(host: str, script: str) -> subprocess.CompletedProcess:
     """A root shell in HOST's mount and network namespaces (the lab's own host)."""
     return subprocess.run(["nsenter", "-t", str(_pid("sshd", host)), "-m", "-n", "--", "sh", "-c", script],
@@ -357,7 +380,7 @@ def test_sshd_stopped_in_the_middle_of_an_apply(fresh, hosts):
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:
             if checks_05(record) >= n05:
-                os.kill(_pid("sshd", "node132"), signal.SIGTERM)
+                _stop_sshd_and_sessions("node132")
                 killed.append("after 05")
                 return
             time.sleep(0.05)
