@@ -110,3 +110,21 @@ def run_all(page, base: str, token: str, rel: str, timeout_ms: int = 600_000) ->
 
 def browser(p):  # noqa: ANN001 - playwright
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
+
+
+def file_only_page(p):  # noqa: ANN001 - playwright
+    """A browser and a page that may load file:// URLs only (a report read offline);
+    every other request is refused and listed in OUTSIDE, for the test to assert empty."""
+    b = browser(p)
+    page = b.new_page(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []
+
+    def only_files(route):  # noqa: ANN001 - playwright's Route
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    return b, page, outside

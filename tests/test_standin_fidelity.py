@@ -153,9 +153,8 @@ def test_p1_taken_local_member_port_moves_on(homes):
         blocker.close()
 
 
-# H3 (HazelcastClusteringAgent.setHazelcastProperties: hazelcast.max.no.heartbeat.seconds 600):
-# a member that is there but silent stays a member; a dead process is dropped at once.
-def test_h3_silent_member_is_kept_dead_one_dropped(homes):
+def _joined_pair(homes):  # noqa: ANN001 - the homes fixture
+    """Two members of one domain, A the well-known one; returns once A logs that B joined."""
     a, b = homes("a"), homes("b")
     pa, pb = free_port(ADDR), free_port(ADDR)
     a.cluster("wso2.ei.domain", pa, [(ADDR, pa)])
@@ -164,6 +163,13 @@ def test_h3_silent_member_is_kept_dead_one_dropped(homes):
     a.wait_log("WSO2 Carbon started")
     b.start()
     a.wait_log("Member joined [")
+    return a, b, pa, pb
+
+
+# H3 (HazelcastClusteringAgent.setHazelcastProperties: hazelcast.max.no.heartbeat.seconds 600):
+# a member that is there but silent stays a member; a dead process is dropped at once.
+def test_h3_silent_member_is_kept_dead_one_dropped(homes):
+    a, b, pa, pb = _joined_pair(homes)
     os.kill(b.pid(), signal.SIGSTOP)  # silent, its port still accepts
     try:
         time.sleep(6)
@@ -197,14 +203,7 @@ def test_x1_proxy_without_respond_leaves_the_client_waiting(homes):
 # H4 (Hazelcast 3.5 defaults, carbon-kernel v4.4.16 parent/pom.xml and setHazelcastProperties):
 # every member heartbeats every other each second over one kept-open connection per pair.
 def test_h4_heartbeats_go_over_one_kept_open_connection(homes):
-    a, b = homes("a"), homes("b")
-    pa, pb = free_port(ADDR), free_port(ADDR)
-    a.cluster("wso2.ei.domain", pa, [(ADDR, pa)])
-    b.cluster("wso2.ei.domain", pb, [(ADDR, pa)])
-    a.start()
-    a.wait_log("WSO2 Carbon started")
-    b.start()
-    a.wait_log("Member joined [")
+    a, b, pa, pb = _joined_pair(homes)
 
     def links_to(port: int) -> set[str]:
         out = subprocess.run(["ss", "-Htn", "state", "established", "dst", f"{ADDR}:{port}"],

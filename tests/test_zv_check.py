@@ -12,9 +12,9 @@ import pytest
 
 from runbook_lib.lab import api as labmod
 from runbook_lib.params import node_views
-from runbook_lib.run.runner import run_sections
 
-from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+from .conftest import PARAMS_LAB, ROOT
+from .ownlab import converge_session_lab
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
@@ -24,12 +24,7 @@ HAND_VALUE = "hand.edited.domain"
 @pytest.fixture(scope="module")
 def converged(lab, lab_params, tmp_path_factory):
     """A fresh lab with the whole runbook applied."""
-    skip_if_shared()
-    labmod.down(lab_params, **quiet)
-    labmod.up(lab_params, PARAMS_LAB, **quiet)
-    applied = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("apply"), progress=lambda *_: None)
-    assert applied.ok, applied.text()
-    yield lab_params
+    yield converge_session_lab(lab_params, tmp_path_factory.mktemp("apply"))
 
 
 def check(out, *extra: str) -> subprocess.CompletedProcess:

@@ -16,29 +16,20 @@ import pytest
 from runbook_lib.configedit import read_properties
 from runbook_lib.core.context import open_run
 from runbook_lib.lab import control as labmod
-from runbook_lib.params import load_params
 from runbook_lib.run.runner import run_sections
 from runbook_lib.sections import certificates, load_balancer
 from runbook_lib.sections.lb import nginx_conf
 
-from .conftest import ROOT, skip_if_shared
+from .conftest import ROOT
+from .ownlab import fresh_lab
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
 SKEL_PASSTHRU = ROOT / "runbook_lib/lab/skeletons/elb-2.0.5/repository/conf/passthru-http.properties"
 
 
-def _lab(name: str):
-    skip_if_shared()
-    path = ROOT / "params" / name
-    p = load_params(path)
-    labmod.down(p, **quiet)
-    labmod.up(p, path, **quiet)
-    return path, p
-
-
-def test_e16_elb_socket_timeout_on_the_001_lab(tmp_path):
-    path, p = _lab("as-elb-001.yaml")
+def test_e16_elb_socket_timeout_on_the_001fresh_lab(tmp_path):
+    path, p = fresh_lab("as-elb-001.yaml")
     try:
         plan = run_sections(path, apply=False, only=["01_load_balancer"], out_dir=tmp_path / "0",
                             progress=lambda *_: None)
@@ -87,7 +78,7 @@ http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_foreve
 '''
 
 
-def test_004_nginx_websocket_headers_and_logs_on_its_lab(tmp_path):
+def test_004_nginx_websocket_headers_and_logs_on_itsfresh_lab(tmp_path):
     """004's vhosts as the document writes them: nginx -t passes (01/02 verify),
     the management vhost's ui-error.log/ui-access.log are nginx's (02 verifies a
     request logged), and a WebSocket handshake sent through the HTTP vhost
@@ -96,7 +87,7 @@ def test_004_nginx_websocket_headers_and_logs_on_its_lab(tmp_path):
     `Connection: upgrade`. Without 004's lines nginx would send HTTP/1.0 and
     drop both hop-by-hop headers."""
 
-    path, p = _lab("ei-integrator-004.yaml")
+    path, p = fresh_lab("ei-integrator-004.yaml")
     try:
         res = run_sections(path, apply=True, only=["01_load_balancer", "02_certificates"], out_dir=tmp_path / "1",
                            progress=lambda *_: None)

@@ -30,18 +30,10 @@ from runbook_lib.sections.cluster.artifact import artifact_for
 from runbook_lib.sections.cluster_check import read_log
 
 from .conftest import ROOT, skip_if_shared
+from .ownlab import fresh_lab
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
-
-
-def _lab(name: str):
-    skip_if_shared()
-    path = ROOT / "params" / name
-    p = load_params(path)
-    labmod.down(p, **quiet)
-    labmod.up(p, path, **quiet)
-    return path, p
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -50,7 +42,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_08_removes_its_proxy_everywhere_and_rollback_leaves_nothing(tmp_path):
-    path, p = _lab("ei-nginx-002.yaml")
+    path, p = fresh_lab("ei-nginx-002.yaml")
     try:
         out = tmp_path / "apply"
         summary = run_sections(path, apply=True, out_dir=out, progress=lambda *_: None)
@@ -106,7 +98,7 @@ def test_elb_is_started_as_root_and_a_plain_user_start_cannot_bind(tmp_path):
     from runbook_lib.lab import net
     from runbook_lib.sections import cluster_check as ct
 
-    path, p = _lab("esb-elb-000.yaml")
+    path, p = fresh_lab("esb-elb-000.yaml")
     try:
         elb_host = p.nodes["elb"].host
         sysctl = subprocess.run(["ip", "netns", "exec", net.ns_name(elb_host), "sysctl", "-n",
@@ -199,7 +191,7 @@ def test_004_rsync_delivers_the_artifact_from_the_source_node(tmp_path):
     and node2 deploys it, then undeploys it once node1's copy is gone (rsync --delete)."""
     from runbook_lib.sections import rsync_sync
 
-    path, p = _lab("ei-integrator-004.yaml")
+    path, p = fresh_lab("ei-integrator-004.yaml")
     try:
         summary = run_sections(path, apply=True, out_dir=tmp_path / "apply", progress=lambda *_: None)
         assert summary.ok, summary.text()

@@ -20,38 +20,27 @@ from lxml import etree
 
 import pytest
 
-from runbook_lib.lab import api as labmod
 from runbook_lib.core.context import open_run
-from runbook_lib.params import load_params
-from runbook_lib.run.runner import run_sections, sections
+from runbook_lib.run.runner import run_sections
 from runbook_lib.sections import cluster_check as ct
 from runbook_lib.sections import cluster_traffic as tr
 
-from .conftest import ROOT, skip_if_shared
+from .conftest import ROOT
+from .ownlab import applied_lab
 
 pytestmark = pytest.mark.lab
 PARAMS = ROOT / "params" / "esb-elb-000.yaml"
-quiet = {"log": lambda *_: None}
 MARKER = "runbook-08"  # the log property of the proxy 08 deployed
 
 
 @pytest.fixture(scope="module")
 def elb_lab(tmp_path_factory):
-    skip_if_shared()
-    p = load_params(PARAMS)
-    labmod.down(p, **quiet)
-    labmod.up(p, PARAMS, **quiet)
-    try:
-        res = run_sections(PARAMS, apply=True, out_dir=tmp_path_factory.mktemp("run"), progress=lambda *_: None,
-                           only=[s for s in sections() if s != "07_broker"])
-        assert res.ok, res.text()
+    with applied_lab(PARAMS.name, tmp_path_factory.mktemp("run"), skip=("07_broker",)):
         run = open_run(PARAMS)
         try:
             yield run
         finally:
             run.close()
-    finally:
-        labmod.down(p, **quiet)
 
 
 def _edit_axis2(run, node: str, change) -> None:

@@ -14,33 +14,23 @@ import time
 import pytest
 
 from runbook_lib.core.context import open_run
-from runbook_lib.lab import api as labmod
 from runbook_lib.lab.loadgen import cluster_load
-from runbook_lib.params import load_params
 from runbook_lib.run.journal import Journal
 from runbook_lib.run.rolling_timeline import explain
-from runbook_lib.run.runner import run_sections, sections
 from runbook_lib.sections.cluster_traffic import redeploy_for_load
 from runbook_lib.sections.cluster import carbonlog as L
 from runbook_lib.sections.cluster_check import members_of, read_log
 
-from .conftest import ROOT, skip_if_shared
+from .conftest import ROOT
+from .ownlab import applied_lab
 
 pytestmark = pytest.mark.lab
 PARAMS = ROOT / "params" / "esb-elb-000.yaml"
-quiet = {"log": lambda *_: None}
 
 
 @pytest.fixture(scope="module")
 def elb_run(tmp_path_factory):
-    skip_if_shared()
-    p = load_params(PARAMS)
-    labmod.down(p, **quiet)
-    labmod.up(p, PARAMS, **quiet)
-    try:
-        res = run_sections(PARAMS, apply=True, out_dir=tmp_path_factory.mktemp("run"), progress=lambda *_: None,
-                           only=[s for s in sections() if s != "07_broker"])
-        assert res.ok, res.text()
+    with applied_lab(PARAMS.name, tmp_path_factory.mktemp("run"), skip=("07_broker",)):
         deployed = redeploy_for_load(str(PARAMS))  # 08 removed it at its end; the load requests it
         assert not deployed.failed, deployed.text()
         run = open_run(PARAMS, apply=True)
@@ -48,8 +38,6 @@ def elb_run(tmp_path_factory):
             yield run
         finally:
             run.close()
-    finally:
-        labmod.down(p, **quiet)
 
 
 def test_rolling_apply_behind_the_elb_counts_and_explains_failures(elb_run, tmp_path):

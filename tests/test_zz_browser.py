@@ -4,33 +4,15 @@ and work. Keeps a screenshot in test-output/."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 
+from . import jupyterlab_driver as driver
 from .conftest import skip_if_shared, ROOT
+from .jupyterlab_driver import KERNEL_READY, SHOTS
 
 pytestmark = pytest.mark.lab
-SOURCE = ROOT / "notebooks" / "05_manager.ipynb"
-NOTEBOOK = "test-output/05_manager-fresh.ipynb"  # the committed notebook, outputs cleared
-SHOTS = ROOT / "test-output"
-CHROMIUM = "/usr/bin/chromium"
-KERNEL_READY = """() => {
-    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
-}"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,36 +21,8 @@ def jupyterlab(lab, lab_params, tmp_path):
     from runbook_lib.lab import api as labmod
     labmod.down(lab_params, log=lambda *_: None)  # a fresh lab: the plan has changes to show
     labmod.up(lab_params, ROOT / "params" / "lab.yaml", log=lambda *_: None)
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
-    token, port = secrets.token_hex(12), _free_port()
-    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_HEADLESS"}  # an operator's session
-    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "settings")
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")  # no tabs restored from other sessions
-    log = open(tmp_path / "jupyterlab.log", "w")
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.expose_app_in_browser=True"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with driver.jupyterlab(tmp_path) as server:
+        yield server
 
 
 def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_hosts, lab_params):
@@ -79,20 +33,12 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
     manager = node_views(lab_params)["manager"]
     axis2 = manager.file("axis2")
     before = lab_hosts[manager.host_name].read_file(axis2)
-    SHOTS.mkdir(exist_ok=True)
-    import nbformat
-    nb = nbformat.read(SOURCE, as_version=4)
-    for cell in nb.cells:  # recorded outputs would satisfy every wait below without running anything
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    nbformat.write(nb, ROOT / NOTEBOOK)
+    notebook = driver.fresh_copy("05_manager.ipynb", "browser")  # recorded outputs would satisfy every wait
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = driver.browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}")
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
             # the kernel connected and idle, then Run > Run All Cells (the command that menu item runs)
             page.wait_for_function(KERNEL_READY, timeout=120_000)
@@ -130,20 +76,8 @@ def test_run_report_opens_from_disk_and_shows_the_summary(lab, tmp_path):
     assert res.returncode in (0, 2), res.stdout + res.stderr  # plan only: 2 when the lab is not yet configured
     assert "Kernel is running over TCP" not in res.stdout + res.stderr
     SHOTS.mkdir(exist_ok=True)
-    outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                    "--disable-background-networking", "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
-        def only_files(route):  # noqa: ANN001 - playwright's Route
-            if route.request.url.startswith("file://"):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_files)
+        browser, page, outside = driver.file_only_page(p)
         try:
             page.goto((out / "index.html").as_uri())
             table = page.locator("table#summary")

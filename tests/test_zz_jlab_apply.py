@@ -11,28 +11,21 @@ import re
 
 import pytest
 
-from runbook_lib.lab import api as labmod
 from runbook_lib.params import node_views
-from runbook_lib.run.runner import run_sections
 from runbook_lib.sections.cluster_traffic import redeploy_for_load
 
-from .conftest import PARAMS_LAB, skip_if_shared
+from .conftest import PARAMS_LAB
+from .ownlab import converge_session_lab
 from .jupyterlab_driver import SHOTS, browser, fresh_copy, jupyterlab, run_all
 
 pytestmark = pytest.mark.lab
-quiet = {"log": lambda *_: None}
 HAND = "hand.edited.domain"
 
 
 @pytest.fixture(scope="module")
 def converged(lab, lab_params, tmp_path_factory):
-    """A fresh lab with the whole runbook applied (08 leaves the cluster running)."""
-    skip_if_shared()
-    labmod.down(lab_params, **quiet)
-    labmod.up(lab_params, PARAMS_LAB, **quiet)
-    applied = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("apply"), progress=lambda *_: None)
-    assert applied.ok, applied.text()
-    yield lab_params
+    """A fresh lab with the whole runbook applied."""
+    yield converge_session_lab(lab_params, tmp_path_factory.mktemp("apply"))
 
 
 @pytest.fixture(scope="module")

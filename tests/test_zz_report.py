@@ -16,10 +16,9 @@ from runbook_lib.core.evidence import read as read_evidence
 from runbook_lib.run.changelog import read_changes
 
 from .conftest import PARAMS_LAB, ROOT, skip_if_shared
+from .jupyterlab_driver import SHOTS, file_only_page
 
 pytestmark = pytest.mark.lab
-SHOTS = ROOT / "test-output"
-CHROMIUM = "/usr/bin/chromium"
 STAMPED = re.compile(r"^\d\d:\d\d:\d\d ")
 
 
@@ -61,23 +60,6 @@ def test_terminal_has_timestamps_sub_steps_recap_and_total_time(runs):
     assert summary["meta"]["started"] < summary["meta"]["ended"] and summary["meta"]["runbook_commit"]
 
 
-def _browser(p):  # noqa: ANN001
-    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                "--disable-background-networking", "--disable-component-update"])
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    outside: list[str] = []
-
-    def only_files(route):  # noqa: ANN001 - playwright's Route
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_files)
-    return browser, page, outside
-
-
 def test_front_page_proof_changes_and_metadata_in_chromium(runs):
     from playwright.sync_api import sync_playwright
     plan, _, applied, _ = runs
@@ -86,7 +68,7 @@ def test_front_page_proof_changes_and_metadata_in_chromium(runs):
     started = {q["node"] for e in evidence if e["kind"] == "started" for q in e["quotes"]}
     assert {"manager", "worker1", "worker2", "worker3"} <= started
     with sync_playwright() as p:
-        browser, page, outside = _browser(p)
+        browser, page, outside = file_only_page(p)
         try:
             page.goto((applied / "index.html").as_uri())
             assert page.title().startswith("OK · apply of lab · ")
@@ -140,7 +122,7 @@ def test_rendered_notebooks_are_titled_monospace_left_aligned_and_small(runs):
     pages = sorted(applied.glob("[0-9][0-9]_*.html"))
     assert len(pages) == 9
     with sync_playwright() as p:
-        browser, page, outside = _browser(p)
+        browser, page, outside = file_only_page(p)
         try:
             for path in pages:
                 page.goto(path.as_uri())

@@ -26,6 +26,7 @@ import secrets as _secrets
 from runbook_lib.params import Params
 from runbook_lib.remote.host import Host
 
+from . import doc004
 from .doc004 import PROXY, datasource
 from .person import put, py_edit, sed, sh
 
@@ -47,26 +48,7 @@ def shared_datasources(user: str, password: str) -> str:
 
 
 def registry_block(user: str, read_only: bool) -> str:
-    return f"""    <!-- shared registry (document 002, "Setting up the Database") -->
-    <dbConfig name="sharedregistry">
-        <dataSource>jdbc/WSO2RegistryDB</dataSource>
-    </dbConfig>
-    <remoteInstance url="https://localhost:9443/registry">
-        <id>instanceid</id>
-        <dbConfig>sharedregistry</dbConfig>
-        <readOnly>{str(read_only).lower()}</readOnly>
-        <enableCache>true</enableCache>
-        <registryRoot>/</registryRoot>
-        <cacheId>{user}@jdbc:mysql://{DB_ALIAS}:3306/REGISTRY_DB?{OPTS}</cacheId>
-    </remoteInstance>
-    <mount path="/_system/config" overwrite="true">
-        <instanceId>instanceid</instanceId>
-        <targetPath>/_system/eiconfig</targetPath>
-    </mount>
-    <mount path="/_system/governance" overwrite="true">
-        <instanceId>instanceid</instanceId>
-        <targetPath>/_system/governance</targetPath>
-    </mount>"""
+    return doc004.registry_block(user, read_only, doc='document 002, "Setting up the Database"')
 
 
 def vhosts(mgr: str, w1: str, w2: str) -> dict[str, str]:

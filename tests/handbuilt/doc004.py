@@ -74,15 +74,16 @@ def datasources_file(local: str, user: str, password: str) -> str:
 </datasources-configuration>"""
 
 
-def registry_block(user: str) -> str:
-    return f"""    <!-- shared registry (document 004) -->
+def registry_block(user: str, read_only: bool = False, doc: str = "document 004") -> str:
+    """The shared registry's dbConfig, remoteInstance and mounts, as 002 and 004 print them alike."""
+    return f"""    <!-- shared registry ({doc}) -->
     <dbConfig name="sharedregistry">
         <dataSource>jdbc/WSO2RegistryDB</dataSource>
     </dbConfig>
     <remoteInstance url="https://localhost:9443/registry">
         <id>instanceid</id>
         <dbConfig>sharedregistry</dbConfig>
-        <readOnly>false</readOnly>
+        <readOnly>{str(read_only).lower()}</readOnly>
         <enableCache>true</enableCache>
         <registryRoot>/</registryRoot>
         <cacheId>{user}@jdbc:mysql://{DB_ALIAS}:3306/REGISTRY_DB?{OPTS}</cacheId>
