@@ -33,6 +33,7 @@ and leaves text already masked as it is, so applying it twice is harmless.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
@@ -214,6 +215,16 @@ def redact_text(text: str) -> str:
     return mask_values(text, _SEEN)
 
 
+@functools.lru_cache(maxsize=8192)
+def _forms(value: str) -> tuple[str, tuple[str, ...]]:
+    """VALUE's masked form and the forms it is written in (as is, XML/HTML-escaped).
+    Kept, as the key is fixed for the process: a summary re-drawn at every step
+    masks the same values again and again (hashing them was most of a kernel's time)."""
+    escaped = html.escape(value)
+    return mask_value(value), tuple(dict.fromkeys((value, html.escape(value, quote=False), escaped,
+                                                   escaped.replace("&#x27;", "&#39;"))))
+
+
 def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
     """Replace each of VALUES (and its XML/HTML-escaped forms) in TEXT by its masked form."""
     with _SEEN_LOCK:
@@ -221,9 +232,8 @@ def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
     for value in ordered:
         if len(value) < 3:
             continue
-        masked = mask_value(value)
-        for form in dict.fromkeys((value, html.escape(value, quote=False), html.escape(value),
-                                   html.escape(value).replace("&#x27;", "&#39;"))):
+        masked, forms = _forms(value)
+        for form in forms:
             if form in text:
                 text = text.replace(form, masked)
     return text
