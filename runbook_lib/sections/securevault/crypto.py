@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -37,9 +38,17 @@ def encrypt(cert_der: bytes, secret: str, padding: str = "pkcs1") -> str:
     return base64.b64encode(key.encrypt(secret.encode("utf-8"), _padding(padding))).decode("ascii")
 
 
+@functools.lru_cache(maxsize=64)
+def _private_key(key_der: bytes):  # noqa: ANN202 - one of cryptography's key types
+    """The loaded key, kept: loading checks the RSA key, which costs far more than a
+    decryption, and every value of every node's cipher-text.properties is decrypted
+    with the same few keys (it was most of a kernel's time in the Secure Vault steps)."""
+    return load_der_private_key(key_der, password=None)
+
+
 def decrypt(key_der: bytes, text: str, padding: str = "pkcs1") -> str | None:
     """The secret in TEXT, or None when it is not a cipher text of this key."""
-    key = load_der_private_key(key_der, password=None)
+    key = _private_key(key_der)
     if not isinstance(key, RSAPrivateKey):
         return None
     try:
