@@ -67,6 +67,9 @@ class Standing:
         return True
 
 
+_SEP = "\n\x1e\n"  # between a summary's strings while they are masked together (a line of its own)
+
+
 @dataclass(repr=False)
 class Summary(TextShown):
     """The summary of one run as it stands (see the module docstring)."""
@@ -118,9 +121,18 @@ class Summary(TextShown):
             out.append(f"Next step: {nxt}")
         return mask_text("\n".join(out))
 
-    def _repr_html_(self) -> str:
+    def _masked_lines(self) -> tuple[str, list[tuple[str, list[str]]], str]:
+        """_lines() with every string masked, in one pass over them all (the summary is
+        drawn again at every step, so masking each line on its own was a kernel's main cost)."""
         head, groups, nxt = self._lines()
-        e = lambda s: html.escape(mask_text(s))  # noqa: E731
+        flat = [head, nxt] + [x for label, items in groups for x in (label, *items)]
+        out = iter(mask_text(_SEP.join(flat)).split(_SEP))
+        head, nxt = next(out), next(out)
+        return head, [(next(out), [next(out) for _ in items]) for _, items in groups], nxt
+
+    def _repr_html_(self) -> str:
+        head, groups, nxt = self._masked_lines()
+        e = html.escape
         bad = any(label.startswith("Failures") and items != ["none"] for label, items in groups)
         color = "#cf222e" if bad else "#9a6700" if nxt in (NEXT_APPLY, NEXT_STEPS) else "#1a7f37"
         parts = [f"<div class='runbook-summary' style='border-left:4px solid {color};padding:4px 8px;"
