@@ -276,12 +276,13 @@ SESSION_LAB = ["test_backups.py", "test_db.py", "test_host.py", "test_lab.py", "
                "test_section_certificates.py", "test_section_databases.py", "test_section_load_balancer.py",
                "test_section_manager.py", "test_section_registry.py", "test_section_workers.py",
                "test_skeletons.py", "test_zc_concurrency.py", "test_zw_cluster_test.py",
-               "test_clock_skew_lab.py", "test_section_driver_scheme.py", "test_zw_rolling.py"]
-OWN_LAB = ["test_zy_runbook.py", "test_faults.py", "test_zv_check.py", "test_zx_layouts.py",
-           "test_zx_elb_faults.py", "test_zx_broker.py", "test_lab_instances.py", "test_zz_browser.py",
-           "test_zx_versions.py", "test_00_lab_lifecycle.py", "test_zx_secret_locations.py",
-           "test_zx_docgaps.py", "test_zz_jlab_apply.py", "test_zx_rolling_elb.py", "test_zx_docgaps2.py",
-           "test_zx_discover.py", "test_zx_handbuilt.py", "test_zx_securevault.py"]
+               "test_clock_skew_lab.py", "test_section_driver_scheme.py"]
+OWN_LAB = ["test_zw_rolling.py", "test_faults.py", "test_zx_securevault.py", "test_zy_runbook.py",
+           "test_zx_discover.py", "test_zx_handbuilt.py", "test_zv_check.py", "test_zx_layouts.py",
+           "test_zz_jlab_apply.py", "test_zx_docgaps2.py", "test_zx_elb_faults.py", "test_zx_rolling_elb.py",
+           "test_zx_broker.py", "test_zx_docgaps.py", "test_zz_browser.py", "test_zz_report.py",
+           "test_lab_instances.py", "test_zx_versions.py", "test_00_lab_lifecycle.py",
+           "test_zx_secret_locations.py"]
 GROUPS = {"test_zx_layouts.py", "test_zx_handbuilt.py"}
 
 
@@ -294,9 +295,6 @@ def group_of(nodeid: str) -> str:
         case = nodeid.rsplit("[", 1)[1] if module in GROUPS and nodeid.endswith("]") else ""
         return module[:-3] + (f"[{case}" if case else "")
     return nodeid
-
-
-OWN_LAB.append("test_zz_report.py")  # issue 22: the run report on a real run folder, in chromium
 
 
 def pytest_xdist_make_scheduler(config, log):

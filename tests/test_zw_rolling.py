@@ -32,6 +32,7 @@ from runbook_lib.sections.cluster_check import members_of, read_log
 from runbook_lib.sections.lb.nginx_drain import drained_now
 
 from .conftest import PARAMS_LAB
+from .ownlab import converge_session_lab
 
 pytestmark = pytest.mark.usefixtures("lab")
 DOMAIN = "wso2.ei.domain"  # params/lab.yaml cluster.domain
@@ -39,10 +40,9 @@ RUNBOOK = [sys.executable, "-m", "runbook_lib.cli"]
 
 
 @pytest.fixture(scope="module")
-def cluster(lab, tmp_path_factory):
-    """The whole runbook applied once (08 leaves the cluster running)."""
-    summary = run_sections(PARAMS_LAB, apply=True, out_dir=tmp_path_factory.mktemp("applied"), progress=lambda *_: None)
-    assert summary.ok, summary.text()
+def cluster(lab, lab_params, tmp_path_factory):
+    """A fresh lab with the whole runbook applied once (08 leaves the cluster running)."""
+    converge_session_lab(lab_params, tmp_path_factory.mktemp("applied"))
 
 
 @pytest.fixture()
