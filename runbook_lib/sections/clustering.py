@@ -251,11 +251,17 @@ def start_command(v: NodeView) -> str:
 AS_ROOT = "sudo -E "
 
 
+def runs_as_root(v: NodeView) -> bool:
+    """The node's server runs as root (the ELB: see AS_ROOT), so what shows its process
+    (`ss -p`, its files) needs root too."""
+    return v.node.role == "elb"
+
+
 def script_command(v: NodeView, action: str = "", flags: bool = True) -> str:
     """`sh <script> [ACTION] [worker flag]`, the ELB's through `sudo -E` as 000/001 run it."""
     sh, script, *rest = v.spec.start_command(v.node.home, worker=v.node.role == "worker").split()
     cmd = " ".join([sh, script, *([action] if action else []), *(rest if flags else [])])
-    return AS_ROOT + cmd if v.node.role == "elb" else cmd
+    return AS_ROOT + cmd if runs_as_root(v) else cmd
 
 
 def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:

@@ -16,6 +16,7 @@ from ..remote.host import Host
 from ..remote.inventory import fan_out
 from ..remote.probe import probe, quote
 from .clocks import cluster_skew_checks
+from .clustering import runs_as_root
 from .securevault.keystore import node_key
 from .shared.namespaces import CARBON_NS
 
@@ -178,7 +179,8 @@ def _own_ports(h: Host, v) -> set[int]:  # noqa: ANN001
     if not pid.isdigit():
         return set()
     ports = set()
-    for line in h.run("ss -Htlnp").stdout.splitlines():
+    # another user's process shows no pid in `ss -p`: the ELB runs as root (000/001)
+    for line in h.run("ss -Htlnp", sudo=runs_as_root(v) and h.can_sudo).stdout.splitlines():
         fields = line.split()
         if f"pid={pid}," in line and len(fields) >= 4 and fields[3].rsplit(":", 1)[-1].isdigit():
             ports.add(int(fields[3].rsplit(":", 1)[1]))
