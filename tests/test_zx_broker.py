@@ -108,9 +108,10 @@ def test_coordinator_stops_other_takes_over_then_partition(broker_lab):
     assert rt._events(rt.current_log(run, v2), ids[first]) == "removed"
     # the other returns: whole again, AMQP answers, one coordinator
     run.host(v1.host_name).check(rt.launch_command(v1))
+    # (a limit, not a timing: a restarted broker rejoins after its start, which a loaded machine slows)
     assert _wait(lambda: "Current cluster size satisfies minimum required. current cluster size: 2"
-                 in rt.current_log(run, v2), 30)
-    assert _wait(lambda: _amqp_answers(v2.address, amqp2), 10)
+                 in rt.current_log(run, v2), 90)
+    assert _wait(lambda: _amqp_answers(v2.address, amqp2), 30)
     checks = rt.settle(run)
     assert not checks.failed, checks.text()
     assert [c[0] for c in rt._store(run)[1]] == [ids[other]]  # the coordinator stays where it is
