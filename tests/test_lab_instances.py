@@ -60,6 +60,8 @@ def _leftovers(name: str, pids: list[int]) -> list[str]:
 
 
 def _pids(name: str) -> list[int]:
+    """The instance's lasting processes: those in its namespaces, less the rsync schedule
+    loop's (06 on 004: its sleep and rsync end and start again every interval)."""
     n = Names(name)
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     out = []
@@ -67,7 +69,13 @@ def _pids(name: str) -> list[int]:
         if x.startswith(n.prefix):
             out += [int(p) for p in subprocess.run(["ip", "netns", "pids", x], capture_output=True,
                                                    text=True).stdout.split()]
-    return out
+
+    def passing(pid: int) -> bool:
+        try:
+            return os.readlink(f"/proc/{pid}/cwd").endswith("/rsync-for-carbon-depsync")
+        except OSError:
+            return True  # already gone
+    return [p for p in out if not passing(p)]
 
 
 def _through_nginx(p) -> tuple[int, str]:
