@@ -258,3 +258,18 @@ def test_rollback_diff_masks_both_sides() -> None:
     assert fr.action == "restore" and "Run-Wrote-11" not in text and "Hand-Set-22" not in text
     assert f"-  <password>{mask_value('Run-Wrote-11')}</password>" in text
     assert f"+  <password>{mask_value('Hand-Set-22')}</password>" in text
+
+
+def test_a_private_key_is_masked_whole_and_in_a_diff():
+    """Rollback shows the diff of each file it removes: 02's TLS key must not appear in it."""
+    body = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDGSZjPGgDiwHYn",
+            "v402SSCsag/GM442atiPecqA4gPPrZa5PujR4pV14+qJg3wzvSd2UBCYJIs6E851"]
+    diff = "\n".join(["    @@ -1,4 +0,0 @@", "    ------BEGIN PRIVATE KEY-----", *(f"    -{b}" for b in body),
+                      "    ------END PRIVATE KEY-----", ""])
+    whole = "\n".join(["-----BEGIN ENCRYPTED PRIVATE KEY-----", *body, "-----END ENCRYPTED PRIVATE KEY-----"])
+    cert = "-----BEGIN CERTIFICATE-----\nMIIcertificate\n-----END CERTIFICATE-----"
+    for text in (diff, whole, whole + "\n" + cert):
+        out = redact_text(text)
+        assert not any(b in out for b in body), out
+        assert "PRIVATE KEY-----" in out and "***(private key, 2 lines, " in out
+    assert "MIIcertificate" in redact_text(whole + "\n" + cert)  # a certificate is public

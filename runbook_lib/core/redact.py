@@ -200,11 +200,26 @@ def _simple(m: re.Match) -> str:
     return m["pre"] + _seen(_plain(m["value"])) + m.group(0)[m.end("value") - m.start():]
 
 
+# A PEM private key (openssl's key files, 02's TLS keys), whole or as diff lines: its body
+# goes, its BEGIN/END lines stay (so a diff still says a key was added or removed).
+_PEM_KEY = re.compile(r"(?m)^(?P<begin>(?P<pre>[ \t]*[-+ ]?)-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[ \t]*\r?\n)"
+                      r"(?P<body>(?:(?![ \t]*[-+ ]?-----END ).*\n)*?)"
+                      r"(?P<end>[ \t]*[-+ ]?-----END [A-Z0-9 ]*PRIVATE KEY-----)")
+
+
+def _pem_key(m: re.Match) -> str:
+    body = m["body"]
+    lines = body.count("\n")
+    return f"{m['begin']}{m['pre']}***(private key, {lines} lines, {fingerprint(body)})\n{m['end']}"
+
+
 def redact_text(text: str) -> str:
     """Mask every secret that TEXT holds at a known location (any kind of text:
     a file, a diff, a message, HTML)."""
     if not text:
         return text
+    if "PRIVATE KEY-----" in text:
+        text = _PEM_KEY.sub(_pem_key, text)
     text = _ELEMENT.sub(_element, text)
     text = _ATTR.sub(_attr, text)
     text = _LINE.sub(_line, text)
