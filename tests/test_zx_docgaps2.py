@@ -221,8 +221,10 @@ def test_004_rsync_delivers_the_artifact_from_the_source_node(tmp_path):
         labmod.down(p, **quiet)
 
 
-PROCS = """for d in /proc/[0-9]*; do printf '%s %s ' "${d#/proc/}" "$(readlink $d/cwd)"; \
-tr '\\0' ' ' < $d/cmdline; echo; done 2>/dev/null"""
+# This host's processes (the machine's /proc shows every lab instance's: other tests' 004 labs run
+# the same loop in the same folder): those in this host's network namespace.
+PROCS = """me=$(readlink /proc/self/ns/net); for d in /proc/[0-9]*; do [ "$(readlink $d/ns/net)" = "$me" ] || continue; \
+printf '%s %s ' "${d#/proc/}" "$(readlink $d/cwd)"; tr '\\0' ' ' < $d/cmdline; echo; done 2>/dev/null"""
 
 
 def _rollback_leaves_no_rsync(path: Path, out: Path, folder: str, pub: str) -> None:
