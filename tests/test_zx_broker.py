@@ -68,7 +68,9 @@ def test_003_runs_00_03_07_and_converges(broker_lab, tmp_path):
     assert not checks.failed, checks.text()
     # SOURCES.md B1: the bin/broker.sh that 07 started never returned (it loops, detached), yet 07 went on
     for v in rt.nodes(broker_lab):
-        assert broker_lab.host(v.host_name).run("pgrep -f %s", f"{v.node.home}/bin/broker.sh").ok, v.name
+        # (on its own host: the machine's process table holds other tests' labs too)
+        assert broker_lab.host(v.host_name).run("pgrep --ns $$ --nslist net -f %s",
+                                                f"{v.node.home}/bin/broker.sh").ok, v.name
     # SOURCES.md A1-A2: the non-coordinator is judged by its own cluster-gossip line, never "Member added"
     _, coord, _ = rt._store(broker_lab)
     for v in rt.nodes(broker_lab):
