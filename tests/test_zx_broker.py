@@ -108,8 +108,13 @@ def test_coordinator_stops_other_takes_over_then_partition(broker_lab):
     assert not _amqp_answers(v2.address, amqp2)
     _wait(lambda: "Member removed " + ids[first] in rt.current_log(run, v2), 30)
     assert rt._events(rt.current_log(run, v2), ids[first]) == "removed"
-    # the other returns: whole again, AMQP answers, one coordinator
-    run.host(v1.host_name).check(rt.launch_command(v1))
+    # the other returns: whole again, AMQP answers, one coordinator. Brought back as 07 starts a
+    # broker (plan_start): 003 has Secure Vault on, so each start needs password-tmp (issue 19,
+    # SOURCES.md V2); a bare `broker.sh start` has no password and no console and never joins (V3)
+    report = rt.plan_start(run).apply()
+    by = {c.target: c for c in report.changes}
+    assert by[f"{v1.host_name}:{v1.name}"].changed, report.text()
+    assert not by[f"{v2.host_name}:{v2.name}"].changed, report.text()  # the coordinator is not restarted
     # (a limit, not a timing: a restarted broker rejoins after its start, which a loaded machine slows)
     assert _wait(lambda: "Current cluster size satisfies minimum required. current cluster size: 2"
                  in rt.current_log(run, v2), 90)
