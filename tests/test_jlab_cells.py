@@ -195,3 +195,41 @@ def test_apply_true_after_a_reviewed_plan_only_run_in_the_same_kernel(monkeypatc
     assert f.writes == 0 and "NOT applied, nothing was written" in capsys.readouterr().out
     cells.apply(plan, run)  # run again: the new plan, shown, is applied
     assert f.writes == 1 and f.values[PORT] == "4300"
+
+
+def test_each_section_of_a_run_has_its_own_summary(monkeypatch, capsys):
+    """A headless run executes every section in one kernel under one run id: 05's summary
+    must not list the changes 04 planned (it did: issue 23 found the summary growing run-wide)."""
+    run = SimpleNamespace(apply=False, note_pending=lambda c: None, recorder=recorder.Recorder(),
+                          run_id="20261206T094300Z", shown_path="params/lab.yaml", pending_hosts=lambda: {"node206"})
+    monkeypatch.setenv("RUNBOOK_SECTION", "04_registry_mount")
+    plan = _plan(FakeFile({DOMAIN: "hand.edit"}, {DOMAIN: "wso2.ei.domain"}))
+    cells.preview(plan, run)
+    cells.summary(run)
+    assert "Changes to make (1): node206:/opt/axis2.xml (domain)" in capsys.readouterr().out
+    monkeypatch.setenv("RUNBOOK_SECTION", "05_manager")
+    cells.summary(run)
+    out = capsys.readouterr().out
+    assert "Nothing checked yet" in out and "axis2.xml" not in out
+
+
+def test_a_summary_is_redrawn_at_most_once_a_second_and_always_after_the_cell(monkeypatch):
+    drawn: list[str] = []
+
+    class Handle:
+        def update(self, obj):
+            drawn.append(obj.text())
+
+    run = SimpleNamespace(run_id="20261206T094400Z", shown_path="params/lab.yaml", apply=False)
+    monkeypatch.setenv("RUNBOOK_SECTION", "06_workers")
+    f = cells._following(run)
+    shown = cells.Shown.__new__(cells.Shown)
+    shown.obj, shown.handle = None, Handle()
+    f.shown.append(shown)
+    for i in range(5):
+        cells._follow(step.Checks(f"t{i}", [step.Check("node206", "c", "a", "a", True)]), run)
+    assert len(drawn) == 1 and "1 checks" in drawn[0]  # the first at once, the next four held back
+    cells.flush()  # what IPython's post_run_cell does
+    assert len(drawn) == 2 and "5 checks" in drawn[1]
+    cells.flush()
+    assert len(drawn) == 2  # nothing new: no drawing

@@ -12,6 +12,7 @@ run's recorder (recorder.py); ``show`` only displays.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -51,31 +52,87 @@ def show(obj: object) -> None:
 
 # --- where you stand: the summary cells follow everything reported ---------------------------------
 
-_summaries: dict[str, tuple[Standing, list[Shown]]] = {}  # by run id: what was shown, the summaries shown
+@dataclass
+class _Following:
+    """One notebook's summary cells and what its cells have shown so far."""
+
+    standing: Standing
+    shown: list[Shown]
+    dirty: bool = False
+    drawn: float = 0.0  # time.monotonic() of the last drawing
 
 
-def _standing(run: "Run") -> tuple[Standing, list[Shown]]:
-    return _summaries.setdefault(getattr(run, "run_id", "") or str(id(run)), (Standing(), []))
+# By run id and section: a headless run executes every section in one kernel under one run id
+# (kernels.py), and each notebook's summary says what that notebook found, not the run's so far.
+_summaries: dict[tuple[str, str], _Following] = {}
+REDRAW_EVERY = 1.0  # seconds: a long cell's summary still moves; each drawing masks the whole summary
+
+
+def _following(run: "Run") -> _Following:
+    key = (getattr(run, "run_id", "") or str(id(run)), os.environ.get("RUNBOOK_SECTION", ""))
+    if key not in _summaries:
+        _summaries[key] = _Following(Standing(), [])
+        _redraw_after_each_cell()
+    return _summaries[key]
+
+
+def _draw(run: "Run", f: _Following) -> None:
+    f.dirty, f.drawn = False, time.monotonic()
+    if f.shown:
+        latest = Summary(run, f.standing)
+        for s in f.shown:
+            s.update(latest)
+
+
+def _changed(run: "Run", f: _Following) -> None:
+    """The standing changed: redraw now if the last drawing is older than REDRAW_EVERY, else when
+    the cell ends (each drawing masks the whole summary, which grows with the hosts: drawing it
+    at every step made a run's cost grow with steps x hosts, issue 23)."""
+    f.dirty = True
+    if time.monotonic() - f.drawn >= REDRAW_EVERY:
+        _draw(run, f)
+    else:
+        _pending[id(f)] = (run, f)
+
+
+_pending: dict[int, tuple["Run", _Following]] = {}
+_hooked = False
+
+
+def flush() -> None:
+    """Draw every summary left behind by the throttle (IPython calls it after each cell)."""
+    while _pending:
+        _, (run, f) = _pending.popitem()
+        if f.dirty:
+            _draw(run, f)
+
+
+def _redraw_after_each_cell() -> None:
+    global _hooked
+    if _hooked or not _in_ipython():
+        return
+    from IPython import get_ipython
+    get_ipython().events.register("post_run_cell", lambda *_: flush())
+    _hooked = True
 
 
 def summary(run: "Run") -> None:
     """The summary cell (top of the results and end of a notebook): where the run stands,
     updated in place as the cells after it run."""
-    standing, shown = _standing(run)
+    f = _following(run)
     if _in_ipython():
-        shown.append(Shown(Summary(run, standing)))
+        f.shown.append(Shown(Summary(run, f.standing)))
     else:
-        print(Summary(run, standing).text())
+        print(Summary(run, f.standing).text())
 
 
 def note_needs_apply(run: "Run", title: str) -> None:
     """A step a plan-only run leaves out because it needs apply = True (08 starts,
     stops and deploys): the summary lists it."""
-    standing, shown = _standing(run)
-    if title not in standing.needs_apply:
-        standing.needs_apply.append(title)
-        for s in shown:
-            s.update(Summary(run, standing))
+    f = _following(run)
+    if title not in f.standing.needs_apply:
+        f.standing.needs_apply.append(title)
+        _changed(run, f)
 
 
 def report(obj: object, run: "Run | None") -> None:
@@ -89,10 +146,9 @@ def report(obj: object, run: "Run | None") -> None:
 def _follow(obj: object, run: "Run | None") -> None:
     if run is None:
         return
-    standing, shown = _standing(run)
-    if standing.note(obj):
-        for s in shown:
-            s.update(Summary(run, standing))
+    f = _following(run)
+    if f.standing.note(obj):
+        _changed(run, f)
 
 
 # --- plan, apply, verify ----------------------------------------------------------------------------
@@ -250,6 +306,12 @@ class Offer:
 
     def click(self) -> None:
         """Re-read the targets; apply only if they are as reviewed, else show what changed and the new plan."""
+        try:
+            self._click()
+        finally:
+            flush()  # a button's callback is not a cell: no post_run_cell draws the summary after it
+
+    def _click(self) -> None:
         outcome = self.plan.apply_reviewed(self.reviewed)
         if isinstance(outcome, tuple):
             drift, now = outcome
@@ -282,6 +344,5 @@ class Offer:
 
 def _still_pending(run: "Run", applied_title: str) -> set[str]:
     """Hosts with changes another plan of this run showed and did not apply."""
-    standing, _ = _standing(run)
-    return {c.host for title, r in standing.reports.items()
+    return {c.host for title, r in _following(run).standing.reports.items()
             if title != applied_title and not r.applied for c in r.changed if c.host}
