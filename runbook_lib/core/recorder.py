@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
 
 from ..params.secrets import mask_text
 from .step import Checks, Report
@@ -67,15 +67,39 @@ def entry(obj: object) -> dict | None:
     return None
 
 
-def _masked(value: object) -> object:
-    """Every string in an entry masked, field by field (then the line again as a whole)."""
+_SEP = "\n\x1e\n"  # between an entry's strings while they are masked together (a line of its own)
+
+
+def _strings(value: object, out: list[str]) -> None:
     if isinstance(value, str):
-        return mask_text(value)
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out)
+
+
+def _put(value: object, masked: Iterator[str]) -> object:
+    if isinstance(value, str):
+        return next(masked)
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: _put(v, masked) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_put(v, masked) for v in value]
     return value
+
+
+def _masked(value: object) -> object:
+    """Every string in an entry masked as text of its own (then the line again as a whole),
+    in one pass over them all: an entry of a 32-host step holds thousands of strings."""
+    strings: list[str] = []
+    _strings(value, strings)
+    masked = mask_text(_SEP.join(strings)).split(_SEP)
+    if len(masked) != len(strings):  # a rule matched across two strings: mask them one by one
+        masked = [mask_text(x) for x in strings]
+    return _put(value, iter(masked))
 
 
 @dataclass
@@ -84,6 +108,8 @@ class Recorder:
 
     path: str | None = None
     section: str = ""
+    _read: int = field(default=0, repr=False, compare=False)  # bytes of the record already parsed
+    _kept: list[dict] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_env(cls) -> "Recorder":
@@ -98,10 +124,20 @@ class Recorder:
             f.write(mask_text(json.dumps(_masked({**e, "section": self.section}), sort_keys=True)) + "\n")
 
     def entries(self) -> list[dict]:
+        """Every entry so far. The record only grows (appended, one line per entry), so only
+        what was added since the last call is read: each step's checks ask for it."""
         if self.path is None or not os.path.exists(self.path):
             return []
-        with open(self.path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        with open(self.path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() < self._read:  # a new record under the same name: read it from the start
+                self._read, self._kept = 0, []
+            f.seek(self._read)
+            added = f.read()
+        whole = added[:added.rfind(b"\n") + 1]  # a line still being written is read next time
+        self._read += len(whole)
+        self._kept += [json.loads(line) for line in whole.splitlines() if line.strip()]
+        return list(self._kept)
 
     def unapplied_hosts(self) -> set[str]:
         """Hosts with changes that a plan of this run showed and did not apply

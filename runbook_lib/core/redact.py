@@ -33,6 +33,7 @@ and leaves text already masked as it is, so applying it twice is harmless.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import hmac
@@ -50,7 +51,32 @@ MASKED = re.compile(r"\*\*\*(?:\([0-9a-f]{4}\))?")
 # the same files: masked at their locations, never by value everywhere.
 SHIPPED_VALUES = {"wso2carbon", "admin", "password", "root", "sa", "tiger", "postgres", "mailpassword",
                   "A1b2c3d4", "secret", "123"}
-_SEEN: set[str] = set()  # secret values found at a location in this process
+
+
+class ValueSet(set):
+    """A set of secret values that counts its changes, so the masking forms built from it are
+    kept until it changes (masking runs tens of thousands of times per section)."""
+
+    version = 0
+
+    def add(self, value: str) -> None:
+        if value not in self:
+            super().add(value)
+            self.version += 1
+
+    def discard(self, value: str) -> None:
+        if value in self:
+            super().discard(value)
+            self.version += 1
+
+    def _refuse(self, *_a: object) -> None:
+        raise TypeError("ValueSet changes only by add() and discard(), which keep its version")
+
+    remove = pop = clear = update = difference_update = intersection_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse
+
+
+_SEEN = ValueSet()  # secret values found at a location in this process
 _SEEN_LOCK = threading.Lock()
 
 
@@ -240,17 +266,31 @@ def _forms(value: str) -> tuple[str, tuple[str, ...]]:
                                                    escaped.replace("&#x27;", "&#39;"))))
 
 
+_ordered: dict[int, tuple[ValueSet, int, list[int], list[tuple[str, str]]]] = {}  # by id(values)
+
+
+def _pairs(values) -> tuple[list[int], list[tuple[str, str]]]:  # noqa: ANN001 - an iterable of str
+    """Every (form, masked form) of VALUES, longest first (a secret that contains another is
+    masked whole), with their negated lengths for bisect; kept for a ValueSet until it changes."""
+    kept = _ordered.get(id(values))
+    if kept is not None and kept[0] is values and kept[1] == values.version:
+        return kept[2], kept[3]
+    with _SEEN_LOCK:
+        version, now = getattr(values, "version", None), list(values)
+    pairs = sorted({(form, masked) for value in now if len(value) >= 3
+                    for masked, forms in [_forms(value)] for form in forms}, key=lambda p: (-len(p[0]), p[0]))
+    lengths = [-len(form) for form, _ in pairs]
+    if isinstance(values, ValueSet):
+        _ordered[id(values)] = (values, version, lengths, pairs)
+    return lengths, pairs
+
+
 def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
     """Replace each of VALUES (and its XML/HTML-escaped forms) in TEXT by its masked form."""
-    with _SEEN_LOCK:
-        ordered = sorted(set(values), key=len, reverse=True)
-    for value in ordered:
-        if len(value) < 3:
-            continue
-        masked, forms = _forms(value)
-        for form in forms:
-            if form in text:
-                text = text.replace(form, masked)
+    lengths, pairs = _pairs(values)
+    for form, masked in pairs[bisect.bisect_left(lengths, -len(text)):]:  # none longer than TEXT
+        if form in text:
+            text = text.replace(form, masked)
     return text
 
 

@@ -7,6 +7,7 @@ shown, and every password at a known location whatever its value (redact.py).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def read_secrets_file(path: str | Path) -> dict[str, str]:
 
 
 # Every secret value resolved in this process; all output passes mask_text().
-_RESOLVED: set[str] = set()
+_RESOLVED = redact.ValueSet()
 # WSO2's published default passwords are not secret, and masking them would
 # also hide the many shipped names that equal them (keystore aliases, the
 # `wso2carbon` user). They are reported instead, so an operator changes them.
@@ -40,6 +41,13 @@ PUBLISHED_DEFAULTS = {"wso2carbon", "admin"}
 def mask_text(text: str) -> str:
     """Replace every secret value resolved so far, and every value at a secret
     location (redact.py), with ***(fingerprint)."""
+    return _masked(text, _RESOLVED.version, redact._SEEN.version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked(text: str, _resolved: int, _seen: int) -> str:
+    """mask_text's work, kept while no secret value is added: a plan's diffs are masked for
+    the text, the HTML and the run record of the same cell."""
     return redact.redact_text(redact.mask_values(text, _RESOLVED))
 
 
