@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from ..params.secrets import mask_text
+from ..params.secrets import mask_known, mask_text
 from .step import Checks, Report
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class Recorder:
         if self.path is None or e is None:
             return
         with open(self.path, "a") as f:
-            f.write(mask_text(json.dumps(_masked({**e, "section": self.section}), sort_keys=True)) + "\n")
+            f.write(mask_known(json.dumps(_masked({**e, "section": self.section}), sort_keys=True)) + "\n")
 
     def entries(self) -> list[dict]:
         """Every entry so far. The record only grows (appended, one line per entry), so only

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..params.secrets import mask_text
+from ..params.secrets import mask_known, mask_text
 from .textview import diff_kind, text_table
 
 # The model (step.py: Report, Checks; change.py: Change) calls these to show itself,
@@ -46,14 +46,14 @@ def change_line(c: Change) -> str:
 
 
 def report_text(r: Report) -> str:
-    out = [r.headline()]
+    out = [mask_text(r.headline())]
     for c in r.changes:
-        out.append(f"[{'CHANGE' if c.changed else 'ok    '}] {c.target}: {change_line(c)}")
+        out.append(mask_text(f"[{'CHANGE' if c.changed else 'ok    '}] {c.target}: ") + change_line(c))
         for cmd in c.commands:
-            out.append(f"    $ {cmd}")
+            out.append(f"    $ {mask_text(cmd)}")
         if c.diff:
             out.append(shown_diff(c).rstrip("\n"))
-    return mask_text("\n".join(out))
+    return mask_known("\n".join(out))  # each part masked above; a value one revealed, masked in all
 
 
 def report_html(r: Report) -> str:
@@ -72,13 +72,14 @@ def report_html(r: Report) -> str:
 
 def checks_text(checks: Checks) -> str:
     rows = [("", "HOST", "CHECK", "EXPECTED", "FOUND")]
-    rows += [(checks.state(c), c.host, c.what, mask_text(c.expected), mask_text(c.found)) for c in checks.checks]
-    lines = [checks.headline(), *text_table(rows, max_width=60)]
+    rows += [(checks.state(c), mask_text(c.host), mask_text(c.what), mask_text(c.expected), mask_text(c.found))
+             for c in checks.checks]
+    lines = [mask_text(checks.headline()), *text_table(rows, max_width=60)]
     if checks.to_change:
         lines.append("to change: not as intended yet; the plan above changes this host, and a run "
                      "with apply=True makes and verifies it")
-    lines += [f"FIX {c.host}: {c.fix}" for c in checks.failed if c.fix]
-    return mask_text("\n".join(lines))
+    lines += [mask_text(f"FIX {c.host}: {c.fix}") for c in checks.failed if c.fix]
+    return mask_known("\n".join(lines))  # each part masked above; a value one revealed, masked in all
 
 
 # JupyterLab right-aligns table cells and lets a wide table run out of its output area:

@@ -44,6 +44,14 @@ def mask_text(text: str) -> str:
     return _masked(text, _RESOLVED.version, redact._SEEN.version)
 
 
+def mask_known(text: str) -> str:
+    """Only the values known so far (resolved, or seen at a secret location), masked wherever
+    they appear: the last pass over a whole made of parts that each went through mask_text
+    (a value one part revealed may stand unrecognised in another), without the location
+    rules' regular expressions over the whole again."""
+    return redact.mask_values(redact.mask_values(text, _RESOLVED), redact._SEEN)
+
+
 @functools.lru_cache(maxsize=4096)
 def _masked(text: str, _resolved: int, _seen: int) -> str:
     """mask_text's work, kept while no secret value is added: a plan's diffs are masked for
