@@ -30,7 +30,7 @@ demo: venv
 # on the default lab, as before.
 TEST_WORKERS ?= 3
 test: venv
-	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) tests
+	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra --durations=30 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) tests
 
 # Debian packages the lab needs. policy-rc.d keeps apt from starting the
 # machine's own MariaDB, nginx or sshd services: the lab runs its own copies.
