@@ -140,7 +140,9 @@ def test_start_gets_both_lines_on_stdin_and_the_flag(store: Path):
     (cmd, stdin), = host.calls
     assert cmd == "umask 077 && cat > /h/password-tmp" and stdin == f"{STORE_PW}\n{KEY_PW}\n".encode()
     assert startup.start_args(run, v) == " -Dkey.password=true"
-    assert startup.start_args(run, _view("elb")) == ""  # the ELB has no vault
+    assert startup.start_args(run, _view("elb")) == ""  # the ELB has no vault: no flag, no password file
+    startup.give_password(run, _view("elb"))
+    assert len(host.calls) == 1
     run, host = _run(store, key_password=False)
     startup.give_password(run, v)
     assert host.calls[0][1] == f"{STORE_PW}\n".encode() and startup.start_args(run, v) == ""

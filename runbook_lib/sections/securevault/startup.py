@@ -44,10 +44,11 @@ def start_args(run: Run, v: NodeView) -> str:
 
 
 def give_password(run: Run, v: NodeView) -> None:
-    """Write password-tmp for V's next start (Secure Vault on only): the store's
+    """Write password-tmp for V's next start (Secure Vault on only; not on the ELB,
+    whose own files are not secured and which never reads it): the store's
     password, and on the second line the key's when it has its own."""
     sv = run.params.securevault
-    if not sv.enabled:
+    if not sv.enabled or v.spec.product == "elb":
         return
     lines = [run.secret(sv.keystore_password.secret)]  # type: ignore[union-attr]
     if _own_key_password(run, v):
