@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runbook_lib.configedit import read_properties
 from runbook_lib.lab import api as labmod
@@ -28,6 +29,7 @@ from .conftest import PARAMS_LAB, ROOT, skip_if_shared
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
+STANDIN_LINE = "WSO2 Cluster Runbook lab stand-in of a Carbon node"  # the first line of each start (main.py)
 SCANNED = ("DB_APP_PASSWORD", "SVN_PASSWORD", "KEYSTORE_PASSWORD", "DB_ADMIN_PASSWORD")
 # TRUSTSTORE_PASSWORD stays WSO2's published `wso2carbon` in the lab (the shipped client-truststore.jks):
 # the same word names the key alias, the keystore file and the lab's database user, so it cannot be scanned for.
@@ -223,3 +225,98 @@ def test_a_changed_database_password_end_to_end(applied, lab_params):
     assert first[1] <= second[0], times  # one at a time: the second stopped after the first was taken in again
     bad = [str(f) for root in _opt(lab_params) for f in root.rglob("*") if f.is_file() and new.encode() in f.read_bytes()]
     assert bad == []
+
+
+def _key_pem(store: Path, store_pw: str, key_pw: str, tmp: Path) -> Path:
+    """The key of STORE (its own password KEY_PW) as PEM, by keytool and openssl (independent of the runbook)."""
+    env = {**os.environ, "KSP": store_pw, "KP": key_pw}
+    name = hashlib.sha1(str(store).encode()).hexdigest()
+    p12, pem = tmp / f"{name}.p12", tmp / f"{name}.pem"
+    subprocess.run(["keytool", "-importkeystore", "-noprompt", "-srckeystore", str(store), "-srcstoretype", "JKS",
+                    "-srcstorepass:env", "KSP", "-srcalias", "wso2carbon", "-srckeypass:env", "KP",
+                    "-destkeystore", str(p12), "-deststoretype", "PKCS12", "-deststorepass:env", "KSP",
+                    "-destkeypass:env", "KSP"], check=True, capture_output=True, env=env)
+    subprocess.run(["openssl", "pkcs12", "-in", str(p12), "-nocerts", "-nodes", "-passin", "env:KSP", "-out",
+                    str(pem)], check=True, capture_output=True, env=env)
+    return pem
+
+
+def test_a_key_password_of_its_own(applied, lab_params, tmp_path):
+    """SOURCES.md V2, V7: every node's wso2carbon.jks gets a key password of its own (keytool
+    -keypasswd; the store's stays). Preflight refuses params that do not name it, before anything
+    is written; a node started as before (password-tmp's one line, no flag) fails with the
+    product's words and 08 names the fix; with securevault.key_password the runbook encrypts
+    carbon.xml's KeyPassword alias again, 07/08 restart every node with -Dkey.password=true and
+    both lines in password-tmp, and 08 passes; a second apply changes nothing. Last in the module:
+    it leaves the lab's keystores changed."""
+    import runbook_lib as rb
+    from runbook_lib.sections import cluster_check as ct
+    out, _ = applied
+    secrets = read_secrets_file(lab_params.secrets_file)
+    store_pw, new = secrets["KEYSTORE_PASSWORD"], "Key-" + hashlib.sha1(os.urandom(8)).hexdigest()[:16]
+    paths, stores = lab_paths(lab_params), {}
+    for v in node_views(lab_params).values():
+        base = paths.host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
+        stores.setdefault(base / v.spec.security_dir / "wso2carbon.jks", []).append(v)
+    for store in stores:
+        st = store.stat()
+        subprocess.run(["keytool", "-keypasswd", "-alias", "wso2carbon", "-keystore", str(store), "-storepass:env",
+                        "KSP", "-keypass:env", "KSP", "-new:env", "NEWKP"], check=True, capture_output=True,
+                       env={**os.environ, "KSP": store_pw, "NEWKP": new})
+        os.chown(store, st.st_uid, st.st_gid)
+        store.chmod(0o600)
+
+    pre = _cli("run", str(PARAMS_LAB), "--apply", "--out", str(out / "keypass-refused"))
+    shown = "".join(p.read_text(errors="replace") for p in (out / "keypass-refused").rglob("*") if p.is_file())
+    assert pre.returncode == 1 and "FAIL 00_preflight" in pre.stdout, pre.stdout[-3000:]
+    assert "key password is wrong" in shown and "securevault.key_password" in shown
+
+    run = rb.open_run(PARAMS_LAB, apply=True, hosts="worker3")  # the params as before: one line, no flag
+    try:
+        v = next(x for x in run.selected_nodes() if x.name == "worker3")
+        assert ct.stop_node(run, v, 60).ok
+        check = ct.start_node(run, v, 60)
+        assert not check.ok and "Error loading key for alias : wso2carbon" in check.found, check
+        assert "securevault.key_password" in check.fix and "-Dkey.password" not in check.what, check
+        log = ct.read_log(run, v)
+        this = log[log.rfind(STANDIN_LINE):]  # this start's lines: the product's words, under the wrapper's logger
+        assert "-Dkey.password" not in this.splitlines()[0], this[:500]
+        lines = [ln for ln in this.splitlines() if "{org.wso2.securevault.keystore.IdentityKeyStoreWrapper}" in ln]
+        assert lines and " ERROR {" in lines[0] and lines[0].split(" - ", 1)[1].strip().startswith(
+            "Error loading key for alias : wso2carbon"), this[-2000:]
+        assert not run.host(v.host_name).run("test -e %s", v.path("password-tmp")).ok
+    finally:
+        run.close()
+
+    raw = yaml.safe_load(PARAMS_LAB.read_text())
+    raw["securevault"]["key_password"] = {"secret": "KEY_PASSWORD"}
+    own = tmp_path / "lab-keypass.yaml"
+    own.write_text(yaml.safe_dump(raw, sort_keys=False))
+    env = {**os.environ, "KEY_PASSWORD": new}
+    plan = _cli("check", str(own), "--sections", "registry_mount", env=env)
+    assert "cipher text for alias Carbon.Security.KeyStore.KeyPassword would change" in plan.stdout, plan.stdout[-3000:]
+    res = _cli("run", str(own), "--apply", "--out", str(out / "keypass"), env=env)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    record = "".join(p.read_text(errors="replace") for p in (out / "keypass").rglob("*") if p.is_file())
+    assert new not in record + res.stdout + plan.stdout
+    for store, views in stores.items():
+        pem = _key_pem(store, store_pw, new, tmp_path)
+        for v in views:
+            base = paths.host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
+            texts = read_properties((base / v.spec.conf_dir / "security" / "cipher-text.properties").read_bytes())
+            got = subprocess.run(["openssl", "pkeyutl", "-decrypt", "-inkey", str(pem)], check=True,
+                                 capture_output=True, input=base64.b64decode(texts["Carbon.Security.KeyStore.KeyPassword"]))
+            assert got.stdout.decode() == new, v.name
+            assert texts.keys() and not (base / v.spec.carbon_home / "password-tmp").exists()
+            log = (base / v.spec.log_file).read_text()
+            this = log[log.rfind(STANDIN_LINE):]  # this start's lines
+            assert "-Dkey.password=true" in this.splitlines()[0] and "WSO2 Carbon started in" in this, this[-2000:]
+    bad = [str(f) for root in _opt(lab_params) for f in root.rglob("*") if f.is_file() and new.encode() in f.read_bytes()]
+    assert bad == []
+    for proc in Path("/proc").iterdir():
+        try:
+            assert new.encode() not in (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+    again = _cli("run", str(own), "--apply", "--out", str(out / "keypass-again"), env=env)
+    assert again.returncode == 0 and "0 changes" in again.stdout, again.stdout[-3000:]

@@ -24,6 +24,11 @@ class WrongPassword(Exception):
     """The store's integrity check fails with this password (as keytool says it)."""
 
 
+class WrongKeyPassword(WrongPassword):
+    """The store opens but its key entry does not: the key's own password differs
+    (the JDK's KeyStore.getKey: UnrecoverableKeyException "Cannot recover key")."""
+
+
 def _sha256(der: bytes) -> str:
     d = hashlib.sha256(der).hexdigest().upper()
     return ":".join(d[i:i + 2] for i in range(0, len(d), 2))
@@ -149,7 +154,7 @@ def _der(data: bytes, pos: int) -> tuple[int, int, int]:
 
 
 def _unprotect(epki: bytes, password: str) -> bytes:
-    """The PKCS#8 DER of a key keytool protected with PASSWORD. Raises WrongPassword."""
+    """The PKCS#8 DER of a key keytool protected with PASSWORD. Raises WrongKeyPassword."""
     _, body, _ = _der(epki, 0)  # EncryptedPrivateKeyInfo
     _, alg, alg_end = _der(epki, body)  # AlgorithmIdentifier
     _, oid, oid_end = _der(epki, alg)
@@ -164,7 +169,7 @@ def _unprotect(epki: bytes, password: str) -> bytes:
         stream += digest
     plain = bytes(a ^ b for a, b in zip(enc, stream))
     if hashlib.sha1(pw + plain).digest() != check:
-        raise WrongPassword()
+        raise WrongKeyPassword()
     return plain
 
 

@@ -46,6 +46,8 @@ def ensure_secrets(p: Params, paths: LabPaths, params_file: Path) -> Path:
         wanted[p.certificates.truststore_password.secret] = hostfs.TRUSTSTORE_PASSWORD
     if p.securevault.keystore_password:  # the lab's keystores get a password of their own (issue 19)
         wanted[p.securevault.keystore_password.secret] = None
+    if p.securevault.key_password:  # and their key one of its own when the params name it
+        wanted[p.securevault.key_password.secret] = None
     for name, fixed in wanted.items():
         values.setdefault(name, fixed or pysecrets.token_urlsafe(18))
     target.touch(mode=0o600, exist_ok=True)
@@ -122,7 +124,9 @@ def up(p: Params, params_file: Path, distributions: dict[str, Path] | None = Non
 
     truststore = hostfs.make_truststore(paths)
     ks_secret = p.securevault.keystore_password
-    keystore = hostfs.make_keystore(paths, secret[ks_secret.secret] if ks_secret else hostfs.TRUSTSTORE_PASSWORD)
+    key_secret = p.securevault.key_password
+    keystore = hostfs.make_keystore(paths, secret[ks_secret.secret] if ks_secret else hostfs.TRUSTSTORE_PASSWORD,
+                                    secret[key_secret.secret] if key_secret else None)
     homes: dict[tuple[str, str], str] = {}
     for node_name, n in sorted(p.nodes.items()):
         prod = p.node_product(n)

@@ -184,19 +184,20 @@ def install_home(paths: LabPaths, host: str, home: str, source: HomeSource, real
     return overlaid
 
 
-def make_keystore(paths: LabPaths, password: str) -> Path:
+def make_keystore(paths: LabPaths, password: str, key_password: str | None = None) -> Path:
     """The primary keystore wso2carbon.jks (JKS, key entry wso2carbon, RSA 2048, as
     WSO2 ships it), made with keytool with PASSWORD (the params' securevault
-    keystore secret, else the shipped wso2carbon), the password reaching keytool
-    through its environment. Made anew at each `up` (the password may differ)."""
+    keystore secret, else the shipped wso2carbon) and KEY_PASSWORD for its key
+    (securevault.key_password's secret; else PASSWORD), the passwords reaching
+    keytool through its environment. Made anew at each `up` (they may differ)."""
     paths.cache.mkdir(parents=True, exist_ok=True)
     store = paths.cache / "wso2carbon.jks"
     store.unlink(missing_ok=True)
-    env = {**os.environ, "RBLAB_KSP": password}
+    env = {**os.environ, "RBLAB_KSP": password, "RBLAB_KP": key_password or password}
     res = subprocess.run(
         ["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
          "-dname", "CN=localhost, O=WSO2 lab", "-validity", "3650", "-storetype", "JKS",
-         "-keystore", str(store), "-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KSP"],
+         "-keystore", str(store), "-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KP"],
         capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise LabError(f"keytool failed: {res.stderr.strip()}")

@@ -28,7 +28,9 @@ class SecureVault(Strict):
 
     enabled: bool = False
     keystore_password: SecretRef | None = None  # the primary keystore's (and, by default, its key's) password
-    key_password: SecretRef | None = None  # absent: the same as the keystore's (Carbon's default)
+    # absent: the same as the keystore's (Carbon's default); set: the key's own, and the nodes start with
+    # -Dkey.password=true and both passwords in password-tmp (DefaultSecretCallbackHandler)
+    key_password: SecretRef | None = None
     alias: str = "wso2carbon"  # the key entry whose certificate encrypts (carbon.xml KeyStore/KeyAlias)
     padding: Literal["pkcs1", "oaep"] = "pkcs1"
     file_mode: Literal["0600", "0640"] = "0600"  # files holding a secret or cipher text, and the keystores

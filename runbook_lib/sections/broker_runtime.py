@@ -33,7 +33,7 @@ from ..params import NodeView
 from ..params import brokers as b
 from .broker import nodes
 from .cluster_check import changed_since_start
-from .securevault.startup import give_password, take_back
+from .securevault.startup import give_password, start_args, take_back
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."
@@ -48,12 +48,13 @@ def start_command(v: NodeView) -> str:
     return f"sh {posixpath.join(v.node.home, v.spec.start_script)} start"
 
 
-def launch_command(v: NodeView) -> str:
+def launch_command(v: NodeView, extra: str = "") -> str:
     """start_command detached: EI 6.1.1's bin/broker.sh starts the broker's
     wso2server.sh in the background and then loops (`sleep 60`) for ever
     (product-ei v6.1.1 distribution/src/scripts/broker.sh), so an operator runs
-    it with nohup and waits for the log, never for the command."""
-    return f"nohup {start_command(v)} </dev/null >/dev/null 2>&1 &"
+    it with nohup and waits for the log, never for the command. EXTRA: more
+    arguments (Secure Vault's -Dkey.password=true, securevault/startup.py)."""
+    return f"nohup {start_command(v)}{extra} </dev/null >/dev/null 2>&1 &"
 
 
 def stop_command(v: NodeView) -> str:
@@ -131,7 +132,7 @@ def _starts(run: Run, v: NodeView) -> int:
 
 
 def _start_op(run: Run, v: NodeView, wait_s: float = 60.0) -> Operation:
-    h, cmd = run.host(v.host_name), launch_command(v)
+    h, cmd = run.host(v.host_name), launch_command(v, start_args(run, v))
 
     def fn(dry_run: bool) -> Change:
         pid = running(run, v)

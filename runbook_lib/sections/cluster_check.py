@@ -27,7 +27,7 @@ from ..params import NodeView
 from .cluster import carbonlog as L
 from .cluster.startfaults import explain
 from .clustering import script_command
-from .securevault.startup import give_password, take_back
+from .securevault.startup import give_password, start_args, take_back
 
 CLUSTER_ROLES = ("manager", "worker", "member")
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py
@@ -74,7 +74,7 @@ def start_node(run: Run, v: NodeView, timeout: float) -> Check:
     `WSO2 Carbon started` or the first ERROR of this start."""
     h = run.host(v.host_name)
     before = read_log(run, v).count(L.STARTING)
-    command = script_command(v, "start")
+    command = script_command(v, "start") + start_args(run, v)  # -Dkey.password=true: the key has its own
     changed = changed_since_start(run, v) if running(run, v) else []
     if running(run, v) and not changed:
         seg, how = L.latest_run(read_log(run, v)), "already running, left as it is"
@@ -306,7 +306,7 @@ def plan(run: Run) -> Table:
     """What the test will run, in order, before it runs anything."""
     rows = [["#", "host", "node", "command", "log file"]]
     for i, v in enumerate(cluster_nodes(run), 1):
-        rows.append([str(i), v.host_name, v.name, script_command(v, "start"), log_path(v)])
+        rows.append([str(i), v.host_name, v.name, script_command(v, "start") + start_args(run, v), log_path(v)])
     return Table("start order", rows)
 
 

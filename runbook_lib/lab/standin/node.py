@@ -72,7 +72,8 @@ class Node:
     # -- configuration --------------------------------------------------
     def load(self) -> None:
         # ServerConfiguration's load starts the secret manager first (carbon-kernel v4.4.16; SOURCES.md V1)
-        self.vault = securevault.load(self.conf, self.carbon_home, self.sysprops.get("persist.password") == "true")
+        self.vault = securevault.load(self.conf, self.carbon_home, self.sysprops.get("persist.password") == "true",
+                                      self.sysprops.get("key.password", "").strip() == "true")
         self.carbon = config.read_carbon(self.conf, self.sysprops, self.vault)
         self.axis2 = config.read_axis2(self.conf)
         self.catalina = config.read_catalina(self.conf) if (self.conf / "tomcat" / "catalina-server.xml").exists() \

@@ -7,10 +7,12 @@ Synapse's securevault module: SecretManager, FileBaseSecretRepository,
 AbstractKeyStoreLoader, BaseCipher). The profile's conf/security/secret-conf.properties
 turns it on; the keystore password comes from CARBON_HOME's password file;
 the keystore is opened; every alias of cipher-text.properties is decrypted
-with the key; an element carrying svns:secretAlias gets the alias's secret
-(an alias with no secret resolves to itself, as FileBaseSecretRepository
-returns it). A missing password, a wrong keystore password or a cipher text
-that does not decrypt stops start-up with the library's own words.
+with the key (its own password when the node was started with
+-Dkey.password=true, else the store's); an element carrying svns:secretAlias
+gets the alias's secret (an alias with no secret resolves to itself, as
+FileBaseSecretRepository returns it). A missing password, a wrong keystore
+or key password or a cipher text that does not decrypt stops start-up with
+the library's own words.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ MANAGER = "org.wso2.securevault.secret.SecretManager"
 LOADER = "org.wso2.securevault.keystore.AbstractKeyStoreLoader"
 CIPHER = "org.wso2.securevault.BaseCipher"
 HANDLER = "org.wso2.carbon.securevault.DefaultSecretCallbackHandler"
+WRAPPER = "org.wso2.securevault.keystore.IdentityKeyStoreWrapper"  # KeyStoreWrapper logs under its own class
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -62,29 +65,37 @@ def read_properties(path: Path) -> dict[str, str]:
     return out
 
 
-def keystore_password(carbon_home: Path, persist: bool) -> str | None:
+def keystore_password(carbon_home: Path, persist: bool, own_key: bool = False) -> tuple[str, str | None] | None:
     """DefaultSecretCallbackHandler: `password` (renamed to password-tmp once read),
     `password-tmp` (overwritten, then deleted once read), `password-persist` (kept);
-    else the console, which a detached start does not have (None)."""
+    else the console, which a detached start does not have (None). (store, key):
+    the first line serves both unless -Dkey.password=true (OWN_KEY), then the
+    second line is the key's (None when the file has no second line). Row V2."""
     plain, tmp, kept = carbon_home / "password", carbon_home / "password-tmp", carbon_home / "password-persist"
     for f in (plain, tmp, kept):
         if f.exists():
             lines = f.read_text().splitlines()
-            secret = lines[0] if lines else ""
+            store = lines[0] if lines else ""
+            key = (lines[1] if len(lines) > 1 else None) if own_key else store
             if f == plain and not persist:
                 f.rename(tmp)
             elif f == tmp and not persist:
                 f.write_text("!@#$%^&*()SDFGHJZXCVBNM!@#$%^&*")
                 f.unlink()
-            return secret
+            return store, key
     return None
 
 
 # -- the JKS key entry, read as the JVM's KeyStore("JKS") does ----------------
 
-def _jks_key(data: bytes, password: str, alias: str) -> bytes | None:
-    """PKCS#8 of ALIAS's key; None when absent. Raises ValueError when the
-    store's integrity check fails ("Keystore was tampered with, or password was incorrect")."""
+class UnrecoverableKey(Exception):
+    """The JDK's KeyStore.getKey with a wrong key password: UnrecoverableKeyException."""
+
+
+def _jks_key(data: bytes, password: str, alias: str, key_password: str | None = None) -> bytes | None:
+    """PKCS#8 of ALIAS's key (KEY_PASSWORD: the key's own, else PASSWORD); None when
+    absent. Raises ValueError when the store's integrity check fails ("Keystore was
+    tampered with, or password was incorrect"), UnrecoverableKey when the key's does."""
     pw = password.encode("utf-16-be")
     if len(data) < 32 or struct.unpack(">I", data[:4])[0] != 0xFEEDFEED:
         raise ValueError("Invalid keystore format")
@@ -124,6 +135,7 @@ def _jks_key(data: bytes, password: str, alias: str) -> bytes | None:
     if found is None:
         return None
     blob = found[_octets_start(found):]
+    pw = (password if key_password is None else key_password).encode("utf-16-be")
     salt, enc, check = blob[:20], blob[20:-20], blob[-20:]
     stream, digest = bytearray(), salt
     while len(stream) < len(enc):
@@ -131,7 +143,7 @@ def _jks_key(data: bytes, password: str, alias: str) -> bytes | None:
         stream += digest
     plain = bytes(a ^ b for a, b in zip(enc, stream))
     if hashlib.sha1(pw + plain).digest() != check:
-        raise ValueError("Cannot recover key")
+        raise UnrecoverableKey("Cannot recover key")
     return plain
 
 
@@ -170,25 +182,32 @@ def _decrypt(key_der: bytes, text: str, algorithm: str) -> str:
                            "cipher\njavax.crypto.BadPaddingException: Decryption error") from None
 
 
-def load(conf: Path, carbon_home: Path, persist: bool = False) -> dict[str, str] | None:
+def load(conf: Path, carbon_home: Path, persist: bool = False, own_key: bool = False) -> dict[str, str] | None:
     """alias -> secret when conf/security/secret-conf.properties configures the file
-    repository; None when Secure Vault is not configured."""
+    repository; None when Secure Vault is not configured. OWN_KEY: started with
+    -Dkey.password=true (the password file's second line is the key's)."""
     path = conf / "security" / SECRET_CONF
     if not path.exists():
         return None
     props = read_properties(path)
     if "file" not in [r.strip() for r in props.get("secretRepositories", "").split(",")]:
         return None
-    password = keystore_password(carbon_home, persist)
-    if password is None:
+    passwords = keystore_password(carbon_home, persist, own_key)
+    # SecretManager.validatePasswords: with no trust store, both the store's and the key's are needed (V3, V7)
+    if passwords is None or not passwords[0] or not passwords[1]:
         raise StartupError("Either Identity or Trust keystore password is mandatory in order to initialized "
                            "secret manager.", MANAGER)
+    password, key_password = passwords
     location = Path(props.get("keystore.identity.location", ""))
     store = location if location.is_absolute() else carbon_home / location
     if not store.is_file():
         raise StartupError(f"KeyStore can not be found at ' {store} '", LOADER)
+    alias = props.get("keystore.identity.alias", "")
     try:
-        key = _jks_key(store.read_bytes(), password, props.get("keystore.identity.alias", ""))
+        key = _jks_key(store.read_bytes(), password, alias, key_password)
+    except UnrecoverableKey:  # KeyStoreWrapper.getKey, when the cipher is made (row V7)
+        raise StartupError(f"Error loading key for alias : {alias}", WRAPPER,
+                           "java.security.UnrecoverableKeyException: Cannot recover key") from None
     except ValueError as e:
         raise StartupError(f"IOError loading keyStore from ' {location} ' ", LOADER, f"java.io.IOException: {e}") \
             from None

@@ -21,6 +21,9 @@ FIXES = [
                                        "through 08/07, which write it just before the start"),
     ("IOError loading keyStore", "the keystore password given to Secure Vault is wrong: set the secret named in "
                                  "securevault.keystore_password to the node's wso2carbon.jks password"),
+    ("Error loading key for alias", "Secure Vault opened the keystore but not its key entry: the key has a password "
+                                    "of its own. Set securevault.key_password to it (08/07 then start the node with "
+                                    "-Dkey.password=true and both passwords in password-tmp)"),
     ("input stream for cipher", "a cipher text in conf/security/cipher-text.properties does not decrypt with the "
                                 "node's key: re-run 04 (07 for brokers) with apply=True to encrypt it again"),
 ]

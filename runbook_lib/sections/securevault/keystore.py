@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ...core.context import Run
 from ...core.errors import RunbookError
-from ...facts.jks import WrongPassword, key_entry
+from ...facts.jks import WrongKeyPassword, WrongPassword, key_entry
 from ...params import NodeView
 
 STORE = "wso2carbon.jks"
@@ -58,6 +58,14 @@ def node_key(run: Run, v: NodeView) -> NodeKey:
     key_password = run.secret(sv.key_password.secret) if sv.key_password else None
     try:
         found = key_entry(data, password, sv.alias, key_password)
+    except WrongKeyPassword:  # the store opened: its key entry has a password of its own
+        named = f"the secret {sv.key_password.secret} (securevault.key_password)" if sv.key_password else \
+            "the keystore password (securevault.key_password is not set)"
+        raise RunbookError(f"Secure Vault: the key password is wrong for the key entry {sv.alias!r} of {where} "
+                           f"(node {v.name}): it does not open with {named}; nothing was written",
+                           fix="set securevault.key_password to a secret holding the key entry's own password "
+                               "(carbon.xml KeyStore/KeyPassword); the nodes then start with -Dkey.password=true "
+                               "and a two-line password-tmp, as Carbon reads them") from None
     except WrongPassword:
         raise RunbookError(f"Secure Vault: the keystore password is wrong for {where} (node {v.name}): "
                            "the store's integrity check fails with it; nothing was written",
