@@ -148,7 +148,31 @@ def test_the_report_names_what_nodes_disagree_on_and_known_faults():
     what = [i.what for i in items]
     assert any("clustering domain on c is 'other'" in w for w in what)
     assert any("b: localMemberHost 127.0.0.1" in w and "E10" in w for w in what)
-    assert any("a: well-known member ei2:4100 by host name" in w for w in what)
+    kept = next(i for i in items if "well-known member 10.0.0.2:4100 is listed by the name ei2" in i.what)
+    assert kept.kind == "style" and kept.path == ""  # kept as member_name: it excuses no difference
     assert any("b and c on ei2 claim the same ports" in w for w in what)
     member = next(i for i in items if i.what.startswith("c: well-known members"))
     assert member.path == "/opt/c/wso2ei/conf/axis2/axis2.xml" and member.kind == "differs"
+
+
+def test_a_member_listed_by_name_is_kept_and_what_changes_for_it_is_named():
+    """ei1 lists ei2 by name, ei3 lists it by IP; ei3's /etc/hosts does not map ei2."""
+    from runbook_lib.discover.assemble import Facts, nodes_section
+    from runbook_lib.discover.consistency import report
+    from runbook_lib.discover.reach import Reached
+    reached = {"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {"ei1": "10.0.0.1", "ei2": "10.0.0.2"}),
+               "10.0.0.2": Reached("10.0.0.2", None, Found("ei2"), {"ei2": "10.0.0.2", "ei1": "10.0.0.1"}),
+               "10.0.0.3": Reached("10.0.0.3", None, Found("ei3"), {"ei3": "10.0.0.3"})}
+    facts = Facts(reached)
+    facts.nodes = {"a": _node("ei1", "/opt/a/wso2ei", "d", "10.0.0.1", 4100, [("ei2", 4100)]),
+                   "b": _node("ei2", "/opt/b/wso2ei", "d", "10.0.0.2", 4100, [("10.0.0.1", 4100)]),
+                   "c": _node("ei3", "/opt/c/wso2ei", "d", "10.0.0.3", 4100, [("10.0.0.2", 4100), ("10.0.0.1", 4100)])}
+    facts.node_host = {"a": "ei1", "b": "ei2", "c": "ei3"}
+    nodes = nodes_section(facts)
+    assert nodes["b"]["member_name"].value == "ei2" and nodes["b"]["member_name"].file.endswith("/opt/a/wso2ei/conf/axis2/axis2.xml")
+    assert "member_name" not in nodes["a"] and nodes["a"]["well_known"].value is True  # listed by IP only
+    items = report(facts)
+    by_ip = [i for i in items if i.what.startswith("c lists the well-known member 10.0.0.2:4100 as 10.0.0.2")]
+    assert len(by_ip) == 1 and by_ip[0].host == "ei3" and by_ip[0].path.endswith("/opt/c/wso2ei/conf/axis2/axis2.xml")
+    hosts = [i for i in items if i.path == "/etc/hosts"]
+    assert [(i.host, i.kind) for i in hosts] == [("ei3", "differs")] and "ei2 to 10.0.0.2" in hosts[0].what

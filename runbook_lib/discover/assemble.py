@@ -127,19 +127,28 @@ def nodes_section(facts: Facts) -> dict:
                 not lmh.value.startswith("127."):
             e["local_member_host"] = lmh
         group = brokers if role.value == "broker" else cluster
-        keys = member_keys(facts.reached.get(address), address) | ({lmh.value} if lmh else set())
+        keys = {k for r in facts.reached.values() for k in member_keys(r, address)} | ({lmh.value} if lmh else set())
         port = lmp.value if lmp else ""
         listed = [(m, name_of) for name_of, other in group.items() for m in other.members()
                   if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value == port]
         if listed:
             (h, _), who = listed[0]
             e["well_known"] = Found(True, h.host, h.file, h.line, why=f"{who} lists it as a well-known member")
+            by_name = member_name(listed)
+            if by_name is not None:
+                e["member_name"] = by_name
         if role.value == "broker":
             nid = f.broker("/broker/coordination/nodeID")
             if nid is not None and nid.value and nid.value != "default":
                 e["broker_node_id"] = nid
         out[name] = e
     return out
+
+
+def member_name(listed: list) -> Found | None:
+    """The name the other nodes list a well-known member by, when they list it by
+    name (kept: nodes.*.member_name); the name most of them use."""
+    return majority([h for (h, _), _who in listed if not _is_ip(h.value)])
 
 
 def _is_ip(v: str) -> bool:

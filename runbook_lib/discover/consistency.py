@@ -8,30 +8,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 
 from ..facts.mysql import parse_jdbc_url
 from .assemble import Facts, cluster_section, node_role, vhost_kind
 from .found import Found
-
-
-@dataclass(frozen=True)
-class Item:
-    kind: str  # "differs" (between nodes), "fault", "erratum", "style" (kept), "cannot express"
-    what: str
-    host: str
-    path: str  # the file, or "" for the host as a whole
-    line: int | None
-    action: str  # what the runbook would do about it
-    exact: bool = False  # names its path only, not the files under it (a home: secretmodes.py)
-
-    def text(self) -> str:
-        where = f"{self.host}:{self.path}" + (f":{self.line}" if self.line else "") if self.path else self.host
-        return f"[{self.kind}] {self.what}\n    at {where}\n    runbook: {self.action}"
-
-
-def _item(kind: str, what: str, f: Found | None, action: str, host: str = "", path: str = "") -> Item:
-    return Item(kind, what, f.host if f else host, f.file if f else path, f.line if f else None, action)
+from .items import Item, _item
+from .membernames import member_names
 
 
 def _differs(label: str, values: dict[str, Found | None], action: str) -> list[Item]:
@@ -73,12 +55,6 @@ def report(facts: Facts) -> list[Item]:
             except ValueError:
                 items.append(_item("style", f"{n}: localMemberHost is the host name {lmh.value!r}, not an IP "
                                    "(ERRATA E10)", lmh, f"writes the host's address {address}"))
-        for h, port in f.members():
-            try:
-                ipaddress.IPv4Address(h.value)
-            except ValueError:
-                items.append(_item("style", f"{n}: well-known member {h.value}:{port.value} by host name",
-                                   h, "writes members by IP address (E10): the params model has no member names"))
         enabled = f.clustering_enabled
         if enabled is not None and enabled.value != "true":
             items.append(_item("fault", f"{n}: clustering is not enabled", enabled, "sets enable=\"true\""))
@@ -95,6 +71,7 @@ def report(facts: Facts) -> list[Item]:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,
                                   f.files["catalina"].path, None, "05/06 add proxyPort"))
     items += _members(facts, cluster, False) + _members(facts, brokers, True)
+    items += member_names(facts, cluster) + member_names(facts, brokers)
     managers = facts.by_role("manager")
     if len(managers) > 1:
         for n, f in list(managers.items())[1:]:

@@ -67,6 +67,12 @@ class Node(Strict):
     local_member_port: Port
     local_member_host: str | None = None  # defaults to the host's address (E10)
     well_known: bool = False
+    # The name the other nodes list this well-known member by in axis2.xml's <members>, as a
+    # cluster built by hand often does (`<hostName>node206</hostName>`); absent: its IP (E10).
+    # Both agents resolve the name when the node starts (wso2-axis2 Tribes: new StaticMember(
+    # hostName, port); carbon-kernel Hazelcast: MemberUtils.addMember "host:port"), so the runbook
+    # writes the name and maps it to local_member_host in /etc/hosts on every node host.
+    member_name: HostName | None = None
     sub_domain: Literal["mgt", "worker"] | None = None  # derived from role when absent
     broker_node_id: str | None = None  # broker.xml nodeID; absent = `default` (NODE:host:port)
 
