@@ -211,16 +211,25 @@ def vhost_kind(srv, names: dict) -> str:  # noqa: ANN001 - lbread.Server
     return "mgt" if mgt is not None and srv.server_name and srv.server_name.value == mgt.value else "https"
 
 
+def shared_tls_file(n: Nginx, names: dict, file: str) -> bool:
+    """FILE holds the two HTTPS vhosts (the cluster's and the console's) and nothing else:
+    the one way of several vhosts in one file the runbook keeps (02 writes both)."""
+    kinds = [vhost_kind(s, names) for s in n.servers if s.file == file]
+    return sorted(kinds) == ["https", "mgt"]
+
+
 def vhost_files(n: Nginx, names: dict) -> dict:
     """The hand-built vhosts' own file names (kept: load_balancer.vhost_files), for
-    files holding one server block each; the runbook's own names are left out."""
+    files holding one server block each, or the two HTTPS vhosts together; the
+    runbook's own names are left out."""
     per_file = Counter(s.file for s in n.servers)
     out = {}
     for srv in n.servers:
         kind = vhost_kind(srv, names)
         base = posixpath.basename(srv.file)
         default = f"{srv.server_name.value if srv.server_name else ''}.{'http' if kind == 'http' else 'https'}.conf"
-        if per_file[srv.file] == 1 and base != default and kind not in out:
+        shared = per_file[srv.file] > 1 and shared_tls_file(n, names, srv.file)
+        if (per_file[srv.file] == 1 and base != default or shared) and kind not in out:
             out[kind] = Found(base, srv.listen[0].host if srv.listen else "", srv.file, srv.line,
                               why=f"the {kind} vhost's own file")
     return out

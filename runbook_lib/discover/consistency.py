@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 
 from ..facts.mysql import parse_jdbc_url
-from .assemble import Facts, cluster_section, node_role, vhost_kind
+from .assemble import Facts, cluster_section, node_role, shared_tls_file, vhost_kind
 from .found import Found
 from .items import Item, _item
 from .membernames import member_names
@@ -102,11 +102,11 @@ def _load_balancer(facts: Facts) -> list[Item]:
         per_file[srv.file] += 1
     for srv in n.servers:
         name = srv.server_name.value if srv.server_name else "?"
-        if per_file[srv.file] > 1:
-            items.append(Item("cannot express", f"{srv.file} holds {per_file[srv.file]} vhosts: the runbook writes "
-                              "each vhost as a file of its own", lb, srv.file, srv.line,
-                              "writes its vhosts in files of their own beside it (the params model has one file per "
-                              "vhost: load_balancer.vhost_files)"))
+        if per_file[srv.file] > 1 and not shared_tls_file(n, names, srv.file):
+            items.append(Item("cannot express", f"{srv.file} holds {per_file[srv.file]} vhosts: the runbook keeps "
+                              "only the two HTTPS vhosts in one file", lb, srv.file, srv.line,
+                              "writes its vhosts in files of their own beside it (load_balancer.vhost_files: the "
+                              "HTTP vhost, written by 01 before 02 makes the certificates, keeps a file of its own)"))
             items.append(Item("cannot express", f"{name}: a vhost the runbook writes in a file of its own", lb,
                               n.conf_dir or "/etc/nginx/conf.d", None, "creates it beside the hand-built file"))
         elif srv.proxy_pass is not None:

@@ -164,16 +164,21 @@ class LoadBalancer(Strict):
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
     # nginx: the file (in conf_dir) of each vhost, where it is not <name>.<http|https>.conf:
-    # a hand-built cluster's own file names, kept (runbook discover, issue 20).
+    # a hand-built cluster's own file names, kept (runbook discover, issue 20). The two
+    # HTTPS vhosts (https, mgt) may share one file; the HTTP vhost keeps a file of its own.
     vhost_files: dict[Literal["http", "https", "mgt"], Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.conf$")]] = {}
 
 
     @field_validator("vhost_files")
     @classmethod
     def _one_vhost_per_file(cls, v: dict[str, str]) -> dict[str, str]:
-        """Each vhost is a whole file the runbook writes: two in one file would overwrite each other."""
-        if len(set(v.values())) < len(v):
-            raise fail("two vhosts in one file", "give each vhost a file of its own, or leave vhost_files out")
+        """01 writes the HTTP vhost before 02 makes the certificates the HTTPS vhosts need (nginx
+        refuses a vhost whose certificate is missing), so the HTTP vhost's file holds it alone;
+        02 writes both HTTPS vhosts, so they may share a file (nginx_conf.by_file)."""
+        if "http" in v and list(v.values()).count(v["http"]) > 1:
+            raise fail("the HTTP vhost shares its file with an HTTPS vhost",
+                       "give the HTTP vhost a file of its own (01 writes it before 02 makes the certificates)")
+        return v
         return v
 
 
