@@ -29,10 +29,8 @@ LAB, EI004 = ROOT / "params" / "lab.yaml", ROOT / "params" / "ei-integrator-004.
 
 
 def _vault_off(path: Path, tmp: Path) -> Path:
-    """PATH with Secure Vault off: discover does not yet adopt a cluster under Secure Vault
-    (it names each secret as under the vault, but writes no securevault section and cannot read
-    the truststore without its password; issue 20, left open), so these round trips run on the
-    layouts as the runbook writes them with the vault off."""
+    """PATH with Secure Vault off: the lab layout's round trip runs with every secret in clear
+    (its values read from the nodes into --secrets-out); document 004's runs under the vault."""
     raw = yaml.safe_load(path.read_text())
     raw.setdefault("securevault", {})["enabled"] = False
     tmp.mkdir(parents=True, exist_ok=True)
@@ -41,8 +39,8 @@ def _vault_off(path: Path, tmp: Path) -> Path:
     return out
 
 
-def _applied(path: Path, tmp: Path):
-    path = _vault_off(path, tmp)
+def _applied(path: Path, tmp: Path, vault: bool = False):
+    path = path if vault else _vault_off(path, tmp)
     p = load_params(path)
     labmod.down(p, **quiet)
     labmod.up(p, path, **quiet)
@@ -193,12 +191,24 @@ def test_the_notebook_adopts_the_lab(applied_lab, tmp_path):
 
 
 def test_discover_adopts_document_004_after_the_runbook(tmp_path):
+    """Under Secure Vault (as params/ei-integrator-004.yaml asks): every secret is reported as held by
+    the vault and read from no node; the params get the vault, each vault-held value comes from the
+    operator's --secrets-file by name, and the round trip (04 proving each cipher text) is clean."""
     skip_if_shared()
-    p = _applied(EI004, tmp_path / "apply")
+    p = _applied(EI004, tmp_path / "apply", vault=True)
     try:
         res = run(discover_args(p, tmp_path / "adopted.yaml", tmp_path / "secrets.env"))
         assert res.returncode == 0, res.stdout + res.stderr
+        assert "ADOPTED: the runbook would change nothing" in res.stdout
         got = load_params(tmp_path / "adopted.yaml")
+        assert got.securevault.enabled and got.securevault.keystore_password.secret == "KEYSTORE_PASSWORD"
+        states = {line.split()[0]: line for line in res.stdout.splitlines()[1:] if line.startswith("  ")}
+        assert "under Secure Vault (alias" in states["DB_APP_PASSWORD"], res.stdout
+        assert "in clear" not in "".join(v for k, v in states.items() if k.endswith("_PASSWORD")), res.stdout
+        lab_secrets = read_secrets_file(p.secrets_file)
+        assert read_secrets_file(tmp_path / "secrets.env")["DB_APP_PASSWORD"] == lab_secrets["DB_APP_PASSWORD"]
+        for v in (lab_secrets[k] for k in ("DB_APP_PASSWORD", "KEYSTORE_PASSWORD")):
+            assert v not in res.stdout + res.stderr + (tmp_path / "adopted.yaml").read_text()
         assert {n.role for n in got.nodes.values()} == {"member"}
         assert all(n.well_known for n in got.nodes.values())
         assert got.load_balancer.affinity == "ip_hash" and got.cluster.hostnames == p.cluster.hostnames
