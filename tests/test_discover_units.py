@@ -176,3 +176,36 @@ def test_a_member_listed_by_name_is_kept_and_what_changes_for_it_is_named():
     assert len(by_ip) == 1 and by_ip[0].host == "ei3" and by_ip[0].path.endswith("/opt/c/wso2ei/conf/axis2/axis2.xml")
     hosts = [i for i in items if i.path == "/etc/hosts"]
     assert [(i.host, i.kind) for i in hosts] == [("ei3", "differs")] and "ei2 to 10.0.0.2" in hosts[0].what
+
+
+def test_secrets_under_secure_vault_are_never_read_from_the_nodes(tmp_path, monkeypatch):
+    """An element naming an svns:secretAlias: the params get the vault, the value comes from the
+    operator's secrets by name (the node's `password` placeholder is never taken for it)."""
+    from runbook_lib.discover.assemble import Facts
+    from runbook_lib.discover.reach import Reached
+    from runbook_lib.discover.secrets import collect
+    from runbook_lib.discover.vault import securevault_section
+    from runbook_lib.sections.shared.namespaces import CARBON_NS
+    svns = 'xmlns:svns="http://org.wso2.securevault/configuration"'
+    f = _node("ei1", "/opt/a/wso2ei", "d", "10.0.0.1", 4100, [])
+    f.files["carbon"] = XmlFile.parse("ei1", "/opt/a/wso2ei/conf/carbon.xml", (
+        f"<Server xmlns='{CARBON_NS['c']}' {svns}><Security><TrustStore><Password "
+        "svns:secretAlias='Carbon.Security.TrustStore.Password'>password</Password></TrustStore></Security>"
+        "</Server>").encode(), CARBON_NS)
+    f.files["datasources"] = XmlFile.parse("ei1", "/opt/a/wso2ei/conf/datasources/master-datasources.xml", (
+        f"<datasources-configuration {svns}><datasources><datasource><name>WSO2_USER_DB</name><jndiConfig><name>"
+        "jdbc/WSO2UMDB</name></jndiConfig><definition><configuration><url>jdbc:mysql://db:3306/U</url><username>u"
+        "</username><password svns:secretAlias='Datasources.WSO2_USER_DB.Configuration.Password'>password</password>"
+        "</configuration></definition></datasource></datasources></datasources-configuration>").encode())
+    facts = Facts({"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {})})
+    facts.nodes, facts.node_host = {"a": f}, {"a": "ei1"}
+    sv = securevault_section(facts)
+    assert sv["enabled"].value is True and sv["keystore_password"]["secret"].value == "KEYSTORE_PASSWORD"
+    secrets_file = tmp_path / "s.env"
+    secrets_file.write_text("DB_APP_PASSWORD=given-app\nKEYSTORE_PASSWORD=given-ks\n")
+    monkeypatch.delenv("TRUSTSTORE_PASSWORD", raising=False)
+    got = {s.name: s for s in collect(facts, "DB_ADMIN_PASSWORD", None, str(secrets_file))}
+    assert got["DB_APP_PASSWORD"].value == "given-app" and "under Secure Vault" in got["DB_APP_PASSWORD"].state
+    assert got["KEYSTORE_PASSWORD"].value == "given-ks"
+    assert got["TRUSTSTORE_PASSWORD"].value is None and "not read: give TRUSTSTORE_PASSWORD" in got["TRUSTSTORE_PASSWORD"].state
+    assert "SVN_PASSWORD" not in got  # no synchronizer enabled: no SVN password needed

@@ -213,6 +213,9 @@ def test_discover_adopts_document_004_after_the_runbook(tmp_path):
         assert all(n.well_known for n in got.nodes.values())
         assert got.load_balancer.affinity == "ip_hash" and got.cluster.hostnames == p.cluster.hostnames
         assert got.database.app_user == "regadmin" and got.database.jdbc_options == p.database.jdbc_options
-        assert got.certificates.truststore_alias == "server"
+        assert got.certificates.truststore_alias == "server"  # the truststore read with the given password
+        applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
+                               progress=lambda *_: None)
+        assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()
     finally:
         labmod.down(p, **quiet)
