@@ -26,6 +26,7 @@ from .conftest import ROOT, lab_ip, skip_if_shared
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
 LAB, EI004 = ROOT / "params" / "lab.yaml", ROOT / "params" / "ei-integrator-004.yaml"
+ELB000 = ROOT / "params" / "esb-elb-000.yaml"
 
 
 def _vault_off(path: Path, tmp: Path) -> Path:
@@ -60,9 +61,10 @@ def applied_lab(tmp_path_factory):
 def discover_args(p, out: Path, secrets_out: Path | None = None, hosts: list[str] | None = None,
                   admin_secret: str = "DB_ADMIN_PASSWORD", plan: bool = True) -> list[str]:
     nodes = hosts or list(dict.fromkeys(str(p.hosts[v.host].address) for v in p.nodes.values()))
+    lb = ["--lb", str(p.hosts[p.load_balancer.host].address)] if p.load_balancer.host else []  # the ELB is a node
     args = [str(ROOT / ".venv/bin/runbook"), "discover", "--hosts", ",".join(nodes), "--user", "wso2",
-            "--key", p.ssh.key, "--known-hosts", p.ssh.known_hosts,
-            "--lb", str(p.hosts[p.load_balancer.host].address), "--database", str(p.hosts[p.database.host].address),
+            "--key", p.ssh.key, "--known-hosts", p.ssh.known_hosts, *lb,
+            "--database", str(p.hosts[p.database.host].address),
             "--db-admin", p.database.admin_user, "--db-admin-secret", admin_secret,
             "--secrets-file", p.secrets_file, "--out", str(out), "--run-dir", str(out.parent / "run")]
     args += ["--secrets-out", str(secrets_out)] if secrets_out else []
@@ -214,6 +216,32 @@ def test_discover_adopts_document_004_after_the_runbook(tmp_path):
         assert got.load_balancer.affinity == "ip_hash" and got.cluster.hostnames == p.cluster.hostnames
         assert got.database.app_user == "regadmin" and got.database.jdbc_options == p.database.jdbc_options
         assert got.certificates.truststore_alias == "server"  # the truststore read with the given password
+        applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
+                               progress=lambda *_: None)
+        assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()
+    finally:
+        labmod.down(p, **quiet)
+
+
+def test_discover_adopts_the_elb_layout_000_after_the_runbook(tmp_path):
+    """Document 000 (ESB 4.8.1 behind the WSO2 ELB on the manager's host): the ELB home makes the load
+    balancer `kind: elb`, its ports and group_mgt_port read from its axis2.xml and loadbalancer.conf
+    (the cluster's own domain, not the shipped samples'), the ELB a well-known member at its
+    group_mgt_port; the round trip changes nothing, and the adopted params apply and pass 08."""
+    skip_if_shared()
+    p = _applied(ELB000, tmp_path / "apply")
+    try:
+        res = run(discover_args(p, tmp_path / "adopted.yaml", tmp_path / "secrets.env"))
+        assert res.returncode == 0 and "ADOPTED: the runbook would change nothing" in res.stdout, res.stdout + res.stderr
+        got = load_params(tmp_path / "adopted.yaml")
+        lb = got.load_balancer
+        assert (lb.kind, lb.http_port, lb.https_port, lb.group_mgt_port, lb.tenant_range, lb.registration_port) == \
+               ("elb", 80, 443, 5000, "*", None), lb
+        for name, n in p.nodes.items():
+            g = got.nodes[name]
+            assert (g.role, g.home, g.local_member_port, g.well_known) == (n.role, n.home, n.local_member_port,
+                                                                            n.well_known), name
+        assert got.nodes["elb"].product.dist == "elb-2.1.0" and "node" in got.hosts["node206"].roles
         applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
                                progress=lambda *_: None)
         assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()

@@ -231,6 +231,10 @@ def build_tree(facts: A.Facts, opts: Options) -> dict:
     for a in facts.reached:
         if a not in opts.hosts and a not in roles:
             roles[a] = ["node"]
+    for n in facts.nodes:  # a host holding nodes keeps the `node` role beside database/svn (000's node206)
+        a = facts.address_of(facts.node_host[n])
+        if a in roles and "node" not in roles[a]:
+            roles[a].insert(0, "node")
     cluster = facts.by_role("manager", "worker", "member") or facts.nodes
     first = next(iter(cluster.values()), None)
     product = {"name": A.Found(first.home.product, first.home.host, first.home.path + "/bin/version.txt", 1),

@@ -116,6 +116,9 @@ def nodes_section(facts: Facts) -> dict:
         e: dict = {"host": Found(host, f.home.host, "bin/version.txt", why="the home was found on it"),
                    "role": role, "home": Found(f.home.path, f.home.host, f.home.path + "/bin/version.txt",
                                                why=f.home.line)}
+        if role.value == "elb":  # another product than the cluster's
+            e["product"] = {"name": Found(f.home.product, f.home.host, f.home.path + "/bin/version.txt", 1),
+                            "version": Found(f.home.version, f.home.host, f.home.path + "/bin/version.txt", 1)}
         off = f.carbon("c:Ports/c:Offset")
         if off is not None and off.value.isdigit():
             e["offset"] = Found(int(off.value), off.host, off.file, off.line)
@@ -128,9 +131,12 @@ def nodes_section(facts: Facts) -> dict:
             e["local_member_host"] = lmh
         group = brokers if role.value == "broker" else cluster
         keys = {k for r in facts.reached.values() for k in member_keys(r, address)} | ({lmh.value} if lmh else set())
-        port = lmp.value if lmp else ""
+        ports = {lmp.value if lmp else ""}
+        if role.value == "elb":  # the members list it at its group_mgt_port (000) or another port (001)
+            from .elbread import elb_ports
+            ports |= {p for a, p in elb_ports(facts) if a == address}
         listed = [(m, name_of) for name_of, other in group.items() for m in other.members()
-                  if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value == port]
+                  if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value in ports]
         if listed:
             (h, _), who = listed[0]
             e["well_known"] = Found(True, h.host, h.file, h.line, why=f"{who} lists it as a well-known member")
@@ -181,6 +187,9 @@ def cluster_section(facts: Facts) -> dict:
 
 
 def load_balancer_section(facts: Facts) -> dict:
+    if facts.by_role("elb"):
+        from .elbread import elb_section  # elbread builds on this module
+        return elb_section(facts)
     n = facts.nginx
     if facts.lb_address is None or n is None:
         return {"kind": Found("none", why="no --lb given, or no nginx virtual host found on it")}

@@ -170,7 +170,9 @@ def _members(facts: Facts, group: dict, brokers: bool) -> list[Item]:
         host = lmh.value if lmh is not None and not lmh.value.startswith("127.") else address(n)
         return resolve(n, host), lmp.value if lmp else ""
 
-    found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} for n, f in group.items()}
+    from .elbread import elb_ports  # the ELB's entries: the params' well_known ELB, compared apart
+    elb = set() if brokers else elb_ports(facts)
+    found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} - elb for n, f in group.items()}
     listed = {n for n in group for m, fm in found.items() if (m != n or brokers) and own(n) in fm}
     items = []
     for n, f in group.items():
