@@ -26,7 +26,6 @@ from .conftest import ROOT, lab_ip, skip_if_shared
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
 LAB, EI004 = ROOT / "params" / "lab.yaml", ROOT / "params" / "ei-integrator-004.yaml"
-ELB000 = ROOT / "params" / "esb-elb-000.yaml"
 
 
 def _vault_off(path: Path, tmp: Path) -> Path:
@@ -223,25 +222,35 @@ def test_discover_adopts_document_004_after_the_runbook(tmp_path):
         labmod.down(p, **quiet)
 
 
-def test_discover_adopts_the_elb_layout_000_after_the_runbook(tmp_path):
-    """Document 000 (ESB 4.8.1 behind the WSO2 ELB on the manager's host): the ELB home makes the load
-    balancer `kind: elb`, its ports and group_mgt_port read from its axis2.xml and loadbalancer.conf
-    (the cluster's own domain, not the shipped samples'), the ELB a well-known member at its
-    group_mgt_port; the round trip changes nothing, and the adopted params apply and pass 08."""
+SHIPPED_SOCKET_TIMEOUT_MS = 6000  # passthru-http.properties as the ELB ships it (001 step 4), kept where 000 leaves it
+
+
+@pytest.mark.parametrize("layout", ["esb-elb-000", "as-elb-001"])
+def test_discover_adopts_an_elb_layout_after_the_runbook(layout, tmp_path):
+    """Documents 000 (ESB 4.8.1 behind ELB 2.1.0, Hazelcast) and 001 (AS 5.2.1 behind ELB 2.0.5, Tribes),
+    the ELB on the manager's host: the ELB home makes the load balancer `kind: elb`, its ports,
+    group_mgt_port, tenant_range and socket timeout read from its own files (the cluster's domain,
+    not the shipped samples'), the ELB a well-known member where the members list it (000: its
+    group_mgt_port; 001: registration_port, its localMemberPort); the round trip changes nothing,
+    and the adopted params apply and pass 08."""
     skip_if_shared()
-    p = _applied(ELB000, tmp_path / "apply")
+    p = _applied(ROOT / "params" / f"{layout}.yaml", tmp_path / "apply")
     try:
         res = run(discover_args(p, tmp_path / "adopted.yaml", tmp_path / "secrets.env"))
         assert res.returncode == 0 and "ADOPTED: the runbook would change nothing" in res.stdout, res.stdout + res.stderr
         got = load_params(tmp_path / "adopted.yaml")
         lb = got.load_balancer
-        assert (lb.kind, lb.http_port, lb.https_port, lb.group_mgt_port, lb.tenant_range, lb.registration_port) == \
-               ("elb", 80, 443, 5000, "*", None), lb
+        want = p.load_balancer
+        assert (lb.kind, lb.http_port, lb.https_port, lb.group_mgt_port, lb.tenant_range, lb.registration_port,
+                lb.socket_timeout_ms) == ("elb", want.http_port, want.https_port, want.group_mgt_port,
+                                          want.tenant_range, want.registration_port,
+                                          want.socket_timeout_ms or SHIPPED_SOCKET_TIMEOUT_MS), lb
         for name, n in p.nodes.items():
             g = got.nodes[name]
             assert (g.role, g.home, g.local_member_port, g.well_known) == (n.role, n.home, n.local_member_port,
                                                                             n.well_known), name
-        assert got.nodes["elb"].product.dist == "elb-2.1.0" and "node" in got.hosts["node206"].roles
+        assert got.nodes["elb"].product.dist == p.nodes["elb"].product.dist
+        assert all("node" in got.hosts[v.host].roles for v in got.nodes.values())
         applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
                                progress=lambda *_: None)
         assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..facts.mysql import parse_jdbc_url
 from .dbread import DbFacts
+from .elbread import elb_ports, elb_section
 from .found import Found, Problem, guess
 from .lbread import Nginx, upstream_of
 from .nodefiles import NodeFacts
@@ -133,7 +134,6 @@ def nodes_section(facts: Facts) -> dict:
         keys = {k for r in facts.reached.values() for k in member_keys(r, address)} | ({lmh.value} if lmh else set())
         ports = {lmp.value if lmp else ""}
         if role.value == "elb":  # the members list it at its group_mgt_port (000) or another port (001)
-            from .elbread import elb_ports
             ports |= {p for a, p in elb_ports(facts) if a == address}
         listed = [(m, name_of) for name_of, other in group.items() for m in other.members()
                   if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value in ports]
@@ -188,7 +188,6 @@ def cluster_section(facts: Facts) -> dict:
 
 def load_balancer_section(facts: Facts) -> dict:
     if facts.by_role("elb"):
-        from .elbread import elb_section  # elbread builds on this module
         return elb_section(facts)
     n = facts.nginx
     if facts.lb_address is None or n is None:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from ..facts.mysql import parse_jdbc_url
 from .assemble import Facts, cluster_section, node_role, shared_tls_file, vhost_kind
 from .found import Found
+from .elbread import elb_ports
 from .items import Item, _item
 from .membernames import member_names
 
@@ -170,8 +171,7 @@ def _members(facts: Facts, group: dict, brokers: bool) -> list[Item]:
         host = lmh.value if lmh is not None and not lmh.value.startswith("127.") else address(n)
         return resolve(n, host), lmp.value if lmp else ""
 
-    from .elbread import elb_ports  # the ELB's entries: the params' well_known ELB, compared apart
-    elb = set() if brokers else elb_ports(facts)
+    elb = set()  # the ELB's entries (the params' well_known ELB) are compared apart if brokers else elb_ports(facts)
     found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} - elb for n, f in group.items()}
     listed = {n for n in group for m, fm in found.items() if (m != n or brokers) and own(n) in fm}
     items = []

@@ -7,10 +7,23 @@ the members learn it through clustering: they list it at its group_mgt_port
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
+from typing import Any
 
 from ..configedit.lbconf import read_lbconf
-from .assemble import Facts, majority
+from ..configedit.properties import read_properties
 from .found import Found
+
+Facts = Any  # assemble.Facts: not imported, as assemble.py builds on this module
+
+
+def majority(values: list) -> Found | None:
+    """As assemble.majority: the value most of VALUES have, the first one's provenance."""
+    values = [v for v in values if v is not None and v.value not in ("", None)]
+    if not values:
+        return None
+    top, _ = Counter(v.value for v in values).most_common(1)[0]
+    return next(v for v in values if v.value == top)
 
 PORT = "/axisconfig/transportReceiver[@name='{}']/parameter[@name='port']"
 ELB_FILES = ("axis2", "carbon")  # what an ELB home must have for discover; the rest the ELB may lack
@@ -74,6 +87,10 @@ def elb_section(facts: Facts) -> dict:
                                               if facts.node_host[m] == facts.node_host[name] and n.param("localMemberPort")}
     listed = [p for g in cluster.values() for h, p in g.members()
               if h.value == address and p.value not in {str(t) for t in taken}]
+    timeout = read_properties(f.raw["passthru"]).get("http.socket.timeout", "") if f.raw.get("passthru") else ""
+    if timeout.isdigit():  # 001 step 4 (E16: milliseconds); absent: left as shipped
+        out["socket_timeout_ms"] = Found(int(timeout), f.home.host, posixpath.join(f.home.path, f.spec.conf("passthru")),
+                                         why="passthru-http.properties http.socket.timeout")
     reg = majority(listed)
     if reg is not None and reg.value.isdigit():
         out["registration_port"] = Found(int(reg.value), reg.host, reg.file, reg.line,

@@ -169,6 +169,7 @@ def read_node(h: Host, home: Home) -> NodeFacts:
         must = [posixpath.join(home.path, spec.conf(k)) for k in ("axis2", "carbon")]
         problems = [p for p in problems if any(p.where.endswith(m) for m in must)]
         raw["lbconf"] = _safe(h, posixpath.join(home.path, spec.conf("lbconf")))
+        raw["passthru"] = _safe(h, posixpath.join(home.path, spec.conf("passthru")))
     return NodeFacts(home, spec, files, problems, raw)
 
 
