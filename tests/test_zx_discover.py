@@ -1,6 +1,7 @@
-"""`runbook discover` on the lab (issue 20): the lab layout and document 004's,
-each after the runbook applied it, adopted with a params file that validates
-and whose plan changes nothing; secrets only by name, their values in a 0600
+"""`runbook discover` on the lab (issue 20): the lab layout, document 004's
+(under Secure Vault) and the WSO2 ELB layouts 000 and 001, each after the
+runbook applied it, adopted with a params file that validates and whose plan
+changes nothing (004 and the ELB layouts then applied, 08 passing); secrets only by name, their values in a 0600
 file; bad input reported by name; and discover changes nothing anywhere
 (config files, /etc/hosts, nginx, tables, users, grants, running nodes)."""
 
