@@ -209,3 +209,33 @@ def test_secrets_under_secure_vault_are_never_read_from_the_nodes(tmp_path, monk
     assert got["KEYSTORE_PASSWORD"].value == "given-ks"
     assert got["TRUSTSTORE_PASSWORD"].value is None and "not read: give TRUSTSTORE_PASSWORD" in got["TRUSTSTORE_PASSWORD"].state
     assert "SVN_PASSWORD" not in got  # no synchronizer enabled: no SVN password needed
+
+
+def test_the_elb_values_come_from_the_clusters_own_domain():
+    """loadbalancer.conf as shipped holds sample domains (wso2.as1.domain tenant_range 1-100...): the
+    params take the cluster's domain block; the members listing the ELB at its group_mgt_port make it
+    well-known without a registration_port (000)."""
+    from runbook_lib.discover.assemble import Facts, nodes_section
+    from runbook_lib.discover.elbread import elb_section
+    from runbook_lib.discover.homes import Home
+    from runbook_lib.discover.nodefiles import NodeFacts
+    from runbook_lib.discover.reach import Reached
+    from runbook_lib.products import ELB
+    conf = (b"services {\n  esb {\n    hosts esb.example.com;\n    domains {\n      wso2.as1.domain {\n"
+            b"        tenant_range 1-100;\n        group_mgt_port 5999;\n      }\n      d {\n        tenant_range *;\n"
+            b"        group_mgt_port 5000;\n      }\n    }\n  }\n}\n")
+    axis2 = (b"<axisconfig><transportReceiver name='http'><parameter name='port'>80</parameter></transportReceiver>"
+             b"<clustering class='x' enable='true'><parameter name='localMemberPort'>4000</parameter></clustering>"
+             b"</axisconfig>")
+    elb = NodeFacts(Home("ei1", "/opt/elb/wso2elb-2.1.0", "elb", "2.1.0", "WSO2 Elastic Load Balancer v2.1.0"), ELB,
+                    {"axis2": XmlFile.parse("ei1", "/opt/elb/wso2elb-2.1.0/repository/conf/axis2/axis2.xml", axis2),
+                     "carbon": XmlFile.parse("ei1", "/opt/elb/wso2elb-2.1.0/repository/conf/carbon.xml", None)},
+                    raw={"lbconf": conf, "passthru": b"http.socket.timeout=6000\n"})
+    facts = Facts({"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {})})
+    facts.nodes = {"elb": elb, "a": _node("ei1", "/opt/a/wso2esb", "d", "10.0.0.1", 4001, [("10.0.0.1", 5000)]),
+                   "b": _node("ei1", "/opt/b/wso2esb", "d", "10.0.0.1", 4002, [("10.0.0.1", 5000), ("10.0.0.1", 4001)])}
+    facts.node_host = {"elb": "ei1", "a": "ei1", "b": "ei1"}
+    lb = {k: v.value for k, v in elb_section(facts).items()}
+    assert lb == {"kind": "elb", "http_port": 80, "tenant_range": "*", "group_mgt_port": 5000,
+                  "socket_timeout_ms": 6000}, lb
+    assert nodes_section(facts)["elb"]["well_known"].value is True
