@@ -148,7 +148,94 @@ def test_the_report_names_what_nodes_disagree_on_and_known_faults():
     what = [i.what for i in items]
     assert any("clustering domain on c is 'other'" in w for w in what)
     assert any("b: localMemberHost 127.0.0.1" in w and "E10" in w for w in what)
-    assert any("a: well-known member ei2:4100 by host name" in w for w in what)
+    kept = next(i for i in items if "well-known member 10.0.0.2:4100 is listed by the name ei2" in i.what)
+    assert kept.kind == "style" and kept.path == ""  # kept as member_name: it excuses no difference
     assert any("b and c on ei2 claim the same ports" in w for w in what)
     member = next(i for i in items if i.what.startswith("c: well-known members"))
     assert member.path == "/opt/c/wso2ei/conf/axis2/axis2.xml" and member.kind == "differs"
+
+
+def test_a_member_listed_by_name_is_kept_and_what_changes_for_it_is_named():
+    """ei1 lists ei2 by name, ei3 lists it by IP; ei3's /etc/hosts does not map ei2."""
+    from runbook_lib.discover.assemble import Facts, nodes_section
+    from runbook_lib.discover.consistency import report
+    from runbook_lib.discover.reach import Reached
+    reached = {"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {"ei1": "10.0.0.1", "ei2": "10.0.0.2"}),
+               "10.0.0.2": Reached("10.0.0.2", None, Found("ei2"), {"ei2": "10.0.0.2", "ei1": "10.0.0.1"}),
+               "10.0.0.3": Reached("10.0.0.3", None, Found("ei3"), {"ei3": "10.0.0.3"})}
+    facts = Facts(reached)
+    facts.nodes = {"a": _node("ei1", "/opt/a/wso2ei", "d", "10.0.0.1", 4100, [("ei2", 4100)]),
+                   "b": _node("ei2", "/opt/b/wso2ei", "d", "10.0.0.2", 4100, [("10.0.0.1", 4100)]),
+                   "c": _node("ei3", "/opt/c/wso2ei", "d", "10.0.0.3", 4100, [("10.0.0.2", 4100), ("10.0.0.1", 4100)])}
+    facts.node_host = {"a": "ei1", "b": "ei2", "c": "ei3"}
+    nodes = nodes_section(facts)
+    assert nodes["b"]["member_name"].value == "ei2" and nodes["b"]["member_name"].file.endswith("/opt/a/wso2ei/conf/axis2/axis2.xml")
+    assert "member_name" not in nodes["a"] and nodes["a"]["well_known"].value is True  # listed by IP only
+    items = report(facts)
+    by_ip = [i for i in items if i.what.startswith("c lists the well-known member 10.0.0.2:4100 as 10.0.0.2")]
+    assert len(by_ip) == 1 and by_ip[0].host == "ei3" and by_ip[0].path.endswith("/opt/c/wso2ei/conf/axis2/axis2.xml")
+    hosts = [i for i in items if i.path == "/etc/hosts"]
+    assert [(i.host, i.kind) for i in hosts] == [("ei3", "differs")] and "ei2 to 10.0.0.2" in hosts[0].what
+
+
+def test_secrets_under_secure_vault_are_never_read_from_the_nodes(tmp_path, monkeypatch):
+    """An element naming an svns:secretAlias: the params get the vault, the value comes from the
+    operator's secrets by name (the node's `password` placeholder is never taken for it)."""
+    from runbook_lib.discover.assemble import Facts
+    from runbook_lib.discover.reach import Reached
+    from runbook_lib.discover.secrets import collect
+    from runbook_lib.discover.vault import securevault_section
+    from runbook_lib.sections.shared.namespaces import CARBON_NS
+    svns = 'xmlns:svns="http://org.wso2.securevault/configuration"'
+    f = _node("ei1", "/opt/a/wso2ei", "d", "10.0.0.1", 4100, [])
+    f.files["carbon"] = XmlFile.parse("ei1", "/opt/a/wso2ei/conf/carbon.xml", (
+        f"<Server xmlns='{CARBON_NS['c']}' {svns}><Security><TrustStore><Password "
+        "svns:secretAlias='Carbon.Security.TrustStore.Password'>password</Password></TrustStore></Security>"
+        "</Server>").encode(), CARBON_NS)
+    f.files["datasources"] = XmlFile.parse("ei1", "/opt/a/wso2ei/conf/datasources/master-datasources.xml", (
+        f"<datasources-configuration {svns}><datasources><datasource><name>WSO2_USER_DB</name><jndiConfig><name>"
+        "jdbc/WSO2UMDB</name></jndiConfig><definition><configuration><url>jdbc:mysql://db:3306/U</url><username>u"
+        "</username><password svns:secretAlias='Datasources.WSO2_USER_DB.Configuration.Password'>password</password>"
+        "</configuration></definition></datasource></datasources></datasources-configuration>").encode())
+    facts = Facts({"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {})})
+    facts.nodes, facts.node_host = {"a": f}, {"a": "ei1"}
+    sv = securevault_section(facts)
+    assert sv["enabled"].value is True and sv["keystore_password"]["secret"].value == "KEYSTORE_PASSWORD"
+    secrets_file = tmp_path / "s.env"
+    secrets_file.write_text("DB_APP_PASSWORD=given-app\nKEYSTORE_PASSWORD=given-ks\n")
+    monkeypatch.delenv("TRUSTSTORE_PASSWORD", raising=False)
+    got = {s.name: s for s in collect(facts, "DB_ADMIN_PASSWORD", None, str(secrets_file))}
+    assert got["DB_APP_PASSWORD"].value == "given-app" and "under Secure Vault" in got["DB_APP_PASSWORD"].state
+    assert got["KEYSTORE_PASSWORD"].value == "given-ks"
+    assert got["TRUSTSTORE_PASSWORD"].value is None and "not read: give TRUSTSTORE_PASSWORD" in got["TRUSTSTORE_PASSWORD"].state
+    assert "SVN_PASSWORD" not in got  # no synchronizer enabled: no SVN password needed
+
+
+def test_the_elb_values_come_from_the_clusters_own_domain():
+    """loadbalancer.conf as shipped holds sample domains (wso2.as1.domain tenant_range 1-100...): the
+    params take the cluster's domain block; the members listing the ELB at its group_mgt_port make it
+    well-known without a registration_port (000)."""
+    from runbook_lib.discover.assemble import Facts, nodes_section
+    from runbook_lib.discover.elbread import elb_section
+    from runbook_lib.discover.homes import Home
+    from runbook_lib.discover.nodefiles import NodeFacts
+    from runbook_lib.discover.reach import Reached
+    from runbook_lib.products import ELB
+    conf = (b"services {\n  esb {\n    hosts esb.example.com;\n    domains {\n      wso2.as1.domain {\n"
+            b"        tenant_range 1-100;\n        group_mgt_port 5999;\n      }\n      d {\n        tenant_range *;\n"
+            b"        group_mgt_port 5000;\n      }\n    }\n  }\n}\n")
+    axis2 = (b"<axisconfig><transportReceiver name='http'><parameter name='port'>80</parameter></transportReceiver>"
+             b"<clustering class='x' enable='true'><parameter name='localMemberPort'>4000</parameter></clustering>"
+             b"</axisconfig>")
+    elb = NodeFacts(Home("ei1", "/opt/elb/wso2elb-2.1.0", "elb", "2.1.0", "WSO2 Elastic Load Balancer v2.1.0"), ELB,
+                    {"axis2": XmlFile.parse("ei1", "/opt/elb/wso2elb-2.1.0/repository/conf/axis2/axis2.xml", axis2),
+                     "carbon": XmlFile.parse("ei1", "/opt/elb/wso2elb-2.1.0/repository/conf/carbon.xml", None)},
+                    raw={"lbconf": conf, "passthru": b"http.socket.timeout=6000\n"})
+    facts = Facts({"10.0.0.1": Reached("10.0.0.1", None, Found("ei1"), {})})
+    facts.nodes = {"elb": elb, "a": _node("ei1", "/opt/a/wso2esb", "d", "10.0.0.1", 4001, [("10.0.0.1", 5000)]),
+                   "b": _node("ei1", "/opt/b/wso2esb", "d", "10.0.0.1", 4002, [("10.0.0.1", 5000), ("10.0.0.1", 4001)])}
+    facts.node_host = {"elb": "ei1", "a": "ei1", "b": "ei1"}
+    lb = {k: v.value for k, v in elb_section(facts).items()}
+    assert lb == {"kind": "elb", "http_port": 80, "tenant_range": "*", "group_mgt_port": 5000,
+                  "socket_timeout_ms": 6000}, lb
+    assert nodes_section(facts)["elb"]["well_known"].value is True

@@ -174,3 +174,23 @@ def test_nginx_vhosts_render(layout: str) -> None:
     p = load_params(ROOT / "params" / f"{layout}.yaml")
     for kind, vhost in zip(("http", "https", "mgt"), nginx_conf.all_vhosts(p)):
         assert vhost.text() == (NGINX / layout / f"{kind}.conf").read_text(), f"{layout}/{kind}.conf"
+
+
+def test_the_two_https_vhosts_in_one_file(tmp_path) -> None:
+    """load_balancer.vhost_files may keep both HTTPS vhosts in one file (a cluster built by
+    hand, issue 20): one file holding both texts; the HTTP vhost may not share it."""
+    from runbook_lib.core.errors import ParamsError
+    text = (ROOT / "params" / "ei-integrator-004.yaml").read_text()
+    assert "  affinity: ip_hash" in text
+    path = tmp_path / "one.yaml"
+    path.write_text(text.replace("  affinity: ip_hash", "  affinity: ip_hash\n  vhost_files: {https: wso2-tls.conf, "
+                                 "mgt: wso2-tls.conf}", 1))
+    p = load_params(path)
+    files = nginx_conf.by_file(nginx_conf.all_vhosts(p))
+    https, mgt = nginx_conf.tls_vhosts(p)
+    assert files[https.path] == [https, mgt] and https.path.endswith("/wso2-tls.conf")
+    assert nginx_conf.file_content(files[https.path]) == (https.text() + "\n" + mgt.text()).encode()
+    path.write_text(text.replace("  affinity: ip_hash", "  affinity: ip_hash\n  vhost_files: {http: all.conf, "
+                                 "mgt: all.conf}", 1))
+    with pytest.raises(ParamsError, match="HTTP vhost shares its file"):
+        load_params(path)

@@ -315,3 +315,24 @@ def test_examples_validate_against_the_schema():
         assert problems == [], f"{path.name}: {problems}"
     for name in ("unknown-key-top", "wrong-role", "cleartext-admin-password", "port-out-of-range"):
         assert list(validator.iter_errors(yaml.safe_load((BAD_DIR / f"{name}.yaml").read_text()))), name
+
+
+def test_members_listed_by_name(tmp_path):
+    """nodes.*.member_name (a cluster built by hand, kept by discover): the name goes into
+    <members> and /etc/hosts maps it on every node host; it is refused where it cannot work."""
+    text = (PARAMS / "ei-nginx-002.yaml").read_text()
+    text = text.replace("local_member_port: 4100, well_known: true}", "local_member_port: 4100, well_known: true, "
+                        "member_name: ei102}")
+    path = tmp_path / "named.yaml"
+    path.write_text(text)
+    p = load_params(path)
+    assert well_known_members(p, "worker2") == [("ei102", 4100), ("198.51.100.103", 4200)]
+    assert ("198.51.100.102", "ei102") in hosts_entries(p)
+    for old, new, fragment in [("member_name: ei102", "member_name: 198.51.100.102", "is an address"),
+                               ("member_name: ei102", "member_name: esb.wso2.com", "the cluster's own names"),
+                               ("4300}", "4300, member_name: ei104}", "only a well-known member")]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text.replace(old, new))
+        errors, _ = validate_file(bad)
+        assert any(fragment in e.message and e.field.endswith("member_name") for e in errors), \
+            "\n".join(map(str, errors))

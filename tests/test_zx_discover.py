@@ -1,6 +1,7 @@
-"""`runbook discover` on the lab (issue 20): the lab layout and document 004's,
-each after the runbook applied it, adopted with a params file that validates
-and whose plan changes nothing; secrets only by name, their values in a 0600
+"""`runbook discover` on the lab (issue 20): the lab layout, document 004's
+(under Secure Vault) and the WSO2 ELB layouts 000 and 001, each after the
+runbook applied it, adopted with a params file that validates and whose plan
+changes nothing (004 and the ELB layouts then applied, 08 passing); secrets only by name, their values in a 0600
 file; bad input reported by name; and discover changes nothing anywhere
 (config files, /etc/hosts, nginx, tables, users, grants, running nodes)."""
 
@@ -29,10 +30,8 @@ LAB, EI004 = ROOT / "params" / "lab.yaml", ROOT / "params" / "ei-integrator-004.
 
 
 def _vault_off(path: Path, tmp: Path) -> Path:
-    """PATH with Secure Vault off: discover does not yet adopt a cluster under Secure Vault
-    (it names each secret as under the vault, but writes no securevault section and cannot read
-    the truststore without its password; issue 20, left open), so these round trips run on the
-    layouts as the runbook writes them with the vault off."""
+    """PATH with Secure Vault off: the lab layout's round trip runs with every secret in clear
+    (its values read from the nodes into --secrets-out); document 004's runs under the vault."""
     raw = yaml.safe_load(path.read_text())
     raw.setdefault("securevault", {})["enabled"] = False
     tmp.mkdir(parents=True, exist_ok=True)
@@ -41,8 +40,8 @@ def _vault_off(path: Path, tmp: Path) -> Path:
     return out
 
 
-def _applied(path: Path, tmp: Path):
-    path = _vault_off(path, tmp)
+def _applied(path: Path, tmp: Path, vault: bool = False):
+    path = path if vault else _vault_off(path, tmp)
     p = load_params(path)
     labmod.down(p, **quiet)
     labmod.up(p, path, **quiet)
@@ -62,9 +61,10 @@ def applied_lab(tmp_path_factory):
 def discover_args(p, out: Path, secrets_out: Path | None = None, hosts: list[str] | None = None,
                   admin_secret: str = "DB_ADMIN_PASSWORD", plan: bool = True) -> list[str]:
     nodes = hosts or list(dict.fromkeys(str(p.hosts[v.host].address) for v in p.nodes.values()))
+    lb = ["--lb", str(p.hosts[p.load_balancer.host].address)] if p.load_balancer.host else []  # the ELB is a node
     args = [str(ROOT / ".venv/bin/runbook"), "discover", "--hosts", ",".join(nodes), "--user", "wso2",
-            "--key", p.ssh.key, "--known-hosts", p.ssh.known_hosts,
-            "--lb", str(p.hosts[p.load_balancer.host].address), "--database", str(p.hosts[p.database.host].address),
+            "--key", p.ssh.key, "--known-hosts", p.ssh.known_hosts, *lb,
+            "--database", str(p.hosts[p.database.host].address),
             "--db-admin", p.database.admin_user, "--db-admin-secret", admin_secret,
             "--secrets-file", p.secrets_file, "--out", str(out), "--run-dir", str(out.parent / "run")]
     args += ["--secrets-out", str(secrets_out)] if secrets_out else []
@@ -193,16 +193,67 @@ def test_the_notebook_adopts_the_lab(applied_lab, tmp_path):
 
 
 def test_discover_adopts_document_004_after_the_runbook(tmp_path):
+    """Under Secure Vault (as params/ei-integrator-004.yaml asks): every secret is reported as held by
+    the vault and read from no node; the params get the vault, each vault-held value comes from the
+    operator's --secrets-file by name, and the round trip (04 proving each cipher text) is clean."""
     skip_if_shared()
-    p = _applied(EI004, tmp_path / "apply")
+    p = _applied(EI004, tmp_path / "apply", vault=True)
     try:
         res = run(discover_args(p, tmp_path / "adopted.yaml", tmp_path / "secrets.env"))
         assert res.returncode == 0, res.stdout + res.stderr
+        assert "ADOPTED: the runbook would change nothing" in res.stdout
         got = load_params(tmp_path / "adopted.yaml")
+        assert got.securevault.enabled and got.securevault.keystore_password.secret == "KEYSTORE_PASSWORD"
+        states = {line.split()[0]: line for line in res.stdout.splitlines()[1:] if line.startswith("  ")}
+        assert "under Secure Vault (alias" in states["DB_APP_PASSWORD"], res.stdout
+        assert "in clear" not in "".join(v for k, v in states.items() if k.endswith("_PASSWORD")), res.stdout
+        lab_secrets = read_secrets_file(p.secrets_file)
+        assert read_secrets_file(tmp_path / "secrets.env")["DB_APP_PASSWORD"] == lab_secrets["DB_APP_PASSWORD"]
+        for v in (lab_secrets[k] for k in ("DB_APP_PASSWORD", "KEYSTORE_PASSWORD")):
+            assert v not in res.stdout + res.stderr + (tmp_path / "adopted.yaml").read_text()
         assert {n.role for n in got.nodes.values()} == {"member"}
         assert all(n.well_known for n in got.nodes.values())
         assert got.load_balancer.affinity == "ip_hash" and got.cluster.hostnames == p.cluster.hostnames
         assert got.database.app_user == "regadmin" and got.database.jdbc_options == p.database.jdbc_options
-        assert got.certificates.truststore_alias == "server"
+        assert got.certificates.truststore_alias == "server"  # the truststore read with the given password
+        applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
+                               progress=lambda *_: None)
+        assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()
+    finally:
+        labmod.down(p, **quiet)
+
+
+SHIPPED_SOCKET_TIMEOUT_MS = 6000  # passthru-http.properties as the ELB ships it (001 step 4), kept where 000 leaves it
+
+
+@pytest.mark.parametrize("layout", ["esb-elb-000", "as-elb-001"])
+def test_discover_adopts_an_elb_layout_after_the_runbook(layout, tmp_path):
+    """Documents 000 (ESB 4.8.1 behind ELB 2.1.0, Hazelcast) and 001 (AS 5.2.1 behind ELB 2.0.5, Tribes),
+    the ELB on the manager's host: the ELB home makes the load balancer `kind: elb`, its ports,
+    group_mgt_port, tenant_range and socket timeout read from its own files (the cluster's domain,
+    not the shipped samples'), the ELB a well-known member where the members list it (000: its
+    group_mgt_port; 001: registration_port, its localMemberPort); the round trip changes nothing,
+    and the adopted params apply and pass 08."""
+    skip_if_shared()
+    p = _applied(ROOT / "params" / f"{layout}.yaml", tmp_path / "apply")
+    try:
+        res = run(discover_args(p, tmp_path / "adopted.yaml", tmp_path / "secrets.env"))
+        assert res.returncode == 0 and "ADOPTED: the runbook would change nothing" in res.stdout, res.stdout + res.stderr
+        got = load_params(tmp_path / "adopted.yaml")
+        lb = got.load_balancer
+        want = p.load_balancer
+        assert (lb.kind, lb.http_port, lb.https_port, lb.group_mgt_port, lb.tenant_range, lb.registration_port,
+                lb.socket_timeout_ms) == ("elb", want.http_port, want.https_port, want.group_mgt_port,
+                                          want.tenant_range, want.registration_port,
+                                          want.socket_timeout_ms or SHIPPED_SOCKET_TIMEOUT_MS), lb
+        for name, n in p.nodes.items():
+            g = got.nodes[name]
+            assert (g.role, g.home, g.local_member_port, g.well_known) == (n.role, n.home, n.local_member_port,
+                                                                            n.well_known), name
+        assert got.nodes["elb"].product.dist == p.nodes["elb"].product.dist
+        assert all("node" in got.hosts[v.host].roles for v in got.nodes.values())
+        applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "adopted-apply",
+                               progress=lambda *_: None)
+        assert applied.ok and [s.name for s in applied.sections][-1] == "08_test_cluster", applied.text()
     finally:
         labmod.down(p, **quiet)

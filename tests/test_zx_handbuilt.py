@@ -58,9 +58,54 @@ def test_a_cluster_built_by_hand_is_adopted_then_applied(doc, style, tmp_path):
         else:
             assert roles == ["manager", "worker", "worker"], roles
             assert adopted.deployment_sync.kind == "svn" and adopted.deployment_sync.host == p.deployment_sync.host
+            if style == "python":  # both HTTPS vhosts in one file, kept
+                assert adopted.load_balancer.vhost_files == {"http": "wso2-esb-http.conf", "https": "wso2-esb-https.conf",
+                                                             "mgt": "wso2-esb-https.conf"}, adopted.load_balancer
+        # members by host name (the python style) are kept as member_name, and nothing is planned for them
+        named = {n: v.member_name for n, v in adopted.nodes.items() if v.well_known}
+        assert all(named[n] == (v.host if style == "python" else None) for n, v in adopted.nodes.items()
+                   if n in named), named
         applied = run_sections(tmp_path / "adopted.yaml", apply=True, out_dir=tmp_path / "apply",
                                progress=lambda *_: None)
         assert applied.ok, applied.text()
         assert [s.name for s in applied.sections][-1] == "08_test_cluster"
+        assert _members_written(adopted) == _members_by_hand(p, style), "the runbook rewrote the members"
+        if doc == "002" and style == "python":  # the two HTTPS vhosts still in their one file, and no other
+            confs = _conf_d(p)
+            assert sorted(confs) == ["wso2-esb-http.conf", "wso2-esb-https.conf"], sorted(confs)
+            assert confs["wso2-esb-https.conf"].count("server_name ") == 2 and "X-Runbook-Vhost" in confs["wso2-esb-https.conf"]
     finally:
         labmod.down(p, **quiet)
+
+
+def _members_by_hand(p, style: str) -> set[str]:  # noqa: ANN001 - Params
+    """Every <hostName> the person wrote: the well-known members' host names, or their IPs."""
+    hosts = {p.nodes[n].host for n in p.nodes if p.nodes[n].well_known}
+    return hosts if style == "python" else {str(p.hosts[h].address) for h in hosts}
+
+
+def _members_written(p) -> set[str]:  # noqa: ANN001 - Params
+    """The <hostName> of every <member> in every node's axis2.xml after --apply, read on the hosts."""
+    from lxml import etree
+    out: set[str] = set()
+    hosts = hosts_from_params(p)
+    try:
+        for name, v in p.nodes.items():
+            data = hosts[v.host].read_file(f"{v.home}/conf/axis2/axis2.xml")
+            out |= {e.text for e in etree.fromstring(data).findall("clustering/members/member/hostName")}
+    finally:
+        for h in hosts.values():
+            h.close()
+    return out
+
+
+def _conf_d(p) -> dict[str, str]:  # noqa: ANN001 - Params
+    """The *.conf files (what nginx includes) in the load balancer's conf.d after --apply, by name."""
+    hosts = hosts_from_params(p)
+    lb = hosts[p.load_balancer.host]
+    try:
+        names = [n for n in lb.run("ls /etc/nginx/conf.d", sudo=True).stdout.split() if n.endswith(".conf")]
+        return {n: (lb.read_file(f"/etc/nginx/conf.d/{n}", sudo=True) or b"").decode() for n in names}
+    finally:
+        for h in hosts.values():
+            h.close()

@@ -29,6 +29,7 @@ from .lbread import read_nginx
 from .nodefiles import read_node
 from .reach import close_all, reach
 from .roundtrip import RoundTrip, plan
+from . import vault as V
 from .secrets import Secret, collect, write_secrets_out
 from .yamlout import guesses, render
 
@@ -139,7 +140,7 @@ def gather(opts: Options) -> A.Facts:
         else:
             facts.lb_certs = _lb_certs(facts, reached[opts.lb])
             facts.lb_cert = next(iter(facts.lb_certs.values()), None)
-    facts.truststore = _truststore(facts)
+    facts.truststore = _truststore(facts, opts.secrets_file)
     facts.svn_roots = _svn_roots(facts, opts)
     _database(facts, opts)
     return facts
@@ -163,13 +164,17 @@ def _lb_certs(facts: A.Facts, r) -> dict[str, dict]:  # noqa: ANN001
     return out
 
 
-def _truststore(facts: A.Facts) -> dict[str, str] | None:
+def _truststore(facts: A.Facts, secrets_file: str | None) -> dict[str, str] | None:
+    xp = "/c:Server/c:Security/c:TrustStore/c:Password"
     for name, f in facts.by_role("manager", "worker", "member").items():
-        pw = f.files["carbon"].one("/c:Server/c:Security/c:TrustStore/c:Password")
+        pw = f.files["carbon"].one(xp)
+        els = f.files["carbon"].elements(xp) if pw else []
+        if els and V._alias(els[0]):  # under Secure Vault: the password as the operator gives it, by name
+            pw = A.Found(V.given(A.SECRET_NAMES["truststore"], secrets_file) or "")
         r = next(x for x in facts.reached.values() if x.name.value == facts.node_host[name])
         try:
             data = r.host.read_file(f"{f.home.path}/{f.spec.security_dir}/client-truststore.jks")
-            return jks.read_jks(data, pw.value) if data and pw else None
+            return jks.read_jks(data, pw.value) if data and pw and pw.value else None
         except Exception:  # noqa: BLE001 - another password or format: the alias stays a guess
             return None
     return None
@@ -226,6 +231,10 @@ def build_tree(facts: A.Facts, opts: Options) -> dict:
     for a in facts.reached:
         if a not in opts.hosts and a not in roles:
             roles[a] = ["node"]
+    for n in facts.nodes:  # a host holding nodes keeps the `node` role beside database/svn (000's node206)
+        a = facts.address_of(facts.node_host[n])
+        if a in roles and "node" not in roles[a]:
+            roles[a].insert(0, "node")
     cluster = facts.by_role("manager", "worker", "member") or facts.nodes
     first = next(iter(cluster.values()), None)
     product = {"name": A.Found(first.home.product, first.home.host, first.home.path + "/bin/version.txt", 1),
@@ -253,6 +262,9 @@ def build_tree(facts: A.Facts, opts: Options) -> dict:
     certs = S.certificates_section(facts)
     if certs:
         tree["certificates"] = certs
+    vault = V.securevault_section(facts)
+    if vault:
+        tree["securevault"] = vault
     return tree
 
 
@@ -266,7 +278,7 @@ def discover(opts: Options, progress=print) -> Result:
     try:
         tree = build_tree(facts, opts)
         items = report(facts) + mode_items(facts)
-        secrets = collect(facts, opts.db_admin_secret, _admin_password(opts))
+        secrets = collect(facts, opts.db_admin_secret, _admin_password(opts), opts.secrets_file)
     finally:
         close_all(facts.reached)
     header = ["Written by `runbook discover`: every value says where it was read (host:file:line),",

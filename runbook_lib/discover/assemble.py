@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..facts.mysql import parse_jdbc_url
 from .dbread import DbFacts
+from .elbread import elb_ports, elb_section
 from .found import Found, Problem, guess
 from .lbread import Nginx, upstream_of
 from .nodefiles import NodeFacts
@@ -116,6 +117,9 @@ def nodes_section(facts: Facts) -> dict:
         e: dict = {"host": Found(host, f.home.host, "bin/version.txt", why="the home was found on it"),
                    "role": role, "home": Found(f.home.path, f.home.host, f.home.path + "/bin/version.txt",
                                                why=f.home.line)}
+        if role.value == "elb":  # another product than the cluster's
+            e["product"] = {"name": Found(f.home.product, f.home.host, f.home.path + "/bin/version.txt", 1),
+                            "version": Found(f.home.version, f.home.host, f.home.path + "/bin/version.txt", 1)}
         off = f.carbon("c:Ports/c:Offset")
         if off is not None and off.value.isdigit():
             e["offset"] = Found(int(off.value), off.host, off.file, off.line)
@@ -127,19 +131,30 @@ def nodes_section(facts: Facts) -> dict:
                 not lmh.value.startswith("127."):
             e["local_member_host"] = lmh
         group = brokers if role.value == "broker" else cluster
-        keys = member_keys(facts.reached.get(address), address) | ({lmh.value} if lmh else set())
-        port = lmp.value if lmp else ""
+        keys = {k for r in facts.reached.values() for k in member_keys(r, address)} | ({lmh.value} if lmh else set())
+        ports = {lmp.value if lmp else ""}
+        if role.value == "elb":  # the members list it at its group_mgt_port (000) or another port (001)
+            ports |= {p for a, p in elb_ports(facts) if a == address}
         listed = [(m, name_of) for name_of, other in group.items() for m in other.members()
-                  if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value == port]
+                  if (name_of != name or role.value == "broker") and m[0].value in keys and m[1].value in ports]
         if listed:
             (h, _), who = listed[0]
             e["well_known"] = Found(True, h.host, h.file, h.line, why=f"{who} lists it as a well-known member")
+            by_name = member_name(listed)
+            if by_name is not None:
+                e["member_name"] = by_name
         if role.value == "broker":
             nid = f.broker("/broker/coordination/nodeID")
             if nid is not None and nid.value and nid.value != "default":
                 e["broker_node_id"] = nid
         out[name] = e
     return out
+
+
+def member_name(listed: list) -> Found | None:
+    """The name the other nodes list a well-known member by, when they list it by
+    name (kept: nodes.*.member_name); the name most of them use."""
+    return majority([h for (h, _), _who in listed if not _is_ip(h.value)])
 
 
 def _is_ip(v: str) -> bool:
@@ -172,6 +187,8 @@ def cluster_section(facts: Facts) -> dict:
 
 
 def load_balancer_section(facts: Facts) -> dict:
+    if facts.by_role("elb"):
+        return elb_section(facts)
     n = facts.nginx
     if facts.lb_address is None or n is None:
         return {"kind": Found("none", why="no --lb given, or no nginx virtual host found on it")}
@@ -202,16 +219,25 @@ def vhost_kind(srv, names: dict) -> str:  # noqa: ANN001 - lbread.Server
     return "mgt" if mgt is not None and srv.server_name and srv.server_name.value == mgt.value else "https"
 
 
+def shared_tls_file(n: Nginx, names: dict, file: str) -> bool:
+    """FILE holds the two HTTPS vhosts (the cluster's and the console's) and nothing else:
+    the one way of several vhosts in one file the runbook keeps (02 writes both)."""
+    kinds = [vhost_kind(s, names) for s in n.servers if s.file == file]
+    return sorted(kinds) == ["https", "mgt"]
+
+
 def vhost_files(n: Nginx, names: dict) -> dict:
     """The hand-built vhosts' own file names (kept: load_balancer.vhost_files), for
-    files holding one server block each; the runbook's own names are left out."""
+    files holding one server block each, or the two HTTPS vhosts together; the
+    runbook's own names are left out."""
     per_file = Counter(s.file for s in n.servers)
     out = {}
     for srv in n.servers:
         kind = vhost_kind(srv, names)
         base = posixpath.basename(srv.file)
         default = f"{srv.server_name.value if srv.server_name else ''}.{'http' if kind == 'http' else 'https'}.conf"
-        if per_file[srv.file] == 1 and base != default and kind not in out:
+        shared = per_file[srv.file] > 1 and shared_tls_file(n, names, srv.file)
+        if (per_file[srv.file] == 1 and base != default or shared) and kind not in out:
             out[kind] = Found(base, srv.listen[0].host if srv.listen else "", srv.file, srv.line,
                               why=f"the {kind} vhost's own file")
     return out

@@ -8,30 +8,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 
 from ..facts.mysql import parse_jdbc_url
-from .assemble import Facts, cluster_section, node_role, vhost_kind
+from .assemble import Facts, cluster_section, node_role, shared_tls_file, vhost_kind
 from .found import Found
-
-
-@dataclass(frozen=True)
-class Item:
-    kind: str  # "differs" (between nodes), "fault", "erratum", "style" (kept), "cannot express"
-    what: str
-    host: str
-    path: str  # the file, or "" for the host as a whole
-    line: int | None
-    action: str  # what the runbook would do about it
-    exact: bool = False  # names its path only, not the files under it (a home: secretmodes.py)
-
-    def text(self) -> str:
-        where = f"{self.host}:{self.path}" + (f":{self.line}" if self.line else "") if self.path else self.host
-        return f"[{self.kind}] {self.what}\n    at {where}\n    runbook: {self.action}"
-
-
-def _item(kind: str, what: str, f: Found | None, action: str, host: str = "", path: str = "") -> Item:
-    return Item(kind, what, f.host if f else host, f.file if f else path, f.line if f else None, action)
+from .elbread import elb_ports
+from .items import Item, _item
+from .membernames import member_names
 
 
 def _differs(label: str, values: dict[str, Found | None], action: str) -> list[Item]:
@@ -73,12 +56,6 @@ def report(facts: Facts) -> list[Item]:
             except ValueError:
                 items.append(_item("style", f"{n}: localMemberHost is the host name {lmh.value!r}, not an IP "
                                    "(ERRATA E10)", lmh, f"writes the host's address {address}"))
-        for h, port in f.members():
-            try:
-                ipaddress.IPv4Address(h.value)
-            except ValueError:
-                items.append(_item("style", f"{n}: well-known member {h.value}:{port.value} by host name",
-                                   h, "writes members by IP address (E10): the params model has no member names"))
         enabled = f.clustering_enabled
         if enabled is not None and enabled.value != "true":
             items.append(_item("fault", f"{n}: clustering is not enabled", enabled, "sets enable=\"true\""))
@@ -95,6 +72,7 @@ def report(facts: Facts) -> list[Item]:
                 items.append(Item("erratum", f"{n}: the {c} connector has no proxyPort (ERRATA E11)", host,
                                   f.files["catalina"].path, None, "05/06 add proxyPort"))
     items += _members(facts, cluster, False) + _members(facts, brokers, True)
+    items += member_names(facts, cluster) + member_names(facts, brokers)
     managers = facts.by_role("manager")
     if len(managers) > 1:
         for n, f in list(managers.items())[1:]:
@@ -125,11 +103,11 @@ def _load_balancer(facts: Facts) -> list[Item]:
         per_file[srv.file] += 1
     for srv in n.servers:
         name = srv.server_name.value if srv.server_name else "?"
-        if per_file[srv.file] > 1:
-            items.append(Item("cannot express", f"{srv.file} holds {per_file[srv.file]} vhosts: the runbook writes "
-                              "each vhost as a file of its own", lb, srv.file, srv.line,
-                              "writes its vhosts in files of their own beside it (the params model has one file per "
-                              "vhost: load_balancer.vhost_files)"))
+        if per_file[srv.file] > 1 and not shared_tls_file(n, names, srv.file):
+            items.append(Item("cannot express", f"{srv.file} holds {per_file[srv.file]} vhosts: the runbook keeps "
+                              "only the two HTTPS vhosts in one file", lb, srv.file, srv.line,
+                              "writes its vhosts in files of their own beside it (load_balancer.vhost_files: the "
+                              "HTTP vhost, written by 01 before 02 makes the certificates, keeps a file of its own)"))
             items.append(Item("cannot express", f"{name}: a vhost the runbook writes in a file of its own", lb,
                               n.conf_dir or "/etc/nginx/conf.d", None, "creates it beside the hand-built file"))
         elif srv.proxy_pass is not None:
@@ -193,7 +171,8 @@ def _members(facts: Facts, group: dict, brokers: bool) -> list[Item]:
         host = lmh.value if lmh is not None and not lmh.value.startswith("127.") else address(n)
         return resolve(n, host), lmp.value if lmp else ""
 
-    found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} for n, f in group.items()}
+    elb = set()  # the ELB's entries (the params' well_known ELB) are compared apart if brokers else elb_ports(facts)
+    found = {n: {(resolve(n, h.value), p.value) for h, p in f.members()} - elb for n, f in group.items()}
     listed = {n for n in group for m, fm in found.items() if (m != n or brokers) and own(n) in fm}
     items = []
     for n, f in group.items():

@@ -42,6 +42,7 @@ class NodeFacts:
     spec: ProductSpec
     files: dict[str, XmlFile] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    raw: dict[str, bytes | None] = field(default_factory=dict)  # files that are not XML (the ELB's loadbalancer.conf)
 
     # -- clustering (axis2.xml) --------------------------------------------
     def param(self, name: str) -> Found | None:
@@ -163,7 +164,13 @@ def read_node(h: Host, home: Home) -> NodeFacts:
     spec = home.spec(profile)
     keys = FILE_KEYS + (BROKER_KEYS if profile == BROKER_PROFILE else ())
     files = _read(h, home, spec, keys, problems)
-    return NodeFacts(home, spec, files, problems)
+    raw = {}
+    if spec.product == "elb":  # an ELB home needs only these two; loadbalancer.conf is read as text
+        must = [posixpath.join(home.path, spec.conf(k)) for k in ("axis2", "carbon")]
+        problems = [p for p in problems if any(p.where.endswith(m) for m in must)]
+        raw["lbconf"] = _safe(h, posixpath.join(home.path, spec.conf("lbconf")))
+        raw["passthru"] = _safe(h, posixpath.join(home.path, spec.conf("passthru")))
+    return NodeFacts(home, spec, files, problems, raw)
 
 
 def _safe(h: Host, path: str) -> bytes | None:

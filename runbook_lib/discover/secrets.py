@@ -13,6 +13,7 @@ from ..core.context import ROOT
 from ..params.secrets import read_secrets_file
 from .assemble import SECRET_NAMES, Facts
 from .found import Problem
+from .vault import KEYSTORE_SECRET, given, vaulted
 
 
 @dataclass
@@ -30,9 +31,21 @@ def _vaulted(el_attrib: dict) -> str:
     return next((v for k, v in el_attrib.items() if k.endswith("secretAlias")), "")
 
 
-def collect(facts: Facts, admin_secret: str, admin_value: str | None) -> list[Secret]:
+def _held(name: str, alias: str, secrets_file: str | None) -> tuple[str, str | None]:
+    """(state, value) of a secret under Secure Vault: never read from the nodes; the value
+    the operator gives by NAME, when given (04 proves it against the cipher text)."""
+    value = given(name, secrets_file)
+    return (f"under Secure Vault (alias {alias}), " + ("value given" if value else f"not read: give {name}"), value)
+
+
+def collect(facts: Facts, admin_secret: str, admin_value: str | None, secrets_file: str | None = None) -> list[Secret]:
     out: list[Secret] = [Secret(admin_secret, "--db-admin-secret", "given" if admin_value else "not found",
                                 admin_value)]
+    vault = vaulted(facts)
+    if vault is not None:
+        value = given(KEYSTORE_SECRET, secrets_file)
+        out.append(Secret(KEYSTORE_SECRET, vault.where(), "given (the vault's keystore)" if value else
+                          f"not found: give {KEYSTORE_SECRET} (the vault's keystore)", value))
     app = None
     for f in facts.nodes.values():
         for d in f.datasources():
@@ -40,19 +53,21 @@ def collect(facts: Facts, admin_secret: str, admin_value: str | None) -> list[Se
             if (d.password.value or d.vault_alias) and not d.url.value.startswith("jdbc:h2:"):
                 app = app or d
     if app is not None:
-        state = f"under Secure Vault (alias {app.vault_alias})" if app.vault_alias else "in clear"
-        out.append(Secret(SECRET_NAMES["app"], app.password.where(), state,
-                          None if app.vault_alias else app.password.value))
+        state, value = _held(SECRET_NAMES["app"], app.vault_alias, secrets_file) if app.vault_alias else \
+            ("in clear", app.password.value)
+        out.append(Secret(SECRET_NAMES["app"], app.password.where(), state, value))
     for key, xpath in (("svn", "/c:Server/c:DeploymentSynchronizer/c:SvnPassword"),
                        ("truststore", "/c:Server/c:Security/c:TrustStore/c:Password")):
         for f in facts.nodes.values():
             els = f.files["carbon"].elements(xpath)
+            if key == "svn" and (f.depsync("Enabled") is None or f.depsync("Enabled").value != "true"):
+                continue  # a synchronizer left off as shipped: the params need no SVN password
             if els:
                 alias = _vaulted(dict(els[0].attrib))
                 found = f.files["carbon"].one(xpath)
-                state = f"under Secure Vault (alias {alias})" if alias else "in clear"
-                out.append(Secret(SECRET_NAMES[key], found.where() if found else "", state,
-                                  None if alias else (found.value if found else None)))
+                state, value = _held(SECRET_NAMES[key], alias, secrets_file) if alias else \
+                    ("in clear", found.value if found else None)
+                out.append(Secret(SECRET_NAMES[key], found.where() if found else "", state, value))
                 break
     return out
 

@@ -144,14 +144,28 @@ def well_known_members(p: Params, for_node: str | None = None) -> list[tuple[str
     views = node_views(p)
     broker = for_node is not None and p.nodes[for_node].role == "broker"
     group = [n for n, v in p.nodes.items() if v.role == "broker"] if broker else cluster_nodes(p)
-    members = [(views[n].local_member_host, views[n].node.local_member_port)
+    members = [(member_address(views[n]), views[n].node.local_member_port)
                for n in group if p.nodes[n].well_known and (broker or n != for_node)]
     if p.load_balancer.kind == "elb" and (for_node is None or p.nodes[for_node].role in ("manager", "worker", "member")):
         # The ELB learns the members that list it (000: "you add the ELB and ESB manager
         # node to the well-known members", at its group_mgt_port; 001 step 5: at 4000).
         port = p.load_balancer.registration_port or p.load_balancer.group_mgt_port
-        members += [(views[n].local_member_host, port) for n, v in p.nodes.items() if v.role == "elb" and v.well_known]
+        members += [(member_address(views[n]), port) for n, v in p.nodes.items() if v.role == "elb" and v.well_known]
     return members
+
+
+def member_address(v: NodeView) -> str:
+    """What the other nodes' <members> call node V: its member_name (kept from a
+    cluster built by hand), else its localMemberHost IP."""
+    return v.node.member_name or v.local_member_host
+
+
+def member_name_entries(p: Params) -> list[tuple[str, str]]:
+    """(address, name) for each well-known member listed by name: /etc/hosts on every
+    node host resolves it to the member's localMemberHost."""
+    views = node_views(p)
+    out = [(views[n].local_member_host, v.member_name) for n, v in p.nodes.items() if v.member_name]
+    return list(dict.fromkeys(out))
 
 
 def db_address(p: Params) -> str:
@@ -212,6 +226,7 @@ def hosts_entries(p: Params, host_name: str | None = None) -> list[tuple[str, st
         entries.append((lb_addr, p.cluster.hostnames.management))
     if p.database and p.cluster.hostnames.database:
         entries.append((db_address(p), p.cluster.hostnames.database))
+    entries += member_name_entries(p)  # before the extras: sanity.py takes the extras from the end
     for extra in p.cluster.extra_hosts:
         entries.append((str(extra.address), extra.name))
     return entries

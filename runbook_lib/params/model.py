@@ -67,6 +67,12 @@ class Node(Strict):
     local_member_port: Port
     local_member_host: str | None = None  # defaults to the host's address (E10)
     well_known: bool = False
+    # The name the other nodes list this well-known member by in axis2.xml's <members>, as a
+    # cluster built by hand often does (`<hostName>node206</hostName>`); absent: its IP (E10).
+    # Both agents resolve the name when the node starts (wso2-axis2 Tribes: new StaticMember(
+    # hostName, port); carbon-kernel Hazelcast: MemberUtils.addMember "host:port"), so the runbook
+    # writes the name and maps it to local_member_host in /etc/hosts on every node host.
+    member_name: HostName | None = None
     sub_domain: Literal["mgt", "worker"] | None = None  # derived from role when absent
     broker_node_id: str | None = None  # broker.xml nodeID; absent = `default` (NODE:host:port)
 
@@ -158,16 +164,21 @@ class LoadBalancer(Strict):
     conf_dir: AbsPath = "/etc/nginx/conf.d"
     ssl_dir: AbsPath = "/etc/nginx/ssl"
     # nginx: the file (in conf_dir) of each vhost, where it is not <name>.<http|https>.conf:
-    # a hand-built cluster's own file names, kept (runbook discover, issue 20).
+    # a hand-built cluster's own file names, kept (runbook discover, issue 20). The two
+    # HTTPS vhosts (https, mgt) may share one file; the HTTP vhost keeps a file of its own.
     vhost_files: dict[Literal["http", "https", "mgt"], Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.conf$")]] = {}
 
 
     @field_validator("vhost_files")
     @classmethod
     def _one_vhost_per_file(cls, v: dict[str, str]) -> dict[str, str]:
-        """Each vhost is a whole file the runbook writes: two in one file would overwrite each other."""
-        if len(set(v.values())) < len(v):
-            raise fail("two vhosts in one file", "give each vhost a file of its own, or leave vhost_files out")
+        """01 writes the HTTP vhost before 02 makes the certificates the HTTPS vhosts need (nginx
+        refuses a vhost whose certificate is missing), so the HTTP vhost's file holds it alone;
+        02 writes both HTTPS vhosts, so they may share a file (nginx_conf.by_file)."""
+        if "http" in v and list(v.values()).count(v["http"]) > 1:
+            raise fail("the HTTP vhost shares its file with an HTTPS vhost",
+                       "give the HTTP vhost a file of its own (01 writes it before 02 makes the certificates)")
+        return v
         return v
 
 

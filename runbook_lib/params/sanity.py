@@ -150,6 +150,7 @@ def sanity_checks(p: Params, file: str, base: Path) -> list[Problem]:
             err(field, f"`{e.name}` is mapped to two addresses ({extra[low]} and {addr}); /etc/hosts would "
                        "silently use the first", "keep one address for each name")
         extra.setdefault(low, addr)
+    _member_names(p, err, {n.lower() for n in (hn.cluster, hn.management, hn.database) if n})
     for field, name in names[:3]:
         for other_field, other in names[:3]:
             if field < other_field and name.lower() == other.lower() and "database" in field + other_field:
@@ -237,3 +238,26 @@ def sanity_checks(p: Params, file: str, base: Path) -> list[Problem]:
                 err("load_balancer.tenant_range", f"the range {part} is reversed (it holds no tenant)",
                     f"write it low to high: {hi}-{lo}")
     return out
+
+
+def _member_names(p: Params, err, taken: set[str]) -> None:  # noqa: ANN001 - err
+    """nodes.*.member_name: a name (not an IP), of a well-known member, one address per name,
+    none of the cluster's own names (those point at the load balancer and the database)."""
+    seen: dict[str, str] = {}
+    for n, v in p.nodes.items():
+        if not v.member_name:
+            continue
+        field, low = f"nodes.{n}.member_name", v.member_name.lower()
+        addr = v.local_member_host or (str(p.hosts[v.host].address) if v.host in p.hosts else "")
+        if re.fullmatch(r"[0-9.]+", v.member_name):
+            err(field, f"{v.member_name} is an address, not a name", "leave member_name out: members are "
+                "listed by their localMemberHost address by default")
+        elif not v.well_known:
+            err(field, "only a well-known member is listed in <members>", "set well_known: true or remove member_name")
+        elif low in taken:
+            err(field, f"`{v.member_name}` is one of the cluster's own names (the load balancer's or the "
+                "database's)", "give the member its own host name")
+        elif low in seen and seen[low] != addr:
+            err(field, f"`{v.member_name}` names two addresses ({seen[low]} and {addr})",
+                "give each member host its own name")
+        seen.setdefault(low, addr)

@@ -22,7 +22,8 @@ import ssl
 from ..core.context import Run
 from ..core.step import Check, Checks, Plan
 from .lb import elb
-from .lb.nginx_conf import MARKER, Vhost, all_vhosts, config_files, http_vhost, tls_vhosts, upstream_servers
+from .lb.nginx_conf import (MARKER, Vhost, all_vhosts, by_file, config_files, file_content, http_vhost, tls_vhosts,
+                             upstream_servers)
 from .lb.nginx_site import TEST, Site, lb_host
 
 TIMEOUT = 5.0
@@ -112,7 +113,7 @@ def config_checks(run: Run, vhosts: list[Vhost]) -> list[Check]:
     files = config_files(h.run("nginx -T", sudo=True).stdout) if test.ok else {}
     for v in vhosts:
         data = h.read_file(v.path, sudo=True)
-        state = "as rendered" if data == v.content() else "(missing)" if data is None else "differs"
+        state = "as rendered" if data == file_content(by_file(all_vhosts(run.params))[v.path]) else "(missing)" if data is None else "differs"
         out.append(Check(h.name, f"{v.path.rsplit('/', 1)[-1]} content", "as rendered from the params", state,
                          state == "as rendered", "re-run the notebook with apply=True to rewrite it"))
         servers = upstream_servers(files.get(v.path, ""), v.upstream.name)

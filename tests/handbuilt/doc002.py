@@ -12,7 +12,8 @@ people's styles:
 - ``python``: python3 string edits over SSH, members by host name (each
   node's /etc/hosts names the other nodes), master-datasources.xml pasted
   whole (the shipped H2 datasource kept in it), vhost files of its own naming
-  (wso2-esb-http.conf, wso2-esb-https.conf, wso2-esb-mgt.conf) and the
+  (wso2-esb-http.conf, and wso2-esb-https.conf holding both HTTPS server blocks,
+  the services' and the console's, pasted one after the other) and the
   truststore alias `esb-lb` for the cluster's certificate.
 
 It follows 002's values where they are right, and ERRATA where not (`listen
@@ -152,10 +153,12 @@ def build(p: Params, hosts: dict[str, Host], style: str, admin_password: str, sv
         edit = _sed_node if style == "sed" else _python_node
         edit(node, me, ports[h], members[h], manager, user, password, f"svn://{addr[ds.host]}/esb", ds.user, svn_password)
     # 5. nginx
-    own = {"esb.http.conf": "wso2-esb-http.conf", "esb.https.conf": "wso2-esb-https.conf",
-           "mgt.esb.https.conf": "wso2-esb-mgt.conf"}
-    for name, text in vhosts(mgr, w1, w2).items():
-        put(lbh, f"/etc/nginx/conf.d/{name if style == 'sed' else own[name]}", text, sudo=True)
+    files = vhosts(mgr, w1, w2)
+    if style == "python":  # both HTTPS server blocks in one file of this person's naming
+        files = {"wso2-esb-http.conf": files["esb.http.conf"],
+                 "wso2-esb-https.conf": files["esb.https.conf"] + "\n\n" + files["mgt.esb.https.conf"]}
+    for name, text in files.items():
+        put(lbh, f"/etc/nginx/conf.d/{name}", text, sudo=True)
     sh(lbh, "nginx -t 2>&1 && nginx -s reload", sudo=True)
     return {"DB_APP_PASSWORD": password}
 

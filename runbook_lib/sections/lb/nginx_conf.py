@@ -167,6 +167,20 @@ def all_vhosts(p: Params) -> list[Vhost]:
     return [http_vhost(p), *tls_vhosts(p)]
 
 
+def by_file(vhosts: list[Vhost]) -> dict[str, list[Vhost]]:
+    """The vhosts of each file, in order: one each, or the two HTTPS vhosts in one file
+    where a cluster built by hand keeps them so (load_balancer.vhost_files, issue 20)."""
+    out: dict[str, list[Vhost]] = {}
+    for v in vhosts:
+        out.setdefault(v.path, []).append(v)
+    return out
+
+
+def file_content(vhosts: list[Vhost]) -> bytes:
+    """The file holding VHOSTS (all of one path): each vhost's text, a blank line between."""
+    return "\n".join(v.text() for v in vhosts).encode()
+
+
 def nginx_version(text: str) -> tuple[tuple[int, ...], bool]:
     """(version, is NGINX Plus) from `nginx -v` output."""
     m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", text)

@@ -27,7 +27,7 @@ import time
 from ...core.context import Run
 from ...core.errors import RunbookError
 from ...params import NodeView
-from .nginx_conf import Vhost, all_vhosts
+from .nginx_conf import Vhost, all_vhosts, by_file, file_content
 from .nginx_site import RELOAD, TEST, lb_host
 
 NGINX_CONF = "/etc/nginx/nginx.conf"  # its `pid` directive names the master's pid file (Debian: /run/nginx.pid)
@@ -39,18 +39,19 @@ def node_servers(run: Run, v: NodeView) -> list[str]:
     return sorted({s for vh in all_vhosts(run.params) for s in vh.upstream.servers if s in mine})
 
 
-def render(vh: Vhost, down: set[str]) -> bytes:
-    """VH's file with the servers in DOWN marked `down`."""
+def render(vh: Vhost | list[Vhost], down: set[str]) -> bytes:
+    """The file of VH (or of the vhosts sharing one file) with the servers in DOWN marked `down`."""
     def mark(m: re.Match) -> str:
         return f"{m.group(1)}{m.group(2)} down;" if m.group(2) in down else m.group(0)
-    return re.sub(r"^(\s*server\s+)(\S+);", mark, vh.text(), flags=re.M).encode()
+    text = file_content(vh if isinstance(vh, list) else [vh]).decode()
+    return re.sub(r"^(\s*server\s+)(\S+);", mark, text, flags=re.M).encode()
 
 
 def drained_now(run: Run) -> set[str]:
     """The servers the vhost files on the load balancer mark `down` now."""
     h, out = lb_host(run), set()
-    for vh in all_vhosts(run.params):
-        text = (h.read_file(vh.path, sudo=True) or b"").decode("utf-8", "replace")
+    for path in by_file(all_vhosts(run.params)):
+        text = (h.read_file(path, sudo=True) or b"").decode("utf-8", "replace")
         out |= set(re.findall(r"^\s*server\s+(\S+)\s+down;", text, flags=re.M))
     return out
 
@@ -71,12 +72,12 @@ def set_down(run: Run, down: set[str], timeout: float = 30) -> str:
     new workers take connections. Returns what it did, in a phrase."""
     h = lb_host(run)
     written: list[tuple[str, bytes | None]] = []
-    for vh in all_vhosts(run.params):
-        before = h.read_file(vh.path, sudo=True)
-        want = render(vh, down)
+    for path, vhosts in by_file(all_vhosts(run.params)).items():
+        before = h.read_file(path, sudo=True)
+        want = render(vhosts, down)
         if before != want:
-            h.write_file(vh.path, want, sudo=True, backup=False)
-            written.append((vh.path, before))
+            h.write_file(path, want, sudo=True, backup=False)
+            written.append((path, before))
     if not written:
         return "the load balancer already has these servers down: " + (", ".join(sorted(down)) or "none")
     test = h.run(TEST, sudo=True)

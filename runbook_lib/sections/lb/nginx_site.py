@@ -12,7 +12,7 @@ from ...core.errors import CommandError, RunbookError
 from ...core.step import Operation
 from ...operations.files import ensure_content
 from ...remote.host import Host
-from .nginx_conf import MARKER, Vhost
+from .nginx_conf import MARKER, Vhost, by_file, file_content
 
 TEST = "nginx -t"
 RELOAD = "nginx -s reload"
@@ -59,19 +59,21 @@ class Site:
         self.would: list[str] = []  # paths a preview found different
 
     def operations(self) -> list[Operation]:
-        ops = [Operation(f"{self.host.name}:{v.path}", self._file_fn(v, i == 0), self.host.name, path=v.path)
-               for i, v in enumerate(self.vhosts)]
+        ops = [Operation(f"{self.host.name}:{path}", self._file_fn(path, vs, i == 0), self.host.name, path=path)
+               for i, (path, vs) in enumerate(by_file(self.vhosts).items())]
         return ops + [Operation(f"{self.host.name}:nginx", self._reload, self.host.name, path="nginx")]
 
-    def _file_fn(self, v: Vhost, first: bool) -> Callable[[bool], Change]:
+    def _file_fn(self, path: str, vhosts: list[Vhost], first: bool) -> Callable[[bool], Change]:
+        what = "nginx vhost" + ("s " if len(vhosts) > 1 else " ") + ", ".join(f"{v.server_name}:{v.port}" for v in vhosts)
+
         def fn(dry_run: bool) -> Change:
             if first:
                 self.written, self.would = [], []
-            before = self.host.read_file(v.path, sudo=True)
-            change = ensure_content(self.host, v.path, v.content(), sudo=True, mode=0o644, dry_run=dry_run,
-                                    what=f"nginx vhost {v.server_name}:{v.port}")
+            before = self.host.read_file(path, sudo=True)
+            change = ensure_content(self.host, path, file_content(vhosts), sudo=True, mode=0o644, dry_run=dry_run,
+                                    what=what)
             if change.changed:
-                (self.would.append(v.path) if dry_run else self.written.append((v.path, before)))
+                (self.would.append(path) if dry_run else self.written.append((path, before)))
             return change
         return fn
 
