@@ -18,7 +18,7 @@ demo: venv
 	$(BIN)/runbook lab up params/lab.yaml
 	$(BIN)/runbook run params/lab.yaml --apply
 	@echo
-	@$(BIN)/python -c 'from runbook_lib.sections.cluster_traffic import spread_report; print(spread_report("params/lab.yaml"))'
+	@$(BIN)/python -c 'from runbook_lib.sections.cluster.traffic import spread_report; print(spread_report("params/lab.yaml"))'
 	@echo
 	@echo "The lab is still up. Step through the same runbook in JupyterLab:  make jupyter"
 	@echo "(then open notebooks/00_preflight.ipynb; kernel 'WSO2 runbook (.venv)')"

@@ -21,8 +21,8 @@ import runbook_lib as rb
 from runbook_lib.lab import control as lab
 from runbook_lib.params import load_params
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections import cluster_check as ct
-from runbook_lib.sections import cluster_traffic as tr
+from runbook_lib.sections.cluster import lifecycle as ct
+from runbook_lib.sections.cluster import traffic as tr
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params" / "lab.yaml"

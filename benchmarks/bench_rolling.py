@@ -35,8 +35,8 @@ from runbook_lib.run.report import write_report
 from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.rolling_timeline import explain, out_intervals, rollout_window, svg, text
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections.cluster_traffic import redeploy_for_load
-from runbook_lib.sections.cluster_check import members_of
+from runbook_lib.sections.cluster.traffic import redeploy_for_load
+from runbook_lib.sections.cluster.lifecycle import members_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params" / "lab.yaml"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import runbook_lib as rb
-from runbook_lib.sections import clocks, preflight
+from runbook_lib.sections.hosts import clocks, preflight_checks as preflight
 
 from .conftest import PARAMS_LAB
 

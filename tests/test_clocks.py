@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from runbook_lib.params import load_params, node_views
-from runbook_lib.sections import clocks
+from runbook_lib.sections.hosts import clocks
 
 from .conftest import ROOT
 

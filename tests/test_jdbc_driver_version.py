@@ -20,7 +20,7 @@ import yaml
 from runbook_lib.facts.jar import driver_jar, manifest_of, manifest_on, parse_manifest
 from runbook_lib.params import load_params
 from runbook_lib.params.derive import jdbc_url
-from runbook_lib.sections import jdbc_driver as J
+from runbook_lib.sections.db import jdbc_driver as J
 
 from .conftest import ROOT
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from runbook_lib.facts.jks import WrongPassword, read_jks
-from runbook_lib.sections.truststore import parse_listing
+from runbook_lib.sections.tls.truststore import parse_listing
 
 pytestmark = pytest.mark.skipif(shutil.which("keytool") is None or shutil.which("openssl") is None,
                                 reason="needs keytool and openssl")

@@ -150,7 +150,7 @@ def test_cells_follow_the_run_in_its_summary(capsys):
 
 
 def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_others(monkeypatch, capsys):
-    from runbook_lib.sections import cluster_check as ct
+    from runbook_lib.sections.cluster import lifecycle as ct
     monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
     down: list[str] = []
     monkeypatch.setattr(ct, "cluster_nodes", lambda run: [SimpleNamespace(name="worker3")])

@@ -82,7 +82,7 @@ def test_unsupported_or_missing_jdk_is_refused_by_preflight_and_the_start_script
     if java_home == "jdk17" and not JDK17:
         pytest.skip("no JDK 17 on this machine")
     import runbook_lib as rb
-    from runbook_lib.sections import preflight
+    from runbook_lib.sections.hosts import preflight_checks as preflight
     run = rb.open_run(PARAMS_LAB)
     try:
         h = run.host("node132")

@@ -50,7 +50,7 @@ def test_with_a_manager_the_manager_is_the_source(tmp_path):
 
 def test_08_deploys_on_the_source_only():
     from runbook_lib.params import load_params, node_views
-    from runbook_lib.sections.cluster_traffic import deploy_targets
+    from runbook_lib.sections.cluster.traffic import deploy_targets
     p = load_params(ROOT / "params" / "ei-integrator-004.yaml")
     views = node_views(p)
     run = SimpleNamespace(params=p, views=views, selected_nodes=lambda roles=None: list(views.values()))

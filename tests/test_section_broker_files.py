@@ -10,8 +10,8 @@ import pytest
 from runbook_lib.configedit import apply_properties_edits, apply_xml_edits
 from runbook_lib.params import load_params
 from runbook_lib.params.derive import node_views
-from runbook_lib.sections import broker
-from runbook_lib.sections.broker_runtime import CANDIDATE, ELECTED, LOST, _role
+from runbook_lib.sections.messaging import broker_files as broker
+from runbook_lib.sections.messaging.broker_runtime import CANDIDATE, ELECTED, LOST, _role
 from runbook_lib.sections.shared.filestep import read_values
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import runbook_lib as rb
-from runbook_lib.sections import certificates, load_balancer as loadbalancer, truststore
+from runbook_lib.sections.tls import certs as certificates, truststore
+from runbook_lib.sections.lb import balancer as loadbalancer
 from runbook_lib.sections.lb import nginx_conf
 from runbook_lib.sections.lb.nginx_site import served_vhost
 from runbook_lib.facts.tls import fingerprint, served_fingerprint, split_pem

@@ -11,8 +11,8 @@ import runbook_lib as rb
 from runbook_lib.remote.db import Db
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.facts import mysql as F
-from runbook_lib.sections import databases as X
-from runbook_lib.sections import jdbc_driver as J
+from runbook_lib.sections.db import server as X
+from runbook_lib.sections.db import jdbc_driver as J
 
 from .nbrun import papermill
 from .conftest import PARAMS_LAB, lab_ip

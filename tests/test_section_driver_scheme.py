@@ -11,7 +11,7 @@ import yaml
 
 import runbook_lib as rb
 from runbook_lib.core.errors import RunbookError
-from runbook_lib.sections import jdbc_driver as J
+from runbook_lib.sections.db import jdbc_driver as J
 
 from .conftest import PARAMS_LAB
 from .test_jdbc_driver_version import connector_j_jar

@@ -20,7 +20,7 @@ from runbook_lib.configedit import apply_lbconf_edits, apply_xml_edits, get_valu
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.params import load_params
 from runbook_lib.sections.lb import elb, nginx_conf
-from runbook_lib.sections import load_balancer as loadbalancer
+from runbook_lib.sections.lb import balancer as loadbalancer
 from runbook_lib.sections.lb.nginx_site import Site, served_vhost
 
 from .conftest import ROOT, lab_ip

@@ -16,8 +16,8 @@ import runbook_lib as rb
 from runbook_lib.configedit import EnsureProperty, SetAttr, SetParameter, SetText, apply_xml_edits, get_values
 from runbook_lib.core.errors import CheckFailed
 from runbook_lib.params import load_params, node_views
-from runbook_lib.sections import clustering as cl
-from runbook_lib.sections import svn
+from runbook_lib.sections.nodes import clustering as cl
+from runbook_lib.sections.nodes import svn
 
 from .nbrun import applies_and_converges
 from .conftest import PARAMS_LAB, ROOT, lab_ip

@@ -14,8 +14,8 @@ import runbook_lib as rb
 from runbook_lib.configedit import EnsureProperty, SetParameter, SetText, apply_xml_edits, get_values
 from runbook_lib.params import load_params, node_views
 from runbook_lib.params.derive import well_known_members
-from runbook_lib.sections import clustering as cl
-from runbook_lib.sections import svn
+from runbook_lib.sections.nodes import clustering as cl
+from runbook_lib.sections.nodes import svn
 
 from .nbrun import applies_and_converges
 from .conftest import PARAMS_LAB, ROOT, lab_ip

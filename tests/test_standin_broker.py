@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from runbook_lib.sections.broker_health import read_health
+from runbook_lib.sections.messaging.broker_health import read_health
 from tests.mbstore_server import MbStore
 from tests.standin_homes import Home, amqp_answers, free_port
 

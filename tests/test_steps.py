@@ -10,7 +10,7 @@ import json
 import runbook_lib as rb
 from runbook_lib.core.recorder import Recorder
 from runbook_lib.run.runner import difference
-from runbook_lib.sections import clustering as cl
+from runbook_lib.sections.nodes import clustering as cl
 from runbook_lib.sections.shared.filestep import HostsStep
 
 from .conftest import PARAMS_LAB, ROOT
@@ -92,7 +92,7 @@ def test_a_test_step_yields_its_findings_and_the_cell_stops_at_the_first_failure
     from types import SimpleNamespace
 
     from runbook_lib.core.errors import CheckFailed
-    from runbook_lib.sections import cluster_check as ct
+    from runbook_lib.sections.cluster import lifecycle as ct
     monkeypatch.setattr(ct, "members_of", lambda run: ["a member"])
     ran: list[str] = []
 

@@ -16,7 +16,7 @@ from runbook_lib.remote import fanout
 from runbook_lib.lab import api as labmod
 from runbook_lib.core.errors import ConnectError, RunbookError
 from runbook_lib.params.derive import hosts_entries
-from runbook_lib.sections import clustering
+from runbook_lib.sections.nodes import clustering
 from runbook_lib.sections.shared.filestep import hosts_checks
 
 from .conftest import PARAMS_LAB, skip_if_shared

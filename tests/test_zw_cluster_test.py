@@ -14,9 +14,9 @@ import pytest
 import runbook_lib as rb
 from runbook_lib.core.errors import CheckFailed
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections import cluster_check as ct
+from runbook_lib.sections.cluster import lifecycle as ct
 from runbook_lib.sections.cluster.artifact import PROXY
-from runbook_lib.sections import cluster_traffic as tr
+from runbook_lib.sections.cluster import traffic as tr
 
 from .conftest import PARAMS_LAB, lab_ip
 

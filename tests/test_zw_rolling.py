@@ -26,9 +26,9 @@ from runbook_lib.run.journal import Journal
 from runbook_lib.run.report import write_report
 from runbook_lib.run.report_rolling import save_load
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections.cluster_traffic import redeploy_for_load
+from runbook_lib.sections.cluster.traffic import redeploy_for_load
 from runbook_lib.sections.cluster import carbonlog as L
-from runbook_lib.sections.cluster_check import members_of, read_log
+from runbook_lib.sections.cluster.lifecycle import members_of, read_log
 from runbook_lib.sections.lb.nginx_drain import drained_now
 
 from .conftest import PARAMS_LAB
@@ -166,7 +166,7 @@ def test_resume_refused_when_a_node_was_restarted_underneath(run, tmp_path):
     h, path = run.host(manager.host_name), manager.file("axis2")  # an operator fixes the manager by hand ...
     h.write_file(path, h.read_file(path).replace(b">wso2.ei.edited<", f">{DOMAIN}<".encode()), backup=False)
     pid = run.host(manager.host_name).run("cat %s", manager.path(manager.spec.pid_file)).stdout.strip()
-    from runbook_lib.sections.cluster_check import start_node
+    from runbook_lib.sections.cluster.lifecycle import start_node
     assert start_node(run, manager, 90).ok  # ... and restarts it (its axis2.xml is newer than its start)
     before = (out / "journal.jsonl").read_text()
     res = runbook("resume", str(out))

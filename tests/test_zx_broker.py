@@ -14,7 +14,7 @@ from runbook_lib.lab import api as labmod
 from runbook_lib.core.context import open_run
 from runbook_lib.params import load_params
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections import broker_runtime as rt
+from runbook_lib.sections.messaging import broker_runtime as rt
 
 from .conftest import ROOT, skip_if_shared
 from .nbrun import outputs_text

@@ -17,7 +17,8 @@ from runbook_lib.configedit import read_properties
 from runbook_lib.core.context import open_run
 from runbook_lib.lab import control as labmod
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections import certificates, load_balancer
+from runbook_lib.sections.tls import certs as certificates
+from runbook_lib.sections.lb import balancer as load_balancer
 from runbook_lib.sections.lb import nginx_conf
 
 from .conftest import ROOT

@@ -27,7 +27,7 @@ from runbook_lib.run.changelog import read_changes
 from runbook_lib.run.runner import run_sections
 from runbook_lib.sections.cluster import carbonlog as L
 from runbook_lib.sections.cluster.artifact import artifact_for
-from runbook_lib.sections.cluster_check import read_log
+from runbook_lib.sections.cluster.lifecycle import read_log
 
 from .conftest import ROOT, skip_if_shared
 from .ownlab import fresh_lab
@@ -96,7 +96,7 @@ def test_elb_is_started_as_root_and_a_plain_user_start_cannot_bind(tmp_path):
     below 1024; 08 starts the ELB as 000 does (`sudo -E sh …/wso2server.sh start`) and it routes; the same
     script run as the plain product user fails to bind port 80 and is named with the fix."""
     from runbook_lib.lab import net
-    from runbook_lib.sections import cluster_check as ct
+    from runbook_lib.sections.cluster import lifecycle as ct
 
     path, p = fresh_lab("esb-elb-000.yaml")
     try:
@@ -140,7 +140,7 @@ def test_07_reads_the_store_health_each_broker_reports(tmp_path, upstream):
     """Item 5 (003's lab): 07 reads every broker's Node List ("Message Store Health : Healthy"); when a
     broker's store operations fail (the coordination table renamed away) the broker says so, and 07's
     check fails with the cause; once the store answers again, Healthy again."""
-    from runbook_lib.sections import broker_health, broker_runtime as rt
+    from runbook_lib.sections.messaging import broker_health, broker_runtime as rt
 
     path = ROOT / "params" / "ei-broker-003.yaml"
     skip_if_shared()
@@ -189,7 +189,7 @@ def test_004_rsync_delivers_the_artifact_from_the_source_node(tmp_path):
     """Item 2 (004's lab, deployment_sync.kind: rsync): 06 makes node1's key, list, script and schedule (the lab's
     hosts have no cron: the schedule loop), authorises the key on node2's host; 08 writes the test proxy on node1 only
     and node2 deploys it, then undeploys it once node1's copy is gone (rsync --delete)."""
-    from runbook_lib.sections import rsync_sync
+    from runbook_lib.sections.nodes import rsync_sync
 
     path, p = fresh_lab("ei-integrator-004.yaml")
     try:

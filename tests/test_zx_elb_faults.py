@@ -22,9 +22,9 @@ import pytest
 
 from runbook_lib.core.context import open_run
 from runbook_lib.run.runner import run_sections
-from runbook_lib.sections import cluster_check as ct
-from runbook_lib.sections import cluster_traffic as tr
-from runbook_lib.sections.cluster_traffic import redeploy_for_load
+from runbook_lib.sections.cluster import lifecycle as ct
+from runbook_lib.sections.cluster import traffic as tr
+from runbook_lib.sections.cluster.traffic import redeploy_for_load
 
 from .conftest import ROOT
 from .ownlab import applied_lab

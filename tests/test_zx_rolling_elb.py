@@ -17,9 +17,9 @@ from runbook_lib.core.context import open_run
 from runbook_lib.lab.loadgen import cluster_load
 from runbook_lib.run.journal import Journal
 from runbook_lib.run.rolling_timeline import explain
-from runbook_lib.sections.cluster_traffic import redeploy_for_load
+from runbook_lib.sections.cluster.traffic import redeploy_for_load
 from runbook_lib.sections.cluster import carbonlog as L
-from runbook_lib.sections.cluster_check import members_of, read_log
+from runbook_lib.sections.cluster.lifecycle import members_of, read_log
 
 from .conftest import ROOT
 from .ownlab import applied_lab

@@ -152,7 +152,8 @@ def test_a_cipher_text_that_does_not_decrypt_stops_the_node(applied, lab_params)
     """SOURCES.md V5: the stand-in fails start-up with the library's words; 08 says what to do;
     04 encrypts it again and the node starts."""
     import runbook_lib as rb
-    from runbook_lib.sections import cluster_check as ct, secrets_at_rest
+    from runbook_lib.sections.cluster import lifecycle as ct
+    from runbook_lib.sections.nodes import secrets_at_rest
     run = rb.open_run(PARAMS_LAB, apply=True, hosts="worker3")
     v = next(x for x in run.selected_nodes() if x.name == "worker3")
     h, path = run.host(v.host_name), f"{v.conf_dir}/security/cipher-text.properties"
@@ -250,7 +251,7 @@ def test_a_key_password_of_its_own(applied, lab_params, tmp_path):
     both lines in password-tmp, and 08 passes; a second apply changes nothing. Last in the module:
     it leaves the lab's keystores changed."""
     import runbook_lib as rb
-    from runbook_lib.sections import cluster_check as ct
+    from runbook_lib.sections.cluster import lifecycle as ct
     out, _ = applied
     secrets = read_secrets_file(lab_params.secrets_file)
     store_pw, new = secrets["KEYSTORE_PASSWORD"], "Key-" + hashlib.sha1(os.urandom(8)).hexdigest()[:16]

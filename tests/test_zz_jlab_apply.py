@@ -12,7 +12,7 @@ import re
 import pytest
 
 from runbook_lib.params import node_views
-from runbook_lib.sections.cluster_traffic import redeploy_for_load
+from runbook_lib.sections.cluster.traffic import redeploy_for_load
 
 from .conftest import PARAMS_LAB
 from .ownlab import converge_session_lab

@@ -49,10 +49,10 @@ from ..params import NodeView
 from ..sections.cluster import carbonlog as L
 from ..sections.cluster.artifact import artifact_for
 from ..sections.cluster.through_lb import lb_endpoint, request
-from ..sections.cluster_check import (changed_since_start, cluster_nodes, expected_members, member_id, members_of,
+from ..sections.cluster.lifecycle import (changed_since_start, cluster_nodes, expected_members, member_id, members_of,
                                       pid_path, read_log, running, start_node, stop_node, views_now, wait_left)
 from ..sections.cluster.routing import wait_takes_traffic
-from ..sections.cluster_traffic import deploy_targets
+from ..sections.cluster.traffic import deploy_targets
 from ..sections.lb import nginx_drain
 from .journal import STEPS, Journal
 from .rolling_plan import AFTER, BEFORE, NODE_SECTIONS, batches, lb_kind, plan_text

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..core.context import Run
 from ..core.errors import RunbookError
 from ..params import NodeView
-from ..sections.cluster_check import members_of
+from ..sections.cluster.lifecycle import members_of
 from .journal import STEPS
 
 BEFORE = ["preflight", "load_balancer", "certificates", "databases"]

@@ -20,7 +20,7 @@ from ...configedit import get_values
 from ...core.context import Run
 from ...params import NodeView
 from ...products import TEST_PROXY as PROXY, TEST_WEBAPP as WEBAPP, TestArtifact, spec_for
-from ..cluster_check import read_log
+from .lifecycle import read_log
 from . import carbonlog as L
 
 SYNAPSE = "http://ws.apache.org/ns/synapse"

@@ -10,7 +10,7 @@ import time
 from ...core.step import Check, Checks
 from ...params import NodeView
 from ...core.context import Run
-from ..cluster_check import TIMINGS, member_id
+from .lifecycle import TIMINGS, member_id
 from .artifact import artifact_for
 from .through_lb import file_sub_domain, lb_endpoint, request, serving
 

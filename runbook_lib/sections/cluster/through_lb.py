@@ -12,7 +12,7 @@ import ssl
 from ...configedit import get_values
 from ...core.context import Run
 from ...params import NodeView
-from ..cluster_check import cluster_nodes
+from .lifecycle import cluster_nodes
 
 SUB_DOMAIN = "/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']/@value"
 

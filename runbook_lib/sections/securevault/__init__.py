@@ -1,6 +1,6 @@
 """WSO2 Secure Vault written without a JVM, and file modes of secrets at rest (issue 19).
 
-The notebooks call sections/secrets_at_rest.py; this package holds its parts:
+04 and 07 call sections/nodes/secrets_at_rest.py (through their entry modules); this package holds its parts:
 aliases.py (what is secured, where, from which secret), crypto.py (RSA as
 cipher-tool encrypts), keystore.py (each node's key, read with facts/jks.py),
 xmlns.py (the marks cipher-tool leaves in XML), vaultfiles.py (cipher-text,

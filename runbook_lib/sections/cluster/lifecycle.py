@@ -17,17 +17,17 @@ import html
 import time
 from typing import Iterator
 
-from ..core import evidence
-from .cluster import proof  # 08's evidence for the run report
-from ..core.context import Run
-from ..core.cells import note_needs_apply, report, require, show
-from ..core.step import Check, Checks
-from ..core.textview import TextShown, text_table
-from ..params import NodeView
-from .cluster import carbonlog as L
-from .cluster.startfaults import explain
-from .clustering import script_command
-from .securevault.startup import give_password, start_args, take_back
+from ...core import evidence
+from . import proof  # 08's evidence for the run report
+from ...core.context import Run
+from ...core.cells import note_needs_apply, report, require, show
+from ...core.step import Check, Checks
+from ...core.textview import TextShown, text_table
+from ...params import NodeView
+from . import carbonlog as L
+from .startfaults import explain
+from ..nodes.clustering import script_command
+from ..securevault.startup import give_password, start_args, take_back
 
 CLUSTER_ROLES = ("manager", "worker", "member")
 TIMINGS: dict[str, float] = {}   # the latest figures, for benchmarks/bench_cluster_test.py

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..core.context import Run
-from ..core.step import Check
-from ..remote import fanout
+from ...core.context import Run
+from ...core.step import Check
+from ...remote import fanout
 
 CLOCK_COMMAND = "date +%s.%N"
 READS = 3

@@ -23,13 +23,13 @@ import re
 import ssl
 import urllib.parse
 
-from ..configedit import get_values
-from ..core.context import Run
-from ..core.step import Check, Checks
-from ..params import NodeView
-from .broker import nodes
-from .securevault.vaultfiles import revealed
-from .shared.filestep import per_node
+from ...configedit import get_values
+from ...core.context import Run
+from ...core.step import Check, Checks
+from ...params import NodeView
+from .broker_files import nodes
+from ..securevault.vaultfiles import revealed
+from ..shared.filestep import per_node
 
 NODE_LIST = "/carbon/andes-cluster-mgt/nodesList.jsp"
 HEALTH = re.compile(r"Message Store Health\s*:\s*([^<\n]*)")

@@ -22,15 +22,15 @@ from __future__ import annotations
 import posixpath
 import time
 
-from ..core.context import Run
-from ..core.step import Check, Checks
-from ..params import NodeView
-from ..run.changelog import record_made, record_remote
-from .svn import DEPLOYMENT
-from .cluster import carbonlog as L
-from .cluster.artifact import Artifact, artifact_for
-from .cluster.through_lb import not_applicable, serving
-from .cluster_check import read_log
+from ...core.context import Run
+from ...core.step import Check, Checks
+from ...params import NodeView
+from ...run.changelog import record_made, record_remote
+from ..nodes.svn import DEPLOYMENT
+from . import carbonlog as L
+from .artifact import Artifact, artifact_for
+from .through_lb import not_applicable, serving
+from .lifecycle import read_log
 
 __all__ = ["present", "record_copy", "remove_artifact"]
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import posixpath
 
-from ..configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr, SetParameter,
+from ...configedit import (Edit, EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr, SetParameter,
                           SetText, Uncomment, get_values)
-from ..core.context import Run
-from ..core.step import Check, Checks, Plan
-from ..params import NodeView
-from ..params import brokers
-from ..params.derive import hosts_entries, well_known_members
-from ..products import CARBON_FILES
-from .securevault.aliases import SVN_ALIAS
-from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
-from .shared.namespaces import CARBON_NS
-from .shared.filestep import FileStep, HostsStep, Want, hosts_checks, per_node
+from ...core.context import Run
+from ...core.step import Check, Checks, Plan
+from ...params import NodeView
+from ...params import brokers
+from ...params.derive import hosts_entries, well_known_members
+from ...products import CARBON_FILES
+from ..securevault.aliases import SVN_ALIAS
+from ..securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
+from ..shared.namespaces import CARBON_NS
+from ..shared.filestep import FileStep, HostsStep, Want, hosts_checks, per_node
 
 MANAGER = ("manager",)
 WORKERS = ("worker", "member")  # 06: workers, plus the members of 004 (brokers: 07)

@@ -26,13 +26,13 @@ import posixpath
 import shlex
 from pathlib import Path
 
-from ..core.change import Change
-from ..core.context import Run
-from ..core.errors import RunbookError
-from ..core.step import Check, Checks, Operation, Plan
-from ..operations.files import ensure_content
-from ..params import NodeView
-from ..run.changelog import record_made, record_remote
+from ...core.change import Change
+from ...core.context import Run
+from ...core.errors import RunbookError
+from ...core.step import Check, Checks, Operation, Plan
+from ...operations.files import ensure_content
+from ...params import NodeView
+from ...run.changelog import record_made, record_remote
 from .svn import deployment_dir
 
 DIR = "rsync-for-carbon-depsync"

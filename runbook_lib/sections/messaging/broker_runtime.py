@@ -24,16 +24,16 @@ from __future__ import annotations
 import posixpath
 import time
 
-from ..core import evidence
-from .cluster import proof  # 07's evidence for the run report
-from ..core.change import Change
-from ..core.context import Run
-from ..core.step import Check, Checks, Operation, Plan
-from ..params import NodeView
-from ..params import brokers as b
-from .broker import nodes
-from .cluster_check import changed_since_start
-from .securevault.startup import give_password, start_args, take_back
+from ...core import evidence
+from ..cluster import proof  # 07's evidence for the run report
+from ...core.change import Change
+from ...core.context import Run
+from ...core.step import Check, Checks, Operation, Plan
+from ...params import NodeView
+from ...params import brokers as b
+from .broker_files import nodes
+from ..cluster.lifecycle import changed_since_start
+from ..securevault.startup import give_password, start_args, take_back
 
 STARTED, FAILED = "WSO2 Carbon started in", "Cannot start the node"
 START_LINE = "Starting WSO2 Carbon..."

@@ -10,21 +10,21 @@ import html
 import time
 from typing import Iterator, Union
 
-from ..configedit import get_values
-from ..core.context import Run, open_run
-from ..core.step import Check, Checks
-from ..core.textview import TextShown, text_table
-from ..params import NodeView
-from ..core import evidence
-from .cluster import carbonlog as L
-from .cluster import proof
-from .cluster.artifact import artifact_for
-from .cluster.routing import no_traffic_fix, wait_routed, wait_takes_traffic
-from .cluster.through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
-from .cluster_undeploy import present, record_copy, remove_artifact as _remove
-from .cluster_check import (TIMINGS, cluster_nodes, read_log, start_node, stop_node, wait_joined,
+from ...configedit import get_values
+from ...core.context import Run, open_run
+from ...core.step import Check, Checks
+from ...core.textview import TextShown, text_table
+from ...params import NodeView
+from ...core import evidence
+from . import carbonlog as L
+from . import proof
+from .artifact import artifact_for
+from .routing import no_traffic_fix, wait_routed, wait_takes_traffic
+from .through_lb import file_sub_domain, lb_endpoint, not_applicable, request, serving
+from .undeploy import present, record_copy, remove_artifact as _remove
+from .lifecycle import (TIMINGS, cluster_nodes, read_log, start_node, stop_node, wait_joined,
                             wait_left)
-from .shared.namespaces import CARBON_NS
+from ..shared.namespaces import CARBON_NS
 
 __all__ = ["artifact_missing", "console_checks", "deploy_artifact", "redeploy_for_load", "remove_artifact", "route_around", "send_requests", "spread_report", "traffic"]
 

@@ -6,7 +6,7 @@ JNDI names of 003/004 (WSO2_USER_DB = jdbc/WSO2UMDB, REGISTRY_DB =
 jdbc/WSO2RegistryDB, the local registry under jdbc/WSO2CarbonDB,
 WSO2_MB_STORE_DB = WSO2MBStoreDB). URLs carry MySQL options, never H2's (E3);
 verification logs in with each datasource's own credentials from its node.
-registry_mount.py (the other half of 04) builds on this module.
+registry.py (the other half of 04) builds on this module.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ..configedit import EnsureChild, Remove, get_values
-from ..core.context import Run
-from ..core.step import Check, Checks, Plan
-from ..facts.mysql import client_queries, client_query, parse_jdbc_url
-from ..params import NodeView
-from ..params.derive import hosts_entries, jdbc_url, local_registry_db
-from ..remote.host import Host
-from .securevault.aliases import datasource_alias
-from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
-from .shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
+from ...configedit import EnsureChild, Remove, get_values
+from ...core.context import Run
+from ...core.step import Check, Checks, Plan
+from ...facts.mysql import client_queries, client_query, parse_jdbc_url
+from ...params import NodeView
+from ...params.derive import hosts_entries, jdbc_url, local_registry_db
+from ...remote.host import Host
+from ..securevault.aliases import datasource_alias
+from ..securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
+from ..shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
 BROKERS = ("broker",)

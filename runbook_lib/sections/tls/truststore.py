@@ -21,16 +21,16 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 
-from ..core.change import Change
-from ..core.context import Run
-from ..core.errors import RunbookError
-from ..core.step import Check, Checks, Operation, Plan
-from ..facts.jks import WrongPassword, merge_trusted, read_jks, trusted_store
-from ..facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
-from ..params import NodeView
-from ..remote.host import Host
-from ..run.changelog import record_remote
-from .shared.filestep import per_node
+from ...core.change import Change
+from ...core.context import Run
+from ...core.errors import RunbookError
+from ...core.step import Check, Checks, Operation, Plan
+from ...facts.jks import WrongPassword, merge_trusted, read_jks, trusted_store
+from ...facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
+from ...params import NodeView
+from ...remote.host import Host
+from ...run.changelog import record_remote
+from ..shared.filestep import per_node
 
 STORE = "client-truststore.jks"
 NODE_ROLES = ("manager", "worker", "member")  # the nodes behind the load balancer

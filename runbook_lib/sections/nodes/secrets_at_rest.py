@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import posixpath
 
-from ..configedit import read_properties
-from ..core.context import Run
-from ..core.step import Check, Checks, Operation, Plan
-from ..params import NodeView
+from ...configedit import read_properties
+from ...core.context import Run
+from ...core.step import Check, Checks, Operation, Plan
+from ...params import NodeView
 from .datasources import BROKERS, DS_ROLES, node_datasources, section
-from .securevault import aliases
-from .securevault.aliases import Secured, value
-from .securevault.crypto import decrypt
-from .securevault.keystore import node_key
-from .securevault.modes import mode_checks, modes_op
-from .securevault.vaultfiles import (CIPHER_TEXT, CIPHER_TOOL, SECRET_CONF, cipher_text_op, cipher_tool,
+from ..securevault import aliases
+from ..securevault.aliases import Secured, value
+from ..securevault.crypto import decrypt
+from ..securevault.keystore import node_key
+from ..securevault.modes import mode_checks, modes_op
+from ..securevault.vaultfiles import (CIPHER_TEXT, CIPHER_TOOL, SECRET_CONF, cipher_text_op, cipher_tool,
                                      secret_conf, security_dir, whole_file_op)
-from .securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, SVNS, DeclareSvns, secured
-from .shared.filestep import FileStep, Want, per_node
-from .shared.namespaces import CARBON_NS
+from ..securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, SVNS, DeclareSvns, secured
+from ..shared.filestep import FileStep, Want, per_node
+from ..shared.namespaces import CARBON_NS
 
 XML_KEYS = ("carbon", "user_mgt", "catalina", "broker")
 

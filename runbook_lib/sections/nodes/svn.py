@@ -11,16 +11,16 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from ..core.change import Change
-from ..core.context import Run
-from ..core.errors import CommandError, RunbookError
-from ..core.step import Check, Checks, Operation, Plan
-from ..params import NodeView
-from ..remote import fanout
-from ..remote.host import Host
-from ..run.changelog import record_made
-from ..remote.probe import probe, quote
-from .shared.filestep import per_node
+from ...core.change import Change
+from ...core.context import Run
+from ...core.errors import CommandError, RunbookError
+from ...core.step import Check, Checks, Operation, Plan
+from ...params import NodeView
+from ...remote import fanout
+from ...remote.host import Host
+from ...run.changelog import record_made
+from ...remote.probe import probe, quote
+from ..shared.filestep import per_node
 
 DEPLOYMENT = "repository/deployment/server"
 

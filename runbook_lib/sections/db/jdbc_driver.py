@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import posixpath
 
-from ..core.change import Change
-from ..core.context import Run
-from ..core.errors import RunbookError
-from ..core.step import Check, Checks, Operation, Plan
-from ..facts.jar import DriverJar, driver_jar, manifest_on
-from ..remote import fanout
-from ..run.changelog import record_remote
-from .datasources import BROKERS, DS_ROLES
+from ...core.change import Change
+from ...core.context import Run
+from ...core.errors import RunbookError
+from ...core.step import Check, Checks, Operation, Plan
+from ...facts.jar import DriverJar, driver_jar, manifest_on
+from ...remote import fanout
+from ...run.changelog import record_remote
+from ..nodes.datasources import BROKERS, DS_ROLES
 
 DB_ROLES = DS_ROLES + BROKERS  # the nodes that use the cluster's databases (03 creates them all, brokers too)
 
