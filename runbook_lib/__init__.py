@@ -7,7 +7,8 @@ run/ (headless runs and their record), params/, products.py, facts/,
 operations/, configedit/, lab/ (the lab and its stand-in).
 """
 
-from .core.cells import apply, preview, report, require, show, summary, verify
+from .core.cells import apply, preview, report, require, show, verify
+from .core.following import summary
 from .core.context import Run, open_run
 from .core.step import Check, Checks, Operation, Plan, Report
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
-from runbook_lib.core import cells, recorder, step
+from runbook_lib.core import cells, following, recorder, step
 from runbook_lib.core.binding import Drift
 from runbook_lib.core.change import Change, EditNote, content_hash
 from runbook_lib.core.standing import NEXT_APPLY, NEXT_DONE, NEXT_FIX, Standing, Summary, setting_name
@@ -144,7 +144,7 @@ def test_cells_follow_the_run_in_its_summary(capsys):
     plan = _plan(f)
     cells.preview(plan, run)
     cells.apply(plan, run)
-    cells.summary(run)
+    following.summary(run)
     out = capsys.readouterr().out
     assert "Changes to make (1): node206:/opt/axis2.xml (domain)" in out
 
@@ -164,7 +164,7 @@ def test_08_runs_a_read_only_step_plan_only_on_a_running_cluster_and_lists_the_o
     ct.do(run, "requests", lambda: ran.append("requests"), reads_only=True, ready=lambda: "the proxy is not deployed")
     down.append("worker3")
     ct.do(run, "membership", lambda: ran.append("membership"), reads_only=True)
-    cells.summary(run)
+    following.summary(run)
     out = capsys.readouterr().out
     assert ran == ["console"]
     assert "start the nodes: not run (apply=False): it starts, stops or deploys" in out
@@ -205,10 +205,10 @@ def test_each_section_of_a_run_has_its_own_summary(monkeypatch, capsys):
     monkeypatch.setenv("RUNBOOK_SECTION", "04_registry_mount")
     plan = _plan(FakeFile({DOMAIN: "hand.edit"}, {DOMAIN: "wso2.ei.domain"}))
     cells.preview(plan, run)
-    cells.summary(run)
+    following.summary(run)
     assert "Changes to make (1): node206:/opt/axis2.xml (domain)" in capsys.readouterr().out
     monkeypatch.setenv("RUNBOOK_SECTION", "05_manager")
-    cells.summary(run)
+    following.summary(run)
     out = capsys.readouterr().out
     assert "Nothing checked yet" in out and "axis2.xml" not in out
 
@@ -222,14 +222,14 @@ def test_a_summary_is_redrawn_at_most_once_a_second_and_always_after_the_cell(mo
 
     run = SimpleNamespace(run_id="20261206T094400Z", shown_path="params/lab.yaml", apply=False)
     monkeypatch.setenv("RUNBOOK_SECTION", "06_workers")
-    f = cells._following(run)
-    shown = cells.Shown.__new__(cells.Shown)
+    f = following.following(run)
+    shown = following.Shown.__new__(following.Shown)
     shown.obj, shown.handle = None, Handle()
     f.shown.append(shown)
     for i in range(5):
-        cells._follow(step.Checks(f"t{i}", [step.Check("node206", "c", "a", "a", True)]), run)
+        following.follow(step.Checks(f"t{i}", [step.Check("node206", "c", "a", "a", True)]), run)
     assert len(drawn) == 1 and "1 checks" in drawn[0]  # the first at once, the next four held back
-    cells.flush()  # what IPython's post_run_cell does
+    following.flush()  # what IPython's post_run_cell does
     assert len(drawn) == 2 and "5 checks" in drawn[1]
-    cells.flush()
+    following.flush()
     assert len(drawn) == 2  # nothing new: no drawing

@@ -12,17 +12,16 @@ run's recorder (recorder.py); ``show`` only displays.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ..params.secrets import mask_text
 from .errors import RunbookError
-from .standing import Standing, Summary
+from .following import flush, follow, following
 from .step import Checks, Plan, Report
 from .textview import TextShown
-from .widgets import Shown, Superseded, apply_button, cell_source, run_source
+from .widgets import Shown, Superseded, apply_button, cell_source, in_ipython, run_source
 
 if TYPE_CHECKING:
     from .context import Run
@@ -33,122 +32,23 @@ def headless() -> bool:
     return os.environ.get("RUNBOOK_HEADLESS") == "1"
 
 
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-        return get_ipython() is not None
-    except ImportError:
-        return False
-
-
 def show(obj: object) -> None:
     """Display in Jupyter (text and HTML), print elsewhere."""
-    if _in_ipython():
+    if in_ipython():
         from IPython.display import display
         display(obj)
         return
     print(obj.text() if hasattr(obj, "text") else mask_text(str(obj)))
 
 
-# --- where you stand: the summary cells follow everything reported ---------------------------------
-
-@dataclass
-class _Following:
-    """One notebook's summary cells and what its cells have shown so far."""
-
-    standing: Standing
-    shown: list[Shown]
-    dirty: bool = False
-    drawn: float = 0.0  # time.monotonic() of the last drawing
-
-
-# By run id and section: a headless run executes every section in one kernel under one run id
-# (kernels.py), and each notebook's summary says what that notebook found, not the run's so far.
-_summaries: dict[tuple[str, str], _Following] = {}
-REDRAW_EVERY = 1.0  # seconds: a long cell's summary still moves; each drawing masks the whole summary
-
-
-def _following(run: "Run") -> _Following:
-    key = (getattr(run, "run_id", "") or str(id(run)), os.environ.get("RUNBOOK_SECTION", ""))
-    if key not in _summaries:
-        _summaries[key] = _Following(Standing(), [])
-        _redraw_after_each_cell()
-    return _summaries[key]
-
-
-def _draw(run: "Run", f: _Following) -> None:
-    f.dirty, f.drawn = False, time.monotonic()
-    if f.shown:
-        latest = Summary(run, f.standing)
-        for s in f.shown:
-            s.update(latest)
-
-
-def _changed(run: "Run", f: _Following) -> None:
-    """The standing changed: redraw now if the last drawing is older than REDRAW_EVERY, else when
-    the cell ends (each drawing masks the whole summary, which grows with the hosts: drawing it
-    at every step made a run's cost grow with steps x hosts, issue 23)."""
-    f.dirty = True
-    if time.monotonic() - f.drawn >= REDRAW_EVERY:
-        _draw(run, f)
-    else:
-        _pending[id(f)] = (run, f)
-
-
-_pending: dict[int, tuple["Run", _Following]] = {}
-_hooked = False
-
-
-def flush() -> None:
-    """Draw every summary left behind by the throttle (IPython calls it after each cell)."""
-    while _pending:
-        _, (run, f) = _pending.popitem()
-        if f.dirty:
-            _draw(run, f)
-
-
-def _redraw_after_each_cell() -> None:
-    global _hooked
-    if _hooked or not _in_ipython():
-        return
-    from IPython import get_ipython
-    get_ipython().events.register("post_run_cell", lambda *_: flush())
-    _hooked = True
-
-
-def summary(run: "Run") -> None:
-    """The summary cell (top of the results and end of a notebook): where the run stands,
-    updated in place as the cells after it run."""
-    f = _following(run)
-    if _in_ipython():
-        f.shown.append(Shown(Summary(run, f.standing)))
-    else:
-        print(Summary(run, f.standing).text())
-
-
-def note_needs_apply(run: "Run", title: str) -> None:
-    """A step a plan-only run leaves out because it needs apply = True (08 starts,
-    stops and deploys): the summary lists it."""
-    f = _following(run)
-    if title not in f.standing.needs_apply:
-        f.standing.needs_apply.append(title)
-        _changed(run, f)
-
+# --- what a cell shows, recorded and followed by the summary cells (following.py) -----------------
 
 def report(obj: object, run: "Run | None") -> None:
     """Record OBJ in the run's record (when there is a run), then show it."""
     if run is not None:
         run.recorder.add(obj)
     show(obj)
-    _follow(obj, run)
-
-
-def _follow(obj: object, run: "Run | None") -> None:
-    if run is None:
-        return
-    f = _following(run)
-    if f.standing.note(obj):
-        _changed(run, f)
+    follow(obj, run)
 
 
 # --- plan, apply, verify ----------------------------------------------------------------------------
@@ -188,7 +88,7 @@ def _show_applied(done: Report, run: "Run") -> None:
     else:  # the plan cell above already said "no changes": say it once, record it all the same
         run.recorder.add(done)
         show(Nothing(done.title))
-        _follow(done, run)
+        follow(done, run)
 
 
 @dataclass(frozen=True, repr=False)
@@ -227,7 +127,7 @@ def apply(plan: Plan, run: "Run") -> None:
         outcome = plan.apply_reviewed(reviewed)
         if isinstance(outcome, tuple) and not outcome[1].changed:  # since made by hand or another Apply
             show(Nothing(plan.title))
-            _follow(outcome[1], run)
+            follow(outcome[1], run)
             return
         if isinstance(outcome, tuple):
             drift, now = outcome
@@ -279,11 +179,11 @@ def verify(checks: Checks, run: "Run | None" = None) -> None:
         planned = checks.planned(run.pending_hosts())
         run.recorder.add(planned)
         offer, _offer = _offer, None
-        if offer is not None and offer.verify_source is None and _in_ipython():
+        if offer is not None and offer.verify_source is None and in_ipython():
             offer.verify_source, offer.verify_shown = cell_source(), Shown(planned)
         else:
             show(planned)
-        _follow(planned, run)
+        follow(planned, run)
         return
     report(checks, run)
     checks.require()
@@ -344,5 +244,5 @@ class Offer:
 
 def _still_pending(run: "Run", applied_title: str) -> set[str]:
     """Hosts with changes another plan of this run showed and did not apply."""
-    return {c.host for title, r in _following(run).standing.reports.items()
+    return {c.host for title, r in following(run).standing.reports.items()
             if title != applied_title and not r.applied for c in r.changed if c.host}

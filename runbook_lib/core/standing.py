@@ -1,6 +1,6 @@
 """Where you stand: the summary a notebook shows at the top of its results
 and at its end. It follows the run: every plan, apply and check table a
-cell shows (cells.report) updates it in place, so the top cell, shown
+cell shows updates it in place (following.py), so the top cell, shown
 before any step ran, ends up saying what the whole notebook found: the
 changes to make (or made), the failures, the hosts and files, and the next
 step in words."""

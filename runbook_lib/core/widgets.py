@@ -14,6 +14,15 @@ from ..params.secrets import mask_text
 from .textview import TextShown
 
 
+def in_ipython() -> bool:
+    """True in a kernel (JupyterLab, the runner's, nbval's); False in a plain process."""
+    try:
+        from IPython import get_ipython
+        return get_ipython() is not None
+    except ImportError:
+        return False
+
+
 class Shown:
     """An output shown with a display id, so it can be replaced in place later
     (IPython's update_display: JupyterLab redraws every output with that id)."""

@@ -20,7 +20,8 @@ from typing import Iterator
 from ...core import evidence
 from . import proof  # 08's evidence for the run report
 from ...core.context import Run
-from ...core.cells import note_needs_apply, report, require, show
+from ...core.cells import report, require, show
+from ...core.following import note_needs_apply
 from ...core.step import Check, Checks
 from ...core.textview import TextShown, text_table
 from ...params import NodeView
