@@ -17,6 +17,7 @@ from typing import Iterator
 
 import nbformat
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import ROOT
 
@@ -94,12 +95,34 @@ def fresh_copy(name: str, tag: str, **params: object) -> str:
     return rel
 
 
+def open_notebook(page, url: str, tries: int = 3) -> None:  # noqa: ANN001 - Page
+    """Open a notebook's URL and wait until its kernel is connected and idle.
+    On a loaded machine JupyterLab itself sometimes fails to load a stylesheet
+    and puts up a modal "Error Loading Theme" dialog, after which the page
+    never becomes usable: that page is reloaded (at most TRIES loads in all).
+    Any other failure, or the same one every time, fails the test with what
+    the dialog said."""
+    seen: list[str] = []
+    for _ in range(tries):
+        page.goto(url)
+        try:
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            page.wait_for_function(KERNEL_READY, timeout=90_000)
+            return
+        except PlaywrightTimeout:
+            dialog = page.locator(".jp-Dialog")
+            said = dialog.first.inner_text() if dialog.count() else ""
+            seen.append(said or "no dialog; the kernel never showed connected and idle")
+            if "Error Loading Theme" not in said:
+                break
+    page.screenshot(path=str(SHOTS / "jupyterlab-open-failed.png"))
+    pytest.fail(f"JupyterLab did not open {url.split('?')[0]} ready to run ({len(seen)} loads): {seen}")
+
+
 def run_all(page, base: str, token: str, rel: str, timeout_ms: int = 600_000) -> str:  # noqa: ANN001 - Page
     """Open REL, Run All, wait until its last cell (the end summary) has shown; the page's text."""
     workspace = Path(rel).stem  # a workspace of its own: no tabs restored from the tests before
-    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{rel}?token={token}")
-    page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    page.wait_for_function(KERNEL_READY, timeout=120_000)
+    open_notebook(page, f"{base}/lab/workspaces/{workspace}/tree/{rel}?token={token}")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function("() => document.querySelectorAll('.runbook-summary').length >= 2 && "
                            "document.querySelectorAll('.jp-Cell')[document.querySelectorAll('.jp-Cell').length - 1]"

@@ -10,7 +10,7 @@ import pytest
 
 from . import jupyterlab_driver as driver
 from .conftest import skip_if_shared, ROOT
-from .jupyterlab_driver import KERNEL_READY, SHOTS
+from .jupyterlab_driver import SHOTS
 
 pytestmark = pytest.mark.lab
 
@@ -38,10 +38,8 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
         browser = driver.browser(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{notebook}?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
             # the kernel connected and idle, then Run > Run All Cells (the command that menu item runs)
-            page.wait_for_function(KERNEL_READY, timeout=120_000)
+            driver.open_notebook(page, f"{base}/lab/tree/{notebook}?token={token}")
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             # the plan: a coloured unified diff of the file it will change
             added = page.locator("pre span[style*='#1a7f37']").first
