@@ -168,3 +168,24 @@ def make_homes(tmp_path: Path, addr: str):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def vault_home(tmp: Path, store: Path, texts: dict[str, str], password_lines: list[str] | None,
+               conf_extra: str = "") -> Path:
+    """A profile home with Secure Vault configured as the runbook writes it:
+    STORE as wso2carbon.jks, TEXTS in cipher-text.properties (its `=` escaped as
+    the cipher tool writes it), CONF_EXTRA appended to secret-conf.properties,
+    and password-tmp holding PASSWORD_LINES (None: no file)."""
+    home = tmp / "home"
+    (home / "conf" / "security").mkdir(parents=True)
+    (home / "repository" / "resources" / "security").mkdir(parents=True)
+    (home / "repository" / "resources" / "security" / "wso2carbon.jks").write_bytes(store.read_bytes())
+    (home / "conf" / "security" / "secret-conf.properties").write_text(
+        "secretRepositories=file\nsecretRepositories.file.location=conf/security/cipher-text.properties\n"
+        "keystore.identity.location=repository/resources/security/wso2carbon.jks\nkeystore.identity.type=JKS\n"
+        "keystore.identity.alias=wso2carbon\n" + conf_extra)
+    (home / "conf" / "security" / "cipher-text.properties").write_text(
+        "".join(f"{k}={v.replace('=', chr(92) + '=')}\n" for k, v in texts.items()))
+    if password_lines is not None:
+        (home / "password-tmp").write_text("".join(x + "\n" for x in password_lines))
+    return home

@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib.configedit.properties import (RemoveProperty, SetProperty, apply_properties_edits,
                                                read_properties)
-from runbook_lib.core.redact import mask_value
+from runbook_lib.core.valuemask import mask_value
 
 HAZELCAST = "ei-6.1.1/wso2/broker/conf/hazelcast.properties"
 LOG4J = "ei-6.1.1/wso2/broker/conf/log4j.properties"

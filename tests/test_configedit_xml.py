@@ -14,7 +14,7 @@ from lxml import etree
 from runbook_lib.configedit import (EnsureChild, EnsureProperty, Remove, ReplaceChildren, SetAttr,
                                     SetParameter, SetText, Uncomment, apply_xml_edits, get_values)
 from runbook_lib.core.errors import ConfigEditError
-from runbook_lib.core.redact import mask_value
+from runbook_lib.core.valuemask import mask_value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "configedit"
 C = "/axisconfig/clustering"

@@ -16,12 +16,13 @@ import nbformat
 import pytest
 from lxml import etree
 
-from runbook_lib.core import redact
+from runbook_lib.core import redact, valuemask
 from runbook_lib.core.change import unified_diff
 from runbook_lib.configedit import SetText, apply_xml_edits
 from runbook_lib.core.errors import RunbookError
 from runbook_lib.params.secrets import _RESOLVED, mask_text
-from runbook_lib.core.redact import is_secret_name, mask_value, redact_file, redact_text
+from runbook_lib.core.redact import is_secret_name, redact_file, redact_text
+from runbook_lib.core.valuemask import mask_value
 from runbook_lib.core.recorder import checks_entry
 from runbook_lib.core.step import Check, Checks
 
@@ -139,20 +140,20 @@ def test_names() -> None:
 def test_fingerprint_is_a_keyed_hash_stable_within_a_run() -> None:
     value = "Tr0ub4dor&3"
     assert mask_value(value) == mask_value(value) != mask_value(value + "x")
-    assert mask_value(value) == "***(" + hmac.new(redact._KEY, value.encode(), hashlib.sha256).hexdigest()[:4] + ")"
+    assert mask_value(value) == "***(" + hmac.new(valuemask._KEY, value.encode(), hashlib.sha256).hexdigest()[:4] + ")"
     assert mask_value("") == "" and mask_value(mask_value(value)) == mask_value(value)
     # a kernel the runner starts gets the runner's key (environment, never a file): the same fingerprint
-    redact.share_key()
+    valuemask.share_key()
     try:
-        code = "from runbook_lib.core.redact import mask_value; print(mask_value('Tr0ub4dor&3'))"
+        code = "from runbook_lib.core.valuemask import mask_value; print(mask_value('Tr0ub4dor&3'))"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         assert out == mask_value(value)
-        code = "from runbook_lib.core import redact; print(redact._KEY != bytes.fromhex(%r))" % redact._KEY.hex()
+        code = "from runbook_lib.core import valuemask; print(valuemask._KEY != bytes.fromhex(%r))" % valuemask._KEY.hex()
         alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                               env={k: v for k, v in os.environ.items() if k != redact.KEY_ENV}).stdout.strip()
+                               env={k: v for k, v in os.environ.items() if k != valuemask.KEY_ENV}).stdout.strip()
         assert alone == "True"  # a process on its own makes its own random key
     finally:
-        os.environ.pop(redact.KEY_ENV, None)
+        os.environ.pop(valuemask.KEY_ENV, None)
 
 
 def test_diff_of_a_password_change_shows_fingerprints_on_both_sides() -> None:

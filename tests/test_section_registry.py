@@ -12,7 +12,7 @@ import pytest
 import runbook_lib as rb
 from runbook_lib.configedit import Remove, SetText, apply_xml_edits, get_values
 from runbook_lib.params import jdbc_url
-from runbook_lib.core.redact import mask_value
+from runbook_lib.core.valuemask import mask_value
 from runbook_lib.sections.db import server as D, jdbc_driver as J
 from runbook_lib.sections.nodes import datasources as DS
 from runbook_lib.sections.nodes import registry as R

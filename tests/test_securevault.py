@@ -20,6 +20,8 @@ from runbook_lib.sections.securevault.crypto import decrypt, encrypt, holds
 from runbook_lib.sections.securevault.xmlns import DeclareSvns, secured
 from runbook_lib.sections.shared.namespaces import CARBON_NS
 
+from .standin_homes import vault_home
+
 UPSTREAM = Path(__file__).resolve().parent.parent.parent / "shared" / "wso2-upstream" / "ei-6.1.1"
 PASSWORD = "Ks-pass-7q"
 
@@ -87,25 +89,9 @@ def test_marks_as_ciphertool_leaves_them(rel: str, xpath: str, attr: str | None,
     assert len(first.data.splitlines()) == len(data.splitlines())  # only those bytes changed
 
 
-def _vault_home(tmp: Path, store: Path, texts: dict[str, str], password: str | None) -> Path:
-    home = tmp / "home"
-    (home / "conf" / "security").mkdir(parents=True)
-    (home / "repository" / "resources" / "security").mkdir(parents=True)
-    (home / "repository" / "resources" / "security" / "wso2carbon.jks").write_bytes(store.read_bytes())
-    (home / "conf" / "security" / "secret-conf.properties").write_text(
-        "secretRepositories=file\nsecretRepositories.file.location=conf/security/cipher-text.properties\n"
-        "keystore.identity.location=repository/resources/security/wso2carbon.jks\nkeystore.identity.type=JKS\n"
-        "keystore.identity.alias=wso2carbon\n")
-    (home / "conf" / "security" / "cipher-text.properties").write_text(
-        "".join(f"{k}={v.replace('=', chr(92) + '=')}\n" for k, v in texts.items()))
-    if password is not None:
-        (home / "password-tmp").write_text(password + "\n")
-    return home
-
-
 def test_standin_resolves_and_deletes_password_tmp(store: Path, tmp_path: Path):
     _, cert = key_entry(store.read_bytes(), PASSWORD, "wso2carbon")
-    home = _vault_home(tmp_path, store, {"A.Password": encrypt(cert, "db-secret")}, PASSWORD)
+    home = vault_home(tmp_path, store, {"A.Password": encrypt(cert, "db-secret")}, [PASSWORD])
     secrets = standin_vault.load(home / "conf", home)
     assert secrets == {"A.Password": "db-secret"}
     assert not (home / "password-tmp").exists()  # DefaultSecretCallbackHandler deletes it once read
@@ -122,7 +108,7 @@ def test_standin_fails_as_the_product(store: Path, tmp_path: Path, case: str, wo
     text = {"corrupt cipher text": "@@@not-base64", "another key's cipher text": base64.b64encode(b"x" * 256).decode()
             }.get(case, encrypt(cert, "db-secret"))
     password = {"no password file": None, "wrong password": "wso2carbon"}.get(case, PASSWORD)
-    home = _vault_home(tmp_path, store, {"A.Password": text}, password)
+    home = vault_home(tmp_path, store, {"A.Password": text}, None if password is None else [password])
     with pytest.raises(StartupError) as e:
         standin_vault.load(home / "conf", home)
     assert words in e.value.message

@@ -24,6 +24,8 @@ from runbook_lib.sections.cluster.startfaults import explain
 from runbook_lib.sections.securevault import keystore, startup
 from runbook_lib.sections.securevault.crypto import encrypt
 
+from .standin_homes import vault_home
+
 STORE_PW, KEY_PW = "Store-pw-4k", "Key-pw-9z"
 
 
@@ -38,23 +40,12 @@ def store(tmp_path_factory) -> Path:
 
 
 def _home(tmp: Path, store: Path, lines: list[str] | None) -> Path:
-    """A profile home with Secure Vault configured as the runbook writes it, one
-    cipher text, and password-tmp holding LINES (None: no file)."""
+    """A vaulted home whose secret-conf names both passwords, one cipher text
+    made with the store's certificate, and password-tmp holding LINES."""
     _, cert = key_entry(store.read_bytes(), STORE_PW, "wso2carbon", KEY_PW)
-    home = tmp / "home"
-    (home / "conf" / "security").mkdir(parents=True)
-    (home / "repository" / "resources" / "security").mkdir(parents=True)
-    (home / "repository" / "resources" / "security" / "wso2carbon.jks").write_bytes(store.read_bytes())
-    (home / "conf" / "security" / "secret-conf.properties").write_text(
-        "secretRepositories=file\nsecretRepositories.file.location=conf/security/cipher-text.properties\n"
-        "keystore.identity.location=repository/resources/security/wso2carbon.jks\nkeystore.identity.type=JKS\n"
-        "keystore.identity.alias=wso2carbon\nkeystore.identity.store.password=identity.store.password\n"
-        "keystore.identity.key.password=identity.key.password\n")
-    text = encrypt(cert, "db-secret").replace("=", "\\=")
-    (home / "conf" / "security" / "cipher-text.properties").write_text(f"A.Password={text}\n")
-    if lines is not None:
-        (home / "password-tmp").write_text("".join(x + "\n" for x in lines))
-    return home
+    return vault_home(tmp, store, {"A.Password": encrypt(cert, "db-secret")}, lines,
+                      "keystore.identity.store.password=identity.store.password\n"
+                      "keystore.identity.key.password=identity.key.password\n")
 
 
 def test_the_key_opens_with_its_own_password_only(store: Path):

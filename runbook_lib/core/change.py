@@ -15,7 +15,8 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .redact import mask_value, names_secret, redact_file, redact_text
+from .redact import names_secret, redact_file, redact_text
+from .valuemask import mask_value
 
 
 @dataclass(frozen=True)

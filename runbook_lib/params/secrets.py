@@ -11,7 +11,7 @@ import functools
 import os
 from pathlib import Path
 
-from ..core import redact
+from ..core import redact, valuemask
 from ..core.errors import ParamsError, Problem
 
 
@@ -31,7 +31,7 @@ def read_secrets_file(path: str | Path) -> dict[str, str]:
 
 
 # Every secret value resolved in this process; all output passes mask_text().
-_RESOLVED = redact.ValueSet()
+_RESOLVED = valuemask.ValueSet()
 # WSO2's published default passwords are not secret, and masking them would
 # also hide the many shipped names that equal them (keystore aliases, the
 # `wso2carbon` user). They are reported instead, so an operator changes them.
@@ -49,14 +49,14 @@ def mask_known(text: str) -> str:
     they appear: the last pass over a whole made of parts that each went through mask_text
     (a value one part revealed may stand unrecognised in another), without the location
     rules' regular expressions over the whole again."""
-    return redact.mask_values(redact.mask_values(text, _RESOLVED), redact._SEEN)
+    return valuemask.mask_values(valuemask.mask_values(text, _RESOLVED), redact._SEEN)
 
 
 @functools.lru_cache(maxsize=4096)
 def _masked(text: str, _resolved: int, _seen: int) -> str:
     """mask_text's work, kept while no secret value is added: a plan's diffs are masked for
     the text, the HTML and the run record of the same cell."""
-    return redact.redact_text(redact.mask_values(text, _RESOLVED))
+    return redact.redact_text(valuemask.mask_values(text, _RESOLVED))
 
 
 class Secrets:

@@ -18,7 +18,8 @@ import papermill as pm
 from traitlets.config import Config
 
 from ..core.context import ROOT, resolve_params_path
-from ..core.redact import redact_notebook, share_key
+from ..core.redact import redact_notebook
+from ..core.valuemask import share_key
 from ..params import load_params
 from ..params.secrets import mask_text
 from . import recap, report_meta
