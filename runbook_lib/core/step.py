@@ -11,7 +11,7 @@ cells.py, the run record is recorder.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 from ..params.secrets import mask_text
 from ..remote import fanout
@@ -23,6 +23,7 @@ from .redact import check_values
 from .textview import TextShown
 
 OpFn = Callable[[bool], Change]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,24 @@ class Operation:
         if change.host and change.path:
             return change
         return replace(change, host=change.host or self.on or self.host or "", path=change.path or self.path)
+
+
+class Carried(Generic[T]):
+    """What an operation's preview read (a file's bytes, a keystore, a jar's
+    checksum), handed to the apply that follows it: what is written is what
+    the plan showed, and it is not fetched again. An apply with no preview
+    before it, and any later call, reads for itself. One per operation (an
+    operation's calls run in order on its host's thread)."""
+
+    def __init__(self, read: Callable[[], T]) -> None:
+        self._read, self._kept = read, []  # type: Callable[[], T], list[T]
+
+    def get(self, dry_run: bool) -> T:
+        value = self._kept.pop() if self._kept and not dry_run else self._read()
+        self._kept.clear()
+        if dry_run:
+            self._kept.append(value)
+        return value
 
 
 @dataclass(repr=False)

@@ -53,10 +53,15 @@ def edit_data(host: Host, path: str, kind: Kind, before: bytes, edits: Sequence[
     return _write(host, path, before, result.data, result.summary, sudo, dry_run, edits=tuple(result.notes))
 
 
+UNREAD = object()  # ensure_content's BEFORE when the caller has not read the file
+
+
 def ensure_content(host: Host, path: str, content: bytes, *, sudo: bool = False, mode: int | None = None,
-                   dry_run: bool = False, what: str = "content") -> Change:
-    """The whole file is CONTENT (a file the runbook owns, e.g. an nginx vhost)."""
-    before = host.read_file(path, sudo=sudo)
+                   dry_run: bool = False, what: str = "content", before: bytes | None | object = UNREAD) -> Change:
+    """The whole file is CONTENT (a file the runbook owns, e.g. an nginx vhost).
+    BEFORE: the file's bytes as the caller read them (None: it does not exist)."""
+    if before is UNREAD:
+        before = host.read_file(path, sudo=sudo)
     if before == content:
         return Change(f"{host.name}:{path}", False, f"{what} already as intended", host=host.name, path=path,
                       read=content_hash(before))

@@ -12,7 +12,7 @@ import posixpath
 from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import RunbookError
-from ...core.step import Check, Checks, Operation, Plan
+from ...core.step import Carried, Check, Checks, Operation, Plan
 from ...facts.jar import DriverJar, driver_jar, manifest_on
 from ...remote import fanout
 from ...run.changelog import record_remote
@@ -36,9 +36,11 @@ def _shas(run: Run, host: str, *paths: str) -> dict[str, str]:
 def _jar_op(run: Run, host: str, dest: str) -> Operation:
     src = run.params.database.driver_jar
 
+    read = Carried(lambda: _shas(run, host, src, dest))
+
     def fn(dry: bool) -> Change:
         h, target = run.host(host), f"{host}:{dest}"
-        shas = _shas(run, host, src, dest)
+        shas = read.get(dry)
         if src not in shas:
             raise RunbookError(f"{host}: {src} is missing", fix="install the JDBC driver there (Debian: apt-get "
                                "install libmariadb-java) or set database.driver_jar")

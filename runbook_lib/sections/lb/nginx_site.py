@@ -9,7 +9,7 @@ from typing import Callable
 from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import CommandError, RunbookError
-from ...core.step import Operation
+from ...core.step import Carried, Operation
 from ...operations.files import ensure_content
 from ...remote.host import Host
 from .nginx_conf import MARKER, Vhost, by_file, file_content
@@ -65,13 +65,14 @@ class Site:
 
     def _file_fn(self, path: str, vhosts: list[Vhost], first: bool) -> Callable[[bool], Change]:
         what = "nginx vhost" + ("s " if len(vhosts) > 1 else " ") + ", ".join(f"{v.server_name}:{v.port}" for v in vhosts)
+        read = Carried(lambda: self.host.read_file(path, sudo=True))
 
         def fn(dry_run: bool) -> Change:
             if first:
                 self.written, self.would = [], []
-            before = self.host.read_file(path, sudo=True)
+            before = read.get(dry_run)
             change = ensure_content(self.host, path, file_content(vhosts), sudo=True, mode=0o644, dry_run=dry_run,
-                                    what=what)
+                                    what=what, before=before)
             if change.changed:
                 (self.would.append(path) if dry_run else self.written.append((path, before)))
             return change

@@ -28,7 +28,7 @@ from ...core.context import Run
 from ...core.errors import ConfigEditError
 from ...operations.files import Kind, edit_data, ensure_hosts_entries
 from ...params import NodeView
-from ...core.step import Check, Operation
+from ...core.step import Carried, Check, Operation
 
 T = TypeVar("T")
 
@@ -104,19 +104,15 @@ class FileStep:
         what is written is exactly the plan shown, and the file is not fetched
         again; an apply with no preview before it reads the file itself."""
         h, path = run.host(v.host_name), v.file(self.key)
-        planned: list[bytes] = []  # what the latest preview read, until an apply uses it
+        read = Carried(lambda: h.read_file(path, sudo=self.sudo))
 
         def fn(dry_run: bool) -> Change:
-            data = planned.pop() if planned and not dry_run else h.read_file(path, sudo=self.sudo)
-            planned.clear()
+            data = read.get(dry_run)
             if data is None:
                 raise ConfigEditError(f"{h.name}:{path} does not exist", fix=self.missing_fix.format(node=v.name))
             edits, _ = self.wanted(run, v, data)
-            change = edit_data(h, path, self.kind, data, edits, sudo=self.sudo, namespaces=self.namespaces,
-                               dry_run=dry_run)
-            if dry_run:
-                planned.append(data)
-            return change
+            return edit_data(h, path, self.kind, data, edits, sudo=self.sudo, namespaces=self.namespaces,
+                             dry_run=dry_run)
 
         return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path)
 
@@ -158,15 +154,10 @@ class HostsStep:
 
     def operation(self, run: Run, host: str) -> Operation:
         h = run.host(host)
-        planned: list[bytes | None] = []  # what the latest preview read, until an apply uses it
+        read = Carried(lambda: h.read_file(HOSTS_FILE))
 
         def fn(dry_run: bool) -> Change:
-            data = planned.pop() if planned and not dry_run else h.read_file(HOSTS_FILE)
-            planned.clear()
-            change = ensure_hosts_entries(h, self.entries, dry_run=dry_run, path=HOSTS_FILE, before=data)
-            if dry_run:
-                planned.append(data)
-            return change
+            return ensure_hosts_entries(h, self.entries, dry_run=dry_run, path=HOSTS_FILE, before=read.get(dry_run))
 
         return Operation(f"{host}:{HOSTS_FILE}", fn, host, path=HOSTS_FILE)
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import RunbookError
-from ...core.step import Check, Checks, Operation, Plan
+from ...core.step import Carried, Check, Checks, Operation, Plan
 from ...facts.jks import WrongPassword, merge_trusted, read_jks, trusted_store
 from ...facts.tls import ca_cert, cert_paths, fingerprint, host_names, pem, split_pem
 from ...params import NodeView
@@ -173,10 +173,12 @@ def _store_op(run: Run, v: NodeView, found: _Anchors) -> Operation:
     c = run.params.certificates
     assert c is not None
 
+    read = Carried(lambda: read_store(h, store, run.secret(c.truststore_password.secret)))
+
     def fn(dry_run: bool) -> Change:
         target = f"{h.name}:{store}"
         password = run.secret(c.truststore_password.secret)
-        found_store = read_store(h, store, password)
+        found_store = read.get(dry_run)
         if found_store is None:
             raise RunbookError(f"{target} does not exist", fix=f"check nodes.{v.name}.home in the params and that "
                                "the product is unpacked there")
