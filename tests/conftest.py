@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -152,6 +154,7 @@ def lab_hosts(lab, lab_params):
 
 _INSTANCE: str | None = None  # this process's instance for lab tests ('' = default)
 _ALLOCATED = False
+_STORE_CACHE: Path | None = None  # the session's keystore folder, when this process made it
 
 
 _WORKER = ""  # this process's pytest-xdist worker id (gw0, gw1...), '' when not one
@@ -162,6 +165,20 @@ def pytest_configure(config) -> None:
     # A pytest started by a test (nbval) inherits PYTEST_XDIST_WORKER but is no worker.
     _WORKER = getattr(config, "workerinput", {}).get("workerid", "")
     lab_instance()  # fixed now, before any test changes the environment
+    _store_cache()
+
+
+def _store_cache() -> None:
+    """The lab's keystores made once per session (lab/hostfs.py STORE_CACHE_ENV):
+    a folder of this session's own, made before the test processes start (they
+    inherit it) and removed at its end by the process that made it."""
+    global _STORE_CACHE
+    from runbook_lib.lab.hostfs import STORE_CACHE_ENV
+    if os.environ.get(STORE_CACHE_ENV):
+        return  # a worker, or a pytest a test started: the session's folder
+    _STORE_CACHE = Path(tempfile.mkdtemp(prefix="rblab-stores-"))
+    (_STORE_CACHE / "salt").write_bytes(os.urandom(32))
+    os.environ[STORE_CACHE_ENV] = str(_STORE_CACHE)
 
 
 def lab_instance() -> str:
@@ -245,6 +262,11 @@ def pytest_runtest_call(item):
 def pytest_runtest_teardown(item, nextitem):
     with _instance_env(item, teardown=True):
         yield
+
+
+def pytest_unconfigure(config) -> None:
+    if _STORE_CACHE is not None:
+        shutil.rmtree(_STORE_CACHE, ignore_errors=True)
 
 
 def pytest_sessionfinish(session) -> None:

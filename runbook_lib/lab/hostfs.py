@@ -9,6 +9,8 @@ product path holds different files on different hosts, as on real servers.
 from __future__ import annotations
 
 import grp
+import hashlib
+import hmac
 import os
 import pwd
 import shutil
@@ -194,13 +196,8 @@ def make_keystore(paths: LabPaths, password: str, key_password: str | None = Non
     store = paths.cache / "wso2carbon.jks"
     store.unlink(missing_ok=True)
     env = {**os.environ, "RBLAB_KSP": password, "RBLAB_KP": key_password or password}
-    res = subprocess.run(
-        ["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
-         "-dname", "CN=localhost, O=WSO2 lab", "-validity", "3650", "-storetype", "JKS",
-         "-keystore", str(store), "-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KP"],
-        capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        raise LabError(f"keytool failed: {res.stderr.strip()}")
+    _keytool(store, ["-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KP"], env,
+             ("keystore", password, key_password or password))
     store.chmod(0o600)
     return store
 
@@ -212,11 +209,37 @@ def make_truststore(paths: LabPaths) -> Path:
     store = paths.cache / "client-truststore.jks"
     if store.exists():
         return store
+    _keytool(store, ["-storepass", TRUSTSTORE_PASSWORD, "-keypass", TRUSTSTORE_PASSWORD], None,
+             ("truststore", TRUSTSTORE_PASSWORD))
+    return store
+
+
+# The test suite brings labs up dozens of times; each keytool run is a JVM (about
+# a second of CPU). With this variable set (tests/conftest.py sets it to a folder
+# of the session's own and removes the folder at the end), a store made once for
+# the same passwords is copied; an operator's `runbook lab up` always runs keytool.
+STORE_CACHE_ENV = "RUNBOOK_LAB_STORE_CACHE"
+
+
+def _keytool(store: Path, passwords: list[str], env: dict[str, str] | None, key: tuple[str, ...]) -> None:
+    """`keytool -genkeypair` of the lab's RSA 2048 wso2carbon entry into STORE,
+    or a copy of the one made earlier in this test session for the same KEY
+    (named by a keyed hash: no password in a file name)."""
+    folder = Path(os.environ.get(STORE_CACHE_ENV, "")) if os.environ.get(STORE_CACHE_ENV) else None
+    kept = None
+    if folder is not None and (folder / "salt").is_file():
+        mac = hmac.new((folder / "salt").read_bytes(), "\0".join(key).encode(), hashlib.sha256).hexdigest()[:32]
+        kept = folder / f"{mac}.jks"
+        if kept.is_file():
+            shutil.copyfile(kept, store)
+            return
     res = subprocess.run(
         ["keytool", "-genkeypair", "-noprompt", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
          "-dname", "CN=localhost, O=WSO2 lab", "-validity", "3650", "-storetype", "JKS",
-         "-keystore", str(store), "-storepass", TRUSTSTORE_PASSWORD, "-keypass", TRUSTSTORE_PASSWORD],
-        capture_output=True, text=True)
+         "-keystore", str(store), *passwords], capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise LabError(f"keytool failed: {res.stderr.strip()}")
-    return store
+    if kept is not None:
+        tmp = kept.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(store, tmp)
+        tmp.replace(kept)  # atomic: another test process may be copying it

@@ -116,7 +116,12 @@ class Host:
         except (paramiko.SSHException, OSError) as e:
             raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}",
                                fix="check that sshd runs on the host and the address is right") from e
-        c.get_transport().set_keepalive(15)
+        transport = c.get_transport()
+        transport.set_keepalive(15)
+        if isinstance(transport.sock, socket.socket):  # not through a jump host's channel
+            # Each command is a few small packets; with Nagle's algorithm on, the next one waits
+            # for the server's delayed ACK: 40 ms a command (46 ms -> 4 ms for `true` on the lab).
+            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return c
 
     def close(self) -> None:

@@ -88,11 +88,40 @@ def _pygments_css() -> str:
     return _PYGMENTS[0]
 
 
+def _exporter():  # noqa: ANN202 - an nbconvert HTMLExporter
+    """nbconvert's HTMLExporter with the ``basic`` template, less its last pass:
+    after rendering it parses the whole page again with BeautifulSoup to give
+    images alt text and JupyterLab cells a tabindex, and writes the page out
+    again. The basic template makes neither (no jp-* cells; the runbook shows
+    no images), so that pass changed only attribute order and whitespace, and
+    it was three quarters of the time a report takes to render its notebooks.
+    The filters are registered as HTMLExporter.from_notebook_node does (an
+    nbconvert without the attributes used: its own method)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):  # noqa: ANN001, ANN003, ANN202
+            if not hasattr(self, "_init_resources") or not hasattr(self, "_nb_metadata"):
+                return super().from_notebook_node(nb, resources, **kw)  # another nbconvert: its own way
+            info = nb.metadata.get("language_info", {})
+            lexer = info.get("pygments_lexer", info.get("name", None))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PageExporter(template_name="basic")
+
+
 def render_notebooks(run_dir: Path, run_label: str) -> dict[str, str]:
     """Each executed notebook as NAME.html beside it (masked); section -> file name."""
     import nbformat  # nbconvert, jinja2 and nbformat take seconds to import: only writing a report needs them
-    from nbconvert import HTMLExporter
-    exporter = HTMLExporter(template_name="basic")
+    exporter = _exporter()
     out = {}
     for nb_path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
