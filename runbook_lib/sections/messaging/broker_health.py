@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import http.client
 import re
-import ssl
 import urllib.parse
 
 from ...configedit import get_values
@@ -30,6 +29,7 @@ from ...params import NodeView
 from .broker_files import nodes
 from ..securevault.vaultfiles import revealed
 from ..shared.filestep import per_node
+from ...facts.tls import unverified_context
 
 NODE_LIST = "/carbon/andes-cluster-mgt/nodesList.jsp"
 HEALTH = re.compile(r"Message Store Health\s*:\s*([^<\n]*)")
@@ -54,9 +54,7 @@ def _admin(run: Run, v: NodeView) -> tuple[str, str] | str:
 
 
 def _conn(addr: str, port: int) -> http.client.HTTPSConnection:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # the node's own certificate (02 checks the LB's)
-    return http.client.HTTPSConnection(addr, port, timeout=15, context=ctx)
+    return http.client.HTTPSConnection(addr, port, timeout=15, context=unverified_context())  # the node's own
 
 
 def read_health(addr: str, port: int, user: str, password: str) -> str:
