@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -115,6 +116,7 @@ def open_notebook(page, url: str, tries: int = 3) -> None:  # noqa: ANN001 - Pag
             seen.append(said or "no dialog; the kernel never showed connected and idle")
             if "Error Loading Theme" not in said:
                 break
+            warnings.warn(f"JupyterLab said {said!r} on load {len(seen)}: the page is reloaded")  # listed by pytest
     page.screenshot(path=str(SHOTS / "jupyterlab-open-failed.png"))
     pytest.fail(f"JupyterLab did not open {url.split('?')[0]} ready to run ({len(seen)} loads): {seen}")
 
