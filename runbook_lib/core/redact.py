@@ -184,14 +184,24 @@ def redact_text(text: str) -> str:
         return text
     if "PRIVATE KEY-----" in text:
         text = _PEM_KEY.sub(_pem_key, text)
-    text = _ELEMENT.sub(_element, text)
-    text = _ATTR.sub(_attr, text)
-    text = _LINE.sub(_line, text)
-    text = _URL_OPTION.sub(_simple, text)
-    text = _CLI.sub(_simple, text)
-    text = _SQL.sub(_simple, text)
-    text = _NOTE.sub(_note, text)
+    if _NAMED.search(text):  # every rule but SQL's needs a password's name (is_secret_name)
+        text = _ELEMENT.sub(_element, text)
+        text = _ATTR.sub(_attr, text)
+        text = _LINE.sub(_line, text)
+        text = _URL_OPTION.sub(_simple, text)
+        text = _CLI.sub(_simple, text)
+        if _NOTE_HINT.search(text):
+            text = _NOTE.sub(_note, text)
+    if "IDENTIFIED" in text.upper():
+        text = _SQL.sub(_simple, text)
     return mask_values(text, _SEEN)
+
+
+# What the rules above need before they can match (the regular expressions try every
+# position of a text; most texts, e.g. a page of check tables, hold no password's name):
+# a name is_secret_name accepts contains "pass" or "pwd"; a note has ": " then a quote.
+_NAMED = re.compile(r"(?i)pass|pwd")
+_NOTE_HINT = re.compile(r": (?:already |added |appended |uncommented line \d+ and set )?['\"]")
 
 
 CIPHER_TEXT = "cipher-text.properties"  # secure vault: every value is an encrypted secret
