@@ -28,7 +28,7 @@ demo: venv
 # a lab instance of its own (tests/conftest.py: groups, instances); the default
 # lab is not touched. TEST_WORKERS=0 runs everything in one process, in order,
 # on the default lab, as before.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 6
 test: venv
 	RUNBOOK_FRESH_LAB=1 $(BIN)/python -m pytest -ra --durations=30 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) tests
 

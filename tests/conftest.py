@@ -285,10 +285,11 @@ def pytest_sessionfinish(session) -> None:
 LAB_FIXTURES = {"lab", "lab_mysql", "lab_hosts", "lab_secrets"}
 
 
-# --- running side by side (make test: pytest -n 3 --dist loadgroup) ------------
+# --- running side by side (make test: pytest -n 6 --dist loadgroup) ------------
 # Each test process has its own lab instance. Tests are handed out in groups;
 # a group runs in one process, in file order, and groups are handed out in
-# the order below (longest first, as measured), unit tests last, one by one.
+# the order below (longest first, as measured on a 6-process run: a long group
+# handed out last would run alone at the end), unit tests last, one by one.
 # OWN_LAB: modules that bring up labs of their own, a group each (GROUPS: one
 # per parametrised case). SESSION_LAB: the modules that use the session's lab
 # from params/lab.yaml (the `lab` fixtures): one group, as some build on what
@@ -299,12 +300,11 @@ SESSION_LAB = ["test_backups.py", "test_db.py", "test_host.py", "test_lab.py", "
                "test_section_manager.py", "test_section_registry.py", "test_section_workers.py",
                "test_skeletons.py", "test_zc_concurrency.py", "test_zw_cluster_test.py",
                "test_clock_skew_lab.py", "test_section_driver_scheme.py"]
-OWN_LAB = ["test_zw_rolling.py", "test_faults.py", "test_zx_securevault.py", "test_zy_runbook.py",
-           "test_zx_discover.py", "test_zx_handbuilt.py", "test_zv_check.py", "test_zx_layouts.py",
-           "test_zz_jlab_apply.py", "test_zx_docgaps2.py", "test_zx_elb_faults.py", "test_zx_rolling_elb.py",
-           "test_zx_broker.py", "test_zx_docgaps.py", "test_zz_browser.py", "test_zz_report.py",
-           "test_lab_instances.py", "test_zx_versions.py", "test_00_lab_lifecycle.py",
-           "test_zx_secret_locations.py"]
+OWN_LAB = ["test_zx_discover.py", "test_zx_securevault.py", "test_zw_rolling.py", "test_zy_runbook.py",
+           "test_zx_docgaps2.py", "test_faults.py", "test_zz_jlab_apply.py", "test_zx_layouts.py",
+           "test_zv_check.py", "test_zx_elb_faults.py", "test_lab_instances.py", "test_zx_handbuilt.py",
+           "test_zz_report.py", "test_zx_secret_locations.py", "test_zx_rolling_elb.py", "test_zx_broker.py",
+           "test_zz_browser.py", "test_zx_docgaps.py", "test_zx_versions.py", "test_00_lab_lifecycle.py"]
 GROUPS = {"test_zx_layouts.py", "test_zx_handbuilt.py"}
 
 
