@@ -214,8 +214,8 @@ def repair(p: Params, paths: LabPaths, state: dict, log=print) -> bool:
     for name, hs in sorted(state["hosts"].items()):
         if services.alive(hs["init_pid"]):
             continue
-        for pid in net.namespace_pids(hs["namespace"]):  # what is left of the host's processes
-            services.stop_pids([pid])
+        left = net.namespace_pids(hs["namespace"])  # what is left of the host's processes
+        services.stop_pids(left, namespaces={pid: hs["namespace"] for pid in left})
         h = p.hosts[name]
         hs["init_pid"] = hs["services"]["sshd"] = services.start_host(paths, name, [h.ssh_user],
                                                                        nginx=name in nginx_hosts)
@@ -244,12 +244,12 @@ def down(p: Params | None = None, lab_dir: Path | None = None, log=print, releas
     record = read_record(name) if name else None
     root = lab_dir or (lab_paths(p).root if p else None) or (Path(record["lab_dir"]) if record else None)
     removed: list[str] = []
-    pids: list[int] = []
+    where: dict[int, str] = {}
     for ns in net.lab_namespaces():
-        pids += net.namespace_pids(ns)
+        where.update({pid: ns for pid in net.namespace_pids(ns)})
     # Every process the lab starts lives in a lab namespace, so the namespaces'
     # own pid lists are exact, even after a crash lost the state file.
-    stopped = services.stop_pids(sorted(set(pids)))
+    stopped = services.stop_pids(sorted(where), namespaces=where)
     if stopped:
         removed.append(f"{len(stopped)} processes")
     removed += net.delete_network()

@@ -10,6 +10,7 @@ run over SSH sees exactly the files its services read.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -199,25 +200,66 @@ def alive(pid: int) -> bool:
         return True
 
 
-def stop_pids(pids: list[int], timeout: float = 10.0) -> list[int]:
+def stop_pids(pids: list[int], timeout: float = 10.0, namespaces: dict[int, str] | None = None) -> list[int]:
     """TERM, then KILL what is left. Only pids the lab started or that live in
-    the lab's own namespaces are ever passed here."""
-    pids = [p for p in pids if alive(p)]
+    the lab's own namespaces are ever passed here (NAMESPACES: the network
+    namespace each pid was listed in, checked again once it is held).
+
+    Each process is held by a pidfd from the start and signalled through it:
+    the machine has 32768 pids, and while this waits (up to TIMEOUT) a pid
+    that is freed can be given to another process, another lab instance's
+    MariaDB say. A plain kill by number would then end that one."""
+    held: dict[int, int] = {}
     for p in pids:
+        if not alive(p):
+            continue
         try:
-            os.kill(p, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
-        time.sleep(0.1)
-    for p in pids:
-        if alive(p):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    return pids
+            fd = os.pidfd_open(p)
+        except OSError:  # gone already
+            continue
+        if namespaces and p in namespaces and not _in_namespace(p, namespaces[p]):
+            os.close(fd)  # the pid was freed and reused since it was listed: not ours
+            continue
+        held[p] = fd
+    try:
+        for fd in held.values():
+            _signal(fd, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(_running(p, fd) for p, fd in held.items()):
+            time.sleep(0.1)
+        for p, fd in held.items():
+            if _running(p, fd):
+                _signal(fd, signal.SIGKILL)
+    finally:
+        for fd in held.values():
+            os.close(fd)
+    return list(held)
+
+
+def _signal(fd: int, sig: int) -> None:
+    try:
+        signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:  # it has ended: the pidfd never reaches another process
+        pass
+
+
+def _running(pid: int, fd: int) -> bool:
+    """The held process has not ended (a pidfd is readable once it has); our
+    own child is reaped when it has."""
+    if not select.select([fd], [], [], 0)[0]:
+        return True
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return False
+
+
+def _in_namespace(pid: int, ns: str) -> bool:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{ns}").st_ino
+    except OSError:
+        return False
 
 
 def require_tools() -> None:
