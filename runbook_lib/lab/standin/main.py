@@ -260,10 +260,18 @@ def read_pid(pid_file: Path) -> int | None:
 
 
 def alive(pid: int) -> bool:
+    """PID names a running process of this host, as `ps -p` on a real host
+    would say. The lab's hosts are network namespaces of one machine and share
+    its pids: a process of another host, or of another lab, is not this
+    host's (a real host could not see it). Without this, a stale pid file
+    whose pid went to another lab's MariaDB had `stop` end it (an ELB is
+    stopped as root) and `start` say "Process is already running"."""
     try:
         os.kill(pid, 0)
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        return os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino
     except (OSError, IndexError):
         return False
 
@@ -273,19 +281,7 @@ def send_term(pid_file: Path) -> int | None:
     at once (carbon-kernel v4.4.16 bin/wso2server.sh; product-ei v6.1.1
     integrator.sh). Returns the pid signalled."""
     pid = read_pid(pid_file)
-    if pid and alive(pid) and _a_standin(pid):
+    if pid and alive(pid):
         os.kill(pid, signal.SIGTERM)
         return pid
     return None
-
-
-def _a_standin(pid: int) -> bool:
-    """Lab safety, not the product: the real script signals whatever process
-    has the pid the file names. On one machine running several labs a stale
-    file's pid may have gone to another lab's MariaDB or svnserve (an ELB is
-    stopped with sudo, as root), so only a stand-in is signalled."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"\0-m\0standin\0" in f.read()
-    except OSError:
-        return False
