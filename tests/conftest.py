@@ -326,10 +326,26 @@ def pytest_xdist_make_scheduler(config, log):
     if config.getoption("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
+    config.option.loadscopereorder = False  # our order (longest first), not xdist's by test count
 
     class LabGroups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return group_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:  # noqa: ANN001 - xdist's WorkerController
+            """xdist hands a node its next group while the node still runs its last
+            tests (a worker needs the test after its last one before it runs it), so
+            a lab group handed to a busy node waits behind that node's lab group while
+            other nodes go idle. A node still busy with a lab group gets the next
+            unit test instead (seconds); the next lab group goes to a node about to
+            be free."""
+            busy = any(not done for scope, unit in self.assigned_work.get(node, {}).items() if "::" not in scope
+                       for done in unit.values())
+            if busy:
+                unit = next((scope for scope in self.workqueue if "::" in scope), None)
+                if unit is not None:
+                    self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
 
     return LabGroups(config, log)
 
