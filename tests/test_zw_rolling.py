@@ -109,7 +109,9 @@ def test_rolling_apply_under_load_drops_no_request(run, tmp_path):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     assert "ROLLED: 4 nodes in 4 batches" in res.stdout
     print(result.text())
-    assert result.sent >= 20 * 40 and result.failed == 0, result.text()
+    # the load kept its rate from before the rollout began until after it ended (a fixed count
+    # assumed a rollout of at least 40 s: a timing assertion, which failed once it took 29 s)
+    assert result.sent >= 0.95 * 20 * result.seconds and result.failed == 0, result.text()
     assert_rolled(run, starts, tmp_path / "r")
     save_load(tmp_path / "r", result)  # as the benchmark does; `runbook report` then draws it over the rollout
     page = write_report(tmp_path / "r").read_text()

@@ -63,6 +63,6 @@ def test_rolling_apply_behind_the_elb_counts_and_explains_failures(elb_run, tmp_
         assert f">{domain}<" in run.host(v.host_name).read_file(v.file("axis2")).decode()
     lines = explain(result, entries)
     print(result.text(), *lines, sep="\n")
-    assert result.sent >= 20 * 30
+    assert result.sent >= 0.95 * 20 * result.seconds  # at its rate throughout the rollout (not a duration)
     assert len(lines) == min(result.failed, 20)  # every failure counted, each with what the rollout was doing
     assert not any("no node step under way" in line for line in lines), lines
