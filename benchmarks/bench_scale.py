@@ -9,7 +9,9 @@ Needs root. For each N it brings up a lab (`runbook lab up`, so
 RUNBOOK_LAB_INSTANCE is honoured) and runs the runbook plan only, first
 --apply and second --apply (no changes) of 00-07. For N in --cluster-test it
 then runs 08 (the whole cluster started and tested), measures the N+1 idle
-stand-ins' CPU and memory from /proc, and runs 00-07 once more with them
+stand-ins' CPU and memory from /proc (IDLE_WINDOW seconds, two deployment
+cycles, IDLE_SETTLE seconds after 08: a window of 10 s at once caught 08's
+last restart settling and 0 or 1 of each node's 15-second cycles), and runs 00-07 once more with them
 running (the no-op must still pass). The floor runs last (its edits are not
 the runbook's), then the lab goes down. The machine's load average is printed
 next to every figure: on a shared machine the absolute seconds are noisy, the
@@ -58,6 +60,9 @@ def scaled_params(workers: int, folder: Path) -> Path:
     path = folder / f"ei-scale-{workers}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+IDLE_SETTLE, IDLE_WINDOW = 20.0, 30.0
 
 
 def load() -> float:
@@ -112,7 +117,8 @@ def bench(workers: int, folder: Path, sections: list[str], cluster_test: bool) -
         if cluster_test:
             r["08"] = run_mode(params_path, True, folder / f"n{workers}-08", ["08_test_cluster"], must_pass=False)
             from standin_idle import idle_cost  # benchmarks/ is on sys.path when run as a script
-            r["idle"] = idle_cost(10.0)
+            time.sleep(IDLE_SETTLE)  # 08's last restart and the depsync commits it set off finish first
+            r["idle"] = idle_cost(IDLE_WINDOW)
             r["after"] = run_mode(params_path, True, folder / f"n{workers}-after08", sections, must_pass=False)
         r["floor_load"] = load()
         r["floor"], r["floor_edits"] = floor_for(params_path)  # last: its edits are not the runbook's
@@ -141,7 +147,8 @@ def report(results: list[dict]) -> None:
             print(f"  08 at {r['workers']} workers: {'passed' if t08['ok'] else 'FAILED'} in {t08['total']:.1f}s "
                   f"(load {t08['load']:.1f})")
             idle = r["idle"]
-            print(f"  idle stand-ins after 08: {idle['processes']} processes, {idle['cpu']:.3f} of a core in all "
+            print(f"  idle stand-ins after 08 ({IDLE_WINDOW:.0f} s, {IDLE_SETTLE:.0f} s after it): "
+                  f"{idle['processes']} processes, {idle['cpu']:.3f} of a core in all "
                   f"(target < 0.1), RSS {idle['rss_mib']:.0f} MiB, PSS {idle['pss_mib']:.0f} MiB "
                   f"({idle['pss_mib'] / max(1, idle['processes']):.1f} MiB each) (load {idle['load']:.1f})")
             a = r["after"]

@@ -285,7 +285,7 @@ def pytest_sessionfinish(session) -> None:
 LAB_FIXTURES = {"lab", "lab_mysql", "lab_hosts", "lab_secrets"}
 
 
-# --- running side by side (make test: pytest -n 6 --dist loadgroup) ------------
+# --- running side by side (make test: pytest -n 8 --dist loadgroup) ------------
 # Each test process has its own lab instance. Tests are handed out in groups;
 # a group runs in one process, in file order, and groups are handed out in
 # the order below (longest first, as measured on a 6-process run: a long group
@@ -306,14 +306,22 @@ OWN_LAB = ["test_zx_discover.py", "test_zx_securevault.py", "test_zw_rolling.py"
            "test_zz_report.py", "test_zx_secret_locations.py", "test_zx_rolling_elb.py", "test_zx_broker.py",
            "test_zz_browser.py", "test_zx_docgaps.py", "test_zx_versions.py", "test_00_lab_lifecycle.py"]
 GROUPS = {"test_zx_layouts.py", "test_zx_handbuilt.py"}
+# ALONE: tests that bring up a lab of their own inside a module whose other tests
+# share one (a module fixture): each of them (each case) is a group of its own.
+ALONE = {"test_zx_discover.py": {"test_discover_adopts_document_004_after_the_runbook",
+                                 "test_discover_adopts_an_elb_layout_after_the_runbook"}}
 
 
 def group_of(nodeid: str) -> str:
-    """The group of a test, from its node id alone (the xdist controller's view)."""
+    """The group of a test, from its node id alone (the xdist controller's view).
+    A lab group's name never holds "::" (the scheduler tells unit tests by it)."""
     module = nodeid.split("::")[0].rsplit("/", 1)[-1]
     if module in SESSION_LAB:
         return "session-lab"
     if module in OWN_LAB:
+        test = nodeid.rsplit("::", 1)[-1]
+        if test.split("[")[0] in ALONE.get(module, ()):
+            return f"{module[:-3]}[{test}"
         case = nodeid.rsplit("[", 1)[1] if module in GROUPS and nodeid.endswith("]") else ""
         return module[:-3] + (f"[{case}" if case else "")
     return nodeid

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from .browser_net import PrivateNet
 from .conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +30,8 @@ KERNEL_READY = """() => {
     const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
     return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
 }"""
+# The private network (browser_net.py) each running JupyterLab's browser starts in, by base URL.
+_PRIVATE: dict[str, tuple[PrivateNet, Path]] = {}
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 
@@ -50,7 +53,7 @@ def jupyterlab(tmp: Path) -> Iterator[tuple[str, str]]:
     overrides = ROOT / ".venv/share/jupyter/lab/settings/overrides.json"
     if not overrides.exists():
         pytest.fail(f"{overrides} is missing: `make venv` installs it")
-    token, port = secrets.token_hex(12), _free_port()
+    token, port, base = secrets.token_hex(12), _free_port(), ""
     notebook = tmp / "settings" / "@jupyterlab" / "notebook-extension"
     notebook.mkdir(parents=True)
     (notebook / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
@@ -70,8 +73,12 @@ def jupyterlab(tmp: Path) -> Iterator[tuple[str, str]]:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", token
+        base = f"http://127.0.0.1:{port}"
+        _PRIVATE[base] = (PrivateNet([port]), tmp)
+        yield base, token
     finally:
+        if base in _PRIVATE:
+            _PRIVATE.pop(base)[0].close()
         proc.terminate()
         try:
             proc.wait(20)
@@ -98,13 +105,20 @@ def fresh_copy(name: str, tag: str, **params: object) -> str:
 
 def open_notebook(page, url: str, tries: int = 3) -> None:  # noqa: ANN001 - Page
     """Open a notebook's URL and wait until its kernel is connected and idle.
-    On a loaded machine JupyterLab itself sometimes fails to load a stylesheet
-    and puts up a modal "Error Loading Theme" dialog, after which the page
-    never becomes usable: that page is reloaded (at most TRIES loads in all).
-    Any other failure, or the same one every time, fails the test with what
-    the dialog said."""
+    On a loaded machine JupyterLab itself sometimes never becomes usable: a
+    stylesheet that did not load in time ("Error Loading Theme"), a fetch of
+    the notebook that failed ("File Load Error ... Failed to fetch"), or a
+    page that stayed blank but for the status bar (seen once with eight test
+    processes). Such a page is reloaded, at most TRIES loads in all, each a
+    warning pytest lists; the same failure every time fails the test with what
+    each load showed: the dialog's text, the browser's failed requests and
+    console errors."""
     seen: list[str] = []
+    trouble: list[str] = []
+    page.on("requestfailed", lambda r: trouble.append(f"request failed: {r.url.split('?')[0]} ({r.failure})"))
+    page.on("console", lambda m: trouble.append(f"console: {m.text[:200]}") if m.type == "error" else None)
     for _ in range(tries):
+        trouble.clear()
         page.goto(url)
         try:
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
@@ -113,10 +127,9 @@ def open_notebook(page, url: str, tries: int = 3) -> None:  # noqa: ANN001 - Pag
         except PlaywrightTimeout:
             dialog = page.locator(".jp-Dialog")
             said = dialog.first.inner_text() if dialog.count() else ""
-            seen.append(said or "no dialog; the kernel never showed connected and idle")
-            if "Error Loading Theme" not in said:
-                break
-            warnings.warn(f"JupyterLab said {said!r} on load {len(seen)}: the page is reloaded")  # listed by pytest
+            seen.append((said or "no dialog; the kernel never showed connected and idle")
+                        + (f" [{'; '.join(trouble[:5])}]" if trouble else ""))
+            warnings.warn(f"JupyterLab did not become ready on load {len(seen)}: {seen[-1]!r}")  # listed by pytest
     page.screenshot(path=str(SHOTS / "jupyterlab-open-failed.png"))
     pytest.fail(f"JupyterLab did not open {url.split('?')[0]} ready to run ({len(seen)} loads): {seen}")
 
@@ -133,7 +146,12 @@ def run_all(page, base: str, token: str, rel: str, timeout_ms: int = 600_000) ->
     return page.evaluate("document.body.innerText")
 
 
-def browser(p):  # noqa: ANN001 - playwright
+def browser(p, base: str = ""):  # noqa: ANN001 - playwright
+    """Chromium; for the JupyterLab at BASE, in that server's private network
+    (browser_net.py: the links other lab instances add and remove do not reach it)."""
+    if base:
+        net, folder = _PRIVATE[base]
+        return p.chromium.launch(executable_path=net.executable(CHROMIUM, folder), args=CHROME_ARGS)
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
 
 

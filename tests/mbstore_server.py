@@ -27,14 +27,21 @@ class MbStore:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "MbStore":
-        data = self.dir / "data"
+        data, tmp = self.dir / "data", self.dir / "tmp"
         data.mkdir(parents=True)
+        tmp.mkdir()
         user = ["--user=root"] if os.geteuid() == 0 else []
-        subprocess.run(["mariadb-install-db", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                        "--skip-test-db", *user], check=True, capture_output=True, timeout=120)
+        # Its own tmpdir, as the lab's (lab/services.py): a MariaDB starting removes every #sql*
+        # file in its tmpdir, so with the shared /tmp another test's start-up broke this bootstrap.
+        # No defaults: the machine's my.cnf is not the test's.
+        res = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}",
+                              "--auth-root-authentication-method=normal", "--skip-test-db", *user],
+                             capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed ({res.returncode}): {res.stderr[-2000:]}")
         self.proc = subprocess.Popen(
-            ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={self.dir}/sock", f"--port={self.port}",
-             "--bind-address=127.0.0.1", "--skip-grant-tables", f"--pid-file={self.dir}/pid",
+            ["mariadbd", "--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}", f"--socket={self.dir}/sock",
+             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-grant-tables", f"--pid-file={self.dir}/pid",
              f"--log-error={self.dir}/err.log", "--innodb-buffer-pool-size=16M", *user],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60

@@ -106,3 +106,27 @@ def test_merge_leaves_other_formats_and_wrong_passwords_alone(tmp_path):
     assert merge_trusted(_store(tmp_path, "PKCS12").read_bytes(), PW, []) is None
     with pytest.raises(WrongPassword):
         merge_trusted(_store(tmp_path, "JKS").read_bytes(), "not-the-password", [])
+
+
+def test_new_passwords_are_what_keytool_accepts(tmp_path):
+    """with_passwords (the lab's test sessions give one keytool-made keystore each lab's
+    passwords): keytool opens the result with the new store password and recovers the key
+    with the new key password (-certreq signs with it), and only with those."""
+    import os
+
+    from runbook_lib.facts.jks import key_entry, with_passwords
+    store = _store(tmp_path, "JKS")
+    before = key_entry(store.read_bytes(), PW, "wso2carbon")
+    new = tmp_path / "new.jks"
+    new.write_bytes(with_passwords(store.read_bytes(), PW, PW, "store-Pw9", "key-Pw7", os.urandom(20)))
+    assert parse_listing(_keytool("-list", "-keystore", str(new), "-storepass", "store-Pw9")) == \
+        read_jks(store.read_bytes(), PW)
+    csr = _keytool("-certreq", "-alias", "wso2carbon", "-keystore", str(new), "-storepass", "store-Pw9",
+                   "-keypass", "key-Pw7")
+    assert "BEGIN NEW CERTIFICATE REQUEST" in csr
+    wrong = subprocess.run(["keytool", "-certreq", "-alias", "wso2carbon", "-keystore", str(new), "-storepass",
+                            "store-Pw9", "-keypass", PW], capture_output=True, text=True)
+    assert wrong.returncode != 0 and "Cannot recover key" in wrong.stdout + wrong.stderr
+    assert key_entry(new.read_bytes(), "store-Pw9", "wso2carbon", "key-Pw7") == before
+    with pytest.raises(WrongPassword):
+        read_jks(new.read_bytes(), PW)

@@ -229,6 +229,33 @@ def test_redact_notebook_masks_every_output(tmp_path: Path) -> None:
     nbformat.read(path, as_version=4)
 
 
+def test_report_pages_of_redacted_and_unredacted_notebooks(tmp_path: Path) -> None:
+    """The report's page of a notebook the runner redacted masks by value (what became known
+    since); of one it did not (a run killed mid-section), by every rule again."""
+    from runbook_lib.run.report_notebook import render_notebooks
+
+    def notebook(name: str, text: str) -> Path:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("x")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), cell]
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+        return tmp_path / f"{name}.ipynb"
+    notebook("04_killed", "<password>Killed-Pw-9</password>\n")
+    done = notebook("05_done", "<password>Done-Pw-8</password> later Later-Known-7\n")
+    redact.redact_notebook(done, mask_text)
+    assert nbformat.read(done, as_version=4).metadata[redact.REDACTED] is True
+    _RESOLVED.add("Later-Known-7")  # resolved after 05's notebook was redacted
+    try:
+        render_notebooks(tmp_path, "run")
+    finally:
+        _RESOLVED.discard("Later-Known-7")
+    killed, finished = (tmp_path / "04_killed.html").read_text(), (tmp_path / "05_done.html").read_text()
+    assert "Killed-Pw-9" not in killed and mask_value("Killed-Pw-9") in killed
+    assert "Done-Pw-8" not in finished and mask_value("Done-Pw-8") in finished
+    assert "Later-Known-7" not in finished and mask_value("Later-Known-7") in finished
+
+
 def test_text_inside_json_is_masked_too() -> None:
     """The run record is JSON: its quotes are escaped, its secrets still found by their place."""
     import json
@@ -274,3 +301,60 @@ def test_a_private_key_is_masked_whole_and_in_a_diff():
         assert not any(b in out for b in body), out
         assert "PRIVATE KEY-----" in out and "***(private key, 2 lines, " in out
     assert "MIIcertificate" in redact_text(whole + "\n" + cert)  # a certificate is public
+
+
+def _mask_one_by_one(text: str, values: list[str]) -> str:
+    """mask_values as it was before long token-like values got their own pass: every form,
+    longest first, searched in the whole text."""
+    pairs = sorted({(form, masked) for v in values if len(v) >= 3 for masked, forms in [valuemask._forms(v)]
+                    for form in forms}, key=lambda p: (-len(p[0]), p[0]))
+    for form, masked in pairs:
+        text = text.replace(form, masked)
+    return text
+
+
+def test_many_cipher_texts_are_masked_as_one_by_one_would():
+    """A thousand Secure Vault cipher texts (128 nodes) take the token pass; the result is the
+    same as searching each form in the whole text, wherever the values stand: whole, inside a
+    longer run of base64, next to each other, XML-escaped, beside short passwords, and a
+    password that holds a shorter one."""
+    import base64
+    import random
+    rnd = random.Random(7)
+    ciphers = [base64.b64encode(rnd.randbytes(256)).decode() for _ in range(1000)]
+    short = ["s3cr3t-pw", "pw!<&>'\"x", "s3cr3t"]
+    values = ciphers + short
+    a, b, c = ciphers[:3]
+    texts = [
+        f"<Password>{a}</Password>",
+        f'password="{b}" other="{c}"',
+        f"{a}{b}",  # two in one run: neither is the run whole
+        f"QUJD{c}QUJD",  # inside a longer run of base64
+        f"- {a}\n+ {b}\n s3cr3t-pw and s3cr3t and pw!&lt;&amp;&gt;&#x27;&quot;x",
+        a[:100] + " " + a[100:],  # a cut cipher text is not the value
+        "nothing secret here " * 50,
+    ]
+    set_ = valuemask.ValueSet()
+    for v in values:
+        set_.add(v)
+    tokens, _, rest = valuemask._pairs(set_)
+    assert tokens is not None and len(tokens.pairs) == 1000 and {f for f, _ in rest} >= set(short)
+    for text in texts:
+        expected = _mask_one_by_one(text, values)
+        assert valuemask.mask_values(text, set_) == expected
+        assert valuemask.mask_values(text, values) == expected  # a plain list: the same forms
+    assert a not in valuemask.mask_values(texts[2], set_) and c not in valuemask.mask_values(texts[3], set_)
+    assert a[:100] in valuemask.mask_values(texts[5], set_)
+
+
+def test_a_longer_secret_that_is_not_token_like_keeps_the_one_by_one_order():
+    """A value with other characters, longer than a token-like one it contains: masking the token
+    first would leave the rest of the longer secret in clear, so all forms go one by one."""
+    token = "A" * 40
+    longer = "pw:" + token + "!"
+    set_ = valuemask.ValueSet()
+    for v in (token, "B" * 40, longer):
+        set_.add(v)
+    assert valuemask._pairs(set_)[0] is None
+    masked = valuemask.mask_values(f"x {longer} y {token} z", set_)
+    assert masked == f"x {mask_value(longer)} y {mask_value(token)} z"

@@ -35,7 +35,7 @@ def test_notebook_renders_diff_check_table_and_apply_button(jupyterlab, lab_host
     before = lab_hosts[manager.host_name].read_file(axis2)
     notebook = driver.fresh_copy("05_manager.ipynb", "browser")  # recorded outputs would satisfy every wait
     with sync_playwright() as p:
-        browser = driver.browser(p)
+        browser = driver.browser(p, base)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             # the kernel connected and idle, then Run > Run All Cells (the command that menu item runs)

@@ -38,7 +38,7 @@ def server(converged, tmp_path_factory):
 def page(server, request):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = browser(p)
+        b = browser(p, server[0])
         pg = b.new_page(viewport={"width": 1400, "height": 1000})
         try:
             yield pg

@@ -94,28 +94,81 @@ def _forms(value: str) -> tuple[str, tuple[str, ...]]:
                                                    escaped.replace("&#x27;", "&#39;"))))
 
 
-_ordered: dict[int, tuple[ValueSet, int, list[int], list[tuple[str, str]]]] = {}  # by id(values)
+# A value written with these characters only and at least TOKEN_MIN long (a Secure Vault
+# cipher text, also as cipher-text.properties escapes it, ending "\=\="; a generated key) can
+# only appear inside a run of them in a text.
+_TOKEN_CHARS = r"A-Za-z0-9+/=_\\-"
+TOKEN_MIN = 32
 
 
-def _pairs(values) -> tuple[list[int], list[tuple[str, str]]]:  # noqa: ANN001 - an iterable of str
+class _Tokens:
+    """The long token-like forms of a set (at 128 nodes a run has a thousand cipher
+    texts): found by one regular-expression pass over a text's runs of token characters,
+    each run looked up whole, instead of a thousand substring searches per text. A run
+    that is not a form whole is searched for each form, longest first (_replace_each)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs  # longest first
+        self.lengths = [-len(form) for form, _ in pairs]
+        self.shortest = -self.lengths[-1]
+        self.whole = dict(pairs)
+        self.runs = re.compile(f"[{_TOKEN_CHARS}]{{{self.shortest},}}")
+
+    def mask(self, text: str) -> str:
+        return self.runs.sub(self._run, text) if len(text) >= self.shortest else text
+
+    def _run(self, m: re.Match) -> str:
+        run = m.group(0)
+        masked = self.whole.get(run)
+        return masked if masked is not None else _replace_each(run, self.lengths, self.pairs)
+
+
+def _split(pairs: list[tuple[str, str]]) -> tuple[_Tokens | None, list[tuple[str, str]]]:
+    """The token-like forms apart, when every other form is shorter than all of them: then
+    mask_values's longest-first order masks them all before any other form, which is the
+    order this keeps (a shorter secret never cuts into a longer one)."""
+    token = re.compile(f"[{_TOKEN_CHARS}]{{{TOKEN_MIN},}}")
+    tokens: list[tuple[str, str]] = []
+    rest: list[tuple[str, str]] = []
+    for p in pairs:
+        (tokens if token.fullmatch(p[0]) else rest).append(p)
+    if len(tokens) < 2 or (rest and len(rest[0][0]) >= len(tokens[-1][0])):
+        return None, pairs
+    return _Tokens(tokens), rest
+
+
+_ordered: dict[int, tuple] = {}  # by id(values): (values, version, tokens, lengths, pairs)
+
+
+def _pairs(values) -> tuple[_Tokens | None, list[int], list[tuple[str, str]]]:  # noqa: ANN001 - an iterable of str
     """Every (form, masked form) of VALUES, longest first (a secret that contains another is
-    masked whole), with their negated lengths for bisect; kept for a ValueSet until it changes."""
+    masked whole), the long token-like ones apart (_split), with the others' negated lengths
+    for bisect; kept for a ValueSet until it changes."""
     kept = _ordered.get(id(values))
     if kept is not None and kept[0] is values and kept[1] == values.version:
-        return kept[2], kept[3]
+        return kept[2:]
     version, now = values.snapshot() if isinstance(values, ValueSet) else (None, list(values))
     pairs = sorted({(form, masked) for value in now if len(value) >= 3
                     for masked, forms in [_forms(value)] for form in forms}, key=lambda p: (-len(p[0]), p[0]))
+    tokens, pairs = _split(pairs)
     lengths = [-len(form) for form, _ in pairs]
     if isinstance(values, ValueSet):
-        _ordered[id(values)] = (values, version, lengths, pairs)
-    return lengths, pairs
+        _ordered[id(values)] = (values, version, tokens, lengths, pairs)
+    return tokens, lengths, pairs
 
 
 def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
     """Replace each of VALUES (and its XML/HTML-escaped forms) in TEXT by its masked form."""
-    lengths, pairs = _pairs(values)
-    for form, masked in pairs[bisect.bisect_left(lengths, -len(text)):]:  # none longer than TEXT
+    tokens, lengths, pairs = _pairs(values)
+    if tokens is not None:
+        text = tokens.mask(text)
+    return _replace_each(text, lengths, pairs)
+
+
+def _replace_each(text: str, lengths: list[int], pairs: list[tuple[str, str]]) -> str:
+    """Each form of PAIRS (longest first; LENGTHS their negated lengths) that TEXT holds
+    replaced by its masked form; none longer than TEXT is searched."""
+    for form, masked in pairs[bisect.bisect_left(lengths, -len(text)):]:
         if form in text:
             text = text.replace(form, masked)
     return text

@@ -153,24 +153,42 @@ def _der(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + n
 
 
-def _unprotect(epki: bytes, password: str) -> bytes:
-    """The PKCS#8 DER of a key keytool protected with PASSWORD. Raises WrongKeyPassword."""
+def _octets(epki: bytes) -> tuple[int, int]:
+    """Where the protected key's OCTET STRING content (salt, key, check) sits in EPKI."""
     _, body, _ = _der(epki, 0)  # EncryptedPrivateKeyInfo
     _, alg, alg_end = _der(epki, body)  # AlgorithmIdentifier
     _, oid, oid_end = _der(epki, alg)
     if epki[oid:oid_end] != KEY_PROTECTOR_OID:
         raise ValueError("not a JKS-protected key")
     _, start, end = _der(epki, alg_end)  # OCTET STRING
-    blob, pw = epki[start:end], password.encode("utf-16-be")
-    salt, enc, check = blob[:20], blob[20:-20], blob[-20:]
+    return start, end
+
+
+def _xor_stream(data: bytes, pw: bytes, salt: bytes) -> bytes:
+    """DATA XORed with the SHA-1 stream over PW and SALT (protecting and unprotecting alike)."""
     stream, digest = bytearray(), salt
-    while len(stream) < len(enc):
+    while len(stream) < len(data):
         digest = hashlib.sha1(pw + digest).digest()
         stream += digest
-    plain = bytes(a ^ b for a, b in zip(enc, stream))
-    if hashlib.sha1(pw + plain).digest() != check:
+    return bytes(a ^ b for a, b in zip(data, stream))
+
+
+def _unprotect(epki: bytes, password: str) -> bytes:
+    """The PKCS#8 DER of a key keytool protected with PASSWORD. Raises WrongKeyPassword."""
+    start, end = _octets(epki)
+    blob, pw = epki[start:end], password.encode("utf-16-be")
+    plain = _xor_stream(blob[20:-20], pw, blob[:20])
+    if hashlib.sha1(pw + plain).digest() != blob[-20:]:
         raise WrongKeyPassword()
     return plain
+
+
+def _epki_span(chunk: bytes) -> tuple[int, int]:
+    """Where a PrivateKeyEntry's protected key (EncryptedPrivateKeyInfo) sits in CHUNK."""
+    (n,) = struct.unpack(">H", chunk[4:6])
+    pos = 6 + n + 8  # tag, alias, date
+    (size,) = struct.unpack(">I", chunk[pos:pos + 4])
+    return pos + 4, pos + 4 + size
 
 
 def key_entry(data: bytes, password: str, alias: str, key_password: str | None = None) -> tuple[bytes, bytes] | None:
@@ -186,11 +204,8 @@ def key_entry(data: bytes, password: str, alias: str, key_password: str | None =
         (tag,) = struct.unpack(">I", chunk[:4])
         if tag != PRIVATE_KEY or name.lower() != alias.lower():
             continue
-        (n,) = struct.unpack(">H", chunk[4:6])
-        pos = 6 + n + 8
-        (size,) = struct.unpack(">I", chunk[pos:pos + 4])
-        epki = chunk[pos + 4:pos + 4 + size]
-        pos += 4 + size
+        start, pos = _epki_span(chunk)
+        epki = chunk[start:pos]
         (count,) = struct.unpack(">I", chunk[pos:pos + 4])
         pos += 4
         if count < 1:
@@ -201,3 +216,32 @@ def key_entry(data: bytes, password: str, alias: str, key_password: str | None =
         (size,) = struct.unpack(">I", chunk[pos:pos + 4])
         return _unprotect(epki, key_password or password), chunk[pos + 4:pos + 4 + size]
     return None
+
+
+def _reprotect(epki: bytes, key_password: str, new_key_password: str, salt: bytes) -> bytes:
+    """EPKI with its key protected by NEW_KEY_PASSWORD instead (what _unprotect undoes,
+    with a new SALT): the same length, the same algorithm bytes."""
+    plain = _unprotect(epki, key_password)
+    start, end = _octets(epki)
+    pw = new_key_password.encode("utf-16-be")
+    return epki[:start] + salt + _xor_stream(plain, pw, salt) + hashlib.sha1(pw + plain).digest() + epki[end:]
+
+
+def with_passwords(data: bytes, password: str, key_password: str, new_password: str, new_key_password: str,
+                   salt: bytes) -> bytes:
+    """The JKS store DATA with NEW_PASSWORD for the store and NEW_KEY_PASSWORD for
+    every key entry: what `keytool -storepasswd` and `-keypasswd` leave (the lab's
+    test sessions use it to give one keytool-made keystore each lab's passwords).
+    SALT: 20 random bytes. Raises WrongPassword, ValueError when DATA is not JKS."""
+    parsed = _entries(data, password)
+    if parsed is None:
+        raise ValueError("not a JKS store")
+    chunks = []
+    for _, chunk, _ in parsed[1]:
+        (tag,) = struct.unpack(">I", chunk[:4])
+        if tag == PRIVATE_KEY:
+            start, end = _epki_span(chunk)
+            chunk = chunk[:start] + _reprotect(chunk[start:end], key_password, new_key_password, salt) + chunk[end:]
+        chunks.append(chunk)
+    body = data[:12] + b"".join(chunks)
+    return body + hashlib.sha1(_key(new_password) + body).digest()

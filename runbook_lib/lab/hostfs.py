@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from ..core.errors import LabError
+from ..facts.jks import with_passwords
 from .homes import HomeSource, skeleton_dir
 from .paths import LabPaths
 from . import launcher
@@ -195,6 +196,20 @@ def make_keystore(paths: LabPaths, password: str, key_password: str | None = Non
     paths.cache.mkdir(parents=True, exist_ok=True)
     store = paths.cache / "wso2carbon.jks"
     store.unlink(missing_ok=True)
+    if os.environ.get(STORE_CACHE_ENV):
+        # A test session: one keytool-made store (shipped passwords, no secret in the cache),
+        # given this lab's random passwords as `keytool -storepasswd/-keypasswd` would
+        # (facts/jks.with_passwords; tests/test_jks.py checks the result with keytool).
+        shipped = paths.cache / "wso2carbon-shipped.jks"
+        _keytool(shipped, ["-storepass", TRUSTSTORE_PASSWORD, "-keypass", TRUSTSTORE_PASSWORD], None,
+                 ("keystore", TRUSTSTORE_PASSWORD, TRUSTSTORE_PASSWORD))
+        data = with_passwords(shipped.read_bytes(), TRUSTSTORE_PASSWORD, TRUSTSTORE_PASSWORD,
+                              password, key_password or password, os.urandom(20))
+        shipped.unlink()
+        fd = os.open(store, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return store
     env = {**os.environ, "RBLAB_KSP": password, "RBLAB_KP": key_password or password}
     _keytool(store, ["-storepass:env", "RBLAB_KSP", "-keypass:env", "RBLAB_KP"], env,
              ("keystore", password, key_password or password))
@@ -215,9 +230,10 @@ def make_truststore(paths: LabPaths) -> Path:
 
 
 # The test suite brings labs up dozens of times; each keytool run is a JVM (about
-# a second of CPU). With this variable set (tests/conftest.py sets it to a folder
-# of the session's own and removes the folder at the end), a store made once for
-# the same passwords is copied; an operator's `runbook lab up` always runs keytool.
+# a second of CPU, two with the RSA key generation). With this variable set
+# (tests/conftest.py sets it to a folder of the session's own and removes the
+# folder at the end), a store made once is copied; an operator's `runbook lab up`
+# always runs keytool.
 STORE_CACHE_ENV = "RUNBOOK_LAB_STORE_CACHE"
 
 
@@ -225,7 +241,8 @@ def _keytool(store: Path, passwords: list[str], env: dict[str, str] | None, key:
     """`keytool -genkeypair` of the lab's RSA 2048 wso2carbon entry into STORE,
     or a copy of the one made earlier in this test session for the same KEY
     (named by a keyed hash: no password in a file name)."""
-    folder = Path(os.environ.get(STORE_CACHE_ENV, "")) if os.environ.get(STORE_CACHE_ENV) else None
+    cache = os.environ.get(STORE_CACHE_ENV)
+    folder = Path(cache) if cache else None
     kept = None
     if folder is not None and (folder / "salt").is_file():
         mac = hmac.new((folder / "salt").read_bytes(), "\0".join(key).encode(), hashlib.sha256).hexdigest()[:32]

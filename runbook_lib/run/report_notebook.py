@@ -16,7 +16,8 @@ import html
 import re
 from pathlib import Path
 
-from ..params.secrets import mask_text
+from ..core.redact import REDACTED
+from ..params.secrets import mask_known, mask_text
 from .report_style import CSS, fold
 
 # render.diff_html's block: <pre style="font-size:12px;background:#f6f8fa;...">lines</pre>
@@ -142,6 +143,10 @@ def render_notebooks(run_dir: Path, run_label: str) -> dict[str, str]:
         header = (f"<p><a href='index.html'>&larr; run report</a> · executed notebook "
                   f"<code>{html.escape(nb_path.name)}</code></p>")
         target = nb_path.with_suffix(".html")
-        target.write_text(mask_text(page(title, body, header)))
+        # A notebook the runner redacted (every output, as text) needs only the values known
+        # since: the location rules over a rendered page meet every HTML element (most of a
+        # report's time). One it did not (a run killed mid-section) gets every rule again.
+        mask = mask_known if nb.metadata.get(REDACTED) else mask_text
+        target.write_text(mask(page(title, body, header)))
         out[nb_path.stem] = target.name
     return out

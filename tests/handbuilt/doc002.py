@@ -29,7 +29,7 @@ from runbook_lib.remote.host import Host
 
 from . import doc004
 from .doc004 import PROXY, datasource
-from .person import put, py_edit, sed, sh
+from .person import put, py_edit, scratch, sed, sh
 
 STYLES = ("sed", "python")
 HOME = "/opt/wso2/wso2ei-6.1.1"
@@ -138,10 +138,11 @@ def build(p: Params, hosts: dict[str, Host], style: str, admin_password: str, sv
     for h in (mgr_h, w1_h, w2_h):
         node, me, manager = hosts[h], addr[h], h == mgr_h
         for base, crt in crts.items():
-            put(node, f"/tmp/{base}.crt", crt)
-            sh(node, f"keytool -import -noprompt -trustcacerts -alias {alias[base]} -file /tmp/{base}.crt -keystore "
+            path = scratch(node, f"{base}.crt")
+            put(node, path, crt)
+            sh(node, f"keytool -import -noprompt -trustcacerts -alias {alias[base]} -file {path} -keystore "
                      f"{HOME}/repository/resources/security/client-truststore.jks -storepass wso2carbon >/dev/null 2>&1; "
-                     f"rm -f /tmp/{base}.crt")
+                     f"rm -f {path}")
         sh(node, f"cp {JAR} {HOME}/lib/")
         lines = [f"{db}\t{DB_ALIAS}", f"{lb}\t{CLUSTER} {MGT}"]
         if style == "python":  # the other nodes by name: the members are written by host name
@@ -196,11 +197,12 @@ def _sed_node(node: Host, me: str, port: int, members: list[tuple[str, int]], ma
         's|<Property name="dataSource">jdbc/WSO2CarbonDB</Property>|<Property name="dataSource">jdbc/WSO2UMDB</Property>|')
     sed(node, f"{CONF}/tomcat/catalina-server.xml", 's|port="9763"|port="9763" proxyPort="80"|',
         's|port="9443"|port="9443" proxyPort="443"|')
-    put(node, "/tmp/ds-block.xml", shared_datasources(user, password))
-    sed(node, f"{CONF}/datasources/master-datasources.xml", r"/<\/datasources>/e cat /tmp/ds-block.xml")
-    put(node, "/tmp/registry-block.xml", registry_block(user, read_only=not manager))
-    sed(node, f"{CONF}/registry.xml", r"/<\/wso2registry>/e cat /tmp/registry-block.xml")
-    sh(node, "rm -f /tmp/ds-block.xml /tmp/registry-block.xml")
+    ds, reg = scratch(node, "ds-block.xml"), scratch(node, "registry-block.xml")
+    put(node, ds, shared_datasources(user, password))
+    sed(node, f"{CONF}/datasources/master-datasources.xml", rf"/<\/datasources>/e cat {ds}")
+    put(node, reg, registry_block(user, read_only=not manager))
+    sed(node, f"{CONF}/registry.xml", rf"/<\/wso2registry>/e cat {reg}")
+    sh(node, f"rm -f {ds} {reg}")
 
 
 def _python_node(node: Host, me: str, port: int, members: list[tuple[str, int]], manager: bool, user: str,

@@ -22,7 +22,7 @@ import secrets as _secrets
 from runbook_lib.params import Params
 from runbook_lib.remote.host import Host
 
-from .person import put, py_edit, sed, sh
+from .person import put, py_edit, scratch, sed, sh
 
 STYLES = ("sed", "python")
 HOME = "/opt/wso2/wso2ei-6.1.1"
@@ -189,10 +189,11 @@ def build(p: Params, hosts: dict[str, Host], style: str, admin_password: str) ->
     for i, h in enumerate(node_hosts, 1):
         node, me, other = hosts[h], addr[h], (n2 if i == 1 else n1)
         other_name = node_hosts[1] if i == 1 else node_hosts[0]
-        put(node, "/tmp/lb.crt", crt)
-        sh(node, f"keytool -import -noprompt -trustcacerts -alias {alias} -file /tmp/lb.crt -keystore "
+        lb_crt = scratch(node, "lb.crt")
+        put(node, lb_crt, crt)
+        sh(node, f"keytool -import -noprompt -trustcacerts -alias {alias} -file {lb_crt} -keystore "
                  f"{HOME}/repository/resources/security/client-truststore.jks -storepass wso2carbon >/dev/null 2>&1; "
-                 "rm -f /tmp/lb.crt")
+                 f"rm -f {lb_crt}")
         sh(node, f"cp {JAR} {HOME}/lib/")
         put(node, f"{CONF}/datasources/master-datasources.xml", datasources_file(f"REGISTRY_LOCAL{i}", user, password))
         lines = [f"{db}\t{DB_ALIAS}", f"{lb}\t{CLUSTER} {MGT}"] + ([f"{other}\t{other_name}"] if style == "python" else [])
@@ -232,9 +233,10 @@ def _sed_node(node: Host, me: str, member: str, user: str) -> None:
         's|<Property name="dataSource">jdbc/WSO2CarbonDB</Property>|<Property name="dataSource">jdbc/WSO2UMDB</Property>|')
     sed(node, f"{CONF}/tomcat/catalina-server.xml", 's|port="9763"|port="9763" proxyPort="80"|',
         's|port="9443"|port="9443" proxyPort="443"|')
-    put(node, "/tmp/registry-block.xml", registry_block(user))
-    sed(node, f"{CONF}/registry.xml", r"/<\/wso2registry>/e cat /tmp/registry-block.xml")  # GNU sed: before the line
-    sh(node, "rm -f /tmp/registry-block.xml")
+    reg = scratch(node, "registry-block.xml")
+    put(node, reg, registry_block(user))
+    sed(node, f"{CONF}/registry.xml", rf"/<\/wso2registry>/e cat {reg}")  # GNU sed: before the line
+    sh(node, f"rm -f {reg}")
 
 
 def _python_node(node: Host, me: str, member: str, user: str) -> None:

@@ -5,6 +5,7 @@ file model."""
 
 from __future__ import annotations
 
+import secrets
 import shlex
 
 from runbook_lib.remote.host import Host
@@ -37,3 +38,11 @@ def put(h: Host, path: str, text: str, sudo: bool = False) -> None:
     """`cat > PATH <<EOF` (or `sudo tee`), the way a vhost is pasted from a document."""
     tee = "sudo tee" if sudo else "tee"
     sh(h, f"{tee} {shlex.quote(path)} >/dev/null <<'HANDEOF'\n{text}\nHANDEOF")
+
+
+def scratch(h: Host, name: str) -> str:
+    """Where the person puts a scratch file NAME (`/tmp/NAME` on a real host, whose
+    /tmp is its own). The lab's hosts share the machine's /tmp (network namespaces,
+    not mount namespaces, for /tmp), and lab tests run side by side: two labs'
+    `/tmp/lb.crt` would be one file. The host's name and a token keep them apart."""
+    return f"/tmp/handbuilt-{h.name}-{secrets.token_hex(4)}-{name}"

@@ -1,14 +1,20 @@
 """The kept-open connection a member heartbeats another over (membership.py;
 SOURCES.md row H4): Hazelcast keeps one TCP connection per member pair, and a
 heartbeat is one short line each way, not a new connection with the member
-list each second."""
+list each second. One round sends on every link before reading any answer
+(beat_all), and one thread answers every member's link (BeatListener): 33 idle
+nodes heartbeat each other 1,056 times a second (issue 23)."""
 
 from __future__ import annotations
 
+import selectors
 import socket
 import threading
+import time
+from typing import Callable
 
 TIMEOUT = 1.0  # seconds to connect to, or hear back from, a member
+IDLE_CLOSE = 10.0  # an inbound link silent this long is closed (its member heartbeats every second)
 
 
 class Link:
@@ -20,28 +26,35 @@ class Link:
         self.file = None
         self.lock = threading.Lock()
 
-    def beat(self, uuid: str) -> tuple[str, str] | None:
+    def beat(self, uuid: str, attempts: tuple[int, ...] = (0, 1)) -> tuple[str, str] | None:
         """("ack" or "who", the member's uuid); None when it does not answer.
         "who": the member does not count us as one of its members."""
         with self.lock:
-            for attempt in (0, 1):
+            for attempt in attempts:
                 try:
                     if self.sock is None:
                         self.sock = socket.create_connection(self.addr, timeout=TIMEOUT)
                         self.sock.settimeout(TIMEOUT)
                         self.file = self.sock.makefile("rb")
-                    self.sock.sendall(f"{self.proto} beat {uuid}\n".encode())
-                    words = self.file.readline(4096).decode().split()
-                    if len(words) == 3 and words[0] == self.proto and words[1] in ("ack", "who"):
-                        return words[1], words[2]
-                    self.close()
-                    return None  # not our protocol, or closed
+                    self.sock.sendall(self.line(uuid))
+                    return self.answer()
                 except OSError as e:
                     self.close()
                     if attempt or isinstance(e, TimeoutError):
                         return None
                     # a connection the member had closed (it restarted): once more on a new one
         return None
+
+    def line(self, uuid: str) -> bytes:
+        return f"{self.proto} beat {uuid}\n".encode()
+
+    def answer(self) -> tuple[str, str] | None:
+        """The member's answer to the beat just sent (OSError when the connection failed)."""
+        words = self.file.readline(4096).decode().split()
+        if len(words) == 3 and words[0] == self.proto and words[1] in ("ack", "who"):
+            return words[1], words[2]
+        self.close()
+        return None  # not our protocol, or closed
 
     def close(self) -> None:
         for f in (self.file, self.sock):
@@ -51,3 +64,147 @@ class Link:
             except OSError:
                 pass
         self.sock = self.file = None
+
+
+def beat_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
+    """One heartbeat round over LINKS, as Link.beat on each gives it, but sent on
+    every open link before any answer is read: one wait for the round instead of
+    one per member (33 idle nodes heartbeat 1,056 times a second; issue 23). A link
+    not yet connected, or whose kept connection failed, beats on its own
+    (connecting, and once more on a new connection, as Link.beat does)."""
+    out: list[tuple[str, str] | None] = [None] * len(links)
+    sent: list[int] = []
+    alone: list[tuple[int, tuple[int, ...]]] = []
+    for i, link in enumerate(links):
+        with link.lock:
+            if link.sock is None:
+                alone.append((i, (0, 1)))
+                continue
+            try:
+                link.sock.sendall(link.line(uuid))
+                sent.append(i)
+            except OSError as e:
+                link.close()
+                if not isinstance(e, TimeoutError):
+                    alone.append((i, (1,)))
+    for i in sent:
+        link = links[i]
+        with link.lock:
+            try:
+                out[i] = link.answer() if link.file is not None else None
+            except OSError as e:
+                link.close()
+                if not isinstance(e, TimeoutError):
+                    alone.append((i, (1,)))
+    for i, attempts in alone:
+        out[i] = links[i].beat(uuid, attempts)
+    return out
+
+
+class BeatListener:
+    """The answering side of every member's kept link, in one thread: each beat
+    line gets its answer line (HEARD(uuid)). A thread per link woke and handed the
+    interpreter over for each beat; here one thread answers whichever links are
+    ready (issue 23). A link that sends anything but beats, or is silent for
+    IDLE_CLOSE seconds, is closed, as the thread per link did."""
+
+    def __init__(self, proto: str, heard: Callable[[str], str]):
+        self.proto, self.heard = proto, heard
+        self.sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self.sel.register(self._wake_r, selectors.EVENT_READ)
+        self._new: list[tuple[socket.socket, bytes]] = []
+        self._lock = threading.Lock()
+        self._bufs: dict[socket.socket, bytes] = {}
+        self._last: dict[socket.socket, float] = {}
+        self._stopped = False
+        threading.Thread(target=self._loop, name="membership-beats", daemon=True).start()
+
+    def adopt(self, conn: socket.socket, first: bytes) -> None:
+        """Answer CONN's beats from now on, FIRST (its first beat line, read by
+        the thread that took the connection) included."""
+        with self._lock:
+            if self._stopped:
+                conn.close()
+                return
+            self._new.append((conn, first))
+        self._wake_w.send(b"x")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    def _loop(self) -> None:
+        while True:
+            quiet = min(self._last.values(), default=None)  # the link that falls silent first
+            timeout = None if quiet is None else max(0.0, quiet + IDLE_CLOSE - time.monotonic())
+            for key, _ in self.sel.select(timeout=timeout):
+                if key.fileobj is self._wake_r:
+                    self._take_new()
+                else:
+                    self._read(key.fileobj)
+            if self._stopped:
+                for conn in list(self._bufs):
+                    self._drop(conn)
+                return
+            now = time.monotonic()
+            for conn in [c for c, t in self._last.items() if now - t >= IDLE_CLOSE]:
+                self._drop(conn)
+
+    def _take_new(self) -> None:
+        try:
+            self._wake_r.recv(4096)
+        except OSError:
+            pass
+        with self._lock:
+            new, self._new = self._new, []
+        for conn, first in new:
+            conn.setblocking(False)
+            self._bufs[conn] = b""
+            self.sel.register(conn, selectors.EVENT_READ)
+            self._feed(conn, first)
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+            return
+        self._feed(conn, data)
+
+    def _feed(self, conn: socket.socket, data: bytes) -> None:
+        """Answer each whole beat line in what CONN has sent so far."""
+        *lines, rest = (self._bufs[conn] + data).split(b"\n")
+        if len(rest) > 4096:
+            self._drop(conn)
+            return
+        self._bufs[conn], self._last[conn] = rest, time.monotonic()
+        answers = []
+        for line in lines:
+            word, _, text = line.decode(errors="replace").partition(" ")
+            if word != self.proto or not text.startswith("beat "):
+                self._drop(conn)  # not a beat of our protocol: as the thread per link, the link ends
+                return
+            answers.append(self.heard(text[5:].strip()))
+        try:
+            conn.sendall("".join(answers).encode())
+        except OSError:
+            self._drop(conn)
+
+    def _drop(self, conn: socket.socket) -> None:
+        try:
+            self.sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        self._bufs.pop(conn, None)
+        self._last.pop(conn, None)
+        conn.close()

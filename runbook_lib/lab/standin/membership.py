@@ -35,13 +35,12 @@ import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from .heartbeat import TIMEOUT, Link
+from .heartbeat import IDLE_CLOSE, TIMEOUT, BeatListener, Link, beat_all
 
 MEMBER_DROP = 3.0      # seconds of refused connections before a member is taken as left
 SILENT_DROP = 600.0    # seconds without an answer from a member that does not refuse (Carbon's default)
 HEARTBEAT = 1.0        # hazelcast.heartbeat.interval.seconds: Hazelcast 3.5's default, not set by Carbon (row H4)
 PERIOD = HEARTBEAT     # seconds between heartbeat rounds
-IDLE_CLOSE = 10.0      # an inbound link silent this long is closed (its member heartbeats every second)
 
 
 @dataclass
@@ -120,6 +119,7 @@ class Membership:
         self._listeners: list[Callable[[str, Member | dict], None]] = []
         self._stop = threading.Event()
         self._links: dict[tuple[str, int], Link] = {}
+        self._beats: BeatListener | None = None
 
     # -- the view -------------------------------------------------------
     def members(self) -> list[Member]:
@@ -158,6 +158,7 @@ class Membership:
 
     # -- running --------------------------------------------------------
     def start(self) -> None:
+        self._beats = BeatListener(self.proto, self._heard)
         threading.Thread(target=self._serve, name="membership-listener", daemon=True).start()
         for _ in range(4):  # the join: the whole member list before start() returns, as Hazelcast's join does
             before = {m.uuid for m in self.members()}
@@ -170,6 +171,8 @@ class Membership:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._beats is not None:
+            self._beats.stop()
         for m in self.members():
             request(self.proto, m.address, {"op": "leave", "me": asdict(self.local)}, timeout=0.5)
         for link in list(self._links.values()):
@@ -190,8 +193,8 @@ class Membership:
     def round(self) -> None:
         """Heartbeat every member, then try well-known members and candidates."""
         now = time.monotonic()
-        for m in self.members():
-            got = self._beat(m)
+        members = self.members()
+        for m, got in zip(members, beat_all([self._link(m) for m in members], self.local.uuid)):
             if got is not None and got[1] != m.uuid:
                 self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
                 self._hello(m.address)
@@ -213,11 +216,11 @@ class Membership:
                 with self._lock:  # learnt from a member, not configured: forgotten once it does not answer
                     self._candidates.pop(addr, None)
 
-    def _beat(self, m: Member) -> tuple[str, str] | None:
+    def _link(self, m: Member) -> Link:
         link = self._links.get(m.address)
         if link is None:
             link = self._links.setdefault(m.address, Link(self.proto, m.address))
-        return link.beat(self.local.uuid)
+        return link
 
     def _hello(self, addr: tuple[str, int]) -> Member | None:
         ans = request(self.proto, addr, {"op": "hello", "me": asdict(self.local),
@@ -247,9 +250,11 @@ class Membership:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
-        """Answer the requests on one connection until it closes: a one-off
-        JSON request (join, leave, message) or a member's kept-open heartbeat link."""
-        with conn:
+        """One-off JSON requests (join, leave, message); a connection whose first
+        line is a beat is a member's kept link, handed to the BeatListener with that
+        line (the member sends its next beat only after the answer: nothing read ahead)."""
+        kept = False
+        try:
             conn.settimeout(IDLE_CLOSE)
             reader = conn.makefile("rb")
             while not self._stop.is_set():
@@ -262,21 +267,24 @@ class Membership:
                 word, _, rest = line.decode(errors="replace").partition(" ")
                 if word != self.proto:
                     return  # another agent's protocol: not a member of ours
-                if rest.startswith("beat "):
-                    reply = self._heard(rest[5:].strip())
-                else:
-                    try:
-                        msg = json.loads(rest)
-                    except ValueError:
-                        return
-                    answer = self._handle(msg)
-                    reply = None if answer is None else self.proto + " " + json.dumps(answer) + "\n"
-                if reply is None:
+                if rest.startswith("beat "):  # a kept link: the BeatListener answers it from here on
+                    self._beats.adopt(conn, line)
+                    kept = True
                     return
                 try:
-                    conn.sendall(reply.encode())
+                    msg = json.loads(rest)
+                except ValueError:
+                    return
+                answer = self._handle(msg)
+                if answer is None:
+                    return
+                try:
+                    conn.sendall((self.proto + " " + json.dumps(answer) + "\n").encode())
                 except OSError:
                     return
+        finally:
+            if not kept:
+                conn.close()
 
     def _heard(self, uuid: str) -> str:
         """A heartbeat from UUID: "ack" from a member (or a load balancer we

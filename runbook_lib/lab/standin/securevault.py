@@ -161,11 +161,19 @@ def _octets_start(epki: bytes) -> int:
     return start
 
 
-def _decrypt(key_der: bytes, text: str, algorithm: str) -> str:
-    from cryptography.hazmat.primitives import hashes  # the lab's Python has it (paramiko's dependency)
+def _private_key(key_der: bytes):  # noqa: ANN202 - one of cryptography's key types
+    """The key, loaded once per start. Java's KeyFactory takes the key as stored; cryptography
+    would also check the RSA primes (about 50 ms each time), which Carbon never does."""
+    from cryptography.hazmat.primitives.serialization import load_der_private_key  # paramiko's dependency
+    try:
+        return load_der_private_key(key_der, password=None, unsafe_skip_rsa_key_validation=True)
+    except TypeError:  # cryptography before 39
+        return load_der_private_key(key_der, password=None)
+
+
+def _decrypt(key, text: str, algorithm: str) -> str:  # noqa: ANN001 - a loaded RSA private key
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.serialization import load_der_private_key
-    key = load_der_private_key(key_der, password=None)
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -217,7 +225,8 @@ def load(conf: Path, carbon_home: Path, persist: bool = False, own_key: bool = F
     cipher_file = cipher_file if cipher_file.is_absolute() else carbon_home / cipher_file
     texts = read_properties(cipher_file) if cipher_file.exists() else {}
     algorithm = props.get("secretRepositories.file.algorithm", "RSA")
-    return {alias: _decrypt(key, text, algorithm) for alias, text in texts.items() if text.strip()}
+    private = _private_key(key) if any(t.strip() for t in texts.values()) else None
+    return {alias: _decrypt(private, text, algorithm) for alias, text in texts.items() if text.strip()}
 
 
 def resolve(el, secrets: dict[str, str] | None, attr: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
