@@ -45,7 +45,31 @@ def _params(name: str, layout: str, monkeypatch):
     return load_params(ROOT / layout)
 
 
-def _leftovers(name: str, pids: list[int]) -> list[str]:
+def _started(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot, field 22 of /proc/PID/stat), or None
+    when it is gone. A pid with another start time is another process: the machine has
+    32768 pids and eight test processes wrap them in minutes."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
+
+
+def _same_running(proc: tuple[int, int]) -> bool:
+    """PROC (pid, start time) is still that very process, and running."""
+    pid, start = proc
+    return _started(pid) == start and alive(pid)
+
+
+def _leftovers(name: str, pids: list[tuple[int, int]]) -> list[str]:
     """Everything of instance NAME still on the machine."""
     n = Names(name)
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
@@ -55,13 +79,15 @@ def _leftovers(name: str, pids: list[int]) -> list[str]:
     found += [str(p) for p in Path("/etc/netns").glob(n.prefix + "*")] if Path("/etc/netns").is_dir() else []
     found += [str(p) for p in (Path(pin.lab_dir_for("/tmp/wso2-runbook-lab", name)), pin.record_path(name))
               if p.exists()]
-    found += [f"pid {p}" for p in pids if alive(p)]  # a zombie waiting for its reaper is not running
+    # a zombie waiting for its reaper is not running; the command line says what was left
+    found += [f"pid {p[0]}: {_cmdline(p[0])}" for p in pids if _same_running(p)]
     return found
 
 
-def _pids(name: str) -> list[int]:
-    """The instance's lasting processes: those in its namespaces, less the rsync schedule
-    loop's (06 on 004: its sleep and rsync end and start again every interval)."""
+def _pids(name: str) -> list[tuple[int, int]]:
+    """The instance's lasting processes, as (pid, start time): those in its namespaces, less
+    the rsync schedule loop's (06 on 004: its sleep and rsync end and start again every
+    interval)."""
     n = Names(name)
     ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     out = []
@@ -75,7 +101,8 @@ def _pids(name: str) -> list[int]:
             return os.readlink(f"/proc/{pid}/cwd").endswith("/rsync-for-carbon-depsync")
         except OSError:
             return True  # already gone
-    return [p for p in out if not passing(p)]
+    listed = [(p, _started(p)) for p in out if not passing(p)]
+    return [(p, start) for p, start in listed if start is not None]
 
 
 def _through_nginx(p) -> tuple[int, str]:
@@ -134,7 +161,7 @@ def test_two_instances_side_by_side(tmp_path, monkeypatch):
                                         "03_databases", "--out", str(tmp_path / "check")], second)}, 600)[second]
         assert check[0] == 0, check[1]
         assert _through_nginx(params[second])[0] == 200
-        assert all(alive(p) for p in pids[second])
+        assert all(_same_running(p) for p in pids[second])
         res = subprocess.run([RUNBOOK, "lab", "down", "--instance", second], cwd=ROOT,
                              capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stdout + res.stderr
