@@ -335,3 +335,14 @@ def test_ensure_child_adds_next_to_a_commented_example_and_namespaced_attr(upstr
     with pytest.raises(ConfigEditError, match="Namespace prefix svns"):
         apply_xml_edits(broker, [SetAttr("//datasource[name='WSO2_MB_STORE_DB']//password", "svns:secretAlias",
                                          "MB.DB.Password")], "master-datasources.xml")
+
+
+def test_tag_end_skips_a_closing_bracket_inside_quotes_and_refuses_an_open_quote():
+    from runbook_lib.configedit._spans import SpanError, tag_end
+    data = b"""<a x="1>2" y='b>c'>text</a><b/>"""
+    assert data[:tag_end(data, 0)] == b"""<a x="1>2" y='b>c'>"""
+    assert data[tag_end(data, 0):].startswith(b"text")
+    assert tag_end(data, data.index(b"<b")) == len(data)
+    for bad in (b'<a x="1>', b"<a x='1", b"<a"):
+        with pytest.raises(SpanError):
+            tag_end(bad, 0)

@@ -358,3 +358,26 @@ def test_a_longer_secret_that_is_not_token_like_keeps_the_one_by_one_order():
     assert valuemask._pairs(set_)[0] is None
     masked = valuemask.mask_values(f"x {longer} y {token} z", set_)
     assert masked == f"x {mask_value(longer)} y {mask_value(token)} z"
+
+
+def test_a_record_entry_with_repeated_strings_is_masked_as_each_alone() -> None:
+    """The record masks each distinct string of an entry once (128 workers share one diff):
+    every copy comes out masked, and the same as masking that string alone."""
+    import json
+
+    from runbook_lib.core import recorder
+    from runbook_lib.core.change import Change
+    from runbook_lib.core.step import Report
+    from runbook_lib.params.secrets import mask_text
+
+    diff = ('-<Property name="ConnectionPassword">Rec-Pw-31</Property>\n'
+            '+<Property name="ConnectionPassword">Rec-Pw-32</Property>\n')
+    changes = [Change(f"w{i}:/opt/x.xml", True, "would change: 1 setting", diff=diff, host=f"w{i}",
+                      path="/opt/x.xml") for i in range(50)]
+    changes.append(Change("w99:/opt/y.xml", True, "would change: password Rec-Pw-31 seen", host="w99"))
+    entry = recorder._masked(recorder.report_entry(Report("registry", False, changes)))
+    text = json.dumps(entry)
+    assert "Rec-Pw-31" not in text and "Rec-Pw-32" not in text
+    assert [c["diff"] for c in entry["changes"][:50]] == [mask_text(diff)] * 50
+    assert entry["changes"][50]["summary"] == f"would change: password {mask_value('Rec-Pw-31')} seen"
+    assert [c["host"] for c in entry["changes"]] == [f"w{i}" for i in range(50)] + ["w99"]

@@ -7,12 +7,15 @@ step in words."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..params.secrets import mask_text
+from .fold import FOLD_AT, fold, host_list
+from .render import folded_checks
 from .step import Checks, Report
 from .textview import TextShown
 
@@ -28,6 +31,7 @@ NEXT_STEPS = ("set `apply = True` in the parameters cell and Run All to run the 
 NEXT_DONE = "nothing to do in this notebook: go on to the next one"
 
 
+@functools.lru_cache(maxsize=4096)
 def setting_name(what: str) -> str:
     """A setting's short name from an edit's WHAT (an XPath, a block path, a key):
     "/axisconfig/clustering/parameter[@name='domain']" -> "domain"."""
@@ -49,6 +53,19 @@ def settings(c: "Change") -> list[str]:
     return out
 
 
+def _change_items(changes: list["Change"]) -> list[str]:
+    """One line a change: its target and settings; the same file and settings on many hosts
+    (fold.py) one line, "HOSTS:path (settings) on N hosts"."""
+    def key(c: "Change") -> tuple | None:
+        return (c.path, tuple(settings(c))) if c.host and c.path and c.target == f"{c.host}:{c.path}" else None
+    out = []
+    for c, hosts in fold(changes, lambda c: c.host, key):
+        named = settings(c)
+        tail = f" ({', '.join(named)})" if named else ""
+        out.append(c.target + tail if len(hosts) == 1 else f"{host_list(hosts)}:{c.path}{tail} on {len(hosts)} hosts")
+    return out
+
+
 @dataclass
 class Standing:
     """What a run's cells have shown so far, by title (the latest of each)."""
@@ -57,6 +74,8 @@ class Standing:
     checks: dict[str, Checks] = field(default_factory=dict)
     needs_apply: list[str] = field(default_factory=list)  # steps left out of a plan-only run
 
+    version: int = 0  # counts what was noted: a Summary's lines are made once per version
+
     def note(self, obj: object) -> bool:
         if isinstance(obj, Report):
             self.reports[obj.title] = obj
@@ -64,6 +83,7 @@ class Standing:
             self.checks[obj.title] = obj
         else:
             return False
+        self.version += 1
         return True
 
 
@@ -81,6 +101,15 @@ class Summary(TextShown):
         return [c for r in self.standing.reports.values() if r.applied == applied for c in r.changed]
 
     def _lines(self) -> tuple[str, list[tuple[str, list[str]]], str]:
+        """Made once for the standing as it is: a drawing shows the summary as text and as
+        HTML in two cells (top and end), and at 128 hosts making the lines is most of it."""
+        key = (self.standing.version, len(self.standing.needs_apply))
+        kept = self.__dict__.get("_kept")
+        if kept is None or kept[0] != key:
+            kept = self.__dict__["_kept"] = (key, self._make_lines())
+        return kept[1]
+
+    def _make_lines(self) -> tuple[str, list[tuple[str, list[str]]], str]:
         s, run = self.standing, self.run
         when = f"{run.run_id[:4]}-{run.run_id[4:6]}-{run.run_id[6:8]} {run.run_id[9:11]}:{run.run_id[11:13]} UTC" \
             if len(run.run_id) >= 13 else run.run_id
@@ -88,7 +117,7 @@ class Summary(TextShown):
         if not s.reports and not s.checks and not s.needs_apply:
             return head, [("Nothing checked yet", ["this summary fills in as the cells below run"])], ""
         pending, made = self._changes(False), self._changes(True)
-        failures = [f"{c.host}: {c.what}" for t in s.checks.values() for c in t.failed]
+        failures = [f"{host}: {what}" for t in s.checks.values() for _, host, what in folded_checks(t, t.failed)]
         named = [c.host for r in s.reports.values() for c in r.changes] + [c.host for t in s.checks.values()
                                                                             for c in t.checks]
         hosts = sorted({h.strip() for n in named for h in n.split(",") if h.strip()})  # a check may name several
@@ -96,15 +125,16 @@ class Summary(TextShown):
         groups = []
         for label, changes in ((f"Changes to make ({len(pending)})", pending), (f"Changes made ({len(made)})", made)):
             if changes:
-                groups.append((label, [c.target + (f" ({', '.join(settings(c))})" if settings(c) else "")
-                                       for c in changes]))
+                groups.append((label, _change_items(changes)))
         if not pending and not made and s.reports:
             groups.append(("Changes", ["none: every target already as intended"]))
         if s.needs_apply:
             groups.append((f"Needs apply = True, not run ({len(s.needs_apply)})", list(s.needs_apply)))
-        groups.append((f"Failures ({len(failures)})", failures or ["none"]))
+        n_failed = sum(len(t.failed) for t in s.checks.values())  # checks, not lines: a line may fold many hosts
+        groups.append((f"Failures ({n_failed})", failures or ["none"]))
         n_checks = sum(len(t.checks) for t in s.checks.values())
-        groups.append(("Looked at", [f"{len(hosts)} hosts ({', '.join(hosts)}), "
+        named_hosts = host_list(hosts) if len(hosts) >= FOLD_AT else ", ".join(hosts)
+        groups.append(("Looked at", [f"{len(hosts)} hosts ({named_hosts}), "
                                      + (f"{len(files)} files or objects planned, " if files else "")
                                      + f"{n_checks} checks"]))
         nxt = NEXT_FIX if failures else NEXT_APPLY if pending else NEXT_STEPS if s.needs_apply else NEXT_DONE

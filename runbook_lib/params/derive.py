@@ -112,7 +112,23 @@ def sub_domain(node: Node) -> str | None:
     return {"manager": "mgt", "worker": "worker"}.get(node.role)
 
 
+_VIEWS: list[tuple[Params, dict[str, NodeView]]] = []  # the last few params' views (params are frozen)
+_VIEWS_KEPT = 4
+
+
 def node_views(p: Params) -> dict[str, NodeView]:
+    """Every node's derived values, made once per params object: well_known_members asks
+    for them per node, which at 129 nodes made a table of the members cost n x n views."""
+    for kept, views in _VIEWS:
+        if kept is p:
+            return dict(views)
+    views = _make_views(p)
+    _VIEWS.append((p, views))  # holding P keeps its id from being reused while it is here
+    del _VIEWS[:-_VIEWS_KEPT]
+    return dict(views)
+
+
+def _make_views(p: Params) -> dict[str, NodeView]:
     out = {}
     for name, n in p.nodes.items():
         host = p.hosts[n.host]

@@ -22,7 +22,7 @@ from ..core.errors import CommandError, ConnectError, HostKeyError, RunbookError
 from ..facts.files import RemoteFile
 from ..run.changelog import record_file, sha256
 from . import sftpwrite, sshpool
-from .hostkeys import RefuseUnknownKeys, fingerprint
+from .hostkeys import RefuseUnknownKeys, fingerprint, key_name, known_keys
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class Host:
 
     def _connect(self) -> paramiko.SSHClient:
         c = paramiko.SSHClient()
-        try:
-            c.load_host_keys(self.known_hosts)
+        try:  # only this host's keys: what connect() looks up for it, and all it looks up
+            for keytype, key in known_keys(self.known_hosts, self.address, self.port).items():
+                c.get_host_keys().add(key_name(self.address, self.port), keytype, key)
         except FileNotFoundError as e:
             raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing",
                                fix="set ssh.known_hosts in the params to an existing file") from e

@@ -26,8 +26,15 @@ class Topology(TextShown):
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self._rows: list[tuple[str, ...]] | None = None
 
     def rows(self) -> list[tuple[str, ...]]:
+        """Made once: the text and the HTML both show them (the params do not change)."""
+        if self._rows is None:
+            self._rows = self._make_rows()
+        return self._rows
+
+    def _make_rows(self) -> list[tuple[str, ...]]:
         p = self.run.params
         rows = [("NODE", "ROLE", "HOST", "ADDRESS", "PRODUCT", "OFFSET", "PORTS", "WKA")]
         for v in self.run.views.values():
