@@ -346,3 +346,35 @@ def test_tag_end_skips_a_closing_bracket_inside_quotes_and_refuses_an_open_quote
     for bad in (b'<a x="1>', b"<a x='1", b"<a"):
         with pytest.raises(SpanError):
             tag_end(bad, 0)
+
+
+def test_spans_shifted_after_a_patch_equal_the_spans_parsed_again(upstream):
+    """After a patch inside one text or attribute value (set, emptied, inserted into), the
+    spans are shifted, not parsed again (_spans.shift_index): on every shipped XML file, at
+    texts, attribute values and empty contents all through it, they equal a fresh parse;
+    a patch that holds a tag or touches a comment is parsed again (None)."""
+    import random
+    import re
+
+    from runbook_lib.configedit._spans import build_index, shift_index
+    rnd = random.Random(23)
+    tried = 0
+    for path in sorted(upstream.rglob("*.xml")):
+        data = path.read_bytes()
+        index = build_index(data)
+        places = [(m.start(1), m.end(1)) for m in re.finditer(rb">([^<>]*)</", data)]  # element texts
+        places += [(m.start(1), m.end(1)) for m in re.finditer(rb"""=\s*"([^"<>]*)\"""", data)]  # attribute values
+        places += [(sp.stag_end, sp.stag_end) for sp in index.elements if not sp.empty][:20]  # insert at a start
+        root = index.elements[0].start  # not the XML declaration's version="1.0"
+        outside = [(a, b) for a, b in places
+                   if a > root and not any(c.start < max(b, a + 1) and a < c.end for c in index.comments)]
+        for a, b in rnd.sample(outside, min(25, len(outside))):
+            new = rnd.choice([b"", b"x", b"a much longer value than before: 10.0.0.1", data[a:b] * 2])
+            patched = data[:a] + new + data[b:]
+            assert shift_index(index, a, b, data[a:b], new) == build_index(patched), (path.name, a, b, new)
+            tried += 1
+    assert tried > 300
+    data = b"<a><!-- c --><b>t</b></a>"
+    index = build_index(data)
+    assert shift_index(index, 6, 7, b"c", b"d") is None  # inside a comment
+    assert shift_index(index, 16, 17, b"t", b"<x/>") is None  # a tag

@@ -123,3 +123,33 @@ def build_index(data: bytes) -> SpanIndex:
     except xml.parsers.expat.ExpatError as e:
         raise SpanError(xml.parsers.expat.ErrorString(e.code), e.lineno) from e
     return SpanIndex(elements, comments)
+
+
+def shift_index(index: SpanIndex, start: int, end: int, old: bytes, new: bytes) -> SpanIndex | None:
+    """INDEX of the bytes after OLD at [start, end) was replaced by NEW, without parsing
+    again, when the patch cannot change the structure: neither piece holds a ``<`` or
+    ``>`` (so it sits inside one text or one attribute value) and it touches no comment.
+    Else None: the caller parses. A step patches a file about ten times, and each parse
+    for the spans cost more than the edit itself.
+
+    An offset just past a ``>`` (stag_end, end; all of an empty element's) moves when it
+    is after START; an offset at a ``<`` (start, etag_start; a comment's start) when it is
+    at or after END: an insertion (START == END) right after ``<a>`` and before ``</a>``
+    moves ``</a>`` and leaves ``<a>``."""
+    if any(c in piece for piece in (old, new) for c in (b"<", b">")):
+        return None
+    if any(c.start < max(end, start + 1) and start < c.end for c in index.comments):
+        return None
+    delta = len(new) - (end - start)
+
+    def at_lt(x: int) -> int:
+        return x + delta if x >= end else x
+
+    def past_gt(x: int) -> int:
+        return x + delta if x > start else x
+
+    elements = [ElementSpan(at_lt(s.start), past_gt(s.stag_end),
+                            past_gt(s.etag_start) if s.empty else at_lt(s.etag_start), past_gt(s.end),
+                            s.empty, s.parent, s.children, s.comments) for s in index.elements]
+    comments = [CommentSpan(at_lt(c.start), past_gt(c.end), c.text, c.parent) for c in index.comments]
+    return SpanIndex(elements, comments)

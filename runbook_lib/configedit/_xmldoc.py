@@ -15,7 +15,8 @@ from typing import Mapping, Sequence, Union
 from lxml import etree
 
 from runbook_lib.configedit._result import indent_before, line_end, line_no, newline_of
-from runbook_lib.configedit._spans import CommentSpan, ElementSpan, SpanError, SpanIndex, build_index, tag_name
+from runbook_lib.configedit._spans import (CommentSpan, ElementSpan, SpanError, SpanIndex, build_index, shift_index,
+                                          tag_name)
 from runbook_lib.core.errors import ConfigEditError
 
 # A child to write: ("tag", "text"), ("tag", [children]), ("tag", {attrs}, text|children|None),
@@ -100,8 +101,11 @@ class Doc:
         deciding that an edit is already made need only the lxml tree, and the
         spans cost most of a parse."""
         if self._index is None:
+            last = getattr(_patched, "last", None)
             try:
-                index = build_index(self.data)
+                # made by patching a Doc whose spans are known: shifted, when the patch allows (_spans.py)
+                index = (last is not None and last[0] is self.data and shift_index(*last[1:])) \
+                    or build_index(self.data)
             except SpanError as e:
                 raise ConfigEditError(f"{self.name}: not well-formed XML at line {e.line}: {e}") from e
             self.elements = list(self.root.iter(etree.Element))
@@ -191,7 +195,10 @@ class Doc:
         return "    "
 
     def patch(self, start: int, end: int, new: bytes) -> bytes:
-        return self.data[:start] + new + self.data[end:]
+        out = self.data[:start] + new + self.data[end:]
+        # kept (per thread) for the Doc of OUT the caller makes next: its spans are these, shifted
+        _patched.last = (out, self._index, start, end, self.data[start:end], new) if self._index else None
+        return out
 
     # ---- comments that hold commented-out elements ------------------------
     def parse_fragment(self, text: str, parent: etree._Element) -> list[etree._Element] | None:
@@ -265,6 +272,7 @@ class Doc:
 
 
 _docs = threading.local()
+_patched = threading.local()  # the last patch of this thread: (result, spans before it, start, end, old, new)
 _DOCS_KEPT = 8  # a step works on one file (and its edited versions) at a time per thread
 
 
