@@ -95,8 +95,8 @@ def run_floor(hosts: dict[str, tuple[str, list[FloorNode]]], user: str, key: str
     def one(item: tuple[str, list[FloorNode]]) -> int:
         address, nodes = item
         client = paramiko.SSHClient()
-        for keytype, key in (known.lookup(address) or {}).items():
-            client.get_host_keys().add(address, keytype, key)
+        for keytype, host_key in (known.lookup(address) or {}).items():
+            client.get_host_keys().add(address, keytype, host_key)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         client.connect(address, username=user, key_filename=key, allow_agent=False, look_for_keys=False,
                        timeout=10)
