@@ -79,6 +79,14 @@ def _need_root() -> None:
         pytest.skip("the lab needs root (network namespaces)")
 
 
+def cmdline(pid: int) -> str:
+    """PID and its command line, for a failure that names a process left running."""
+    try:
+        return f"{pid} " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"{pid} (gone)"
+
+
 @pytest.fixture(scope="session")
 def lab_params():
     from runbook_lib.params import load_params

@@ -21,7 +21,7 @@ from runbook_lib.lab import net
 from runbook_lib.params import load_params
 from runbook_lib.params.instance import current, read_record
 
-from .conftest import PARAMS_LAB, UPSTREAM, lab_ip, skip_if_shared
+from .conftest import PARAMS_LAB, UPSTREAM, cmdline, lab_ip, skip_if_shared
 
 pytestmark = pytest.mark.lab
 quiet = {"log": lambda *_: None}
@@ -77,15 +77,8 @@ def leftover_netns(before: set[str], settle_s: float = 10.0) -> dict[str, list[s
     while True:
         extra = {ns: pids for ns, pids in unnamed_netns().items() if ns not in before}
         if not extra or time.monotonic() > deadline:
-            return {ns: [_cmdline(pid) for pid in pids] for ns, pids in extra.items()}
+            return {ns: [cmdline(pid) for pid in pids] for ns, pids in extra.items()}
         time.sleep(0.5)
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return f"{pid} " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return f"{pid} (gone)"
 
 
 def snapshot() -> dict:

@@ -20,7 +20,7 @@ from runbook_lib.params import instance as pin
 from runbook_lib.params import load_params
 from runbook_lib.params.load import read_raw
 
-from .conftest import ROOT, _need_root
+from .conftest import ROOT, _need_root, cmdline
 
 pytestmark = pytest.mark.lab
 RUNBOOK = str(ROOT / ".venv" / "bin" / "runbook")
@@ -56,13 +56,6 @@ def _started(pid: int) -> int | None:
         return None
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
-    except OSError:
-        return "?"
-
-
 def _same_running(proc: tuple[int, int]) -> bool:
     """PROC (pid, start time) is still that very process, and running."""
     pid, start = proc
@@ -80,7 +73,7 @@ def _leftovers(name: str, pids: list[tuple[int, int]]) -> list[str]:
     found += [str(p) for p in (Path(pin.lab_dir_for("/tmp/wso2-runbook-lab", name)), pin.record_path(name))
               if p.exists()]
     # a zombie waiting for its reaper is not running; the command line says what was left
-    found += [f"pid {p[0]}: {_cmdline(p[0])}" for p in pids if _same_running(p)]
+    found += [f"pid {cmdline(p[0])}" for p in pids if _same_running(p)]
     return found
 
 

@@ -65,6 +65,12 @@ class Change:
     read: str = ""  # the content hash of what the plan read (content_hash): an Apply re-reads and compares
 
     @property
+    def host_file(self) -> bool:
+        """Its target is HOST:PATH: the same change on another host differs only by the host
+        (fold.py shows such changes once)."""
+        return bool(self.host and self.path and self.target == f"{self.host}:{self.path}")
+
+    @property
     def subject(self) -> str:
         """What the change is about on its host (the run summary's "file or object")."""
         return self.path or self.target

@@ -49,9 +49,7 @@ def change_line(c: Change) -> str:
 
 def _change_key(c: Change) -> tuple | None:
     """What makes two changes the same but for their host (None: a change that is not a host's file)."""
-    if not (c.host and c.path and c.target == f"{c.host}:{c.path}"):
-        return None
-    return (c.changed, c.path, change_line(c), c.commands, shown_diff(c))
+    return (c.changed, c.path, change_line(c), c.commands, shown_diff(c)) if c.host_file else None
 
 
 def _changes(r: Report) -> list[tuple[Change, str, str]]:
@@ -103,17 +101,18 @@ def folded_checks(checks: Checks, rows: list) -> list[tuple[Any, str, str]]:
     """ROWS with the host and check each stands for as shown: rows alike but for their host and
     node (state, check, expected, found, fix) on many hosts (fold.py) once, as
     "ei103..ei230 (128 hosts)" and "worker1..worker128: registry.xml dataSource"."""
-    def key(c: Any) -> tuple:
-        return (checks.state(c), _split_what(c.what)[1], c.expected, c.found, c.fix, c.via)
+    keys: dict[int, tuple] = {}  # by id(row): each row's key, made once
     nodes: dict[tuple, list[str]] = {}  # the node names each key's rows begin with
     for x in rows:
-        nodes.setdefault(key(x), []).append(_split_what(x.what)[0])
+        node, rest = _split_what(x.what)
+        keys[id(x)] = k = (checks.state(x), rest, x.expected, x.found, x.fix, x.via)
+        nodes.setdefault(k, []).append(node)
     out = []
-    for c, hosts in fold(rows, lambda c: c.host, key):
+    for c, hosts in fold(rows, lambda c: c.host, lambda c: keys[id(c)]):
         if len(hosts) == 1:
             out.append((c, c.host, c.what))
             continue
-        named = list(dict.fromkeys(n for n in nodes[key(c)] if n))
+        named = list(dict.fromkeys(n for n in nodes[keys[id(c)]] if n))
         what = f"{host_list(named)}: {_split_what(c.what)[1]}" if named else c.what
         out.append((c, f"{host_list(hosts)} ({len(hosts)} hosts)", what))
     return out

@@ -57,7 +57,7 @@ def _change_items(changes: list["Change"]) -> list[str]:
     """One line a change: its target and settings; the same file and settings on many hosts
     (fold.py) one line, "HOSTS:path (settings) on N hosts"."""
     def key(c: "Change") -> tuple | None:
-        return (c.path, tuple(settings(c))) if c.host and c.path and c.target == f"{c.host}:{c.path}" else None
+        return (c.path, tuple(settings(c))) if c.host_file else None
     out = []
     for c, hosts in fold(changes, lambda c: c.host, key):
         named = settings(c)
@@ -96,6 +96,7 @@ class Summary(TextShown):
 
     run: "Run"
     standing: Standing
+    _kept: tuple | None = field(default=None, init=False, compare=False)  # (standing's version, _lines())
 
     def _changes(self, applied: bool) -> list["Change"]:
         return [c for r in self.standing.reports.values() if r.applied == applied for c in r.changed]
@@ -104,10 +105,9 @@ class Summary(TextShown):
         """Made once for the standing as it is: a drawing shows the summary as text and as
         HTML in two cells (top and end), and at 128 hosts making the lines is most of it."""
         key = (self.standing.version, len(self.standing.needs_apply))
-        kept = self.__dict__.get("_kept")
-        if kept is None or kept[0] != key:
-            kept = self.__dict__["_kept"] = (key, self._make_lines())
-        return kept[1]
+        if self._kept is None or self._kept[0] != key:
+            self._kept = (key, self._make_lines())
+        return self._kept[1]
 
     def _make_lines(self) -> tuple[str, list[tuple[str, list[str]]], str]:
         s, run = self.standing, self.run
