@@ -149,7 +149,7 @@ def report(results: list[dict]) -> None:
             idle = r["idle"]
             print(f"  idle stand-ins after 08 ({IDLE_WINDOW:.0f} s, {IDLE_SETTLE:.0f} s after it): "
                   f"{idle['processes']} processes, {idle['cpu']:.3f} of a core in all "
-                  f"(target < 0.1), RSS {idle['rss_mib']:.0f} MiB, PSS {idle['pss_mib']:.0f} MiB "
+                  f"(target < 0.1; {idle['cpu_with_children']:.3f} with the svn clients they ran), RSS {idle['rss_mib']:.0f} MiB, PSS {idle['pss_mib']:.0f} MiB "
                   f"({idle['pss_mib'] / max(1, idle['processes']):.1f} MiB each) (load {idle['load']:.1f})")
             a = r["after"]
             print(f"  00-07 again with the cluster running: {'passed' if a['ok'] else 'FAILED'} in {a['total']:.1f}s "

@@ -180,6 +180,28 @@ def test_h3_silent_member_is_kept_dead_one_dropped(homes):
     a.wait_log("Member left [", timeout=10)
 
 
+# H3, the file's value (setHazelcastProperties sets 600 unless hazelcast.properties says otherwise):
+# a silent member is dropped once it has sent no heartbeat for that long. Hazelcast's heartbeat is
+# one-way (H4), so the member is judged by the heartbeats it sends, not by answers to ours.
+def test_h3_silent_member_dropped_after_the_files_max_no_heartbeat(homes):
+    a, b = homes("a"), homes("b")
+    pa, pb = free_port(ADDR), free_port(ADDR)
+    a.cluster("wso2.ei.domain", pa, [(ADDR, pa)])
+    b.cluster("wso2.ei.domain", pb, [(ADDR, pa)])
+    (a.conf / "hazelcast.properties").write_text("hazelcast.max.no.heartbeat.seconds=3\n")
+    a.start()
+    a.wait_log("WSO2 Carbon started")
+    b.start()
+    a.wait_log("Member joined [")
+    time.sleep(4)  # past 3 s as a member: its heartbeats keep it
+    assert "Member left [" not in a.text()
+    os.kill(b.pid(), signal.SIGSTOP)  # silent, its port still accepts
+    try:
+        a.wait_log("Member left [", timeout=10)
+    finally:
+        os.kill(b.pid(), signal.SIGCONT)
+
+
 # X1 (unsourced, the stricter reading: Synapse sends a response only from respond/send):
 # a proxy with a log mediator and nothing else leaves the client waiting.
 def test_x1_proxy_without_respond_leaves_the_client_waiting(homes):

@@ -1,12 +1,18 @@
 """The kept-open connection a member heartbeats another over (membership.py;
 SOURCES.md row H4): Hazelcast keeps one TCP connection per member pair, and a
-heartbeat is one short line each way, not a new connection with the member
-list each second. One round sends on every link before reading any answer
-(beat_all), and one thread answers every member's link (BeatListener): 33 idle
-nodes heartbeat each other 1,056 times a second (issue 23)."""
+heartbeat is one short line, not a new connection with the member list each
+second. Hazelcast's heartbeat is one-way (HeartbeatOperation returns no
+response): a Hazelcast member ticks every link (tick_all) and hears back only
+when the member does not count it ("who"). A new connection's first line, and
+every heartbeat of an agent that is not a Hazelcast member (Tribes, the load
+balancer's), is a beat the member answers ("ack"/"who" with its uuid): that is
+how a restarted member at the same address is told apart (beat_all). One thread
+answers every member's link (BeatListener): 33 idle nodes heartbeat each other
+1,056 times a second (issue 23)."""
 
 from __future__ import annotations
 
+import select
 import selectors
 import socket
 import threading
@@ -15,6 +21,7 @@ from typing import Callable
 
 TIMEOUT = 1.0  # seconds to connect to, or hear back from, a member
 IDLE_CLOSE = 10.0  # an inbound link silent this long is closed (its member heartbeats every second)
+GATHER = 0.1  # seconds the answering thread lets beats gather between wake-ups
 
 
 class Link:
@@ -24,6 +31,7 @@ class Link:
         self.proto, self.addr = proto, addr
         self.sock: socket.socket | None = None
         self.file = None
+        self.pending = b""  # the start of a line the member is still sending back
         self.lock = threading.Lock()
 
     def beat(self, uuid: str, attempts: tuple[int, ...] = (0, 1)) -> tuple[str, str] | None:
@@ -45,8 +53,8 @@ class Link:
                     # a connection the member had closed (it restarted): once more on a new one
         return None
 
-    def line(self, uuid: str) -> bytes:
-        return f"{self.proto} beat {uuid}\n".encode()
+    def line(self, uuid: str, kind: str = "beat") -> bytes:
+        return f"{self.proto} {kind} {uuid}\n".encode()
 
     def answer(self) -> tuple[str, str] | None:
         """The member's answer to the beat just sent (OSError when the connection failed)."""
@@ -56,6 +64,29 @@ class Link:
         self.close()
         return None  # not our protocol, or closed
 
+    def read_back(self) -> tuple[str, str] | None:
+        """What the member sent back on a link it found readable: its last answer
+        (a "who" to an earlier tick), or None. The link is closed when the member
+        closed it (its process ended) or sent what is not an answer line."""
+        try:
+            data = self.sock.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return None
+        *lines, self.pending = (self.pending + data).split(b"\n")
+        last = None
+        for line in lines:
+            words = line.decode(errors="replace").split()
+            if len(words) != 3 or words[0] != self.proto or words[1] not in ("ack", "who"):
+                self.close()
+                return None
+            last = (words[1], words[2])
+        if len(self.pending) > 4096:
+            self.close()
+        return last
+
     def close(self) -> None:
         for f in (self.file, self.sock):
             try:
@@ -64,6 +95,7 @@ class Link:
             except OSError:
                 pass
         self.sock = self.file = None
+        self.pending = b""
 
 
 def beat_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
@@ -101,19 +133,72 @@ def beat_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
     return out
 
 
+def tick_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
+    """One Hazelcast heartbeat round over LINKS: a one-way tick on every open link,
+    as Hazelcast sends a HeartbeatOperation that returns no response (SOURCES.md
+    H4). Before it, whatever the members sent back since the last round is read
+    (one poll over all links): a "who" to an earlier tick, or the connection's end.
+    Per link: ("sent", "") when the tick went out; ("who", uuid) when the member
+    said it does not count us; a new connection's answered beat ("ack"/"who",
+    uuid) where the link was not connected or had ended, as Link.beat gives it;
+    None when the member cannot be reached. Liveness comes from the member's own
+    ticks (membership.py), not from answers: half the messages of beat_all."""
+    out: list[tuple[str, str] | None] = [None] * len(links)
+    readable = _readable([link.sock for link in links if link.sock is not None])
+    alone: list[tuple[int, tuple[int, ...]]] = []
+    for i, link in enumerate(links):
+        with link.lock:
+            if link.sock is None:
+                alone.append((i, (0, 1)))
+                continue
+            if link.sock.fileno() in readable:
+                out[i] = link.read_back()
+                if link.sock is None:  # it ended: the member restarted or stopped
+                    alone.append((i, (1,)))
+                    continue
+            try:
+                link.sock.sendall(link.line(uuid, "tick"))
+            except OSError as e:
+                link.close()
+                out[i] = None
+                if not isinstance(e, TimeoutError):
+                    alone.append((i, (1,)))
+                continue
+            out[i] = out[i] or ("sent", "")
+    for i, attempts in alone:
+        out[i] = links[i].beat(uuid, attempts)
+    return out
+
+
+def _readable(socks: list[socket.socket]) -> set[int]:
+    """The file descriptors among SOCKS with something to read, without waiting."""
+    if not socks:
+        return set()
+    poll = select.poll()
+    for sock in socks:
+        poll.register(sock, select.POLLIN)
+    try:
+        return {fd for fd, _ in poll.poll(0)}
+    except OSError:
+        return set()
+
+
 class BeatListener:
     """The answering side of every member's kept link, in one thread: each beat
-    line gets its answer line (HEARD(uuid)). A thread per link woke and handed the
+    line gets its answer line (HEARD(uuid, True)); a tick gets one only when HEARD(uuid,
+    False) gives one (the member does not count the sender). A thread per link woke and handed the
     interpreter over for each beat; here one thread answers whichever links are
     ready (issue 23). A link that sends anything but beats, or is silent for
     IDLE_CLOSE seconds, is closed, as the thread per link did."""
 
-    def __init__(self, proto: str, heard: Callable[[str], str]):
+    def __init__(self, proto: str, heard: Callable[[str, bool], str]):
         self.proto, self.heard = proto, heard
         self.sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self.sel.register(self._wake_r, selectors.EVENT_READ)
+        self._gather = selectors.DefaultSelector()  # the wait between wake-ups: new links only
+        self._gather.register(self._wake_r, selectors.EVENT_READ)
         self._new: list[tuple[socket.socket, bytes]] = []
         self._lock = threading.Lock()
         self._bufs: dict[socket.socket, bytes] = {}
@@ -140,10 +225,9 @@ class BeatListener:
             pass
 
     def _loop(self) -> None:
+        check = time.monotonic() + 1.0  # when silent links are looked for next (once a second)
         while True:
-            quiet = min(self._last.values(), default=None)  # the link that falls silent first
-            timeout = None if quiet is None else max(0.0, quiet + IDLE_CLOSE - time.monotonic())
-            for key, _ in self.sel.select(timeout=timeout):
+            for key, _ in self.sel.select(timeout=max(0.0, check - time.monotonic())):
                 if key.fileobj is self._wake_r:
                     self._take_new()
                 else:
@@ -153,8 +237,15 @@ class BeatListener:
                     self._drop(conn)
                 return
             now = time.monotonic()
-            for conn in [c for c, t in self._last.items() if now - t >= IDLE_CLOSE]:
-                self._drop(conn)
+            if now >= check:
+                for conn in [c for c, t in self._last.items() if now - t >= IDLE_CLOSE]:
+                    self._drop(conn)
+                check = now + 1.0
+            # Let the next members' beats gather: one wake-up reads several. Each member beats
+            # at its own moment of the second, so woken per beat this thread woke 32 times a second
+            # at 33 nodes; an answer late by GATHER is well inside the sender's TIMEOUT (issue 23).
+            # A new link (a joining or restarted member waiting for its first answer) ends the wait.
+            self._gather.select(timeout=GATHER)
 
     def _take_new(self) -> None:
         try:
@@ -182,7 +273,7 @@ class BeatListener:
         self._feed(conn, data)
 
     def _feed(self, conn: socket.socket, data: bytes) -> None:
-        """Answer each whole beat line in what CONN has sent so far."""
+        """Answer each whole beat (or tick) line in what CONN has sent so far."""
         *lines, rest = (self._bufs[conn] + data).split(b"\n")
         if len(rest) > 4096:
             self._drop(conn)
@@ -190,13 +281,16 @@ class BeatListener:
         self._bufs[conn], self._last[conn] = rest, time.monotonic()
         answers = []
         for line in lines:
-            word, _, text = line.decode(errors="replace").partition(" ")
-            if word != self.proto or not text.startswith("beat "):
+            word, kind, who = (line.decode(errors="replace").split(" ", 2) + ["", ""])[:3]
+            if word != self.proto or kind not in ("beat", "tick"):
                 self._drop(conn)  # not a beat of our protocol: as the thread per link, the link ends
                 return
-            answers.append(self.heard(text[5:].strip()))
+            answers.append(self.heard(who.strip(), kind == "beat"))
+        said = "".join(answers)
+        if not said:
+            return
         try:
-            conn.sendall("".join(answers).encode())
+            conn.sendall(said.encode())
         except OSError:
             self._drop(conn)
 

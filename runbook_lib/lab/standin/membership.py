@@ -21,8 +21,13 @@ Heartbeats go every HEARTBEAT second to every member over one kept-open
 connection per member (a `Link`), as Hazelcast 3.5 keeps one connection per
 member pair and heartbeats all members each hazelcast.heartbeat.interval.seconds
 (1 s, a default Carbon does not change; SOURCES.md row H4). A heartbeat is one
-short line each way ("beat <uuid>" / "ack <uuid>"), not the join's JSON with
-the member list: 33 idle nodes must cost the machine little (issue 23).
+short line, not the join's JSON with the member list: 33 idle nodes must cost the
+machine little (issue 23). Hazelcast's heartbeat is one-way (a HeartbeatOperation
+returns no response, row H4): a Hazelcast member's tick goes unanswered unless the
+member does not count the sender ("who"), and a member is alive while its own ticks
+arrive. Tribes and the load balancer's agents beat and are answered ("ack"), as
+before: their heartbeat's shape is not sourced here, and the balancer is not ticked
+by the nodes it watches.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from .heartbeat import IDLE_CLOSE, TIMEOUT, BeatListener, Link, beat_all
+from .heartbeat import IDLE_CLOSE, TIMEOUT, BeatListener, Link, beat_all, tick_all
 
 MEMBER_DROP = 3.0      # seconds of refused connections before a member is taken as left
 SILENT_DROP = 600.0    # seconds without an answer from a member that does not refuse (Carbon's default)
@@ -120,6 +125,8 @@ class Membership:
         self._stop = threading.Event()
         self._links: dict[tuple[str, int], Link] = {}
         self._beats: BeatListener | None = None
+        # Hazelcast's one-way heartbeat (row H4); Tribes and the balancer's agents are answered
+        self.one_way = proto == "hazelcast" and local.kind == "node"
 
     # -- the view -------------------------------------------------------
     def members(self) -> list[Member]:
@@ -194,8 +201,12 @@ class Membership:
         """Heartbeat every member, then try well-known members and candidates."""
         now = time.monotonic()
         members = self.members()
-        for m, got in zip(members, beat_all([self._link(m) for m in members], self.local.uuid)):
-            if got is not None and got[1] != m.uuid:
+        links = [self._link(m) for m in members]
+        for m, got in zip(members, (tick_all if self.one_way else beat_all)(links, self.local.uuid)):
+            if got is not None and got[0] == "sent":  # a tick: alive while its own ticks arrive (_heard)
+                if now - self._seen.get(m.uuid, now) > self.silent_drop:
+                    self._leave(m.uuid)
+            elif got is not None and got[1] != m.uuid:
                 self._leave(m.uuid)  # a new instance answers at its address: the old one has gone
                 self._hello(m.address)
             elif got is not None:
@@ -267,7 +278,7 @@ class Membership:
                 word, _, rest = line.decode(errors="replace").partition(" ")
                 if word != self.proto:
                     return  # another agent's protocol: not a member of ours
-                if rest.startswith("beat "):  # a kept link: the BeatListener answers it from here on
+                if rest.startswith(("beat ", "tick ")):  # a kept link: the BeatListener answers it from here on
                     self._beats.adopt(conn, line)
                     kept = True
                     return
@@ -286,13 +297,16 @@ class Membership:
             if not kept:
                 conn.close()
 
-    def _heard(self, uuid: str) -> str:
+    def _heard(self, uuid: str, answered: bool = True) -> str:
         """A heartbeat from UUID: "ack" from a member (or a load balancer we
-        answered), "who" from a node we do not count as a member."""
+        answered), "who" from a node we do not count as a member; a member's
+        tick (ANSWERED false) only marks it alive and gets no answer."""
         with self._lock:
             known = uuid in self._members or uuid in self._seen
             if known:
                 self._seen[uuid] = time.monotonic()
+        if known and not answered:
+            return ""
         return f"{self.proto} {'ack' if known else 'who'} {self.local.uuid}\n"
 
     def _handle(self, msg: dict) -> dict | None:
