@@ -10,7 +10,7 @@ import pymysql
 import pytest
 
 from runbook_lib.remote.db import Db
-from runbook_lib.core.errors import CommandError, ConnectError
+from runbook_lib.core.errors import CommandError, ConnectError, RunbookError
 from runbook_lib.remote.host import Host
 from runbook_lib.remote.inventory import fan_out
 from runbook_lib.remote.tunnel import Tunnel
@@ -62,6 +62,16 @@ def test_atomic_write_keeps_owner_and_mode_and_backs_up_once_per_run(lab_hosts):
         h.write_file(path, original, backup=False)
         h.check("rm -f %s.bak.*", path)
         h.check("chmod 644 %s", path)
+
+
+def test_a_write_into_a_missing_folder_says_so(lab_hosts):
+    h = lab_hosts["node132"]
+    path = "/opt/wso2/worker2/wso2ei-6.1.1/conf/no-such-folder/cipher-text.properties"
+    with pytest.raises(RunbookError) as e:
+        h.write_file(path, b"x = y\n")
+    assert "the folder /opt/wso2/worker2/wso2ei-6.1.1/conf/no-such-folder does not exist" in str(e.value)
+    assert "KiB" not in str(e.value) and "free space" not in e.value.fix
+    assert not h.run("test -e %s", path).ok
 
 
 def test_write_from_bytes_read_runs_no_command_and_keeps_the_same_guarantees(lab_hosts, monkeypatch):

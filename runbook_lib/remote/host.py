@@ -258,10 +258,16 @@ class Host:
                                    " The original file is untouched (the new content goes to a temporary file "
                                    "renamed only when complete)", fix="check the host and its sshd, then run again") \
                     from e
-            why = f"the disk holding {posixpath.dirname(staging)} is full ({avail} KiB free)" if avail in ("0", "1") \
-                else f"{e} ({avail} KiB free there)"
+            folder, fix = posixpath.dirname(staging), "free space on the host (df -h), then run again"
+            if avail in ("0", "1"):
+                why = f"the disk holding {folder} is full ({avail} KiB free)"
+            elif isinstance(e, FileNotFoundError):
+                why, fix = f"the folder {folder} does not exist", f"check the path; where {folder} belongs " \
+                    "there, create it as the product's owner, then run again"
+            else:
+                why = f"{e} ({avail} KiB free there)" if avail else str(e)
             raise RunbookError(f"{self.name}: cannot write {path}: {why}; the original file is untouched and no "
-                               "partial file was left", fix="free space on the host (df -h), then run again") from e
+                               "partial file was left", fix=fix) from e
         bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(

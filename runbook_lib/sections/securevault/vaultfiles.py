@@ -94,9 +94,11 @@ def _as_found(run: Run, v: NodeView, s: Secured) -> str | None:
     return found[0] if found and found[0] != PLACEHOLDER else None
 
 
-def _folder(run: Run, v: NodeView, dry_run: bool) -> None:
-    """conf/security exists in every shipped profile; made (0700) where a home lacks it."""
-    if not dry_run:
+def _folder(run: Run, v: NodeView, dry_run: bool, before: bytes | None) -> None:
+    """conf/security exists in every shipped profile; made (0700) where a home lacks
+    it. A file read there (BEFORE) shows the folder is there: no command then (at 128
+    workers, three per node of a run that changes nothing)."""
+    if not dry_run and before is None:
         run.host(v.host_name).check("test -d %s || mkdir -m 700 -p %s", security_dir(v), security_dir(v))
 
 
@@ -137,7 +139,7 @@ def cipher_text_op(run: Run, v: NodeView, secrets: list[Secured]) -> Operation:
                 notes.append(EditNote(f"cipher text for alias {s.alias}", why, "the intended secret", None,
                                       f"cipher text for alias {s.alias} {verb} (was: {why})"))
         after = _body("alias = Base64 RSA cipher text", pairs, stored=True)
-        _folder(run, v, dry_run)
+        _folder(run, v, dry_run, before)
         if before is not None and read_properties(before) == dict(pairs) and not any(n.changed for n in notes):
             after = before
         changed = sum(n.changed for n in notes)
@@ -153,7 +155,7 @@ def whole_file_op(run: Run, v: NodeView, name: str, content_fn) -> Operation:  #
 
     def fn(dry_run: bool) -> Change:
         before, after = h.read_file(path), content_fn()
-        _folder(run, v, dry_run)
+        _folder(run, v, dry_run, before)
         summary = f"{name} as intended" if before == after else f"write {name}"
         return write_whole(h, path, before, after, summary, mode=0o600, dry_run=dry_run)
 
