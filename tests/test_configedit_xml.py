@@ -378,3 +378,26 @@ def test_spans_shifted_after_a_patch_equal_the_spans_parsed_again(upstream):
     index = build_index(data)
     assert shift_index(index, 6, 7, b"c", b"d") is None  # inside a comment
     assert shift_index(index, 16, 17, b"t", b"<x/>") is None  # a tag
+
+
+def test_nodes_sharing_all_but_the_last_edit_pay_for_that_one_only(upstream, monkeypatch):
+    """Ten nodes' axis2.xml take the same edits but their own localMemberHost, last (as
+    sections/nodes/clustering.py orders them): the shared edits are done once, and every
+    node's result is what the chain gives without the memo, byte for byte."""
+    from runbook_lib.configedit import xml as xmlmod
+    data = read(upstream, "ei-6.1.1/conf/axis2/axis2.xml")
+    shared = [e for e in AXIS2_CLUSTERING if "localMemberHost" not in repr(e)]
+    chains = [shared + [SetParameter("/axisconfig/clustering", "localMemberHost", f"10.0.1.{n}")] for n in range(10)]
+    done: list[str] = []
+    real = xmlmod._step
+    monkeypatch.setattr(xmlmod, "_step", lambda d, e, *a: (done.append(repr(e)), real(d, e, *a))[1])
+    monkeypatch.setattr(xmlmod, "_STEPS", xmlmod.Memo(1024))
+    monkeypatch.setattr(xmlmod, "_RESULTS", xmlmod.Memo(256))
+    results = [xmlmod._apply(data, chain, "axis2.xml", None) for chain in chains]
+    assert len(done) == len(shared) + 10
+    monkeypatch.setattr(xmlmod, "_STEPS", xmlmod.Memo(0))  # nothing kept: every edit done for every node
+    for chain, r in zip(chains, results):
+        alone = xmlmod._apply(data, chain, "axis2.xml", None)
+        assert (alone.data, alone.diff, alone.notes) == (r.data, r.diff, r.notes)
+    assert len(done) == len(shared) + 10 + 10 * len(chain)
+    assert [f"10.0.1.{n}" in r.diff for n, r in enumerate(results)] == [True] * 10

@@ -274,20 +274,36 @@ _RESULTS: Memo[EditResult] = Memo(256)  # a step on tens of nodes, a few files e
 
 
 def _apply(data: bytes, edits: Sequence[Edit], name: str, namespaces: Mapping[str, str] | None) -> EditResult:
-    doc = cached_doc(data, name, namespaces)
-    notes: list[EditNote] = []
+    cached_doc(data, name, namespaces)  # a file that is not XML is refused even with nothing to change
+    ns = tuple(sorted((namespaces or {}).items()))
+    cur, notes = data, []
     for edit in edits:
-        new, made = edit.step(doc)
-        if new != doc.data:
-            try:
-                after = cached_doc(new, name, namespaces)
-            except ConfigEditError as e:
-                raise ConfigEditError(f"{name}: {edit!r} produced broken XML: {e}") from e
-            if edit.step(after)[0] != new:
-                raise ConfigEditError(f"{name}: {edit!r} does not converge (a second run changes more)")
-            doc = after
-        notes += made
-    return make_result(data, doc.data, name, notes)
+        key = (cur, name, ns, repr(edit))
+        done = _STEPS.get(key)
+        if done is None:
+            done = _STEPS.put(key, _step(cur, edit, name, namespaces))
+        cur = done[0]
+        notes += done[1]
+    return make_result(data, cur, name, notes)
+
+
+def _step(data: bytes, edit: Edit, name: str, namespaces: Mapping[str, str] | None) -> tuple[bytes, tuple]:
+    """One edit on DATA, proved to converge: (new bytes, what it did)."""
+    new, made = edit.step(cached_doc(data, name, namespaces))
+    if new != data:
+        try:
+            after = cached_doc(new, name, namespaces)
+        except ConfigEditError as e:
+            raise ConfigEditError(f"{name}: {edit!r} produced broken XML: {e}") from e
+        if edit.step(after)[0] != new:
+            raise ConfigEditError(f"{name}: {edit!r} does not converge (a second run changes more)")
+    return new, tuple(made)
+
+
+# Each edit's result by the bytes it was applied to: on many nodes the same file takes the
+# same edits up to the first that names the node (its localMemberHost, which the edits put
+# last), so each node pays for that one edit, not the whole chain (issue 23: 128 workers).
+_STEPS: Memo[tuple[bytes, tuple]] = Memo(1024)
 
 
 def get_values(data: bytes, xpath: str, namespaces: Mapping[str, str] | None = None,

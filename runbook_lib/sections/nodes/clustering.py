@@ -56,7 +56,10 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
         domain, members = p.cluster.domain, well_known_members(p, v.name)
     settings = [("membershipScheme", p.cluster.membership_scheme), ("domain", domain),
                 ("localMemberHost", v.local_member_host), ("localMemberPort", str(v.node.local_member_port))]
-    edits: list[Edit] = [SetAttr(C, "enable", "true")] + [SetParameter(C, k, val) for k, val in settings]
+    # the node's own address is edited last: up to it every node's file takes the same edits,
+    # done once for all (configedit.xml._STEPS); where the element is there, the order changes nothing
+    edits: list[Edit] = [SetAttr(C, "enable", "true")] + [SetParameter(C, k, val) for k, val in settings
+                                                          if k != "localMemberHost"]
     wants: list[Want] = [("clustering enabled", C + "/@enable", ["true"])]
     wants += [(k, _param(k), [val]) for k, val in settings]
     role = v.node.role
@@ -86,6 +89,7 @@ def axis2_wanted(run: Run, v: NodeView, data: bytes) -> Wanted:
             edits += [Uncomment(rx, "parameter", {"name": "WSDLEPRPrefix"}),
                       SetText(rx + "/parameter[@name='WSDLEPRPrefix']", prefix)]
             wants.append((f"{scheme} WSDLEPRPrefix", rx + "/parameter[@name='WSDLEPRPrefix']", [prefix]))
+    edits.append(SetParameter(C, "localMemberHost", v.local_member_host))
     return edits, wants
 
 
