@@ -192,6 +192,35 @@ def _broker_file(lab_params, v, rel: str) -> Path:
     return lab_paths(lab_params).host(v.host_name) / v.path(rel).lstrip("/")
 
 
+def test_a_home_without_conf_security_gets_the_folder_0700(applied, lab_params, upstream, tmp_path):
+    """conf/security is made (0700) where a home lacks it, before its files are written;
+    where the files are there no command makes it (vaultfiles._folder). The node's
+    user-mgt.xml is put back as shipped (the admin password in plain text): with its
+    cipher texts gone, a secured one could not be encrypted again (no params value). Before
+    the tests that change the lab's database password and key password: it runs 04 with the
+    lab's params as they are."""
+    v = next(x for x in node_views(lab_params).values() if x.name == "worker2")
+    base = lab_paths(lab_params).host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
+    folder, user_mgt = base / v.spec.conf_dir / "security", base / v.spec.conf("user_mgt")
+    kept, kept_um = folder.with_name("security.kept-by-test"), user_mgt.read_bytes()
+    folder.rename(kept)
+    user_mgt.write_bytes((upstream / "ei-6.1.1" / "conf" / "user-mgt.xml").read_bytes())
+    try:
+        res = _cli("run", str(PARAMS_LAB), "--apply", "--sections", "registry_mount", "--hosts", v.name,
+                   "--out", str(tmp_path / "run"))
+        assert res.returncode == 0, res.stdout[-3000:]
+        assert oct(folder.stat().st_mode & 0o777) == "0o700"
+        for name in ("cipher-text.properties", "cipher-tool.properties", "secret-conf.properties"):
+            assert oct((folder / name).stat().st_mode & 0o777) == "0o600", name
+        assert "UserManager.AdminUser.Password" in (folder / "cipher-text.properties").read_text()
+    finally:
+        if folder.exists():
+            import shutil
+            shutil.rmtree(folder)
+        kept.rename(folder)
+        user_mgt.write_bytes(kept_um)
+
+
 def test_a_changed_database_password_end_to_end(applied, lab_params):
     """Issue 19 item 6 (not yet rolling): a new value of the application user's password is
     set in MariaDB (03), encrypted again on every node (04, 07: the plan names the aliases,
@@ -322,29 +351,3 @@ def test_a_key_password_of_its_own(applied, lab_params, tmp_path):
     again = _cli("run", str(own), "--apply", "--out", str(out / "keypass-again"), env=env)
     assert again.returncode == 0 and "0 changes" in again.stdout, again.stdout[-3000:]
 
-
-def test_a_home_without_conf_security_gets_the_folder_0700(applied, lab_params, upstream, tmp_path):
-    """conf/security is made (0700) where a home lacks it, before its files are written;
-    where the files are there no command makes it (vaultfiles._folder). The node's
-    user-mgt.xml is put back as shipped (the admin password in plain text): with its
-    cipher texts gone, a secured one could not be encrypted again (no params value)."""
-    v = next(x for x in node_views(lab_params).values() if x.name == "worker2")
-    base = lab_paths(lab_params).host(v.host_name) / "opt" / v.node.home.removeprefix("/opt/")
-    folder, user_mgt = base / v.spec.conf_dir / "security", base / v.spec.conf("user_mgt")
-    kept, kept_um = folder.with_name("security.kept-by-test"), user_mgt.read_bytes()
-    folder.rename(kept)
-    user_mgt.write_bytes((upstream / "ei-6.1.1" / "conf" / "user-mgt.xml").read_bytes())
-    try:
-        res = _cli("run", str(PARAMS_LAB), "--apply", "--sections", "registry_mount", "--hosts", v.name,
-                   "--out", str(tmp_path / "run"))
-        assert res.returncode == 0, res.stdout[-3000:]
-        assert oct(folder.stat().st_mode & 0o777) == "0o700"
-        for name in ("cipher-text.properties", "cipher-tool.properties", "secret-conf.properties"):
-            assert oct((folder / name).stat().st_mode & 0o777) == "0o600", name
-        assert "UserManager.AdminUser.Password" in (folder / "cipher-text.properties").read_text()
-    finally:
-        if folder.exists():
-            import shutil
-            shutil.rmtree(folder)
-        kept.rename(folder)
-        user_mgt.write_bytes(kept_um)

@@ -246,28 +246,7 @@ class Host:
             with self.sftp.open(staging, "wb") as f:
                 f.write(data)
         except (OSError, EOFError, paramiko.SSHException) as e:  # ENOSPC, a dropped connection: the original is untouched
-            dropped = not isinstance(e, OSError) or "closed" in str(e).lower()
-            avail = ""
-            try:
-                self.run("rm -f %s", staging)  # the partial staging file (reconnects if the connection dropped)
-                avail = self.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
-            except RunbookError:
-                dropped = True
-            if dropped:
-                raise ConnectError(self.name, f"the connection broke while writing {path} ({e or type(e).__name__})."
-                                   " The original file is untouched (the new content goes to a temporary file "
-                                   "renamed only when complete)", fix="check the host and its sshd, then run again") \
-                    from e
-            folder, fix = posixpath.dirname(staging), "free space on the host (df -h), then run again"
-            if avail in ("0", "1"):
-                why = f"the disk holding {folder} is full ({avail} KiB free)"
-            elif isinstance(e, FileNotFoundError):
-                why, fix = f"the folder {folder} does not exist", f"check the path; where {folder} belongs " \
-                    "there, create it as the product's owner, then run again"
-            else:
-                why = f"{e} ({avail} KiB free there)" if avail else str(e)
-            raise RunbookError(f"{self.name}: cannot write {path}: {why}; the original file is untouched and no "
-                               "partial file was left", fix=fix) from e
+            raise sftpwrite.staging_failed(self, e, path, staging) from e
         bak = self.backup_path(path)
         take_backup = backup and path not in self.backups
         script = WRITE_SCRIPT.format(

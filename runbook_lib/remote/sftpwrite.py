@@ -19,11 +19,13 @@ mount in containers and in the lab).
 
 from __future__ import annotations
 
+import posixpath
 import stat as st
 from typing import Any, NamedTuple
 
 import paramiko
 
+from ..core.errors import ConnectError, RunbookError
 from ..run.changelog import record_file, sha256
 
 
@@ -115,3 +117,27 @@ def write_for(host: Any, path: str, data: bytes, before: bytes | None, tmp: str,
     record_file(host.name, path, existed=done.existed, backup=host.backups.get(path) if backup else None,
                 sha256_after=sha256(data), sudo=False, run_id=host.run_id)
     return bak if take_backup and done.backup else ""
+
+
+def staging_failed(host: Any, e: BaseException, path: str, staging: str) -> RunbookError:
+    """Why writing STAGING (the new content of PATH) failed, for Host.write_file to raise:
+    the connection broke, the disk is full, the folder is not there, or the error as it
+    came. The partial staging file is removed first; the original was never touched."""
+    dropped = not isinstance(e, OSError) or "closed" in str(e).lower()
+    avail = ""
+    try:
+        host.run("rm -f %s", staging)  # reconnects if the connection dropped
+        avail = host.run("df -Pk %s | awk 'NR==2 {print $4}'", posixpath.dirname(staging)).stdout.strip()
+    except RunbookError:
+        dropped = True
+    if dropped:
+        return ConnectError(host.name, f"the connection broke while writing {path} ({e or type(e).__name__}). The "
+                            "original file is untouched (the new content goes to a temporary file renamed only when "
+                            "complete)", fix="check the host and its sshd, then run again")
+    folder, fix = posixpath.dirname(staging), "free space on the host (df -h), then run again"
+    why = f"the disk holding {folder} is full ({avail} KiB free)" if avail in ("0", "1") \
+        else f"{e} ({avail} KiB free there)" if avail else str(e)
+    if isinstance(e, FileNotFoundError):
+        why, fix = f"the folder {folder} does not exist", f"check the path; create {folder} as the product's owner"
+    return RunbookError(f"{host.name}: cannot write {path}: {why}; the original file is untouched and no partial "
+                        "file was left", fix=fix)

@@ -20,14 +20,9 @@ SOURCES.md row H3).
 Heartbeats go every HEARTBEAT second to every member over one kept-open
 connection per member (a `Link`), as Hazelcast 3.5 keeps one connection per
 member pair and heartbeats all members each hazelcast.heartbeat.interval.seconds
-(1 s, a default Carbon does not change; SOURCES.md row H4). A heartbeat is one
-short line, not the join's JSON with the member list: 33 idle nodes must cost the
-machine little (issue 23). Hazelcast's heartbeat is one-way (a HeartbeatOperation
-returns no response, row H4): a Hazelcast member's tick goes unanswered unless the
-member does not count the sender ("who"), and a member is alive while its own ticks
-arrive. Tribes and the load balancer's agents beat and are answered ("ack"), as
-before: their heartbeat's shape is not sourced here, and the balancer is not ticked
-by the nodes it watches.
+(1 s, a default Carbon does not change; SOURCES.md row H4), one short line one way as
+Hazelcast's is: a member is alive while its own ticks arrive (heartbeat.py). Tribes and
+the load balancer's agents (unsourced; nobody ticks the balancer) beat and are answered.
 """
 
 from __future__ import annotations
@@ -125,8 +120,7 @@ class Membership:
         self._stop = threading.Event()
         self._links: dict[tuple[str, int], Link] = {}
         self._beats: BeatListener | None = None
-        # Hazelcast's one-way heartbeat (row H4); Tribes and the balancer's agents are answered
-        self.one_way = proto == "hazelcast" and local.kind == "node"
+        self.one_way = proto == "hazelcast" and local.kind == "node"  # row H4; Tribes, the ELB's: answered
 
     # -- the view -------------------------------------------------------
     def members(self) -> list[Member]:
@@ -299,15 +293,12 @@ class Membership:
 
     def _heard(self, uuid: str, answered: bool = True) -> str:
         """A heartbeat from UUID: "ack" from a member (or a load balancer we
-        answered), "who" from a node we do not count as a member; a member's
-        tick (ANSWERED false) only marks it alive and gets no answer."""
+        answered), "who" from a node we do not count; a member's tick (not ANSWERED) only marks it alive."""
         with self._lock:
             known = uuid in self._members or uuid in self._seen
             if known:
                 self._seen[uuid] = time.monotonic()
-        if known and not answered:
-            return ""
-        return f"{self.proto} {'ack' if known else 'who'} {self.local.uuid}\n"
+        return "" if known and not answered else f"{self.proto} {'ack' if known else 'who'} {self.local.uuid}\n"
 
     def _handle(self, msg: dict) -> dict | None:
         op = msg.get("op")
