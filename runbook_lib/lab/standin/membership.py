@@ -38,7 +38,7 @@ from typing import Callable
 from .heartbeat import IDLE_CLOSE, TIMEOUT, BeatListener, Link, beat_all, tick_all
 
 MEMBER_DROP = 3.0      # seconds of refused connections before a member is taken as left
-SILENT_DROP = 600.0    # seconds without an answer from a member that does not refuse (Carbon's default)
+SILENT_DROP = 600.0    # seconds a member that does not refuse may stay silent (Carbon's default, row H3)
 HEARTBEAT = 1.0        # hazelcast.heartbeat.interval.seconds: Hazelcast 3.5's default, not set by Carbon (row H4)
 PERIOD = HEARTBEAT     # seconds between heartbeat rounds
 
