@@ -28,16 +28,17 @@ def standin_pids() -> list[int]:
     return pids
 
 
-def _cpu(pid: int, children: bool = False) -> float:
-    """The process's CPU seconds; with CHILDREN, also those of the children it has
+def _cpu(pid: int) -> tuple[float, float]:
+    """The process's CPU seconds: its own, and with those of the children it has
     waited for (the svn clients the deployment synchroniser runs)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        own = int(fields[11]) + int(fields[12])
-        return (own + (int(fields[13]) + int(fields[14]) if children else 0)) / os.sysconf("SC_CLK_TCK")
+        own, children = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+        tck = os.sysconf("SC_CLK_TCK")
+        return own / tck, (own + children) / tck
     except OSError:
-        return 0.0
+        return 0.0, 0.0
 
 
 def _kib(pid: int, file: str, key: str) -> int:
@@ -53,12 +54,13 @@ def _kib(pid: int, file: str, key: str) -> int:
 
 def idle_cost(seconds: float = 10.0) -> dict[str, float]:
     pids = standin_pids()
-    before = {p: (_cpu(p), _cpu(p, children=True)) for p in pids}
+    before = {p: _cpu(p) for p in pids}
     t0 = time.monotonic()
     time.sleep(seconds)
     took = time.monotonic() - t0
-    cpu = sum(_cpu(p) - before[p][0] for p in pids) / took
-    with_children = sum(_cpu(p, children=True) - before[p][1] for p in pids) / took
+    after = {p: _cpu(p) for p in pids}
+    cpu = sum(after[p][0] - before[p][0] for p in pids) / took
+    with_children = sum(after[p][1] - before[p][1] for p in pids) / took
     return {"processes": len(pids), "cpu": cpu, "cpu_with_children": with_children, "seconds": took,
             "load": os.getloadavg()[0],
             "rss_mib": sum(_kib(p, "status", "VmRSS:") for p in pids) / 1024,

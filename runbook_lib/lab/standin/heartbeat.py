@@ -116,18 +116,28 @@ def beat_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
                 link.sock.sendall(link.line(uuid))
                 sent.append(i)
             except OSError as e:
-                link.close()
-                if not isinstance(e, TimeoutError):
-                    alone.append((i, (1,)))
+                _failed(link, e, i, alone)
     for i in sent:
         link = links[i]
         with link.lock:
             try:
                 out[i] = link.answer() if link.file is not None else None
             except OSError as e:
-                link.close()
-                if not isinstance(e, TimeoutError):
-                    alone.append((i, (1,)))
+                _failed(link, e, i, alone)
+    return _beat_alone(links, alone, uuid, out)
+
+
+def _failed(link: Link, e: OSError, i: int, alone: list[tuple[int, tuple[int, ...]]]) -> None:
+    """LINK's kept connection failed: closed, and beaten once more on a new one
+    (ALONE) unless the member merely did not answer in time."""
+    link.close()
+    if not isinstance(e, TimeoutError):
+        alone.append((i, (1,)))
+
+
+def _beat_alone(links: list[Link], alone: list[tuple[int, tuple[int, ...]]], uuid: str,
+                out: list[tuple[str, str] | None]) -> list[tuple[str, str] | None]:
+    """The links of ALONE beat on their own (Link.beat: connecting where needed); OUT with their answers."""
     for i, attempts in alone:
         out[i] = links[i].beat(uuid, attempts)
     return out
@@ -158,16 +168,11 @@ def tick_all(links: list[Link], uuid: str) -> list[tuple[str, str] | None]:
                     continue
             try:
                 link.sock.sendall(link.line(uuid, "tick"))
+                out[i] = out[i] or ("sent", "")
             except OSError as e:
-                link.close()
                 out[i] = None
-                if not isinstance(e, TimeoutError):
-                    alone.append((i, (1,)))
-                continue
-            out[i] = out[i] or ("sent", "")
-    for i, attempts in alone:
-        out[i] = links[i].beat(uuid, attempts)
-    return out
+                _failed(link, e, i, alone)
+    return _beat_alone(links, alone, uuid, out)
 
 
 def _readable(socks: list[socket.socket]) -> set[int]:
