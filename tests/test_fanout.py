@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -101,3 +102,35 @@ def test_progress_goes_to_the_progress_file_headless_never_to_stdout(tmp_path, m
     assert lines and lines[-1].startswith("02 step: all 6 hosts done in ")
     assert any("hosts done (" in x for x in lines[:-1])
     assert capsys.readouterr().out == ""
+
+
+def test_around_opens_once_per_host_around_its_items_and_its_failure_is_theirs():
+    """by_host's AROUND (Plan: a host's files fetched before its operations): entered once
+    per host, before the host's first item and left after its last; a context that fails
+    to open gives its error to that host's items and no other's."""
+    log: list[tuple[str, object]] = []
+    lock = threading.Lock()
+
+    @contextmanager
+    def around(host):
+        if host == "bad":
+            raise RunbookError("bad: cannot prefetch")
+        with lock:
+            log.append((host, "open"))
+        yield
+        with lock:
+            log.append((host, "close"))
+
+    def fn(item):
+        with lock:
+            log.append(item)
+        return item[1]
+
+    items = [("a", 1), ("b", 2), ("a", 3), ("bad", 4), ("b", 5)]
+    results = fanout.by_host(items, lambda x: x[0], fn, around=around)
+    assert [r.value for r in results if r.ok] == [1, 2, 3, 5]
+    assert "cannot prefetch" in str(results[3].error)
+    for host in ("a", "b"):
+        mine = [e for e in log if e[0] == host]
+        assert mine[0] == (host, "open") and mine[-1] == (host, "close") and len(mine) == 4
+    assert not [e for e in log if e[0] == "bad"]

@@ -108,6 +108,52 @@ def test_write_from_bytes_read_runs_no_command_and_keeps_the_same_guarantees(lab
         h.check("rm -f %s %s.bak.*", path, path)
 
 
+def test_prefetched_reads_files_in_one_command_and_never_serves_stale_bytes(lab, lab_hosts, monkeypatch):
+    """Issue 23: Host.prefetched reads several files with one command (tar), read_file
+    serves them with no SFTP read; what tar cannot vouch for (absent, a folder) is read
+    the usual way; a command or a write on the host, or the block's end, drops them;
+    without a usable tar every read goes the usual way, with the same bytes."""
+    from runbook_lib.remote import batchread
+    h = lab_hosts["node132"]
+    folder = h.check("mktemp -d /tmp/rb-prefetch.XXXXXX").stdout.strip()
+    paths = [f"{folder}/{name}" for name in ("a.xml", "b.properties", "c with space.xml", "d.bin")]
+    try:
+        h.check("cd %s && printf '<a/>\\n' > a.xml && printf 'k=v\\n' > b.properties && printf 'c\\n' > %s"
+                " && head -c 4096 /dev/urandom > d.bin && mkdir e", folder, "c with space.xml")
+        want = {p: h.read_file(p) for p in paths}
+        assert want[paths[0]] == b"<a/>\n" and len(want[paths[3]]) == 4096
+        commands, sftp_reads = [], []
+        real_exec, real_open = h._exec, h.sftp.open
+        monkeypatch.setattr(h, "_exec", lambda full, *a: commands.append(full) or real_exec(full, *a))
+        monkeypatch.setattr(h.sftp, "open", lambda path, *a, **kw: sftp_reads.append(path) or real_open(path, *a, **kw))
+        absent = f"{folder}/absent.xml"
+        with h.prefetched(paths + [absent, f"{folder}/e"]):
+            assert {p: h.read_file(p) for p in paths} == want
+            assert len(commands) == 1 and "tar" in commands[0] and sftp_reads == []
+            assert h.read_file(absent) is None and sftp_reads == [absent]  # read the usual way
+            assert f"{folder}/e" not in h._fetched  # a folder is never served as a file
+            h.check("printf 'k=w\\n' > %s", paths[1])  # a command may change any file
+            assert h.read_file(paths[1]) == b"k=w\n"
+        with h.prefetched(paths):
+            h.write_file(paths[0], b"<b/>\n", backup=False, before=want[paths[0]])
+            assert h.read_file(paths[0]) == b"<b/>\n"  # a write drops the file's prefetched bytes
+        with h.prefetched(paths):
+            pass
+        other = _host(lab, "node132")
+        other.check("printf 'c2\\n' > %s", paths[2])
+        assert h.read_file(paths[2]) == b"c2\n"  # the block is over: nothing is served any more
+        other.close()
+        commands.clear()
+        with h.prefetched(paths[:2]):  # fewer files than batchread.WORTH: no command
+            assert commands == [] and h.read_file(paths[3]) == want[paths[3]]
+        monkeypatch.setattr(batchread, "COMMAND", "no-such-tar {paths}")
+        sftp_reads.clear()
+        with h.prefetched(paths):
+            assert h.read_file(paths[3]) == want[paths[3]] and sftp_reads == [paths[3]]
+    finally:
+        h.check("rm -rf %s", folder)
+
+
 def test_root_file_written_with_sudo_keeps_root_ownership(lab_hosts):
     h = lab_hosts["lb"]
     path = "/etc/nginx/conf.d/runbook-test.conf"

@@ -6,6 +6,7 @@ there, never from a message's text."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import runbook_lib as rb
 from runbook_lib.core.recorder import Recorder
@@ -22,11 +23,16 @@ class FakeHost:
     """Files in memory; counts reads and keeps what is written."""
 
     def __init__(self, name: str, files: dict[str, bytes]) -> None:
-        self.name, self.files, self.reads, self.writes = name, files, 0, []
+        self.name, self.files, self.reads, self.writes, self.prefetches = name, files, 0, [], []
 
     def read_file(self, path: str, sudo: bool = False) -> bytes | None:
         self.reads += 1
         return self.files.get(path)
+
+    @contextmanager
+    def prefetched(self, paths):
+        self.prefetches.append(list(paths))
+        yield
 
     def write_file(self, path: str, data: bytes, *, sudo: bool = False, mode: int | None = None,
                    before: object = None) -> str | None:
@@ -60,6 +66,25 @@ def test_the_plan_read_serves_the_apply_and_the_checks_read_once_after_the_write
     assert all(c.ok for c in cl.FILES["axis2"].checks(run, v)) and fake.reads == 2
     again = plan.apply()  # no preview before it: it reads the file itself, and finds nothing to do
     assert fake.reads == 3 and not again.changed and len(fake.writes) == 1
+
+
+def test_a_preview_reads_each_hosts_files_in_one_go_and_the_apply_after_it_reads_none():
+    """Operation.reads: the files of all a host's operations are fetched together before
+    they run (Host.prefetched: one command on a real host), in a preview or in an apply
+    with no preview before it; an apply after a preview has the bytes already (Carried)."""
+    run = rb.open_run(PARAMS_LAB, apply=True)
+    v = run.views["manager"]
+    files = {v.file(k): (SKELETON / rel).read_bytes() for k, rel in
+             (("axis2", "conf/axis2/axis2.xml"), ("carbon", "conf/carbon.xml"))}
+    run.hosts[v.host_name] = fake = FakeHost(v.host_name, files)
+    plan = rb.Plan("t", [cl.FILES[k].operation(run, v) for k in ("axis2", "carbon")])
+    plan.preview()
+    assert fake.prefetches == [[v.file("axis2"), v.file("carbon")]] and fake.reads == 2
+    plan.apply()
+    assert len(fake.prefetches) == 1 and fake.reads == 2
+    fresh = rb.Plan("t", [cl.FILES[k].operation(run, v) for k in ("axis2", "carbon")])
+    fresh.apply()  # no preview: the apply reads, and fetches together as well
+    assert len(fake.prefetches) == 2 and fake.reads == 4
 
 
 def test_hosts_step_carries_the_planned_bytes_too():

@@ -127,7 +127,10 @@ def test_modes_and_owner(applied, lab_params):
         files = [base / v.spec.conf(k) for k in ("carbon", "user_mgt", "datasources", "catalina")]
         files += [base / v.spec.conf_dir / "security" / "cipher-text.properties",
                   base / v.spec.security_dir / "wso2carbon.jks", base / v.spec.security_dir / "client-truststore.jks"]
-        files += list((base / v.spec.conf_dir / "datasources").glob("master-datasources.xml.bak.*"))
+        # and every backup the run took of them (cp -p: the old mode), those its secrets step took too
+        backups = [b for f in files for b in f.parent.glob(f.name + ".bak.*")]
+        assert any(b.name.startswith("user-mgt.xml.bak.") for b in backups), v.name
+        files += backups
         for f in files:
             st = f.stat()
             assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o600", owner), f

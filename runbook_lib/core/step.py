@@ -10,8 +10,9 @@ cells.py, the run record is recorder.py.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, ContextManager, Generic, TypeVar
 
 from ..params.secrets import mask_text
 from ..remote import fanout
@@ -35,6 +36,10 @@ class Operation:
     host: str | None = None
     on: str | None = None  # the host its change is made on, when HOST is not one (a database object: its host)
     path: str = ""  # the file, folder or service on that host, when the change does not name one itself
+    # The files FN reads on its host (not as root), and that host (a remote Host): a preview reads
+    # the files of all a host's operations in one command (Host.prefetched), not one by one.
+    reads: tuple[str, ...] = ()
+    reader: Any = None
 
     def run(self, dry_run: bool) -> Change:
         try:
@@ -138,10 +143,22 @@ class Plan:
             self.before()
         try:
             return fanout.by_host(self.operations, lambda op: op.host, lambda op: op.run(dry_run),
-                                  label=self.title, stop_on_error=not dry_run)
+                                  label=self.title, stop_on_error=not dry_run,
+                                  around=self._prefetch() if dry_run or self.last_preview is None else None)
         finally:
             if self.after is not None:
                 self.after()
+
+    def _prefetch(self) -> Callable[[str | None], ContextManager[object]] | None:
+        """Each host's declared reads, fetched in one command before its operations run
+        (an apply after a preview has them already: Carried)."""
+        reads: dict[str | None, tuple[Any, list[str]]] = {}
+        for op in self.operations:
+            if op.reads and op.reader is not None:
+                reads.setdefault(op.host, (op.reader, []))[1].extend(op.reads)
+        if not reads:
+            return None
+        return lambda host: reads[host][0].prefetched(reads[host][1]) if host in reads else nullcontext()
 
     def _failures(self, results: list[fanout.Result[Change]]) -> tuple[list, str]:
         """The failed operations (error first in plan order) and, when several

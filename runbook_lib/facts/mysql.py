@@ -154,14 +154,16 @@ def _opt_value(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def client_query(host: Host, address: str, port: int, user: str, password: str, sql: str,
-                 database: str | None = None) -> tuple[bool, str]:
-    """Run SQL with the ``mariadb`` (or ``mysql``) client ON ``host``, as user/password:
-    proof that the account works from that host's address, not only from ours.
+def client_session(host: Host, address: str, port: int, user: str, password: str, sql: str,
+                   database: str | None = None) -> tuple[bool, str, str]:
+    """Run SQL (one or more statements) with the ``mariadb`` (or ``mysql``) client ON
+    ``host``, as user/password: proof that the account works from that host's address,
+    not only from ours. The client stops at the first failing statement.
 
     The password travels in an option file read from stdin (``--defaults-extra-file=
     /dev/stdin``), so it is never on a command line (ps) nor on disk.
-    Returns (ok, output): the rows tab-separated, or the client's first error line.
+    Returns (ok, rows, error): the rows printed before any failure (tab-separated),
+    and the client's first error line ("" when every statement ran).
     """
     opts = f"[client]\nuser={_opt_value(user)}\npassword={_opt_value(password)}\n"
     client = "$(command -v mariadb || command -v mysql)"
@@ -172,10 +174,18 @@ def client_query(host: Host, address: str, port: int, user: str, password: str, 
         args.append(database)
     res = host.run(cmd + " -e %s", *args, sql, stdin=opts.encode())
     if res.ok:
-        return True, res.stdout.strip()
+        return True, res.stdout.strip(), ""
     lines = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()]
     error = next((ln for ln in lines if ln.startswith("ERROR")), lines[0] if lines else f"exit {res.rc}")
-    return False, error.replace(password, "***") if password else error
+    return False, res.stdout.strip() if res.stderr else "", error.replace(password, "***") if password else error
+
+
+def client_query(host: Host, address: str, port: int, user: str, password: str, sql: str,
+                 database: str | None = None) -> tuple[bool, str]:
+    """``client_session`` of one query: (ok, output), the output being the rows or
+    the client's first error line."""
+    ok, rows, error = client_session(host, address, port, user, password, sql, database)
+    return ok, rows if ok else error
 
 
 def client_queries(host: Host, logins: list[tuple[str, int, str, str, str, str | None]]) -> list[tuple[bool, str]]:

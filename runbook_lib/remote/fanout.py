@@ -22,8 +22,9 @@ import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, ContextManager, Generic, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,12 +65,15 @@ class Result(Generic[R]):
 
 
 def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable[[T], R],
-            label: str = "", stop_on_error: bool = False) -> list[Result[R]]:
+            label: str = "", stop_on_error: bool = False,
+            around: Callable[[str | None], ContextManager[object]] | None = None) -> list[Result[R]]:
     """FN for each item, concurrently across hosts, serially within a host.
     Items whose host is None run together in one group (work that is not a
     host's, e.g. SQL on one database connection). Results in item order.
     STOP_ON_ERROR: after a host's item fails, its later items are not run
-    (their result is NotAttempted); the other hosts carry on."""
+    (their result is NotAttempted); the other hosts carry on. AROUND: a
+    context each host's items run in (e.g. Host.prefetched); its own failure
+    is every item's of that host."""
     groups: dict[str | None, list[int]] = {}
     for i, item in enumerate(items):
         groups.setdefault(host_of(item), []).append(i)
@@ -77,6 +81,16 @@ def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable
     tracker = Progress(label, [g for g in groups if g is not None]) if label and len(groups) > 1 else None
 
     def run_group(host: str | None, idx: list[int]) -> None:
+        try:
+            with around(host) if around is not None else nullcontext():
+                run_items(idx)
+        except BaseException as e:  # the context failed to open or to close: items without a result share it
+            for i in idx:
+                results[i] = results[i] or Result(error=e)
+        if tracker and host is not None:
+            tracker.done(host)
+
+    def run_items(idx: list[int]) -> None:
         failed = False
         for i in idx:
             if failed:
@@ -87,8 +101,6 @@ def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable
             except BaseException as e:  # kept with the item, raised by the caller in order
                 results[i] = Result(error=e)
                 failed = stop_on_error
-        if tracker and host is not None:
-            tracker.done(host)
 
     if len(groups) <= 1 or _parallel == 1:
         for host, idx in groups.items():

@@ -1,6 +1,6 @@
 """One SSH target, shaped like Fabric's Connection and testinfra's Host.
 
-Host keys are checked strictly against the params' known_hosts: an unknown or
+Host keys are checked strictly against the params' known_hosts (connect.py): an unknown or
 changed key is refused with the fingerprints in the message, never added.
 The connection opens on first use and is reused for the whole run.
 """
@@ -13,16 +13,17 @@ import secrets
 import shlex
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Iterable, Iterator
 
 import paramiko
 
-from ..core.errors import CommandError, ConnectError, HostKeyError, RunbookError
+from ..core.errors import CommandError, ConnectError, RunbookError
 from ..facts.files import RemoteFile
 from ..run.changelog import record_file, sha256
-from . import sftpwrite, sshpool
-from .hostkeys import RefuseUnknownKeys, fingerprint, key_name, known_keys
+from . import batchread, connect, sftpwrite, sshpool
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Host:
         self._kept: sshpool.Kept | None = None  # the run's kept connection (sshpool), when it is on
         self._lock = threading.Lock()
         self.backups: dict[str, str] = {}  # path -> backup path, taken in this run
+        self._fetched: dict[str, bytes] = {}  # prefetched(): served by read_file until the next command or write
 
     def __repr__(self) -> str:
         return f"Host({self.name} {self.user}@{self.address}:{self.port})"
@@ -80,55 +82,7 @@ class Host:
         return self._kept.client
 
     def _connect(self) -> paramiko.SSHClient:
-        c = paramiko.SSHClient()
-        try:  # only this host's keys: what connect() looks up for it, and all it looks up
-            for keytype, key in known_keys(self.known_hosts, self.address, self.port).items():
-                c.get_host_keys().add(key_name(self.address, self.port), keytype, key)
-        except FileNotFoundError as e:
-            raise ConnectError(self.name, f"known_hosts file {self.known_hosts} is missing",
-                               fix="set ssh.known_hosts in the params to an existing file") from e
-        c.set_missing_host_key_policy(RefuseUnknownKeys(self.known_hosts))
-        sock = None
-        if self.jump is not None:
-            try:
-                sock = self.jump.client.get_transport().open_channel(
-                    "direct-tcpip", (self.address, self.port), ("127.0.0.1", 0), timeout=self.connect_timeout)
-            except (paramiko.SSHException, OSError) as e:
-                raise ConnectError(self.name, f"jump host {self.jump.name} could not reach "
-                                   f"{self.address}:{self.port}: {e}") from e
-        try:
-            c.connect(self.address, port=self.port, username=self.user, key_filename=self.key_filename,
-                      timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
-                      auth_timeout=self.connect_timeout, sock=sock, allow_agent=True,
-                      look_for_keys=self.key_filename is None)
-        except HostKeyError:
-            raise
-        except paramiko.BadHostKeyException as e:
-            raise HostKeyError(self.name, f"host key CHANGED: offered {fingerprint(e.key)}, known_hosts "
-                               f"{self.known_hosts} has {fingerprint(e.expected_key)}. Refused",
-                               fix="if the change is expected (host rebuilt), replace its line in known_hosts") from e
-        except paramiko.AuthenticationException as e:
-            raise ConnectError(self.name, f"{self.user}@{self.address} refused our key ({e})",
-                               fix=f"put the public key of {self.key_filename} in ~{self.user}/.ssh/"
-                               "authorized_keys on that host") from e
-        except (socket.timeout, TimeoutError) as e:
-            raise ConnectError(self.name, f"no answer from {self.address}:{self.port} in "
-                               f"{self.connect_timeout:g}s", fix="check the address and that sshd runs") from e
-        except (paramiko.SSHException, OSError) as e:
-            raise ConnectError(self.name, f"cannot connect to {self.address}:{self.port}: {e}",
-                               fix="check that sshd runs on the host and the address is right") from e
-        transport = c.get_transport()
-        transport.set_keepalive(15)
-        if isinstance(transport.sock, socket.socket):  # not through a jump host's channel
-            # Each command is a few small packets; with Nagle's algorithm on, the next one waits
-            # for the server's delayed ACK: 40 ms a command (46 ms -> 4 ms for `true` on the lab).
-            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            # paramiko's reader thread wakes at each socket timeout (0.1 s) to look for a close,
-            # a keepalive or a rekey due: ten wake-ups a second per idle connection, and a run
-            # keeps one per host. Once a second is enough for all three (keepalive: 15 s);
-            # closing does not wait for it, and data wakes it at once.
-            transport.sock.settimeout(1.0)
-        return c
+        return connect.open_client(self)
 
     def close(self) -> None:
         with self._lock:
@@ -153,6 +107,15 @@ class Host:
         """Run COMMAND with ARGS shell-quoted into its %s slots; never raises on rc."""
         cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
         full = f"sudo -n -- sh -c {shlex.quote(cmd)}" if sudo else cmd
+        rc, out, err = self._exec(full, cmd, timeout, stdin)
+        return CommandResult(cmd, rc, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    def exec_bytes(self, command: str) -> tuple[int, bytes, bytes]:
+        """COMMAND's exit status, stdout and stderr as bytes (batchread: a tar stream)."""
+        return self._exec(command, command, None, None)
+
+    def _exec(self, full: str, cmd: str, timeout: float | None, stdin: bytes | None) -> tuple[int, bytes, bytes]:
+        self._fetched = {}  # a command may change any file: what prefetched() read is stale
         try:
             chan = self._open_session()
             chan.settimeout(timeout or self.command_timeout)
@@ -160,15 +123,12 @@ class Host:
             if stdin is not None:
                 chan.sendall(stdin)
                 chan.shutdown_write()
-            out, err = chan.makefile("rb"), chan.makefile_stderr("rb")
-            stdout = out.read().decode(errors="replace")
-            stderr = err.read().decode(errors="replace")
-            rc = chan.recv_exit_status()
+            out, err = chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
+            return chan.recv_exit_status(), out, err
         except (socket.timeout, TimeoutError) as e:
             raise CommandError(cmd, -1, f"timed out after {timeout or self.command_timeout:g}s", self.name) from e
         except paramiko.SSHException as e:
             raise ConnectError(self.name, f"SSH failed while running `{cmd}`: {e}") from e
-        return CommandResult(cmd, rc, stdout, stderr)
 
     def _open_session(self) -> paramiko.Channel:
         """A new session channel, within the connect timeout. If the server
@@ -207,8 +167,21 @@ class Host:
                 self._sftp = client.open_sftp()
         return self._sftp
 
+    @contextmanager
+    def prefetched(self, paths: Iterable[str]) -> Iterator[None]:
+        """Within the block, read_file of PATHS is served from one command that read
+        them all (batchread.py: tar), until this host's next command or write (either
+        may change a file); what tar could not read is read the usual way."""
+        self._fetched = batchread.read_many(self, paths)
+        try:
+            yield
+        finally:
+            self._fetched = {}
+
     def read_file(self, path: str, sudo: bool = False) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
+        if not sudo and path in self._fetched:
+            return self._fetched[path]
         if sudo:
             res = self.run("test -e %s && base64 < %s || echo __ABSENT__", path, path, sudo=True)
             if res.stdout.strip() == "__ABSENT__":
@@ -232,6 +205,7 @@ class Host:
         BEFORE: the file's bytes as the caller read them (None: absent); with
         them, and without sudo, the write is SFTP alone (sftpwrite.py).
         Returns the backup's path when one was taken."""
+        self._fetched.pop(path, None)
         d, base = posixpath.split(path)
         # Names unique to this write: hosts are written concurrently, and in the lab they share /tmp and,
         # for /etc/hosts (a per-namespace bind mount), the folder /etc as well.

@@ -174,5 +174,5 @@ def verify_clock_skew(run: Run) -> Checks:
     this machine's clock (clocks.py), not fixed with ntpdate cron jobs (E17)."""
     limit = b.settings(run.params).max_clock_skew_ms
     hosts = list(dict.fromkeys(v.host_name for v in nodes(run)))
-    checks = skew_checks(measure(run, hosts), limit, "broker nodes")
+    checks = skew_checks(measure(run, hosts, limit), limit, "broker nodes")
     return Checks("07 clocks of the broker nodes (E17)", checks)

@@ -27,7 +27,7 @@ from ...params.derive import hosts_entries, jdbc_url, local_registry_db
 from ...remote.host import Host
 from ..securevault.aliases import datasource_alias
 from ..securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
-from ..shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
+from ..shared.filestep import FileStep, Reader, Want, hosts_checks, node_files, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
 BROKERS = ("broker",)
@@ -288,7 +288,9 @@ def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
 
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
-        files = {key: _read(run, v, key) for key in ("datasources", "registry", "user_mgt")}
+        keys = ("datasources", "registry", "user_mgt")
+        with node_files(run, v, keys):
+            files = {key: _read(run, v, key) for key in keys}
         missing = [v.spec.files[key].rel for key, data in files.items() if data is None]
         if missing:
             checks.append(Check(v.host_name, f"{v.name}: config files", "present", f"missing {missing[0]}", False,

@@ -111,9 +111,11 @@ def verify(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     def one(v: NodeView) -> list[Check]:
         out: list[Check] = []
         if run.params.securevault.enabled:
-            for k in XML_KEYS:
-                if k in v.spec.files:
-                    out += XML_STEPS[k].checks(run, v)
-            out += _cipher_checks(run, v)
+            cipher_text = posixpath.join(security_dir(v), CIPHER_TEXT)
+            with run.host(v.host_name).prefetched([v.file(k) for k in XML_KEYS if k in v.spec.files] + [cipher_text]):
+                for k in XML_KEYS:
+                    if k in v.spec.files:
+                        out += XML_STEPS[k].checks(run, v)
+                out += _cipher_checks(run, v)
         return out + mode_checks(run, v)
     return Checks(f"{section(roles)} secrets at rest", per_node(_nodes(run, roles), one))

@@ -14,7 +14,7 @@ import shlex
 from ...core.change import Change
 from ...core.context import Run
 from ...core.errors import CommandError, RunbookError
-from ...core.step import Check, Checks, Operation, Plan
+from ...core.step import Carried, Check, Checks, Operation, Plan
 from ...params import NodeView
 from ...remote import fanout
 from ...remote.host import Host
@@ -121,13 +121,19 @@ def _workers(run: Run) -> list[NodeView]:
     return run.selected_nodes(("worker",)) if _enabled(run) else []
 
 
-def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
+def _looked(run: Run, v: NodeView) -> Carried[dict]:
+    """What the preview of _empty found (one command per host, not three), for its apply."""
+    h, d = run.host(v.host_name), deployment_dir(v)
+    return Carried(lambda: probe(h, {"dir": quote("test -d %s", d), "svn": quote("test -e %s/.svn", d),
+                                     "find": quote("find %s -mindepth 1", d)}))
+
+
+def _empty(run: Run, v: NodeView, looked: Carried[dict], dry_run: bool) -> Change:
     """002's tip: empty the worker's folder so its first checkout has no conflicts.
     Left alone once it is an SVN working copy (the synchronizer owns it then)."""
     h, d = run.host(v.host_name), deployment_dir(v)
     target = f"{v.host_name}:{d}"
-    got = probe(h, {"dir": quote("test -d %s", d), "svn": quote("test -e %s/.svn", d),
-                    "find": quote("find %s -mindepth 1", d)})  # one command per host, not three
+    got = looked.get(dry_run)
     if not got["dir"].ok:
         raise RunbookError(f"{target} is missing", fix=f"check nodes.{v.name}.home in the params")
     if got["svn"].ok:
@@ -160,7 +166,8 @@ def _empty(run: Run, v: NodeView, dry_run: bool) -> Change:
 def plan_empty_deployment(run: Run) -> Plan:
     """One operation per selected worker (only with the SVN synchronizer)."""
     return Plan("06 empty repository/deployment/server on the workers",
-                [Operation(f"{v.host_name}:{deployment_dir(v)}", lambda dry, v=v: _empty(run, v, dry), v.host_name,
+                [Operation(f"{v.host_name}:{deployment_dir(v)}",
+                           lambda dry, v=v, looked=_looked(run, v): _empty(run, v, looked, dry), v.host_name,
                            path=deployment_dir(v))
                  for v in _workers(run)])
 

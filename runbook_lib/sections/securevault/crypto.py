@@ -46,8 +46,11 @@ def _private_key(key_der: bytes):  # noqa: ANN202 - one of cryptography's key ty
     return load_der_private_key(key_der, password=None)
 
 
+@functools.lru_cache(maxsize=4096)
 def decrypt(key_der: bytes, text: str, padding: str = "pkcs1") -> str | None:
-    """The secret in TEXT, or None when it is not a cipher text of this key."""
+    """The secret in TEXT, or None when it is not a cipher text of this key. Kept: a
+    node's cipher texts are decrypted by its plan, its apply and its checks (at 128
+    workers 3,000 RSA decryptions a run, a third of a second each time)."""
     key = _private_key(key_der)
     if not isinstance(key, RSAPrivateKey):
         return None

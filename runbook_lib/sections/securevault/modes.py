@@ -15,7 +15,7 @@ import shlex
 
 from ...core.change import Change, EditNote
 from ...core.context import Run
-from ...core.step import Check, Operation
+from ...core.step import Carried, Check, Operation
 from ...params import NodeView
 from .keystore import STORE
 from .vaultfiles import CIPHER_TEXT, security_dir
@@ -53,9 +53,14 @@ def stat(run: Run, v: NodeView) -> tuple[str, dict[str, tuple[str, str, str]]]:
 def modes_op(run: Run, v: NodeView) -> Operation:
     """chmod (and chgrp for 0640) of the node's secret files whose mode or group differs."""
     h, mode, group = run.host(v.host_name), wanted_mode(run), run.params.securevault.group
+    # The preview's stat serves the apply after it, unless the apply backed a file up on this host
+    # since then: a backup is a new file (cp -p: the old mode), to be tightened with the rest.
+    seen = Carried(lambda: (stat(run, v)[1], dict(h.backups)))
 
     def fn(dry_run: bool) -> Change:
-        _, found = stat(run, v)
+        found, backups = seen.get(dry_run)
+        if backups != h.backups:
+            _, found = stat(run, v)
         notes, todo = [], []
         for path, (m, _, g) in found.items():
             bad_group = mode == "640" and group and g != group

@@ -21,7 +21,7 @@ from ...configedit import get_values, read_properties
 from ...core.change import Change, EditNote
 from ...core.context import Run
 from ...core.errors import RunbookError
-from ...core.step import Operation
+from ...core.step import Carried, Operation
 from ...operations.files import write_whole
 from ...params import NodeView
 from ...params.securevault import PADDINGS
@@ -108,16 +108,18 @@ def cipher_text_op(run: Run, v: NodeView, secrets: list[Secured]) -> Operation:
     makes every encryption differ, so only decryption can say nothing changed."""
     h, path, padding = run.host(v.host_name), posixpath.join(security_dir(v), CIPHER_TEXT), \
         run.params.securevault.padding
+    unheld = [s for s in secrets if value(run, s) is None]  # their plain values are read from the node
+    read = Carried(lambda: (h.read_file(path), {s.alias: _as_found(run, v, s) for s in unheld}))
 
     def fn(dry_run: bool) -> Change:
         key = node_key(run, v)
-        before = h.read_file(path)
+        before, as_found = read.get(dry_run)
         found = read_properties(before) if before else {}
         pairs, notes = [], []
         for s in secrets:
             want = value(run, s)
             if want is None:
-                want = _as_found(run, v, s)
+                want = as_found[s.alias]
             old = found.get(s.alias)
             plain = decrypt(key.key_der, old, padding) if old else None
             if want is None:  # secured already with a value the params do not hold: keep it if it is ours
@@ -146,20 +148,22 @@ def cipher_text_op(run: Run, v: NodeView, secrets: list[Secured]) -> Operation:
         summary = f"{changed} cipher text(s) to write" if changed else f"{len(pairs)} cipher texts current"
         return write_whole(h, path, before, after, summary, mode=0o600, edits=tuple(notes), dry_run=dry_run)
 
-    return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path)
+    reads = (path, *dict.fromkeys(v.file(s.key) for s in unheld))
+    return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path, reads=reads, reader=h)
 
 
 def whole_file_op(run: Run, v: NodeView, name: str, content_fn) -> Operation:  # type: ignore[no-untyped-def]
     """A properties file of conf/security written whole (cipher-tool.properties, secret-conf.properties)."""
     h, path = run.host(v.host_name), posixpath.join(security_dir(v), name)
+    read = Carried(lambda: h.read_file(path))
 
     def fn(dry_run: bool) -> Change:
-        before, after = h.read_file(path), content_fn()
+        before, after = read.get(dry_run), content_fn()
         _folder(run, v, dry_run, before)
         summary = f"{name} as intended" if before == after else f"write {name}"
         return write_whole(h, path, before, after, summary, mode=0o600, dry_run=dry_run)
 
-    return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path)
+    return Operation(f"{v.host_name}:{path}", fn, v.host_name, path=path, reads=(path,), reader=h)
 
 
 def cipher_tool(v: NodeView, secrets: list[Secured]) -> bytes:
