@@ -13,6 +13,7 @@ import runbook_lib as rb
 from runbook_lib.configedit import Remove, SetText, apply_xml_edits, get_values
 from runbook_lib.params import jdbc_url
 from runbook_lib.core.valuemask import mask_value
+from runbook_lib.facts.jar import driver_class
 from runbook_lib.sections.db import server as D, jdbc_driver as J
 from runbook_lib.sections.nodes import datasources as DS
 from runbook_lib.sections.nodes import registry as R
@@ -164,6 +165,35 @@ def _shipped(dist: str, conf: str, rel: str) -> list[tuple[str, bytes]]:
     return out
 
 
+def test_datasources_with_one_login_share_it_and_a_refused_database_is_named(run, lab_hosts, monkeypatch):
+    """Issue 23: a node's datasources that log in as the same user share one client
+    login (each database selected in turn); when one database is refused, each is asked
+    on its own, so the check names the refused one and passes the others."""
+    from runbook_lib.facts import mysql as M
+    for plan in _plans(run):
+        plan.apply()
+    sent = []
+    real = M.client_queries
+    monkeypatch.setattr(DS, "client_queries", lambda h, logins: sent.append((h.name, logins)) or real(h, logins))
+    ok = DS.verify_datasources(run)
+    assert not ok.failed, [str(c) for c in ok.failed]
+    mine = [logins for host, logins in sent if host == "node132" and any("USE `" in x[4] for x in logins)]
+    assert mine and all(len(logins) == 1 for logins in mine)  # every MySQL datasource of a node: one login
+    assert {"REGISTRY_DB", "WSO2_USER_DB"} <= set(re.findall(r"USE `(\w+)`", mine[0][0][4]))
+    h = lab_hosts["node132"]
+    _edit(h, MDS, [SetText(f"{DSX}[name='WSO2_USER_DB']/definition/configuration/url", URL.format("mysql"))])
+    try:
+        by_what = {c.what: c for c in DS.verify_datasources(run).checks if c.host == "node132"
+                   and c.what.startswith("worker3:") and "connects as" in c.what}
+        assert by_what["worker3: WSO2_USER_DB connects as wso2carbon"].found.startswith("ERROR 1044")
+        assert not by_what["worker3: WSO2_USER_DB connects as wso2carbon"].ok
+        assert by_what["worker3: REGISTRY_DB connects as wso2carbon"].ok
+    finally:
+        for plan in _plans(run):
+            plan.apply()
+    assert not DS.verify_datasources(run).failed
+
+
 @pytest.mark.parametrize("params", EXAMPLES, ids=lambda p: p.stem)
 def test_every_layout_edits_its_shipped_files(params: Path):
     """The same edits on each layout's shipped files (our skeletons and, where
@@ -205,8 +235,8 @@ def test_every_layout_edits_its_shipped_files(params: Path):
 
 def test_driver_class_comes_from_the_jar(lab_hosts):
     jar = lab_hosts["node206"].read_file("/usr/share/java/mariadb-java-client.jar")
-    assert DS.driver_class(jar, "/x/mariadb-java-client.jar") == "org.mariadb.jdbc.Driver"
-    assert DS.driver_class(None, "/x/mysql-connector-java-5.1.49.jar") == "com.mysql.jdbc.Driver"
+    assert driver_class(jar, "/x/mariadb-java-client.jar") == "org.mariadb.jdbc.Driver"
+    assert driver_class(None, "/x/mysql-connector-java-5.1.49.jar") == "com.mysql.jdbc.Driver"
 
 
 def test_notebook_runs_headless(run, lab_secrets, tmp_path):
