@@ -17,7 +17,7 @@ from ...remote.inventory import fan_out
 from ...remote.probe import probe, quote
 from .clocks import cluster_skew_checks
 from ..nodes.clustering import runs_as_root
-from ..securevault.keystore import node_key
+from ..securevault.keystore import node_key, store_path
 from ..shared.namespaces import CARBON_NS
 
 
@@ -153,20 +153,23 @@ def _node_checks(run: Run, h: Host, v, listening: set[int], present: bool) -> li
     if not present:
         return out
     want = v.spec.version_line(v.product.version).removeprefix("WSO2 ")
-    version_txt = (h.read_file(v.path(v.spec.version_file)) or b"").decode(errors="replace").strip()
-    carbon = h.read_file(v.file("carbon"))
+    vault = run.params.securevault.enabled and v.spec.product != "elb"
+    with h.prefetched([v.path(v.spec.version_file), v.file("carbon")] + ([store_path(v)] if vault else [])):
+        version_txt = (h.read_file(v.path(v.spec.version_file)) or b"").decode(errors="replace").strip()
+        carbon = h.read_file(v.file("carbon"))
+        if vault:  # issue 19: a wrong keystore password stops here, before anything is written
+            try:
+                opened, why = f"opens ({node_key(run, v).rel})", ""
+            except RunbookError as e:
+                opened, why = f"refused: {e.message}", e.fix
     carbon_version = get_values(carbon, "/c:Server/c:Version", CARBON_NS)[0] if carbon else ""
     found = version_txt or f"carbon.xml Version {carbon_version}"
     ok = (want.lower() in version_txt.lower()) if version_txt else carbon_version == v.product.version
     out.append(Check(h.name, f"{v.name}: expected product", want, found[:60], ok,
                      f"this home holds another product or version: set nodes.{v.name}.product or fix the home"))
-    if run.params.securevault.enabled and v.spec.product != "elb":  # issue 19: a wrong keystore password stops here, before anything is written
-        try:
-            found, why = f"opens ({node_key(run, v).rel})", ""
-        except RunbookError as e:
-            found, why = f"refused: {e.message}", e.fix
+    if vault:
         out.append(Check(h.name, f"{v.name}: keystore for Secure Vault", "opens with securevault.keystore_password",
-                         found[:120], not why, why))
+                         opened[:120], not why, why))
     busy = sorted(port for port in v.ports.values() if port in listening)
     own = _own_ports(h, v) if busy else set()
     if busy and set(busy) <= own:  # the node itself is running (08 leaves the cluster up)
