@@ -11,8 +11,8 @@ A check passes only when the skew plus that bound is within the threshold, so
 a slow round trip can fail a check but never pass a skew it did not measure.
 Each host is read up to a few times and its fastest round trip kept; a first
 reading whose round trip is already within GOOD of the threshold is kept at
-once (later reads could only narrow a bound that small; at 128 workers the
-extra reads were a third of a second).
+once (later reads could only narrow a bound that small; at 128 workers they
+were two more commands on each host).
 """
 
 from __future__ import annotations

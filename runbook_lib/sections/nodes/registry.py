@@ -14,10 +14,10 @@ from ...configedit import EnsureChild, SetText, get_values
 from ...core.context import Run
 from ...params import NodeView
 from ...params.derive import jdbc_url
-from ...core.step import Check, Checks, Plan
+from ...core.step import Checks, Plan
 from .datasources import (BROKERS, DS_ROLES, SHARED_JNDI, USER_JNDI, USER_MGT_DS, _alias_checks, _nodes,
                           alias_entries, section)
-from ..shared.filestep import FileStep, HostsStep, Reader, Want, node_files, per_node
+from ..shared.filestep import FileStep, HostsStep, Reader, Want, per_node
 
 INSTANCE_ID, SHARED_DBCONFIG = "instanceid", "sharedregistry"
 REMOTE_URL = "https://localhost:9443/registry"  # as in the documents; unused with a dbConfig
@@ -122,8 +122,5 @@ def verify_hosts(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
 def verify_registry(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     """user-mgt.xml on the shared user store; registry.xml as its step wants it
     (each file read once)."""
-    def one(v: NodeView) -> list[Check]:
-        with node_files(run, v, (USER_MGT_STEP.key, REGISTRY_STEP.key)):
-            return USER_MGT_STEP.checks(run, v) + REGISTRY_STEP.checks(run, v)
-    checks = per_node(_nodes(run, roles), one)
+    checks = per_node(_nodes(run, roles), lambda v: USER_MGT_STEP.checks(run, v) + REGISTRY_STEP.checks(run, v))
     return Checks(f"{section(roles)} registry and user store", checks)
