@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,16 +70,30 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def cpu_seconds() -> tuple[float, float, float]:
+    """CPU seconds: this process's (papermill), its children's that ended (the runbook's
+    kernel, stopped at the end of each run), and the machine's busy time in all."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, busy / os.sysconf("SC_CLK_TCK")
+
+
 def run_mode(params: Path, apply: bool, out: Path, sections: list[str], must_pass: bool = True) -> dict[str, float]:
-    t0, load0 = time.perf_counter(), load()
+    t0, load0, cpu0 = time.perf_counter(), load(), cpu_seconds()
     summary = run_sections(params, apply=apply, only=sections, out_dir=out, progress=lambda *_: None)
     wall = time.perf_counter() - t0
+    cpu1 = cpu_seconds()
     if not summary.ok and must_pass:
         raise SystemExit(f"runbook run failed in {out}: {summary.text()}")
     times = {s.name: s.seconds for s in summary.sections}
     times["total"] = sum(times.values())
     times["whole run"] = wall  # with the kernel's start, the summary and the HTML report
     times["load"] = (load0 + load()) / 2
+    # Where the machine's CPU went: the runbook (this process, its kernel) or the lab's hosts (their sshd,
+    # the commands run there, MariaDB), which on a real cluster run on machines of their own.
+    times["papermill cpu"], times["kernel cpu"], times["machine cpu"] = (b - a for a, b in zip(cpu0, cpu1))
     times["ok"] = float(summary.ok)
     return times
 
@@ -128,13 +143,17 @@ def bench(workers: int, folder: Path, sections: list[str], cluster_test: bool) -
 
 
 def report(results: list[dict]) -> None:
-    sections = [s for s in results[0]["plan"] if s not in ("total", "whole run", "load", "ok")]
+    sections = [s for s in results[0]["plan"] if s[:2].isdigit()]
     for r in results:
         print(f"\n{r['workers']} workers ({r['workers'] + 1} nodes), lab up {r['lab_up']:.1f}s (load {r['lab_up_load']:.1f});"
               f" seconds per section")
         print(f"  {'section':<20} {'plan only':>10} {'1st apply':>10} {'2nd apply':>10}")
         for s in sections + ["total", "whole run", "load"]:
             print(f"  {s:<20} {r['plan'].get(s, 0):10.1f} {r['apply1'].get(s, 0):10.1f} {r['apply2'].get(s, 0):10.1f}")
+        for key, what in (("kernel cpu", "the notebooks' kernel"), ("papermill cpu", "this process: papermill"),
+                          ("machine cpu", "the machine in all: the lab's hosts are the rest")):
+            print(f"  {'CPU s: ' + key.split()[0]:<20}" + "".join(f" {r[m][key]:10.1f}" for m in ("plan", "apply1", "apply2"))
+                  + f"  ({what})")
         r04_06 = sum(v for k, v in r["apply1"].items() if k[:2] in ("04", "05", "06"))
         print(f"  floor: {r['floor_edits']} edits on {r['workers'] + 1} nodes in {r['floor']:.2f}s (load "
               f"{r['floor_load']:.1f}); runbook 04-06 first apply {r04_06:.1f}s = {r04_06 / r['floor']:.1f}x the floor "
