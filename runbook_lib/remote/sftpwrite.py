@@ -135,9 +135,11 @@ def staging_failed(host: Any, e: BaseException, path: str, staging: str) -> Runb
                             "original file is untouched (the new content goes to a temporary file renamed only when "
                             "complete)", fix="check the host and its sshd, then run again")
     folder, fix = posixpath.dirname(staging), "free space on the host (df -h), then run again"
-    why = f"the disk holding {folder} is full ({avail} KiB free)" if avail in ("0", "1") \
-        else f"{e} ({avail} KiB free there)" if avail else str(e)
     if isinstance(e, FileNotFoundError):
         why, fix = f"the folder {folder} does not exist", f"check the path; create {folder} as the product's owner"
+    elif avail in ("0", "1"):
+        why = f"the disk holding {folder} is full ({avail} KiB free)"
+    else:
+        why = f"{e} ({avail} KiB free there)" if avail else str(e)
     return RunbookError(f"{host.name}: cannot write {path}: {why}; the original file is untouched and no partial "
                         "file was left", fix=fix)

@@ -24,7 +24,7 @@ from ...params import NodeView
 from ...params.derive import hosts_entries, jdbc_url, local_registry_db
 from ..securevault.aliases import datasource_alias
 from ..securevault.xmlns import ALIAS_ATTR, PLACEHOLDER, DeclareSvns
-from ..shared.filestep import FileStep, Reader, Want, hosts_checks, node_files, per_node
+from ..shared.filestep import FileStep, Reader, Want, hosts_checks, per_node
 
 DS_ROLES = ("manager", "worker", "member")  # 04; the broker nodes: 07 calls the same steps with BROKERS
 BROKERS = ("broker",)
@@ -268,7 +268,7 @@ def verify_datasources(run: Run, roles: tuple[str, ...] = DS_ROLES) -> Checks:
     def one(v: NodeView) -> list[Check]:
         checks: list[Check] = []
         keys = ("datasources", "registry", "user_mgt")
-        with node_files(run, v, keys):
+        with run.host(v.host_name).prefetched(v.file(key) for key in keys):  # one command, not three reads
             files = {key: _read(run, v, key) for key in keys}
         missing = [v.spec.files[key].rel for key, data in files.items() if data is None]
         if missing:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 from dataclasses import dataclass
-from typing import Callable, ContextManager, NamedTuple, Sequence, TypeVar
+from typing import Callable, NamedTuple, Sequence, TypeVar
 
 from ...remote import fanout
 from ...core.change import Change
@@ -164,12 +164,6 @@ class HostsStep:
 
     def checks(self, run: Run, hosts: Sequence[str]) -> list[Check]:
         return hosts_checks(run, hosts, self.entries, self.fix)
-
-
-def node_files(run: Run, v: NodeView, keys: Sequence[str]) -> ContextManager[None]:
-    """A block in which the node's files KEYS (the spec's keys) are read in one command
-    (Host.prefetched): a check that reads several of them makes one round, not one each."""
-    return run.host(v.host_name).prefetched(v.file(k) for k in keys if k in v.spec.files)
 
 
 def per_node(nodes: Sequence[NodeView], fn: Callable[[NodeView], list[T]], label: str = "") -> list[T]:
