@@ -12,6 +12,7 @@ import pytest
 from runbook_lib.remote.db import Db
 from runbook_lib.core.errors import CommandError, ConnectError, RunbookError
 from runbook_lib.remote.host import Host
+from runbook_lib.remote import sshpool
 from runbook_lib.remote.inventory import fan_out
 from runbook_lib.remote.tunnel import Tunnel
 
@@ -31,6 +32,26 @@ def test_jump_host(lab):
         assert target.check("hostname").stdout.strip() == "node206"
         # the target saw the connection come from the jump host, not from this machine
         assert target.check("echo $SSH_CLIENT").stdout.split()[0] == lab["hosts"]["lb"]["address"]
+
+
+def test_a_kept_connection_is_taken_while_the_host_lists_its_sshd(lab, monkeypatch):
+    """In a headless run's kernel, the next notebook takes the kept connection
+    when the host's own /proc/net/tcp (read over SFTP) lists sshd listening:
+    no TCP connect, which would start an sshd process there."""
+    monkeypatch.setenv(sshpool.ENV, "1")
+    connects: list[tuple] = []
+    monkeypatch.setattr(sshpool, "listening", lambda *a: connects.append(a) or True)
+    a = _host(lab, "node132")
+    first = a.client
+    a.close()
+    try:
+        b = _host(lab, "node132")
+        assert b.client is first and connects == []
+        kept, address = sshpool.get(sshpool.key_of(b)), lab["hosts"]["node132"]["address"]
+        assert sshpool.listed_on_host(kept, address, 22, 5)
+        assert not sshpool.listed_on_host(kept, address, 2, 5)  # nothing listens on port 2 there
+    finally:
+        sshpool.close_all()
 
 
 def test_command_results_and_quoting(lab_hosts):

@@ -98,6 +98,7 @@ def test_in_the_runners_kernel_a_later_notebook_reuses_the_connection(connects, 
     monkeypatch.setenv(sshpool.ENV, "1")
     up = {"192.0.2.9": True, "192.0.2.10": True}
     monkeypatch.setattr(sshpool, "listening", lambda address, port, timeout: up[address])
+    monkeypatch.setattr(sshpool, "listed_on_host", lambda kept, address, port, timeout: False)  # no table: TCP decides
     a, b, other = _hosts()
     first = a.client
     a.close()  # the end of a notebook: kept for the next one
@@ -107,3 +108,63 @@ def test_in_the_runners_kernel_a_later_notebook_reuses_the_connection(connects, 
     assert _hosts()[0].client is connects[2]
     up["192.0.2.9"] = False  # sshd stopped: the kept session is not used, a new connection is tried (and fails)
     assert _hosts()[0].client is connects[3] and connects[2].closed
+
+
+TCP_TABLE = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 21877 1 0 100 0 0 10 0
+   1: 0900000A:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 14045 1 0 100 0 0 10 0
+   2: 0900000A:0016 0100000A:D1A2 01 00000000:00000000 02:0009E8B6 00000000     0        0 30125 2 0 20 4 30 10 -1
+"""
+
+
+def test_the_hosts_socket_table_names_its_listener():
+    """/proc/net/tcp as Linux prints it: 10.0.0.9:22 listens (0A); 10.0.0.1 only has a
+    connection to it (01), and port 3306 listens on any address."""
+    rows = TCP_TABLE.splitlines(keepends=True)
+    assert sshpool.listed(rows, "10.0.0.9", 22)
+    assert not sshpool.listed(rows, "10.0.0.1", 22)  # a connection, not a listener, and not its address
+    assert not sshpool.listed(rows, "10.0.0.9", 2222)
+    assert sshpool.listed(rows, "10.0.0.1", 3306)  # 0.0.0.0:3306: any address
+    assert not sshpool.listed([r.replace(" 0A ", " 07 ") for r in rows], "10.0.0.9", 22)  # closed sockets
+    assert not sshpool.listed([], "10.0.0.9", 22) and not sshpool.listed(rows, "w1.example", 22)
+    read = []  # the rows after the listeners are not read (each read walks the kernel's whole table)
+    assert not sshpool.listed((read.append(r) or r for r in rows + rows), "10.0.0.9", 2222) and len(read) == 4
+
+
+class _Sftp:
+    """An SFTP session whose /proc/net/tcp is TABLE (None: the file is missing)."""
+
+    def __init__(self, table: str | None) -> None:
+        import io
+        from types import SimpleNamespace
+        self.table, self.opened, self.sock, self.io = table, [], SimpleNamespace(closed=False), io
+        self.channel = SimpleNamespace(settimeout=lambda t: None)
+
+    def get_channel(self):  # noqa: ANN201
+        return self.channel
+
+    def open(self, path: str, mode: str):  # noqa: ANN201
+        self.opened.append(path)
+        if self.table is None:
+            raise FileNotFoundError(2, "No such file")
+        return self.io.StringIO(self.table)  # paramiko reads text lines from a file opened "r"
+
+
+def test_a_host_that_lists_its_listener_is_not_connected_to(connects, monkeypatch):
+    """The kept connection is taken without a TCP connect (a new sshd process on the
+    host) when the host's own table lists sshd's socket; otherwise the connect decides."""
+    monkeypatch.setenv(sshpool.ENV, "1")
+    tried: list[str] = []
+    monkeypatch.setattr(sshpool, "listening", lambda address, port, timeout: tried.append(address) or False)
+    a = Host("w1", "10.0.0.9", "wso2", key_filename="/k", known_hosts="/kh")
+    first = a.client
+    a.close()
+    sshpool.get(sshpool.key_of(a)).sftp = sftp = _Sftp(TCP_TABLE)
+    b = Host("w1", "10.0.0.9", "wso2", key_filename="/k", known_hosts="/kh")
+    assert b.client is first and sftp.opened == ["/proc/net/tcp"] and tried == []
+    b.close()
+    sftp.table = TCP_TABLE.replace(" 0A ", " 07 ")  # sshd stopped: no listener; the connect is refused
+    c = Host("w1", "10.0.0.9", "wso2", key_filename="/k", known_hosts="/kh")
+    assert c.client is not first and tried == ["10.0.0.9"] and first.closed
+    c.close()
+    sshpool.close_all()

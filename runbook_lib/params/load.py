@@ -65,14 +65,14 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def _read_yaml(path: Path, file: str) -> tuple[Any, list[Problem]]:
     try:
-        text = read_strict(path, file)  # bounded, no YAML 1.1 surprises (yamlstrict.py)
+        text, root = read_strict(path, file)  # bounded, no YAML 1.1 surprises (yamlstrict.py)
     except FileNotFoundError:
         raise ParamsError([Problem(file, "(file)", "no such file", "give the path of a params YAML file")], file)
     except (OSError, UnicodeDecodeError) as e:
         raise ParamsError([Problem(file, "(file)", f"cannot be read ({e})", "give a readable UTF-8 YAML file")], file)
-    loader = _Loader(text)
-    try:
-        raw = loader.get_single_data()
+    loader = _Loader(text if root is None else "")
+    try:  # from the node tree read_strict composed, else parsed here (reports what is not YAML)
+        raw = loader.get_single_data() if root is None else loader.construct_document(root)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"

@@ -9,18 +9,25 @@ Host owns its connection, as before. A kept connection was made to the same
 address and port, as the same user, with the same key and known_hosts file,
 so it passed the same host-key check; a dead one is dropped and made anew.
 A notebook takes a kept connection only while the host's sshd still accepts
-new ones (a TCP connect, closed at once): established sessions outlive a
-stopped sshd, and a host whose sshd was stopped must fail in the next section
-exactly as it did when every section connected anew.
+new ones: established sessions outlive a stopped sshd, and a host whose sshd
+was stopped must fail in the next section exactly as it did when every section
+connected anew. The host says so itself first: its kernel's table of TCP
+sockets (/proc/net/tcp, read over the kept SFTP session) lists a socket
+listening on the port, at the host's address or any. Only when it does not
+(no such table, the listener not in its first LISTED_BYTES, an address the
+host does not know as its own) is the port tried with a TCP connect, closed at
+once. The connect costs the host a new sshd process (about 7 ms of CPU, against
+0.4 ms for a read over SFTP: 129 hosts in each section at 128 workers).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import paramiko
 
@@ -59,6 +66,56 @@ def get(key: Key) -> Kept | None:
         return kept
 
 
+LISTED_BYTES = 32768  # the listeners come first in /proc/net/tcp (then the connections)
+LISTEN = "0A"  # the state column of a listening socket (include/net/tcp_states.h)
+
+
+def listed(rows: Iterable[str], address: str, port: int) -> bool:
+    """Whether ROWS (/proc/net/tcp's lines, header first) show a socket listening
+    on ADDRESS (or any address) and PORT. Addresses are printed as the host's
+    32-bit value in hex: both byte orders are accepted (the host's own may
+    differ). Reading stops at the first row past the listeners, which Linux
+    prints first: producing the table walks the kernel's whole connection hash
+    (1.7 ms on the lab's hosts), and each further read of the file walks it again."""
+    try:
+        raw = socket.inet_aton(address)
+        mine = {raw[::-1].hex().upper(), raw.hex().upper(), "00000000"}
+    except OSError:  # a host name: only a listener on any address counts
+        mine = {"00000000"}
+    for i, row in enumerate(rows):
+        cols = row.split()
+        if i == 0 or len(cols) < 4 or ":" not in cols[1]:
+            continue
+        if cols[3] != LISTEN:
+            return False
+        addr, _, hexport = cols[1].partition(":")
+        if addr in mine and int(hexport, 16) == port:
+            return True
+    return False
+
+
+def listed_on_host(kept: Kept, address: str, port: int, timeout: float) -> bool:
+    """Whether the host itself lists the listener (read over the kept connection's
+    SFTP session, waiting at most TIMEOUT; a session that failed is dropped)."""
+    try:
+        if kept.sftp is None or kept.sftp.sock.closed:
+            kept.sftp = kept.client.open_sftp()
+        chan = kept.sftp.get_channel()
+        chan.settimeout(timeout)
+        try:
+            with kept.sftp.open("/proc/net/tcp", "r") as f:  # readline: one read of the file per buffer
+                return listed(itertools.islice(iter(f.readline, ""), LISTED_BYTES // 150), address, port)
+        finally:
+            chan.settimeout(None)
+    except (TimeoutError, EOFError, paramiko.SSHException):  # the session is in doubt: a new one when needed
+        if kept.sftp is not None:
+            kept.sftp.close()
+        kept.sftp = None
+        return False
+    except OSError:  # no such table (not Linux), or not readable: the TCP connect decides
+        return False
+
+
 def listening(address: str, port: int, timeout: float) -> bool:
     """Whether ADDRESS:PORT accepts a TCP connection (sshd is up there)."""
     try:
@@ -77,7 +134,8 @@ def take(h: Any, connect: Callable[[], paramiko.SSHClient]) -> Kept:
     """Host H's kept connection, checked that its sshd still listens; else CONNECT's, kept."""
     key = key_of(h)
     kept = get(key)
-    if kept is not None and h.jump is None and not listening(h.address, h.port, h.connect_timeout):
+    if kept is not None and h.jump is None and not listed_on_host(kept, h.address, h.port, h.connect_timeout) \
+            and not listening(h.address, h.port, h.connect_timeout):
         forget(key)  # sshd stopped: connect anew, and fail as a fresh connection does
         kept = None
     return kept if kept is not None else keep(key, connect())
