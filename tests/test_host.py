@@ -54,6 +54,22 @@ def test_a_kept_connection_is_taken_while_the_host_lists_its_sshd(lab, monkeypat
         sshpool.close_all()
 
 
+def test_file_kind_is_read_over_sftp_as_test_says_it(lab_hosts, monkeypatch):
+    """is_file / is_dir answer as `test -f` / `test -d` (symlinks followed; absent: neither)
+    without running a command on the host."""
+    h, d = lab_hosts["node132"], f"/tmp/kind-{secrets.token_hex(4)}"
+    h.check("mkdir -p %s && ln -sfn /etc/hostname %s/link && ln -sfn %s %s/dirlink", d, d, d, d)
+    try:
+        cases = ["/etc/hostname", "/etc", f"{d}/link", f"{d}/dirlink", f"{d}/absent", "/etc/hostname/x"]
+        want = {p: (h.run("test -f %s", p).ok, h.run("test -d %s", p).ok) for p in cases}
+        with monkeypatch.context() as m:
+            m.setattr(Host, "_exec", lambda *a, **k: pytest.fail("a command was run"))
+            assert {p: (h.file(p).is_file, h.file(p).is_dir) for p in cases} == want
+        assert want[f"{d}/link"] == (True, False) and want[f"{d}/dirlink"] == (False, True)
+    finally:
+        h.check("rm -rf %s", d)
+
+
 def test_command_results_and_quoting(lab_hosts):
     h = lab_hosts["node132"]
     res = h.run("printf %s", "a b; echo injected")

@@ -24,6 +24,7 @@ def _notebook(path) -> None:
                 nbformat.v4.new_code_cell("os.environ['RUNBOOK_SECTION'], os.environ['RUNBOOK_KEEP_CONNECTIONS']"),
                 nbformat.v4.new_code_cell("import runbook_lib.remote.sshpool as p\np.__dict__.setdefault('seen', [])"
                                           ".append(os.getpid())\nlen(set(p.seen)), len(p.seen)"),
+                nbformat.v4.new_code_cell("__import__('gc').get_freeze_count() > 0"),  # what outlived the reset
                 nbformat.v4.new_code_cell("left_over = True")]
     nbformat.write(nb, path)
 
@@ -43,10 +44,10 @@ def test_sections_share_one_kernel_and_each_notebook_reads_as_if_alone(tmp_path)
         finally:
             kernel.stop()
     # counts from 1, no variable of the notebook before, the section's own name; modules stay loaded
-    assert outs[0] == [(1, "False"), (2, "('01_a', '1')"), (3, "(1, 1)"), (4,)]
-    assert outs[1] == [(1, "False"), (2, "('02_b', '1')"), (3, "(1, 2)"), (4,)]  # nothing else printed
+    assert outs[0] == [(1, "False"), (2, "('01_a', '1')"), (3, "(1, 1)"), (4, "True"), (5,)]
+    assert outs[1] == [(1, "False"), (2, "('02_b', '1')"), (3, "(1, 2)"), (4, "True"), (5,)]  # nothing else printed
     saved = nbformat.read(tmp_path / "02_b.ipynb", as_version=4)  # the last save always happens
-    assert [c.execution_count for c in saved.cells] == [1, 2, 3, 4]
+    assert [c.execution_count for c in saved.cells] == [1, 2, 3, 4, 5]
 
 
 class _Transport:

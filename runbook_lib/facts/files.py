@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from stat import S_ISDIR, S_ISREG
 from typing import Any, Protocol
 
 
@@ -19,6 +20,8 @@ class Reader(Protocol):
     def run(self, command: str, *args: object, sudo: bool = False) -> Any: ...
 
     def check(self, command: str, *args: object, sudo: bool = False) -> Any: ...
+
+    def stat(self, path: str) -> Any: ...
 
 
 @dataclass
@@ -34,6 +37,23 @@ class RemoteFile:
     @property
     def exists(self) -> bool:
         return self.host.run("test -e %s", self.path, sudo=self.sudo).ok
+
+    @property
+    def is_file(self) -> bool:
+        """A regular file (symlinks followed), as `test -f` says: over SFTP, without a
+        command (a process on the host each); with sudo, `test -f` itself."""
+        if self.sudo:
+            return self.host.run("test -f %s", self.path, sudo=True).ok
+        st = self.host.stat(self.path)
+        return st is not None and st.st_mode is not None and S_ISREG(st.st_mode)
+
+    @property
+    def is_dir(self) -> bool:
+        """A folder (symlinks followed), as `test -d` says; over SFTP as is_file."""
+        if self.sudo:
+            return self.host.run("test -d %s", self.path, sudo=True).ok
+        st = self.host.stat(self.path)
+        return st is not None and st.st_mode is not None and S_ISDIR(st.st_mode)
 
     @property
     def sha256(self) -> str | None:

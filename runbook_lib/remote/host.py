@@ -178,6 +178,14 @@ class Host:
         finally:
             self._fetched = {}
 
+    def stat(self, path: str) -> paramiko.SFTPAttributes | None:
+        """PATH's attributes, symlinks followed (as `test -f` sees it), over SFTP:
+        no command, no process on the host. None when it cannot be seen."""
+        try:
+            return self.sftp.stat(path)
+        except (FileNotFoundError, PermissionError):
+            return None
+
     def read_file(self, path: str, sudo: bool = False) -> bytes | None:
         """The file's bytes, or None when it does not exist."""
         if not sudo and path in self._fetched:
@@ -260,15 +268,18 @@ class Host:
         self.backups[path] = bak
         return self.backups[path]
 
-    def archive_path(self, label: str) -> str:
+    def archive_path(self, label: str, home: str | None = None) -> str:
         """Where a folder is archived before the runbook empties it:
-        ~/runbook-backups/<label>.<run id>.tar.gz (a folder has no place beside it)."""
-        home = self.check('printf %s "$HOME"').stdout
+        ~/runbook-backups/<label>.<run id>.tar.gz (a folder has no place beside it).
+        HOME: the login's $HOME, when the caller has read it already."""
+        home = home or self.check(HOME_COMMAND).stdout
         return f"{home}/runbook-backups/{label}.{self.run_id}.tar.gz"
 
     def file(self, path: str, sudo: bool = False) -> RemoteFile:
         return RemoteFile(self, path, sudo)
 
+
+HOME_COMMAND = 'printf %s "$HOME"'
 
 # Runs on the host. The rename is atomic; /etc/hosts in containers and in the
 # lab is a bind mount that cannot be renamed over (EBUSY), so that one case

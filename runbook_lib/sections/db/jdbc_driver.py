@@ -46,7 +46,7 @@ def _jar_op(run: Run, host: str, dest: str) -> Operation:
                                "install libmariadb-java) or set database.driver_jar")
         if shas.get(dest) == shas[src]:
             return Change(target, False, f"already the driver jar (sha256 {shas[src][:16]}...)")
-        if not h.run("test -d %s", posixpath.dirname(dest)).ok:
+        if not h.file(posixpath.dirname(dest)).is_dir:
             raise RunbookError(f"{host}: {posixpath.dirname(dest)} does not exist", fix="check the node's home")
         cmd = f"install -m 0644 {src} {dest}"
         if not dry:

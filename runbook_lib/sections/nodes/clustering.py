@@ -272,7 +272,7 @@ def start_commands(run: Run, roles: tuple[str, ...]) -> Checks:
     """Recorded, not run (the lab has no WSO2 server): the command, and that its script exists."""
     def one(v: NodeView) -> list[Check]:
         script = posixpath.join(v.node.home, v.spec.start_script)
-        ok = run.host(v.host_name).run("test -f %s", script).ok
+        ok = run.host(v.host_name).file(script).is_file
         return [Check(v.host_name, f"{v.name}: start command", start_command(v),
                       "script present" if ok else "script missing", ok,
                       f"unpack the product into {v.node.home} (bin/ is missing its start script)")]

@@ -32,6 +32,7 @@ from ...core.errors import RunbookError
 from ...core.step import Check, Checks, Operation, Plan
 from ...operations.files import ensure_content
 from ...params import NodeView
+from ...remote.host import HOME_COMMAND
 from ...run.changelog import record_made, record_remote
 from .svn import deployment_dir
 
@@ -77,7 +78,7 @@ def targets(run: Run) -> list[NodeView]:
 
 
 def _home(run: Run, v: NodeView) -> str:
-    return run.host(v.host_name).check('printf %s "$HOME"').stdout
+    return run.host(v.host_name).check(HOME_COMMAND).stdout
 
 
 def cron_line(run: Run, folder: str) -> str:

@@ -17,7 +17,7 @@ from ...core.errors import CommandError, RunbookError
 from ...core.step import Carried, Check, Checks, Operation, Plan
 from ...params import NodeView
 from ...remote import fanout
-from ...remote.host import Host
+from ...remote.host import HOME_COMMAND, Host
 from ...run.changelog import record_made
 from ...remote.probe import probe, quote
 from ..shared.filestep import per_node
@@ -122,10 +122,10 @@ def _workers(run: Run) -> list[NodeView]:
 
 
 def _looked(run: Run, v: NodeView) -> Carried[dict]:
-    """What the preview of _empty found (one command per host, not three), for its apply."""
+    """What the preview of _empty found (one command per host, not four), for its apply."""
     h, d = run.host(v.host_name), deployment_dir(v)
     return Carried(lambda: probe(h, {"dir": quote("test -d %s", d), "svn": quote("test -e %s/.svn", d),
-                                     "find": quote("find %s -mindepth 1", d)}))
+                                     "find": quote("find %s -mindepth 1", d), "home": HOME_COMMAND}))
 
 
 def _empty(run: Run, v: NodeView, looked: Carried[dict], dry_run: bool) -> Change:
@@ -144,7 +144,7 @@ def _empty(run: Run, v: NodeView, looked: Carried[dict], dry_run: bool) -> Chang
     entries = [e for e in entries if e]
     if not entries:
         return Change(target, False, "already empty")
-    backup = h.archive_path(f"{v.name}-deployment-server")
+    backup = h.archive_path(f"{v.name}-deployment-server", got["home"].stdout if got["home"].ok else None)
     cmds = (f"mkdir -p {shlex.quote(posixpath.dirname(backup))}",
             f"tar -czf {shlex.quote(backup)} -C {shlex.quote(d)} .",
             f"find {shlex.quote(d)} -mindepth 1 -delete")
