@@ -381,3 +381,41 @@ def test_a_record_entry_with_repeated_strings_is_masked_as_each_alone() -> None:
     assert [c["diff"] for c in entry["changes"][:50]] == [mask_text(diff)] * 50
     assert entry["changes"][50]["summary"] == f"would change: password {mask_value('Rec-Pw-31')} seen"
     assert [c["host"] for c in entry["changes"]] == [f"w{i}" for i in range(50)] + ["w99"]
+
+
+def test_values_added_one_by_one_mask_as_a_set_built_at_once(monkeypatch):
+    """A run adds its cipher texts one node at a time: the forms kept for the set are
+    extended in place (valuemask._Built), and after every addition they are exactly what
+    building them from all the values gives, and mask every text the same."""
+    import base64
+    import random
+    rnd = random.Random(11)
+    pool = [base64.b64encode(rnd.randbytes(rnd.choice((24, 33, 256)))).decode() for _ in range(60)]
+    pool += ["s3cr3t", "pw!<&>'\"x", "a&b", "a&amp;b", "Z" * 40, "pw:" + "Z" * 40 + "!", "ab", "x" * 31]
+    rnd.shuffle(pool)
+    set_ = valuemask.ValueSet()
+    texts = [" ".join(rnd.sample(pool, 5)) + " &amp; a&b " + pool[0][:20] for _ in range(8)]
+    builds = []
+    original = valuemask._Built.__init__
+    monkeypatch.setattr(valuemask._Built, "__init__", lambda self, v: builds.append(1) or original(self, v))
+    in_place = 0
+    for value in pool:
+        set_.add(value)
+        before = len(builds)
+        tokens, lengths, pairs = valuemask._pairs(set_)
+        in_place += len(builds) == before
+        fresh = valuemask._Built(list(set_))
+        assert (pairs, lengths) == (fresh.pairs, fresh.lengths), value
+        assert (tokens is None) == (fresh.tokens is None)
+        if tokens is not None:
+            assert (tokens.pairs, tokens.lengths, tokens.whole, tokens.shortest) == \
+                (fresh.tokens.pairs, fresh.tokens.lengths, fresh.tokens.whole, fresh.tokens.shortest)
+        for text in texts:
+            assert valuemask.mask_values(text, set_) == valuemask.mask_values(text, list(set_))
+    assert in_place > 0
+    # A run's values (cipher texts, a few passwords): after the first two, every one goes in place.
+    set_, builds[:] = valuemask.ValueSet(), []
+    for value in ["s3cr3t", "pw!<&>'\"x"] + [base64.b64encode(rnd.randbytes(256)).decode() for _ in range(50)]:
+        set_.add(value)
+        valuemask._pairs(set_)
+    assert len(builds) <= 3

@@ -101,6 +101,17 @@ _TOKEN_CHARS = r"A-Za-z0-9+/=_\\-"
 TOKEN_MIN = 32
 
 
+def _key(pair: tuple[str, str]) -> tuple[int, str]:
+    return -len(pair[0]), pair[0]  # longest first (a secret that contains another is masked whole)
+
+
+def _insert(pairs: list[tuple[str, str]], lengths: list[int], pair: tuple[str, str]) -> None:
+    """PAIR into PAIRS (kept in _key order) and its negated length into LENGTHS."""
+    i = bisect.bisect_left(pairs, _key(pair), key=_key)
+    pairs.insert(i, pair)
+    lengths.insert(i, -len(pair[0]))
+
+
 class _Tokens:
     """The long token-like forms of a set (at 128 nodes a run has a thousand cipher
     texts): found by one regular-expression pass over a text's runs of token characters,
@@ -110,9 +121,18 @@ class _Tokens:
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.pairs = pairs  # longest first
         self.lengths = [-len(form) for form, _ in pairs]
-        self.shortest = -self.lengths[-1]
         self.whole = dict(pairs)
-        self.runs = re.compile(f"[{_TOKEN_CHARS}]{{{self.shortest},}}")
+        self._runs(-self.lengths[-1])
+
+    def _runs(self, shortest: int) -> None:
+        self.shortest = shortest
+        self.runs = re.compile(f"[{_TOKEN_CHARS}]{{{shortest},}}")
+
+    def add(self, pair: tuple[str, str]) -> None:
+        _insert(self.pairs, self.lengths, pair)
+        self.whole[pair[0]] = pair[1]
+        if len(pair[0]) < self.shortest:
+            self._runs(len(pair[0]))
 
     def mask(self, text: str) -> str:
         return self.runs.sub(self._run, text) if len(text) >= self.shortest else text
@@ -123,38 +143,86 @@ class _Tokens:
         return masked if masked is not None else _replace_each(run, self.lengths, self.pairs)
 
 
+_TOKEN = re.compile(f"[{_TOKEN_CHARS}]{{{TOKEN_MIN},}}")
+
+
+def _pairs_of(values) -> list[tuple[str, str]]:  # noqa: ANN001 - an iterable of str
+    """Every (form, masked form) of VALUES, in _key order."""
+    return sorted({(form, masked) for value in values if len(value) >= 3
+                   for masked, forms in [_forms(value)] for form in forms}, key=_key)
+
+
 def _split(pairs: list[tuple[str, str]]) -> tuple[_Tokens | None, list[tuple[str, str]]]:
     """The token-like forms apart, when every other form is shorter than all of them: then
     mask_values's longest-first order masks them all before any other form, which is the
     order this keeps (a shorter secret never cuts into a longer one)."""
-    token = re.compile(f"[{_TOKEN_CHARS}]{{{TOKEN_MIN},}}")
     tokens: list[tuple[str, str]] = []
     rest: list[tuple[str, str]] = []
     for p in pairs:
-        (tokens if token.fullmatch(p[0]) else rest).append(p)
+        (tokens if _TOKEN.fullmatch(p[0]) else rest).append(p)
     if len(tokens) < 2 or (rest and len(rest[0][0]) >= len(tokens[-1][0])):
         return None, pairs
     return _Tokens(tokens), rest
 
 
-_ordered: dict[int, tuple] = {}  # by id(values): (values, version, tokens, lengths, pairs)
+class _Built:
+    """What masking uses of a set's values: the token-like forms apart (_split), the
+    others' pairs longest first with their negated lengths for bisect. Values added
+    later go in place (a run adds a thousand cipher texts one node at a time, and
+    sorting every form again at each was most of 04's plan at 128 workers), unless
+    one would change how the forms are split or shares a form: then all is built anew."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.included = set(values)
+        self.tokens, self.pairs = _split(_pairs_of(values))
+        self.lengths = [-len(form) for form, _ in self.pairs]
+
+    def extend(self, values: set[str]) -> bool:
+        """VALUES' forms added in place; False when the set must be built anew."""
+        known = set(self.tokens.whole) if self.tokens else set()
+        known.update(form for form, _ in self.pairs)
+        for pair in _pairs_of(values):
+            form = pair[0]
+            if form in known:  # two values written alike: the full build decides which mask wins
+                return False
+            if self.tokens is not None and _TOKEN.fullmatch(form):
+                if self.pairs and len(self.pairs[0][0]) >= len(form):
+                    return False
+                self.tokens.add(pair)
+            elif self.tokens is not None and len(form) >= self.tokens.shortest:
+                return False
+            elif self.tokens is None and _TOKEN.fullmatch(form):
+                return False  # perhaps enough tokens now to set them apart
+            else:
+                _insert(self.pairs, self.lengths, pair)
+            known.add(form)
+        self.included |= values
+        return True
+
+
+_built: dict[int, tuple] = {}  # by id(values): (values, version, _Built)
 
 
 def _pairs(values) -> tuple[_Tokens | None, list[int], list[tuple[str, str]]]:  # noqa: ANN001 - an iterable of str
-    """Every (form, masked form) of VALUES, longest first (a secret that contains another is
-    masked whole), the long token-like ones apart (_split), with the others' negated lengths
-    for bisect; kept for a ValueSet until it changes."""
-    kept = _ordered.get(id(values))
+    """(token-like forms, negated lengths, pairs) of VALUES (_Built), kept for a ValueSet
+    and brought up to its version."""
+    kept = _built.get(id(values))
     if kept is not None and kept[0] is values and kept[1] == values.version:
-        return kept[2:]
-    version, now = values.snapshot() if isinstance(values, ValueSet) else (None, list(values))
-    pairs = sorted({(form, masked) for value in now if len(value) >= 3
-                    for masked, forms in [_forms(value)] for form in forms}, key=lambda p: (-len(p[0]), p[0]))
-    tokens, pairs = _split(pairs)
-    lengths = [-len(form) for form, _ in pairs]
-    if isinstance(values, ValueSet):
-        _ordered[id(values)] = (values, version, tokens, lengths, pairs)
-    return tokens, lengths, pairs
+        built = kept[2]
+        return built.tokens, built.lengths, built.pairs
+    if not isinstance(values, ValueSet):
+        built = _Built(list(values))
+        return built.tokens, built.lengths, built.pairs
+    version, now = values.snapshot()
+    built = kept[2] if kept is not None and kept[0] is values else None
+    if built is not None:
+        now_set = set(now)
+        if not (built.included <= now_set and built.extend(now_set - built.included)):
+            built = None
+    if built is None:
+        built = _Built(now)
+    _built[id(values)] = (values, version, built)
+    return built.tokens, built.lengths, built.pairs
 
 
 def mask_values(text: str, values) -> str:  # noqa: ANN001 - an iterable of str
