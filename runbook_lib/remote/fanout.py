@@ -21,7 +21,7 @@ import html
 import os
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, ContextManager, Generic, Sequence, TypeVar
@@ -108,8 +108,10 @@ def by_host(items: Sequence[T], host_of: Callable[[T], str | None], fn: Callable
     else:
         with ThreadPoolExecutor(max_workers=min(_parallel, len(groups))) as pool:
             pending = {pool.submit(run_group, h, idx) for h, idx in groups.items()}
-            while pending:  # progress is shown from this (the cell's) thread
-                _, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while pending:  # progress is shown from this (the cell's) thread, twice a second
+                # (not at each host's end: every wait hangs a waiter on each pending future,
+                # so a wake-up per host was 129 x 129 of them per step at 128 workers)
+                _, pending = wait(pending, timeout=0.5)
                 if tracker:
                     tracker.tick()
     if tracker:
