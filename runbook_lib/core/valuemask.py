@@ -128,11 +128,17 @@ class _Tokens:
         self.shortest = shortest
         self.runs = re.compile(f"[{_TOKEN_CHARS}]{{{shortest},}}")
 
-    def add(self, pair: tuple[str, str]) -> None:
-        _insert(self.pairs, self.lengths, pair)
-        self.whole[pair[0]] = pair[1]
+    def with_pair(self, pair: tuple[str, str]) -> "_Tokens":
+        """A copy with PAIR added (this one may be in use by another thread's masking)."""
+        new = object.__new__(_Tokens)
+        new.pairs, new.lengths, new.whole = list(self.pairs), list(self.lengths), dict(self.whole)
+        _insert(new.pairs, new.lengths, pair)
+        new.whole[pair[0]] = pair[1]
         if len(pair[0]) < self.shortest:
-            self._runs(len(pair[0]))
+            new._runs(len(pair[0]))
+        else:
+            new.shortest, new.runs = self.shortest, self.runs
+        return new
 
     def mask(self, text: str) -> str:
         return self.runs.sub(self._run, text) if len(text) >= self.shortest else text
@@ -168,36 +174,41 @@ def _split(pairs: list[tuple[str, str]]) -> tuple[_Tokens | None, list[tuple[str
 class _Built:
     """What masking uses of a set's values: the token-like forms apart (_split), the
     others' pairs longest first with their negated lengths for bisect. Values added
-    later go in place (a run adds a thousand cipher texts one node at a time, and
-    sorting every form again at each was most of 04's plan at 128 workers), unless
-    one would change how the forms are split or shares a form: then all is built anew."""
+    later are inserted into a copy (a run adds a thousand cipher texts one node at a
+    time, and sorting every form again at each was most of 04's plan at 128 workers;
+    a copy, because another thread may be masking with this one), unless one would
+    change how the forms are split or shares a form: then all is built anew."""
 
     def __init__(self, values: list[str]) -> None:
-        self.included = set(values)
+        self.included = frozenset(values)
         self.tokens, self.pairs = _split(_pairs_of(values))
         self.lengths = [-len(form) for form, _ in self.pairs]
 
-    def extend(self, values: set[str]) -> bool:
-        """VALUES' forms added in place; False when the set must be built anew."""
-        known = set(self.tokens.whole) if self.tokens else set()
-        known.update(form for form, _ in self.pairs)
+    def extended(self, values: set[str]) -> "_Built | None":
+        """A copy with VALUES' forms added; None when the set must be built anew."""
+        tokens, pairs, lengths = self.tokens, list(self.pairs), list(self.lengths)
+        known = set(tokens.whole) if tokens else set()
+        known.update(form for form, _ in pairs)
         for pair in _pairs_of(values):
             form = pair[0]
             if form in known:  # two values written alike: the full build decides which mask wins
-                return False
-            if self.tokens is not None and _TOKEN.fullmatch(form):
-                if self.pairs and len(self.pairs[0][0]) >= len(form):
-                    return False
-                self.tokens.add(pair)
-            elif self.tokens is not None and len(form) >= self.tokens.shortest:
-                return False
-            elif self.tokens is None and _TOKEN.fullmatch(form):
-                return False  # perhaps enough tokens now to set them apart
+                return None
+            if tokens is None:
+                if _TOKEN.fullmatch(form):
+                    return None  # perhaps enough tokens now to set them apart
+                _insert(pairs, lengths, pair)
+            elif _TOKEN.fullmatch(form):
+                if pairs and len(pairs[0][0]) >= len(form):
+                    return None
+                tokens = tokens.with_pair(pair)
+            elif len(form) >= tokens.shortest:
+                return None
             else:
-                _insert(self.pairs, self.lengths, pair)
+                _insert(pairs, lengths, pair)
             known.add(form)
-        self.included |= values
-        return True
+        new = object.__new__(_Built)
+        new.included, new.tokens, new.pairs, new.lengths = self.included | values, tokens, pairs, lengths
+        return new
 
 
 _built: dict[int, tuple] = {}  # by id(values): (values, version, _Built)
@@ -215,13 +226,12 @@ def _pairs(values) -> tuple[_Tokens | None, list[int], list[tuple[str, str]]]:  
         return built.tokens, built.lengths, built.pairs
     version, now = values.snapshot()
     built = kept[2] if kept is not None and kept[0] is values else None
-    if built is not None:
+    if built is not None:  # brought up to date in a copy: other threads may be masking with it
         now_set = set(now)
-        if not (built.included <= now_set and built.extend(now_set - built.included)):
-            built = None
+        built = built.extended(now_set - built.included) if built.included <= now_set else None
     if built is None:
         built = _Built(now)
-    _built[id(values)] = (values, version, built)
+    _built[id(values)] = (values, version, built)  # each entry whole: a thread's older one is only redone
     return built.tokens, built.lengths, built.pairs
 
 

@@ -16,8 +16,8 @@ sockets (/proc/net/tcp, read over the kept SFTP session) lists a socket
 listening on the port, at the host's address or any. Only when it does not
 (no such table, the listener not in its first LISTED_BYTES, an address the
 host does not know as its own) is the port tried with a TCP connect, closed at
-once. The connect costs the host a new sshd process (about 7 ms of CPU, against
-0.4 ms for a read over SFTP: 129 hosts in each section at 128 workers).
+once. The connect costs the host a new sshd process: at 128 workers, 132 hosts
+took 0.9-1.1 s of CPU that way in each section, 0.36 s reading the table.
 """
 
 from __future__ import annotations
