@@ -419,3 +419,39 @@ def test_values_added_one_by_one_mask_as_a_set_built_at_once(monkeypatch):
         set_.add(value)
         valuemask._pairs(set_)
     assert len(builds) <= 3
+
+
+def test_masking_while_other_threads_add_values_misses_nothing_added_before():
+    """A fan-out's hosts add cipher texts and mask their output at the same time: every
+    value in the set when a masking call starts is masked by it, whatever is added meanwhile."""
+    import base64
+    import random
+    import threading
+    rnd = random.Random(5)
+    values = [base64.b64encode(rnd.randbytes(256)).decode() for _ in range(600)]
+    set_ = valuemask.ValueSet()
+    for v in values[:100]:
+        set_.add(v)
+    added = 100
+    leaks: list[str] = []
+
+    def adder() -> None:
+        nonlocal added
+        for v in values[100:]:
+            set_.add(v)
+            added += 1
+
+    def masker(seed: int) -> None:
+        r = random.Random(seed)
+        for _ in range(300):
+            v = values[r.randrange(added)]  # in the set before this call starts
+            out = valuemask.mask_values(f"<Password>{v}</Password> and {v[:40]}", set_)
+            if v in out:
+                leaks.append(v)
+
+    threads = [threading.Thread(target=adder)] + [threading.Thread(target=masker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert added == len(values) and not leaks
