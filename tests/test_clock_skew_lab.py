@@ -31,11 +31,22 @@ def _clock_rows(checks):
     return [c for c in checks.checks if "clock" in c.what]
 
 
-def test_in_sync_lab_passes_host_against_host(run):
+def test_in_sync_lab_passes_host_against_host(run, monkeypatch):
+    """The clocks are read in preflight's one command to each host: in sync, no
+    command of their own (a second round only while a check fails)."""
+    extra: list[str] = []
+    firsts: list[dict] = []
+    real_read, real_measure = clocks.read_clock, clocks.measure
+    monkeypatch.setattr(clocks, "read_clock", lambda r, h: extra.append(h) or real_read(r, h))
+    monkeypatch.setattr(clocks, "measure", lambda r, hs, limit=0, first=None: firsts.append(first or {})
+                        or real_measure(r, hs, limit, first))
     rows = _clock_rows(preflight.host_checks(run))
     hosts = list(dict.fromkeys(v.host_name for v in run.selected_nodes()))
     assert len(rows) == len(hosts) + 1 and all(c.ok for c in rows), [str(c) for c in rows]
     assert not any("this machine" in c.what for c in rows)
+    assert set(firsts[0]) == set(hosts)  # every node host's clock came with preflight's command
+    if max(r.rtt for r in firsts[0].values()) < 0.4:  # bounds well within the 1000 ms threshold
+        assert extra == []
 
 
 def test_one_node_host_off_by_5s_fails_with_the_fix(run):

@@ -91,6 +91,20 @@ def test_hosts_are_read_again_only_while_a_check_fails():
     assert run.host("node206").reads - before == clocks.READS
 
 
+def test_readings_already_taken_are_the_first_round():
+    """Preflight's own command read the clocks: in sync, nothing more is read; a host
+    without such a reading is read; a failing check reads the slow hosts again."""
+    run = _run({"node206": 0.0, "node132": 0.0, "broker1": 0.0})
+    first = {h: clocks.read_clock(run, h) for h in ("node206", "node132")}
+    readings = clocks.measure(run, ["node206", "node132", "broker1"], 1000, first)
+    assert [r.host for r in readings] == ["node206", "node132", "broker1"]
+    assert [run.host(h).reads for h in ("node206", "node132", "broker1")] == [1, 1, 1]
+    slow = clocks.Reading("node132", first["node132"].offset + 5.0, 0.05)  # 5 s off, read slowly
+    readings = clocks.measure(run, ["node206", "node132"], 1000, {"node206": first["node206"], "node132": slow})
+    assert run.host("node132").reads == 2  # the check failed: read again, the faster reading kept (in sync)
+    assert all(c.ok for c in clocks.skew_checks(readings, 1000, "hosts"))
+
+
 def test_single_host_layout_has_nothing_to_compare():
     assert clocks.cluster_skew_checks(_run({"node206": 9.0})) == []
 

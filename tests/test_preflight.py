@@ -92,7 +92,7 @@ def test_unsupported_or_missing_jdk_is_refused_by_preflight_and_the_start_script
                                    else "# export JAVA_HOME=")
         h.write_file(bashrc, new.encode(), backup=False)
         try:
-            checks = {c.what: c for c in preflight._host_checks(run, h)}
+            checks = {c.what: c for c in preflight._host_checks(run, h, {})}
             if java_home == "jdk17":
                 c = next(c for w, c in checks.items() if w.startswith("JDK at $JAVA_HOME"))
                 assert not c.ok and c.found.startswith("17.") and "1.7 or 1.8" in c.fix
@@ -110,6 +110,6 @@ def test_unsupported_or_missing_jdk_is_refused_by_preflight_and_the_start_script
                 assert res.rc == 1 and "Error: JAVA_HOME is not defined correctly." in res.stdout
         finally:
             h.write_file(bashrc, old, backup=False)
-        assert all(c.ok for c in preflight._host_checks(run, h) if "JAVA" in c.what or "JDK" in c.what)
+        assert all(c.ok for c in preflight._host_checks(run, h, {}) if "JAVA" in c.what or "JDK" in c.what)
     finally:
         run.close()

@@ -14,7 +14,9 @@ Every host is read once; only while a check fails are the hosts read again
 narrow a bound, and checks that already pass need no narrower one (at 128
 workers the second and third reads were 240 more commands in every run).
 A host whose kept round trip is already within GOOD of the threshold is not
-read again.
+read again. Preflight reads every host's clock first in the one command it asks
+each host anyway (probe.py: the clock first, the round trip of the whole command
+as the bound); those readings are the first round.
 """
 
 from __future__ import annotations
@@ -47,29 +49,39 @@ class Reading:
     rtt: float  # the round trip of the reading kept (s)
 
 
+def clock_command(host: str) -> str:
+    """The command that reads HOST's clock (the lab's hook for it, in the lab's clock tests)."""
+    return LAB_CLOCK_HOOKS.get(host, CLOCK_COMMAND)
+
+
+def reading(host: str, output: str, t0: float, t1: float) -> Reading:
+    """HOST's clock as OUTPUT printed it, read between monotonic instants T0 and T1."""
+    return Reading(host, float(output.strip()) - (t0 + t1) / 2, t1 - t0)
+
+
 def read_clock(run: Run, host: str) -> Reading:
     """HOST's clock against this machine's monotonic clock: one read."""
-    h, cmd = run.host(host), LAB_CLOCK_HOOKS.get(host, CLOCK_COMMAND)
+    h = run.host(host)
     t0 = time.monotonic()
-    remote = float(h.check(cmd).stdout.strip())
-    t1 = time.monotonic()
-    return Reading(host, remote - (t0 + t1) / 2, t1 - t0)
+    out = h.check(clock_command(host)).stdout
+    return reading(host, out, t0, time.monotonic())
 
 
-def measure(run: Run, hosts: Sequence[str], limit_ms: int = 0) -> list[Reading]:
+def measure(run: Run, hosts: Sequence[str], limit_ms: int = 0,
+            first: dict[str, Reading] | None = None) -> list[Reading]:
     """Every host's reading, the hosts read concurrently, a round at a time;
     LIMIT_MS: the threshold the readings will be judged by (0: READS rounds).
-    Another round only while a check fails, of the hosts not yet read fast."""
-    best: dict[str, Reading] = {}
+    Another round only while a check fails, of the hosts not yet read fast.
+    FIRST: readings already taken (preflight's), the first round of their hosts."""
+    best = {h: r for h, r in (first or {}).items() if h in hosts}
     good = limit_ms / 1000 * GOOD
-    for _ in range(READS):
-        todo = [h for h in hosts if h not in best or best[h].rtt > good]
-        if not todo:
-            break
+    for i in range(READS):
+        todo = [h for h in hosts if h not in best or (i > 0 and best[h].rtt > good)]
         for r in fanout.map_hosts(todo, lambda h: h, lambda h: [read_clock(run, h)], "clocks"):
             if r.host not in best or r.rtt < best[r.host].rtt:
                 best[r.host] = r
-        if limit_ms and all(c.ok for c in skew_checks(list(best.values()), limit_ms, "")):
+        if not any(best[h].rtt > good for h in hosts) or \
+                limit_ms and all(c.ok for c in skew_checks(list(best.values()), limit_ms, "")):
             break
     return [best[h] for h in hosts]
 
@@ -98,11 +110,13 @@ def skew_checks(readings: Sequence[Reading], limit_ms: int, what: str) -> list[C
     return out
 
 
-def cluster_skew_checks(run: Run, reachable: set[str] | None = None) -> list[Check]:
+def cluster_skew_checks(run: Run, reachable: set[str] | None = None,
+                        first: dict[str, Reading] | None = None) -> list[Check]:
     """00: every host running a node of the params (brokers and ELBs included)
     against the others, with cluster.max_clock_skew_ms. REACHABLE: only those
-    hosts (preflight leaves out a host whose SSH check failed: it is reported there)."""
+    hosts (preflight leaves out a host whose SSH check failed: it is reported there);
+    FIRST: the readings preflight took in its own command to each host."""
     hosts = [h for h in dict.fromkeys(v.host_name for v in run.selected_nodes())
              if reachable is None or h in reachable]
     limit = run.params.cluster.max_clock_skew_ms
-    return skew_checks(measure(run, hosts, limit), limit, "cluster's hosts")
+    return skew_checks(measure(run, hosts, limit, first), limit, "cluster's hosts")

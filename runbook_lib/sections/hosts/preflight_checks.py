@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 from ...configedit import get_values
 from ...core.context import Run
@@ -15,7 +16,7 @@ from ...params.derive import db_address, hosts_entries, well_known_members
 from ...remote.host import Host
 from ...remote.inventory import fan_out
 from ...remote.probe import probe, quote
-from .clocks import cluster_skew_checks
+from .clocks import Reading, clock_command, cluster_skew_checks, reading
 from ..nodes.clustering import runs_as_root
 from ..securevault.keystore import node_key, store_path
 from ..shared.namespaces import CARBON_NS
@@ -74,6 +75,7 @@ def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN00
     if p.hosts[h.name].sudo:
         cmds["sudo"] = "sudo -n true"
     if nodes:
+        cmds["clock"] = clock_command(h.name)  # the first round of the clock check (clocks.py)
         # JAVA_HOME as the product's start script sees it over this non-interactive session
         cmds["java_home"] = 'printf "%s" "$JAVA_HOME"'
         cmds["java"], cmds["ss"] = '"${JAVA_HOME:-/JAVA_HOME-is-not-set}/bin/java" -version', "ss -Htln"
@@ -83,13 +85,21 @@ def _questions(run: Run, h: Host, nodes: list) -> dict[str, str]:  # noqa: ANN00
     return cmds
 
 
-def _host_checks(run: Run, h: Host) -> list[Check]:
+def _host_checks(run: Run, h: Host, clocks: dict[str, Reading]) -> list[Check]:
+    """H's checks; its clock's reading, when it answered, into CLOCKS."""
     p = run.params
     out: list[Check] = []
     spec = p.hosts[h.name]
     nodes = [v for v in run.selected_nodes() if v.host_name == h.name]
     try:
+        t0 = time.monotonic()
         got = probe(h, _questions(run, h, nodes))
+        t1 = time.monotonic()
+        if nodes and got["clock"].ok:
+            try:
+                clocks[h.name] = reading(h.name, got["clock"].stdout, t0, t1)
+            except ValueError:
+                pass  # read again by the clock check, which says what it found
         if not got["who"].ok:
             raise CommandError(got["who"].command, got["who"].rc, got["who"].stdout, h.name)
         who = got["who"].stdout.strip()
@@ -213,11 +223,13 @@ def _ports(listing: str) -> set[int]:
 def host_checks(run: Run) -> Checks:
     """Every selected host checked concurrently; one host's failure never
     hides the others' results."""
-    outcomes = fan_out(run.selected_hosts(), lambda h: _host_checks(run, h))
+    clocks: dict[str, Reading] = {}
+    outcomes = fan_out(run.selected_hosts(), lambda h: _host_checks(run, h, clocks))
     checks: list[Check] = []
     for name, o in outcomes.items():
         checks += o.value if o.ok else [Check(name, "preflight", "completes", f"error: {o.error}", False,
                                               "see the error; fix the host and run again")]
     # E17: the node hosts' clocks, host against host (those SSH reached)
-    checks += cluster_skew_checks(run, {c.host for c in checks if c.what == "SSH with the known host key" and c.ok})
+    checks += cluster_skew_checks(run, {c.host for c in checks if c.what == "SSH with the known host key" and c.ok},
+                                  clocks)
     return Checks("preflight", checks)
