@@ -92,6 +92,7 @@ def _host_checks(run: Run, h: Host, clocks: dict[str, Reading]) -> list[Check]:
     spec = p.hosts[h.name]
     nodes = [v for v in run.selected_nodes() if v.host_name == h.name]
     try:
+        h.client  # connected first: the clock's bound is the command's round trip, not the handshake's
         t0 = time.monotonic()
         got = probe(h, _questions(run, h, nodes))
         t1 = time.monotonic()
