@@ -14,9 +14,9 @@ Every host is read once; only while a check fails are the hosts read again
 narrow a bound, and checks that already pass need no narrower one (at 128
 workers the second and third reads were 240 more commands in every run).
 A host whose kept round trip is already within GOOD of the threshold is not
-read again. Preflight reads every host's clock first in the one command it asks
-each host anyway (probe.py: the clock first, the round trip of the whole command
-as the bound); those readings are the first round.
+read again. Preflight reads every node host's clock in the one command it asks
+each host anyway (probe.py; the round trip of that whole command is the bound):
+those readings are the first round.
 """
 
 from __future__ import annotations
