@@ -131,3 +131,33 @@ def test_aliases_are_the_products_per_profile(example: str, trust: bool):
         assert ("Carbon.Security.TrustStore.Password" in aliases) == trust
         assert ("transports.amqp.sslConnection.keyStore.password" in aliases) == (v.node.role == "broker")
         assert len(aliases) == len(set(aliases))
+
+
+def test_only_a_cipher_text_of_the_key_decrypts(store: Path):
+    """OpenSSL 3.2+ answers bad PKCS#1 v1.5 padding with a made-up message instead of an error
+    (facts/pkcs1.py); Java's Cipher throws. Random bytes and another key's cipher texts are
+    refused every time, by the runbook's decrypt and the stand-in's alike; real ones decrypt."""
+    import random
+
+    from cryptography.hazmat.primitives.asymmetric import padding as pad, rsa
+
+    from runbook_lib.facts import pkcs1
+    from runbook_lib.lab.standin.securevault import _decrypt
+    from runbook_lib.sections.securevault import crypto
+
+    key_der, cert = key_entry(store.read_bytes(), PASSWORD, "wso2carbon")
+    key = crypto._private_key(key_der)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    rnd = random.Random(3)
+    n = key.private_numbers().public_numbers.n
+    wrong = [rnd.randrange(n).to_bytes(256, "big") for _ in range(20)] + \
+        [other.encrypt(b"db-secret", pad.PKCS1v15()) for _ in range(5)] + [b"x" * 256]
+    for raw in wrong:
+        with pytest.raises(ValueError):
+            pkcs1.decrypt(key, raw, pad.PKCS1v15())
+        assert crypto.decrypt(key_der, base64.b64encode(raw).decode()) is None
+        with pytest.raises(StartupError, match="IOError when reading the input stream for cipher"):
+            _decrypt(key, base64.b64encode(raw).decode(), "RSA")
+    for secret in ("db-secret", "", "ü-pass"):
+        text = encrypt(cert, secret)
+        assert crypto.decrypt(key_der, text) == secret == _decrypt(key, text, "RSA")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import struct
 from pathlib import Path
 
@@ -171,6 +172,25 @@ def _private_key(key_der: bytes):  # noqa: ANN202 - one of cryptography's key ty
         return load_der_private_key(key_der, password=None)
 
 
+def _java_decrypt(key, raw: bytes, pad) -> bytes:  # noqa: ANN001 - cryptography's key and padding
+    """RAW decrypted as Java's Cipher does: ValueError on a bad padding. OpenSSL 3.2+
+    answers a bad PKCS#1 v1.5 padding with a message made up from the private exponent's
+    bytes ("implicit rejection"), so the same key with its other exponent (d -/+ lcm(p-1, q-1),
+    which decrypts alike) must agree. (The stand-in runs apart from the runbook's package,
+    so it has its own copy of this, as it has of everything it does.)"""
+    message = key.decrypt(raw, pad)
+    from cryptography.hazmat.primitives.asymmetric import padding
+    if isinstance(pad, padding.PKCS1v15):
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateNumbers
+        n = key.private_numbers()
+        lam = (n.p - 1) * (n.q - 1) // math.gcd(n.p - 1, n.q - 1)
+        twin = RSAPrivateNumbers(n.p, n.q, n.d - lam if n.d >= lam else n.d + lam, n.dmp1, n.dmq1, n.iqmp,
+                                 n.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
+        if twin.decrypt(raw, pad) != message:
+            raise ValueError("bad padding")
+    return message
+
+
 def _decrypt(key, text: str, algorithm: str) -> str:  # noqa: ANN001 - a loaded RSA private key
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
@@ -183,7 +203,7 @@ def _decrypt(key, text: str, algorithm: str) -> str:  # noqa: ANN001 - a loaded 
     pad = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None) \
         if "OAEP" in algorithm.upper() else padding.PKCS1v15()
     try:
-        return key.decrypt(raw, pad).decode("utf-8")  # type: ignore[union-attr]
+        return _java_decrypt(key, raw, pad).decode("utf-8")
     except ValueError:
         raise StartupError("IOError when reading the input stream for cipher ", CIPHER,
                            "org.wso2.securevault.SecureVaultException: IOError when reading the input stream for "

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import padding as pad
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 
+from ...facts import pkcs1
+
 
 def _padding(name: str) -> pad.AsymmetricPadding:
     if name == "oaep":
@@ -55,7 +57,7 @@ def decrypt(key_der: bytes, text: str, padding: str = "pkcs1") -> str | None:
     if not isinstance(key, RSAPrivateKey):
         return None
     try:
-        return key.decrypt(base64.b64decode(text.strip(), validate=True), _padding(padding)).decode("utf-8")
+        return pkcs1.decrypt(key, base64.b64decode(text.strip(), validate=True), _padding(padding)).decode("utf-8")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
 
