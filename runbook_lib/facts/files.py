@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from stat import S_ISDIR, S_ISREG
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 
 class Reader(Protocol):
@@ -40,20 +40,20 @@ class RemoteFile:
 
     @property
     def is_file(self) -> bool:
-        """A regular file (symlinks followed), as `test -f` says: over SFTP, without a
-        command (a process on the host each); with sudo, `test -f` itself."""
-        if self.sudo:
-            return self.host.run("test -f %s", self.path, sudo=True).ok
-        st = self.host.stat(self.path)
-        return st is not None and st.st_mode is not None and S_ISREG(st.st_mode)
+        """A regular file (symlinks followed), as `test -f` says."""
+        return self._is("-f", S_ISREG)
 
     @property
     def is_dir(self) -> bool:
-        """A folder (symlinks followed), as `test -d` says; over SFTP as is_file."""
+        """A folder (symlinks followed), as `test -d` says."""
+        return self._is("-d", S_ISDIR)
+
+    def _is(self, flag: str, kind: Callable[[int], bool]) -> bool:
+        """Over SFTP, without a command (a process on the host each); with sudo, `test FLAG` itself."""
         if self.sudo:
-            return self.host.run("test -d %s", self.path, sudo=True).ok
+            return self.host.run(f"test {flag} %s", self.path, sudo=True).ok
         st = self.host.stat(self.path)
-        return st is not None and st.st_mode is not None and S_ISDIR(st.st_mode)
+        return st is not None and st.st_mode is not None and kind(st.st_mode)
 
     @property
     def sha256(self) -> str | None:

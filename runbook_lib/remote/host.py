@@ -160,9 +160,7 @@ class Host:
         if self._sftp is None or self._sftp.sock.closed:
             client, kept = self.client, self._kept
             if kept is not None and kept.client is client:  # one SFTP session per kept connection
-                if kept.sftp is None or kept.sftp.sock.closed:
-                    kept.sftp = client.open_sftp()
-                self._sftp = kept.sftp
+                self._sftp = kept.session()
             else:
                 self._sftp = client.open_sftp()
         return self._sftp

@@ -43,6 +43,12 @@ class Kept:
     client: paramiko.SSHClient
     sftp: paramiko.SFTPClient | None = None
 
+    def session(self) -> paramiko.SFTPClient:
+        """The connection's SFTP session, opened when it has none (or it closed)."""
+        if self.sftp is None or self.sftp.sock.closed:
+            self.sftp = self.client.open_sftp()
+        return self.sftp
+
     def alive(self) -> bool:
         t = self.client.get_transport()
         return t is not None and t.is_active()
@@ -98,12 +104,11 @@ def listed_on_host(kept: Kept, address: str, port: int, timeout: float) -> bool:
     """Whether the host itself lists the listener (read over the kept connection's
     SFTP session, waiting at most TIMEOUT; a session that failed is dropped)."""
     try:
-        if kept.sftp is None or kept.sftp.sock.closed:
-            kept.sftp = kept.client.open_sftp()
-        chan = kept.sftp.get_channel()
+        sftp = kept.session()
+        chan = sftp.get_channel()
         chan.settimeout(timeout)
         try:
-            with kept.sftp.open("/proc/net/tcp", "r") as f:  # readline: one read of the file per buffer
+            with sftp.open("/proc/net/tcp", "r") as f:  # readline: one read of the file per buffer
                 return listed(itertools.islice(iter(f.readline, ""), LISTED_BYTES // 150), address, port)
         finally:
             chan.settimeout(None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import struct
@@ -172,22 +173,30 @@ def _private_key(key_der: bytes):  # noqa: ANN202 - one of cryptography's key ty
         return load_der_private_key(key_der, password=None)
 
 
+@functools.lru_cache(maxsize=8)
+def _twin(key):  # noqa: ANN001, ANN202 - cryptography's RSA private key, and one like it
+    """KEY with its other private exponent (d -/+ lcm(p-1, q-1): it decrypts alike)."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateNumbers
+    n = key.private_numbers()
+    lam = (n.p - 1) * (n.q - 1) // math.gcd(n.p - 1, n.q - 1)
+    numbers = RSAPrivateNumbers(n.p, n.q, n.d - lam if n.d >= lam else n.d + lam, n.dmp1, n.dmq1, n.iqmp,
+                                n.public_numbers)
+    try:
+        return numbers.private_key(unsafe_skip_rsa_key_validation=True)
+    except TypeError:  # cryptography before 39
+        return numbers.private_key()
+
+
 def _java_decrypt(key, raw: bytes, pad) -> bytes:  # noqa: ANN001 - cryptography's key and padding
     """RAW decrypted as Java's Cipher does: ValueError on a bad padding. OpenSSL 3.2+
     answers a bad PKCS#1 v1.5 padding with a message made up from the private exponent's
-    bytes ("implicit rejection"), so the same key with its other exponent (d -/+ lcm(p-1, q-1),
-    which decrypts alike) must agree. (The stand-in runs apart from the runbook's package,
-    so it has its own copy of this, as it has of everything it does.)"""
-    message = key.decrypt(raw, pad)
+    bytes ("implicit rejection"), so the key and its twin (_twin) must agree. (The
+    stand-in runs apart from the runbook's package, so it has its own copy of this, as
+    it has of everything it does.)"""
     from cryptography.hazmat.primitives.asymmetric import padding
-    if isinstance(pad, padding.PKCS1v15):
-        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateNumbers
-        n = key.private_numbers()
-        lam = (n.p - 1) * (n.q - 1) // math.gcd(n.p - 1, n.q - 1)
-        twin = RSAPrivateNumbers(n.p, n.q, n.d - lam if n.d >= lam else n.d + lam, n.dmp1, n.dmq1, n.iqmp,
-                                 n.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
-        if twin.decrypt(raw, pad) != message:
-            raise ValueError("bad padding")
+    message = key.decrypt(raw, pad)
+    if isinstance(pad, padding.PKCS1v15) and _twin(key).decrypt(raw, pad) != message:
+        raise ValueError("bad padding")
     return message
 
 
